@@ -1,0 +1,85 @@
+//! The header stored in front of every block the tracker hands out.
+//!
+//! ```text
+//!  base (from the inner allocator)            user pointer
+//!  |<------------- pad = max(8, align) ------------->|
+//!  [ padding ...          | tag u16 | flags u16 | slot u32 ][ user bytes ...
+//! ```
+//!
+//! The header records the tag and the thread slot the block was allocated
+//! under, so that a free on any thread decrements exactly that cell. `pad` is a
+//! function of the layout's alignment alone, so a free recomputes it from the
+//! layout it is given and never stores it.
+
+use std::alloc::Layout;
+
+/// Size of the header itself.
+pub const HEADER_SIZE: usize = 8;
+
+/// The block was sampled for a backtrace: its free must update the sample table.
+pub const FLAG_SAMPLED: u16 = 1;
+/// The block belongs to the profiler itself (made while the tracker was busy).
+pub const FLAG_INTERNAL: u16 = 2;
+/// The block was served from a scoped [`Workspace`](crate::Workspace); `slot`
+/// holds the workspace id.
+pub const FLAG_WORKSPACE: u16 = 4;
+
+/// The decoded header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(8))]
+pub struct Header {
+    /// Tag id the block was allocated under.
+    pub tag: u16,
+    /// `FLAG_*` bits.
+    pub flags: u16,
+    /// Thread slot (or workspace id when `FLAG_WORKSPACE` is set).
+    pub slot: u32,
+}
+
+/// Bytes added in front of a block of alignment `align`.
+#[inline(always)]
+pub const fn pad(align: usize) -> usize {
+    if align > HEADER_SIZE {
+        align
+    } else {
+        HEADER_SIZE
+    }
+}
+
+/// The layout requested from the inner allocator for a user layout, or `None`
+/// when it would overflow.
+#[inline(always)]
+pub fn outer_layout(layout: Layout) -> Option<Layout> {
+    let pad = pad(layout.align());
+    let size = layout.size().checked_add(pad)?;
+    Layout::from_size_align(size, layout.align().max(HEADER_SIZE)).ok()
+}
+
+/// Writes a header in front of `user`.
+///
+/// # Safety
+/// `user` must be a block returned for `layout`'s outer layout, offset by
+/// `pad(layout.align())`, so the 8 bytes before it are ours.
+#[inline(always)]
+pub unsafe fn write(user: *mut u8, h: Header) {
+    // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the
+    // block's padding; `user` is at least 8-aligned, so the header slot is too.
+    unsafe { user.sub(HEADER_SIZE).cast::<Header>().write(h) }
+}
+
+/// Reads the header in front of `user`.
+///
+/// # Safety
+/// `user` must be a live block handed out by the tracker.
+#[inline(always)]
+pub unsafe fn read(user: *const u8) -> Header {
+    // SAFETY: every block the tracker hands out has its header in the 8 bytes
+    // before it, written by `write` and aligned to 8.
+    unsafe { user.sub(HEADER_SIZE).cast::<Header>().read() }
+}
+
+/// The base pointer of the block that `user` was carved from.
+#[inline(always)]
+pub fn base(user: *mut u8, layout: Layout) -> *mut u8 {
+    user.wrapping_sub(pad(layout.align()))
+}

@@ -1,0 +1,114 @@
+//! Per-thread tracker state.
+//!
+//! One `const`-initialised thread local without a destructor, so it is a plain
+//! TLS access, never registers anything, and stays usable during and after the
+//! thread's TLS destructors run. A second thread local, with a destructor, only
+//! marks the thread's row as exited.
+
+use crate::rows::Row;
+use crate::workspace::WsInner;
+use std::cell::Cell;
+
+pub(crate) struct Local {
+    /// This thread's counter row, null until its first allocation.
+    pub row: Cell<*const Row>,
+    /// Current tag id.
+    pub tag: Cell<u16>,
+    /// Set while the tracker itself runs on this thread: allocations made then
+    /// go straight to the inner allocator and count as profiler overhead.
+    pub busy: Cell<bool>,
+    /// Active scoped workspace, or null.
+    pub ws: Cell<*const WsInner>,
+    /// Bytes left until the next backtrace sample.
+    pub countdown: Cell<i64>,
+    /// Sampling epoch the countdown was drawn for.
+    pub epoch: Cell<u32>,
+    /// xorshift state for sampling intervals.
+    pub rng: Cell<u64>,
+}
+
+thread_local! {
+    pub(crate) static LOCAL: Local = const {
+        Local {
+            row: Cell::new(std::ptr::null()),
+            tag: Cell::new(0),
+            busy: Cell::new(false),
+            ws: Cell::new(std::ptr::null()),
+            countdown: Cell::new(i64::MAX),
+            epoch: Cell::new(0),
+            rng: Cell::new(0),
+        }
+    };
+}
+
+struct ExitMarker(*const Row);
+
+impl Drop for ExitMarker {
+    fn drop(&mut self) {
+        // SAFETY: rows are never unmapped, so the pointer is still valid.
+        if let Some(r) = unsafe { self.0.as_ref() } {
+            r.mark_exited();
+        }
+    }
+}
+
+thread_local! {
+    static EXIT: Cell<Option<ExitMarker>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the thread marked busy: allocations inside bypass tracking.
+pub(crate) fn with_busy<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = LOCAL.try_with(|l| l.busy.set(self.0));
+        }
+    }
+    let prev = LOCAL.try_with(|l| l.busy.replace(true)).unwrap_or(true);
+    let _reset = Reset(prev);
+    f()
+}
+
+/// Sets the current tag and returns the previous one.
+pub(crate) fn swap_tag(tag: u16) -> u16 {
+    LOCAL.try_with(|l| l.tag.replace(tag)).unwrap_or(0)
+}
+
+/// The current tag.
+pub(crate) fn tag() -> u16 {
+    LOCAL.try_with(|l| l.tag.get()).unwrap_or(0)
+}
+
+/// This thread's row, registering it on first use. Null only when the OS
+/// refused memory for the row.
+#[inline(always)]
+pub(crate) fn row(l: &Local) -> *const Row {
+    let r = l.row.get();
+    if !r.is_null() {
+        return r;
+    }
+    register(l)
+}
+
+#[cold]
+fn register(l: &Local) -> *const Row {
+    let prev = l.busy.replace(true);
+    let r = Row::register();
+    l.row.set(r);
+    // Registering a TLS destructor may allocate; we are busy, so that
+    // allocation goes straight to the inner allocator.
+    let _ = EXIT.try_with(|e| e.set(Some(ExitMarker(r))));
+    l.busy.set(prev);
+    r
+}
+
+/// This thread's row slot, registering the row if needed.
+pub fn current_slot() -> Option<u32> {
+    LOCAL
+        .try_with(|l| {
+            // SAFETY: a non-null row pointer is valid for the process lifetime.
+            unsafe { row(l).as_ref() }.map(|r| r.slot())
+        })
+        .ok()
+        .flatten()
+}

@@ -1,0 +1,105 @@
+//! The process as the OS and the inner allocator see it.
+//!
+//! ```
+//! let p = arenaprof_alloc::process::read();
+//! assert!(p.rss_bytes > 0);
+//! ```
+
+use arenaprof_snapshot::{JemallocStats, ProcessStats};
+
+/// Resident set size now, from `/proc/self/statm` (0 where unavailable).
+pub fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * page_size()
+}
+
+/// Peak resident set size (`VmHWM` in `/proc/self/status`).
+pub fn peak_rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+/// jemalloc's `stats.*` figures, refreshed (`epoch` advanced) first.
+#[cfg(feature = "jemalloc")]
+pub fn jemalloc_stats() -> Option<JemallocStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    Some(JemallocStats {
+        allocated: stats::allocated::read().ok()? as u64,
+        active: stats::active::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+        metadata: stats::metadata::read().ok()? as u64,
+        retained: stats::retained::read().ok()? as u64,
+        mapped: stats::mapped::read().ok()? as u64,
+    })
+}
+
+/// jemalloc's figures (none without the `jemalloc` feature).
+#[cfg(not(feature = "jemalloc"))]
+pub fn jemalloc_stats() -> Option<JemallocStats> {
+    None
+}
+
+/// Returns freed memory to the OS now: jemalloc purges the dirty and muzzy
+/// pages of every arena (`arena.<MALLCTL_ARENAS_ALL>.purge`) and flushes this
+/// thread's cache (`thread.tcache.flush`). Without jemalloc, glibc's
+/// `malloc_trim(0)`. Returns whether the purge ran.
+pub fn purge() -> bool {
+    #[cfg(feature = "jemalloc")]
+    {
+        // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
+        let flush = b"thread.tcache.flush\0";
+        let purge = b"arena.4096.purge\0";
+        // SAFETY: both names are NUL-terminated mallctl names that take no
+        // old or new value, so null pointers and zero lengths are correct.
+        unsafe {
+            tikv_jemalloc_sys::mallctl(
+                flush.as_ptr().cast(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            );
+            tikv_jemalloc_sys::mallctl(
+                purge.as_ptr().cast(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            ) == 0
+        }
+    }
+    #[cfg(not(feature = "jemalloc"))]
+    {
+        // SAFETY: malloc_trim has no preconditions.
+        unsafe { libc::malloc_trim(0) == 1 }
+    }
+}
+
+/// RSS, peak RSS and jemalloc's figures.
+pub fn read() -> ProcessStats {
+    ProcessStats {
+        rss_bytes: rss_bytes(),
+        peak_rss_bytes: peak_rss_bytes(),
+        jemalloc: jemalloc_stats(),
+    }
+}

@@ -1,0 +1,64 @@
+//! Writes a snapshot at the end of `main`.
+
+use std::path::PathBuf;
+
+/// Writes a snapshot to a path when dropped; put it at the top of `main`.
+///
+/// [`Profiler::from_env`] reads:
+/// - `ARENAPROF_OUT`: where to write (no file when unset);
+/// - `ARENAPROF_SAMPLE`: `off`, `all`, `bytes`, `bytes:512KiB`, `min:1MiB`;
+/// - `ARENAPROF_TIMELINE_MS`: period of background timeline points.
+///
+/// ```no_run
+/// let _p = arenaprof_alloc::Profiler::from_env();
+/// // ... the program ...
+/// // at the end of main the snapshot is written to $ARENAPROF_OUT
+/// ```
+pub struct Profiler {
+    out: Option<PathBuf>,
+}
+
+impl Profiler {
+    /// A profiler configured from the environment.
+    pub fn from_env() -> Profiler {
+        if let Some(s) = std::env::var("ARENAPROF_SAMPLE")
+            .ok()
+            .and_then(|v| crate::sampling::parse(&v))
+        {
+            crate::set_sampling(s);
+        }
+        if let Some(ms) = std::env::var("ARENAPROF_TIMELINE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+        {
+            crate::timeline::start_sampler(std::time::Duration::from_millis(ms));
+        }
+        Profiler {
+            out: std::env::var_os("ARENAPROF_OUT").map(PathBuf::from),
+        }
+    }
+
+    /// A profiler that writes to `path`.
+    pub fn to_path(path: impl Into<PathBuf>) -> Profiler {
+        Profiler {
+            out: Some(path.into()),
+        }
+    }
+
+    /// Where the snapshot will go.
+    pub fn out(&self) -> Option<&std::path::Path> {
+        self.out.as_deref()
+    }
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        if let Some(path) = &self.out {
+            match crate::snapshot().write(path) {
+                Ok(()) => eprintln!("arenaprof: wrote {}", path.display()),
+                Err(e) => eprintln!("arenaprof: could not write snapshot: {e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Counter rows: one per thread, one cell per tag.
+//!
+//! A row belongs to the thread that registered it. The owner updates its own
+//! cells with plain loads and stores (no lock prefix: this is what keeps the
+//! tracker close to bare jemalloc); frees of the owner's blocks made on other
+//! threads go to separate `remote_*` fields with atomic adds. Live bytes of a
+//! cell are `allocated - freed_local - freed_remote`, exact at any quiescent
+//! moment.
+//!
+//! Tag totals across threads are also kept in [`GLOBAL`], fed in batches of at
+//! most [`FLUSH_BYTES`] per thread and tag, so the tag peak is exact to within
+//! `FLUSH_BYTES` per thread that holds a partial batch, and exact for any single
+//! allocation of at least `FLUSH_BYTES`.
+
+use crate::clock::now_ns;
+use crate::mmap::map_zeroed;
+use crate::tag::MAX_TAGS;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+/// Most thread rows; threads past this share the last row with atomic updates.
+pub const MAX_ROWS: usize = 4096;
+/// Size-histogram buckets per cell: 4 sub-buckets per power of two.
+pub const BUCKETS: usize = 256;
+/// A thread publishes its net change of a tag's live bytes once it reaches this.
+pub const FLUSH_BYTES: i64 = 64 << 10;
+
+/// Counters of one (thread, tag) cell.
+#[derive(Default)]
+#[repr(C, align(64))]
+pub struct Cell {
+    pub(crate) allocated_bytes: AtomicU64,
+    pub(crate) alloc_count: AtomicU64,
+    pub(crate) realloc_count: AtomicU64,
+    pub(crate) failed_count: AtomicU64,
+    pub(crate) freed_bytes: AtomicU64,
+    pub(crate) free_count: AtomicU64,
+    pub(crate) peak_bytes: AtomicU64,
+    pub(crate) peak_at_ns: AtomicU64,
+    /// Owner's net change not yet added to `GLOBAL`.
+    pub(crate) pending: AtomicI64,
+    pub(crate) remote_freed_bytes: AtomicU64,
+    pub(crate) remote_free_count: AtomicU64,
+}
+
+/// One thread's counters.
+#[repr(C)]
+pub struct Row {
+    pub(crate) cells: [Cell; MAX_TAGS],
+    pub(crate) hist: [[AtomicU64; BUCKETS]; MAX_TAGS],
+    pub(crate) slot: u32,
+    pub(crate) shared: bool,
+    pub(crate) alive: AtomicBool,
+    pub(crate) os_tid: AtomicU64,
+    pub(crate) name: [AtomicU64; 2],
+}
+
+/// A tag's totals over all threads, fed in batches.
+#[derive(Default)]
+#[repr(C, align(64))]
+pub struct TagGlobal {
+    pub(crate) live: AtomicI64,
+    pub(crate) peak: AtomicI64,
+    pub(crate) peak_at_ns: AtomicU64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const NULL_ROW: AtomicPtr<Row> = AtomicPtr::new(std::ptr::null_mut());
+static ROWS: [AtomicPtr<Row>; MAX_ROWS] = [NULL_ROW; MAX_ROWS];
+static NEXT_SLOT: AtomicU32 = AtomicU32::new(0);
+
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO_GLOBAL: TagGlobal = TagGlobal {
+    live: AtomicI64::new(0),
+    peak: AtomicI64::new(0),
+    peak_at_ns: AtomicU64::new(0),
+};
+/// Per-tag totals over all threads.
+pub static GLOBAL: [TagGlobal; MAX_TAGS] = [ZERO_GLOBAL; MAX_TAGS];
+/// Bit `t` is set once tag `t` has seen an allocation.
+pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
+
+/// Adds `v` to a counter: a plain load and store for the owner of a private row,
+/// an atomic add for the shared overflow row.
+#[inline(always)]
+fn bump(a: &AtomicU64, v: u64, shared: bool) {
+    if shared {
+        a.fetch_add(v, Relaxed);
+    } else {
+        a.store(a.load(Relaxed).wrapping_add(v), Relaxed);
+    }
+}
+
+/// Size-histogram bucket: 4 sub-buckets per power of two.
+#[inline(always)]
+pub fn bucket(size: usize) -> usize {
+    let s = size.max(1) as u64;
+    let lg = 63 - s.leading_zeros() as u64;
+    let idx = if lg < 2 {
+        s
+    } else {
+        (lg << 2) | ((s >> (lg - 2)) & 3)
+    };
+    (idx as usize).min(BUCKETS - 1)
+}
+
+/// Smallest size that falls in bucket `b`.
+pub fn bucket_lower(b: usize) -> u64 {
+    let b = b as u64;
+    if b < 8 {
+        return b.max(1);
+    }
+    let lg = b >> 2;
+    let sub = b & 3;
+    (1u64 << lg) | (sub << (lg - 2))
+}
+
+impl Row {
+    /// Registers a new row for the calling thread and returns it, or null if
+    /// the OS refused memory. Called once per thread, while the tracker is busy.
+    pub(crate) fn register() -> *const Row {
+        let slot = NEXT_SLOT.fetch_add(1, Relaxed);
+        if slot as usize >= MAX_ROWS - 1 {
+            NEXT_SLOT.store(MAX_ROWS as u32 - 1, Relaxed);
+            return shared_row();
+        }
+        let row = map_zeroed(std::mem::size_of::<Row>()).cast::<Row>();
+        if row.is_null() {
+            return shared_row();
+        }
+        // SAFETY: `row` is a fresh zeroed mapping of the right size; all-zero is
+        // a valid `Row` (atomics at zero, `shared = false`), and no other thread
+        // can see it before it is published in `ROWS` below.
+        unsafe {
+            (*row).slot = slot;
+            (*row).alive.store(true, Relaxed);
+            (*row).os_tid.store(os_tid(), Relaxed);
+            (*row).name[0].store(thread_name_word(0), Relaxed);
+            (*row).name[1].store(thread_name_word(1), Relaxed);
+        }
+        ROWS[slot as usize].store(row, Release);
+        row
+    }
+
+    /// The thread slot of this row.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// Counts an allocation of `size` bytes under `tag`.
+    #[inline(always)]
+    pub(crate) fn on_alloc(&self, tag: u16, size: usize) {
+        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        let sh = self.shared;
+        bump(&c.allocated_bytes, size as u64, sh);
+        bump(&c.alloc_count, 1, sh);
+        bump(&self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size)], 1, sh);
+        self.after_grow(c, tag, size);
+    }
+
+    /// Peak and batch bookkeeping after a cell grew by `size`.
+    #[inline(always)]
+    fn after_grow(&self, c: &Cell, tag: u16, size: usize) {
+        let live = c
+            .allocated_bytes
+            .load(Relaxed)
+            .wrapping_sub(c.freed_bytes.load(Relaxed))
+            .wrapping_sub(c.remote_freed_bytes.load(Relaxed));
+        if live > c.peak_bytes.load(Relaxed) && !self.shared {
+            c.peak_bytes.store(live, Relaxed);
+            c.peak_at_ns.store(now_ns(), Relaxed);
+        }
+        self.add_pending(c, tag, size as i64);
+    }
+
+    /// Counts a free, on the owning thread, of `size` bytes made under `tag`.
+    #[inline(always)]
+    pub(crate) fn on_free_local(&self, tag: u16, size: usize) {
+        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        bump(&c.freed_bytes, size as u64, self.shared);
+        bump(&c.free_count, 1, self.shared);
+        self.add_pending(c, tag, -(size as i64));
+    }
+
+    /// Counts a free, on another thread, of `size` bytes made under `tag`.
+    pub(crate) fn on_free_remote(&self, tag: u16, size: usize) {
+        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        c.remote_freed_bytes.fetch_add(size as u64, Relaxed);
+        c.remote_free_count.fetch_add(1, Relaxed);
+        GLOBAL[tag as usize & (MAX_TAGS - 1)]
+            .live
+            .fetch_sub(size as i64, Relaxed);
+        TOTAL.live.fetch_sub(size as i64, Relaxed);
+    }
+
+    /// Publishes every pending batch of this row (owner thread only).
+    pub(crate) fn flush(&self) {
+        if self.shared {
+            return;
+        }
+        for (tag, c) in self.cells.iter().enumerate() {
+            let p = c.pending.swap(0, Relaxed);
+            if p != 0 {
+                publish(tag as u16, p);
+            }
+        }
+    }
+
+    /// Counts a reallocation that moved `new` bytes into this cell.
+    #[inline(always)]
+    pub(crate) fn on_realloc_in(&self, tag: u16, new: usize) {
+        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        bump(&c.allocated_bytes, new as u64, self.shared);
+        bump(&c.realloc_count, 1, self.shared);
+        bump(&self.hist[tag as usize & (MAX_TAGS - 1)][bucket(new)], 1, self.shared);
+        self.after_grow(c, tag, new);
+    }
+
+    /// Turns the allocation just counted under `tag` into a reallocation
+    /// (used when a realloc is carried out as allocate, copy, free).
+    pub(crate) fn alloc_to_realloc(&self, tag: u16) {
+        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        bump(&c.alloc_count, u64::MAX, self.shared); // wrapping -1
+        bump(&c.realloc_count, 1, self.shared);
+    }
+
+    /// Counts a request the inner allocator refused.
+    pub(crate) fn on_failed(&self, tag: u16) {
+        bump(
+            &self.cells[tag as usize & (MAX_TAGS - 1)].failed_count,
+            1,
+            self.shared,
+        );
+    }
+
+    #[inline(always)]
+    fn add_pending(&self, c: &Cell, tag: u16, delta: i64) {
+        if self.shared {
+            publish(tag, delta);
+            return;
+        }
+        let p = c.pending.load(Relaxed).wrapping_add(delta);
+        if p >= FLUSH_BYTES || p <= -FLUSH_BYTES {
+            c.pending.store(0, Relaxed);
+            publish(tag, p);
+        } else {
+            c.pending.store(p, Relaxed);
+        }
+    }
+}
+
+/// Live bytes over all tags, fed in the same batches as [`GLOBAL`].
+pub static TOTAL: TagGlobal = ZERO_GLOBAL;
+
+/// Adds a batch to a tag's global live bytes and raises its peak.
+#[cold]
+fn publish(tag: u16, delta: i64) {
+    let g = &GLOBAL[tag as usize & (MAX_TAGS - 1)];
+    let now = g.live.fetch_add(delta, Relaxed).wrapping_add(delta);
+    let total = TOTAL.live.fetch_add(delta, Relaxed).wrapping_add(delta);
+    if delta > 0 {
+        TAGS_USED.fetch_or(1 << (tag as u64 & 63), Relaxed);
+        if now > g.peak.fetch_max(now, Relaxed) {
+            g.peak_at_ns.store(now_ns(), Relaxed);
+        }
+        if total > TOTAL.peak.fetch_max(total, Relaxed) {
+            TOTAL.peak_at_ns.store(now_ns(), Relaxed);
+        }
+        crate::timeline::on_publish();
+    } else if delta <= -FLUSH_BYTES {
+        crate::timeline::on_publish();
+    }
+}
+
+/// The row shared by threads past `MAX_ROWS - 1`, updated atomically.
+fn shared_row() -> *const Row {
+    static SHARED: AtomicPtr<Row> = AtomicPtr::new(std::ptr::null_mut());
+    let cur = SHARED.load(Acquire);
+    if !cur.is_null() {
+        return cur;
+    }
+    let row = map_zeroed(std::mem::size_of::<Row>()).cast::<Row>();
+    if row.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: fresh zeroed mapping, not yet visible to other threads.
+    unsafe {
+        (*row).slot = MAX_ROWS as u32 - 1;
+        (*row).shared = true;
+        (*row).alive.store(true, Relaxed);
+    }
+    match SHARED.compare_exchange(std::ptr::null_mut(), row, AcqRel, Acquire) {
+        Ok(_) => {
+            ROWS[MAX_ROWS - 1].store(row, Release);
+            row
+        }
+        // Another thread won: its row is used and ours stays mapped but unused.
+        Err(other) => other,
+    }
+}
+
+/// The row of `slot`, if registered.
+pub fn row(slot: u32) -> Option<&'static Row> {
+    let p = ROWS.get(slot as usize)?.load(Acquire);
+    // SAFETY: rows are never unmapped once published, so a non-null pointer
+    // stays valid for the rest of the process.
+    unsafe { p.as_ref() }
+}
+
+/// All registered rows, in slot order.
+pub fn all() -> impl Iterator<Item = &'static Row> {
+    let n = (NEXT_SLOT.load(Acquire) as usize).min(MAX_ROWS);
+    (0..n)
+        .chain(std::iter::once(MAX_ROWS - 1))
+        .filter_map(|s| row(s as u32))
+        .scan(None, |last: &mut Option<u32>, r| {
+            // The shared row can appear twice when NEXT_SLOT reached it.
+            let dup = *last == Some(r.slot);
+            *last = Some(r.slot);
+            Some((!dup).then_some(r))
+        })
+        .flatten()
+}
+
+/// Bytes of address space held by rows (mapped; resident only where touched).
+pub fn table_bytes() -> u64 {
+    (all().count() * std::mem::size_of::<Row>()) as u64
+}
+
+fn os_tid() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::syscall(libc::SYS_gettid) as u64 }
+}
+
+fn thread_name_word(i: usize) -> u64 {
+    let mut buf = [0u8; 16];
+    // SAFETY: the buffer is 16 bytes, the documented maximum for Linux thread
+    // names (15 bytes and a NUL); pthread_self is always valid.
+    let rc = unsafe {
+        libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    if rc != 0 {
+        return 0;
+    }
+    u64::from_le_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]))
+}
+
+impl Row {
+    /// The thread's name as captured at registration.
+    pub fn name(&self) -> String {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.name[0].load(Relaxed).to_le_bytes());
+        b[8..].copy_from_slice(&self.name[1].load(Relaxed).to_le_bytes());
+        let end = b.iter().position(|&c| c == 0).unwrap_or(16);
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    }
+
+    /// Whether the thread is still running.
+    pub fn alive(&self) -> bool {
+        self.alive.load(Relaxed)
+    }
+
+    /// The OS thread id.
+    pub fn os_tid(&self) -> u64 {
+        self.os_tid.load(Relaxed)
+    }
+
+    pub(crate) fn mark_exited(&self) {
+        self.alive.store(false, Relaxed);
+    }
+}
+
+/// Publishes the calling thread's pending batches, so global figures include
+/// everything this thread did.
+pub fn flush_current_thread() {
+    let _ = crate::local::LOCAL.try_with(|l| {
+        // SAFETY: rows are never unmapped.
+        if let Some(r) = unsafe { l.row.get().as_ref() } {
+            r.flush();
+        }
+    });
+}

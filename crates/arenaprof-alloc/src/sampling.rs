@@ -1,0 +1,389 @@
+//! Backtraces for chosen allocations: Poisson sampling by bytes (like jemalloc's
+//! `prof` and Go's heap profiler), every allocation above a size, or all.
+//!
+//! In `Bytes` mode each thread draws the bytes until its next sample from an
+//! exponential distribution of mean `mean_bytes`; an allocation of `size` bytes
+//! is then sampled with probability `1 - exp(-size/mean)`, and each sample
+//! carries the weight `1 / (1 - exp(-size/mean))`, so summed weights are
+//! unbiased estimates of allocation counts (and `weight * size` of bytes).
+//!
+//! Stacks are captured unresolved (instruction pointers only), interned, and
+//! symbolised once, at snapshot time.
+//!
+//! ```
+//! use arenaprof_alloc::{set_sampling, Sampling};
+//! set_sampling(Sampling::Bytes { mean: 512 << 10 });
+//! set_sampling(Sampling::Off);
+//! ```
+
+use crate::clock::now_ns;
+use crate::local::{with_busy, Local};
+use dashmap::DashMap;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::{Mutex, OnceLock};
+
+/// Which allocations get a backtrace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sampling {
+    /// None.
+    Off,
+    /// Poisson by bytes, one sample per `mean` bytes on average.
+    Bytes {
+        /// Mean bytes between samples (jemalloc and Go use 512 KiB).
+        mean: u64,
+    },
+    /// Every allocation of at least `min_size` bytes.
+    Threshold {
+        /// Smallest size recorded.
+        min_size: u64,
+    },
+    /// Every allocation (tests, small programs).
+    All,
+}
+
+/// jemalloc's and Go's default mean sampling interval.
+pub const DEFAULT_MEAN: u64 = 512 << 10;
+/// Most freed samples kept; older ones are dropped and counted.
+pub const MAX_FREED: usize = 4 << 20;
+/// Deepest stack captured.
+pub const MAX_DEPTH: usize = 64;
+
+const OFF: u8 = 0;
+const BYTES: u8 = 1;
+const THRESHOLD: u8 = 2;
+const ALL: u8 = 3;
+
+static MODE: AtomicU8 = AtomicU8::new(OFF);
+static PARAM: AtomicU64 = AtomicU64::new(DEFAULT_MEAN);
+static EPOCH: AtomicU32 = AtomicU32::new(1);
+static CAPTURED: AtomicU64 = AtomicU64::new(0);
+static CAPTURE_NS: AtomicU64 = AtomicU64::new(0);
+static DROPPED_FREED: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the sampling mode for all threads.
+pub fn set_sampling(s: Sampling) {
+    let (m, p) = match s {
+        Sampling::Off => (OFF, 0),
+        Sampling::Bytes { mean } => (BYTES, mean.max(1)),
+        Sampling::Threshold { min_size } => (THRESHOLD, min_size),
+        Sampling::All => (ALL, 0),
+    };
+    PARAM.store(p, Relaxed);
+    MODE.store(m, Release);
+    EPOCH.fetch_add(1, Relaxed);
+}
+
+/// The sampling mode in force.
+pub fn sampling() -> Sampling {
+    let p = PARAM.load(Relaxed);
+    match MODE.load(Acquire) {
+        BYTES => Sampling::Bytes { mean: p },
+        THRESHOLD => Sampling::Threshold { min_size: p },
+        ALL => Sampling::All,
+        _ => Sampling::Off,
+    }
+}
+
+/// Parses `ARENAPROF_SAMPLE`: `off`, `all`, `bytes` / `bytes:512KiB`, `min:1MiB`.
+pub fn parse(s: &str) -> Option<Sampling> {
+    let s = s.trim();
+    match s {
+        "off" | "0" | "" => return Some(Sampling::Off),
+        "all" => return Some(Sampling::All),
+        "bytes" | "on" => return Some(Sampling::Bytes { mean: DEFAULT_MEAN }),
+        _ => {}
+    }
+    if let Some(v) = s.strip_prefix("bytes:") {
+        return parse_size(v).map(|mean| Sampling::Bytes { mean });
+    }
+    if let Some(v) = s.strip_prefix("min:") {
+        return parse_size(v).map(|min_size| Sampling::Threshold { min_size });
+    }
+    None
+}
+
+/// Parses sizes such as `512`, `64KiB`, `16MiB`, `1GiB`, `10MB`.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// Whether any sampling is on.
+#[inline(always)]
+pub(crate) fn enabled() -> bool {
+    MODE.load(Relaxed) != OFF
+}
+
+/// Decides whether an allocation of `size` bytes is sampled.
+#[inline(always)]
+pub(crate) fn should_sample(l: &Local, size: usize) -> bool {
+    match MODE.load(Relaxed) {
+        OFF => false,
+        BYTES => {
+            let left = l.countdown.get().wrapping_sub(size as i64);
+            let epoch = EPOCH.load(Relaxed);
+            if left > 0 && l.epoch.get() == epoch {
+                l.countdown.set(left);
+                return false;
+            }
+            draw(l, epoch, left)
+        }
+        THRESHOLD => size as u64 >= PARAM.load(Relaxed),
+        _ => true,
+    }
+}
+
+/// Draws the next interval; returns whether this allocation is sampled.
+#[cold]
+fn draw(l: &Local, epoch: u32, left: i64) -> bool {
+    let fresh = l.epoch.get() != epoch;
+    l.epoch.set(epoch);
+    let mean = PARAM.load(Relaxed).max(1) as f64;
+    let mut x = l.rng.get();
+    if x == 0 {
+        x = (l as *const Local as u64) ^ now_ns() ^ 0x9E37_79B9_7F4A_7C15;
+    }
+    // Overshoot past zero counts toward the next interval, as in jemalloc.
+    let mut left = if fresh { 0 } else { left };
+    let mut sampled = false;
+    while left <= 0 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        left = left.saturating_add((-u.ln() * mean) as i64 + 1);
+        sampled = !fresh;
+    }
+    l.rng.set(x);
+    l.countdown.set(left);
+    sampled
+}
+
+/// One live sampled allocation.
+#[derive(Clone, Copy)]
+struct LiveRec {
+    stack: u32,
+    tag: u16,
+    thread: u32,
+    size: u64,
+    weight: f64,
+    alloc_ns: u64,
+}
+
+struct Tables {
+    stack_ids: DashMap<Box<[usize]>, u32>,
+    stacks: Mutex<Vec<Box<[usize]>>>,
+    live: DashMap<usize, LiveRec>,
+    freed: Mutex<Vec<arenaprof_snapshot::Sample>>,
+}
+
+static TABLES: OnceLock<Tables> = OnceLock::new();
+
+fn tables() -> &'static Tables {
+    TABLES.get_or_init(|| Tables {
+        stack_ids: DashMap::new(),
+        stacks: Mutex::new(Vec::new()),
+        live: DashMap::new(),
+        freed: Mutex::new(Vec::new()),
+    })
+}
+
+fn weight(size: u64) -> f64 {
+    match MODE.load(Relaxed) {
+        BYTES => {
+            let mean = PARAM.load(Relaxed).max(1) as f64;
+            let p = 1.0 - (-(size as f64) / mean).exp();
+            if p > 0.0 {
+                1.0 / p
+            } else {
+                1.0
+            }
+        }
+        _ => 1.0,
+    }
+}
+
+/// Records a sampled allocation at `user`. Runs with the thread busy.
+#[cold]
+pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usize) {
+    if l.busy.replace(true) {
+        return;
+    }
+    let t0 = now_ns();
+    let mut ips = [0usize; MAX_DEPTH];
+    let mut n = 0;
+    backtrace::trace(|f| {
+        match ips.get_mut(n) {
+            Some(slot) => {
+                *slot = f.ip() as usize;
+                n += 1;
+                n < MAX_DEPTH
+            }
+            None => false,
+        }
+    });
+    let t = tables();
+    let key = &ips[..n];
+    let stack = match t.stack_ids.get(key) {
+        Some(id) => *id,
+        None => {
+            let mut stacks = t.stacks.lock().unwrap_or_else(|e| e.into_inner());
+            let id = *t
+                .stack_ids
+                .entry(key.to_vec().into_boxed_slice())
+                .or_insert_with(|| {
+                    stacks.push(key.to_vec().into_boxed_slice());
+                    (stacks.len() - 1) as u32
+                });
+            id
+        }
+    };
+    t.live.insert(
+        user as usize,
+        LiveRec {
+            stack,
+            tag,
+            thread,
+            size: size as u64,
+            weight: weight(size as u64),
+            alloc_ns: t0,
+        },
+    );
+    CAPTURED.fetch_add(1, Relaxed);
+    CAPTURE_NS.fetch_add(now_ns().saturating_sub(t0), Relaxed);
+    l.busy.set(false);
+}
+
+/// Moves a freed sampled allocation to the freed list.
+#[cold]
+pub(crate) fn on_free(user: *mut u8) {
+    with_busy(|| {
+        let t = tables();
+        if let Some((_, r)) = t.live.remove(&(user as usize)) {
+            let mut freed = t.freed.lock().unwrap_or_else(|e| e.into_inner());
+            if freed.len() < MAX_FREED {
+                freed.push(to_sample(&r, Some(now_ns())));
+            } else {
+                DROPPED_FREED.fetch_add(1, Relaxed);
+            }
+        }
+    })
+}
+
+fn to_sample(r: &LiveRec, free_ns: Option<u64>) -> arenaprof_snapshot::Sample {
+    arenaprof_snapshot::Sample {
+        stack: r.stack,
+        tag: r.tag,
+        thread: r.thread,
+        size: r.size,
+        weight: r.weight,
+        alloc_ns: r.alloc_ns,
+        free_ns,
+    }
+}
+
+/// Frames whose functions belong to the allocation machinery, not the caller.
+fn is_alloc_frame(name: &str) -> bool {
+    const SKIP: [&str; 10] = [
+        "backtrace::",
+        "arenaprof_alloc::",
+        "<arenaprof_alloc::",
+        "__rust_alloc",
+        "__rust_realloc",
+        "__rust_dealloc",
+        "__rdl_",
+        "alloc::alloc::",
+        "std::alloc::",
+        "__rg_",
+    ];
+    SKIP.iter().any(|s| name.starts_with(s))
+}
+
+/// Symbolises the interned stacks and collects samples for a snapshot.
+pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
+    let mut heap = arenaprof_snapshot::HeapProfile::default();
+    let Some(t) = TABLES.get() else {
+        return (heap, 0, 0);
+    };
+    let stacks: Vec<Box<[usize]>> = t.stacks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut frame_ids: HashMap<arenaprof_snapshot::Frame, u32> = HashMap::new();
+    let mut ip_frames: HashMap<usize, Vec<u32>> = HashMap::new();
+    for s in &stacks {
+        let mut frames = Vec::new();
+        for &ip in s.iter() {
+            let resolved = ip_frames.entry(ip).or_insert_with(|| {
+                let mut out = Vec::new();
+                backtrace::resolve(ip as *mut std::ffi::c_void, |sym| {
+                    let function = sym
+                        .name()
+                        .map(|n| format!("{n:#}"))
+                        .unwrap_or_else(|| format!("{ip:#x}"));
+                    let f = arenaprof_snapshot::Frame {
+                        function,
+                        file: sym
+                            .filename()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        line: sym.lineno().unwrap_or(0),
+                    };
+                    let n = frame_ids.len() as u32;
+                    let id = *frame_ids.entry(f).or_insert(n);
+                    out.push(id);
+                });
+                if out.is_empty() {
+                    let f = arenaprof_snapshot::Frame {
+                        function: format!("{ip:#x}"),
+                        ..Default::default()
+                    };
+                    let n = frame_ids.len() as u32;
+                    out.push(*frame_ids.entry(f).or_insert(n));
+                }
+                out
+            });
+            frames.extend(resolved.iter().copied());
+        }
+        heap.stacks.push(arenaprof_snapshot::Stack { frames });
+    }
+    let mut by_id: Vec<(u32, arenaprof_snapshot::Frame)> =
+        frame_ids.into_iter().map(|(f, i)| (i, f)).collect();
+    by_id.sort_by_key(|(i, _)| *i);
+    heap.frames = by_id.into_iter().map(|(_, f)| f).collect();
+    // Drop allocator frames from the top of each stack.
+    for s in &mut heap.stacks {
+        let skip = s
+            .frames
+            .iter()
+            .take_while(|&&f| is_alloc_frame(&heap.frames[f as usize].function))
+            .count();
+        if skip < s.frames.len() {
+            s.frames.drain(..skip);
+        }
+    }
+    heap.samples = t.freed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    heap.samples
+        .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
+    (
+        heap,
+        CAPTURED.load(Relaxed),
+        CAPTURE_NS.load(Relaxed),
+    )
+}
+
+/// Freed samples dropped because the freed list was full.
+pub fn dropped_freed() -> u64 {
+    DROPPED_FREED.load(Relaxed)
+}

@@ -1,0 +1,209 @@
+//! Building a [`Snapshot`] of the whole process.
+//!
+//! Components that keep their own records (the array registry, the GEMM pool)
+//! add them through [`register_contributor`], so [`snapshot`] is complete no
+//! matter which crate calls it.
+//!
+//! ```no_run
+//! arenaprof_alloc::snapshot().write("run.arenaprof").unwrap();
+//! ```
+
+use crate::clock::now_ns;
+use crate::rows::{self, BUCKETS};
+use crate::stats::{cell, stats};
+use crate::tag::{Tag, MAX_TAGS};
+use crate::{header, process, sampling, timeline, tracking};
+use arenaprof_snapshot::{
+    Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, StackBytes, TagStats,
+    ThreadStats, ThreadTagRow,
+};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A function that adds a component's records to a snapshot.
+pub type Contributor = fn(&mut Snapshot);
+
+static CONTRIBUTORS: Mutex<Vec<Contributor>> = Mutex::new(Vec::new());
+
+/// Registers `f` to run on every snapshot (idempotent per function).
+pub fn register_contributor(f: Contributor) {
+    crate::local::with_busy(|| {
+        let mut c = CONTRIBUTORS.lock().unwrap_or_else(|e| e.into_inner());
+        if !c.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
+            c.push(f);
+        }
+    })
+}
+
+const PERCENTILES: [f64; 6] = [50.0, 75.0, 90.0, 99.0, 99.9, 100.0];
+
+fn histogram(buckets: &[(u64, u64)]) -> Histogram {
+    let mut h = hdrhistogram::Histogram::<u64>::new(2).expect("2 significant digits is valid");
+    for &(lo, n) in buckets {
+        let _ = h.record_n(lo.max(1), n);
+    }
+    let percentiles = if h.is_empty() {
+        Vec::new()
+    } else {
+        PERCENTILES
+            .iter()
+            .map(|&p| (p, h.value_at_percentile(p)))
+            .collect()
+    };
+    Histogram {
+        buckets: buckets.to_vec(),
+        percentiles,
+    }
+}
+
+fn lifetimes(samples: &[arenaprof_snapshot::Sample], tag: u16) -> Histogram {
+    let mut counts: HashMap<usize, f64> = HashMap::new();
+    for s in samples.iter().filter(|s| s.tag == tag) {
+        if let Some(f) = s.free_ns {
+            let life = f.saturating_sub(s.alloc_ns) as usize;
+            *counts.entry(rows::bucket(life)).or_default() += s.weight;
+        }
+    }
+    let mut b: Vec<(u64, u64)> = counts
+        .into_iter()
+        .map(|(k, w)| (rows::bucket_lower(k), w.round() as u64))
+        .collect();
+    b.sort_unstable();
+    histogram(&b)
+}
+
+/// Takes a snapshot of everything the profiler knows now.
+pub fn snapshot() -> Snapshot {
+    crate::local::with_busy(build)
+}
+
+fn build() -> Snapshot {
+    let t0 = now_ns();
+    rows::flush_current_thread();
+    let st = stats();
+    let mut snap = Snapshot::default();
+    let (mode, mean, threshold) = match sampling::sampling() {
+        sampling::Sampling::Off => (SamplingMode::Off, 0, 0),
+        sampling::Sampling::Bytes { mean } => (SamplingMode::Bytes, mean, 0),
+        sampling::Sampling::Threshold { min_size } => (SamplingMode::Threshold, 0, min_size),
+        sampling::Sampling::All => (SamplingMode::All, 0, 0),
+    };
+    snap.meta = Meta {
+        program: std::env::args()
+            .next()
+            .map(|a| {
+                std::path::Path::new(&a)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or(a)
+            })
+            .unwrap_or_default(),
+        pid: std::process::id(),
+        unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        elapsed_ns: t0,
+        allocator: tracking::inner_name().to_owned(),
+        sampling: SamplingConfig {
+            mode,
+            mean_bytes: mean,
+            threshold_bytes: threshold,
+        },
+        writer_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let (heap, captured, capture_ns) = sampling::export();
+    // Size histograms, summed over rows.
+    let mut hist = vec![[0u64; BUCKETS]; MAX_TAGS];
+    for r in rows::all() {
+        for (t, h) in r.hist.iter().enumerate() {
+            for (b, c) in h.iter().enumerate() {
+                hist[t][b] += c.load(std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+    let active: Vec<(Tag, arenaprof_snapshot::Counters)> = st.tags().collect();
+    for (tag, c) in &active {
+        let buckets: Vec<(u64, u64)> = hist[tag.id() as usize]
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(b, &n)| (rows::bucket_lower(b), n))
+            .collect();
+        snap.tags.push(TagStats {
+            id: tag.id(),
+            name: tag.name().to_owned(),
+            counters: *c,
+            sizes: histogram(&buckets),
+            lifetimes_ns: lifetimes(&heap.samples, tag.id()),
+        });
+    }
+    for th in st.threads() {
+        let tags = active
+            .iter()
+            .filter_map(|(t, _)| {
+                let c = th.tag(*t);
+                (c.alloc_count + c.realloc_count + c.free_count > 0).then_some(ThreadTagRow {
+                    tag: t.id(),
+                    counters: c,
+                })
+            })
+            .collect();
+        snap.threads.push(ThreadStats {
+            slot: th.slot,
+            name: th.name.clone(),
+            os_tid: th.os_tid,
+            alive: th.alive,
+            counters: th.total,
+            tags,
+        });
+    }
+    snap.total = st.total();
+    let tag_ids: Vec<u16> = active.iter().map(|(t, _)| t.id()).collect();
+    snap.timeline = timeline::export(&tag_ids);
+    snap.heap = heap;
+    snap.heap.at_peak = at_peak(&snap.heap.samples, snap.total.peak_at_ns);
+    snap.process = process::read();
+    snap.overhead = Overhead {
+        header_bytes_per_alloc: header::HEADER_SIZE as u64,
+        live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),
+        table_bytes: rows::table_bytes() + timeline::table_bytes(),
+        internal_live_bytes: tracking::internal_live_bytes(),
+        backtraces_captured: captured,
+        backtrace_ns: capture_ns,
+        snapshot_ns: 0,
+    };
+    let contributors: Vec<Contributor> = CONTRIBUTORS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    for f in contributors {
+        f(&mut snap);
+    }
+    snap.overhead.snapshot_ns = now_ns().saturating_sub(t0);
+    let _ = cell; // counters are read through `stats`
+    snap
+}
+
+/// Estimated live bytes per stack at the moment of the global peak.
+fn at_peak(samples: &[arenaprof_snapshot::Sample], peak_ns: u64) -> Vec<StackBytes> {
+    let mut by: HashMap<u32, (f64, f64)> = HashMap::new();
+    for s in samples {
+        let live = s.alloc_ns <= peak_ns && s.free_ns.is_none_or(|f| f > peak_ns);
+        if live {
+            let e = by.entry(s.stack).or_default();
+            e.0 += s.weight * s.size as f64;
+            e.1 += s.weight;
+        }
+    }
+    let mut out: Vec<StackBytes> = by
+        .into_iter()
+        .map(|(stack, (bytes, objects))| StackBytes {
+            stack,
+            bytes,
+            objects,
+        })
+        .collect();
+    out.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
+    out
+}

@@ -1,0 +1,171 @@
+//! Reading the counters: [`stats`] sums every thread row into per-tag,
+//! per-thread and total figures.
+//!
+//! Live bytes and counts are exact whenever no allocation is in flight. A
+//! thread's peak is exact; a tag's peak over all threads is exact to within
+//! [`FLUSH_BYTES`](crate::rows::FLUSH_BYTES) per thread holding a partial batch
+//! (exact for any allocation of at least that size).
+//!
+//! ```
+//! let s = arenaprof_alloc::stats();
+//! let t = s.tag(arenaprof_alloc::Tag::ARRAY_BASE);
+//! assert!(t.peak_bytes >= t.live_bytes);
+//! ```
+
+use crate::rows::{self, Row, GLOBAL, TOTAL};
+use crate::tag::{self, Tag, MAX_TAGS};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Exact counters of one tag, thread, or of everything.
+pub type TagCounters = arenaprof_snapshot::Counters;
+
+/// One thread's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThreadRow {
+    /// Tracker slot, in order of first allocation.
+    pub slot: u32,
+    /// Thread name at registration (may be empty).
+    pub name: String,
+    /// OS thread id.
+    pub os_tid: u64,
+    /// Whether the thread is still running.
+    pub alive: bool,
+    /// Counters summed over tags.
+    pub total: TagCounters,
+    /// Counters per tag id (index = tag id).
+    pub tags: Vec<TagCounters>,
+}
+
+impl ThreadRow {
+    /// This thread's counters for one tag.
+    pub fn tag(&self, tag: Tag) -> TagCounters {
+        self.tags.get(tag.id() as usize).copied().unwrap_or_default()
+    }
+}
+
+/// A read of all counters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    tags: Vec<TagCounters>,
+    threads: Vec<ThreadRow>,
+    total: TagCounters,
+}
+
+impl Stats {
+    /// Counters of one tag over all threads.
+    pub fn tag(&self, tag: Tag) -> TagCounters {
+        self.tags.get(tag.id() as usize).copied().unwrap_or_default()
+    }
+
+    /// Counters over all tags and threads.
+    pub fn total(&self) -> TagCounters {
+        self.total
+    }
+
+    /// One row per thread that ever allocated.
+    pub fn threads(&self) -> &[ThreadRow] {
+        &self.threads
+    }
+
+    /// The row of a thread slot.
+    pub fn thread(&self, slot: u32) -> Option<&ThreadRow> {
+        self.threads.iter().find(|t| t.slot == slot)
+    }
+
+    /// Tags with any activity, with their counters.
+    pub fn tags(&self) -> impl Iterator<Item = (Tag, TagCounters)> + '_ {
+        self.tags.iter().enumerate().filter_map(|(i, c)| {
+            (c.alloc_count + c.realloc_count + c.failed_count > 0)
+                .then(|| Tag::from_id(i as u16).map(|t| (t, *c)))
+                .flatten()
+        })
+    }
+}
+
+/// The slot of the calling thread's row.
+pub fn current_thread_slot() -> Option<u32> {
+    crate::local::current_slot()
+}
+
+pub(crate) fn cell(r: &Row, t: usize) -> TagCounters {
+    let c = &r.cells[t];
+    let allocated = c.allocated_bytes.load(Relaxed);
+    let freed = c
+        .freed_bytes
+        .load(Relaxed)
+        .wrapping_add(c.remote_freed_bytes.load(Relaxed));
+    TagCounters {
+        live_bytes: allocated.wrapping_sub(freed),
+        peak_bytes: c.peak_bytes.load(Relaxed),
+        peak_at_ns: c.peak_at_ns.load(Relaxed),
+        allocated_bytes: allocated,
+        freed_bytes: freed,
+        alloc_count: c.alloc_count.load(Relaxed),
+        free_count: c
+            .free_count
+            .load(Relaxed)
+            .wrapping_add(c.remote_free_count.load(Relaxed)),
+        realloc_count: c.realloc_count.load(Relaxed),
+        failed_count: c.failed_count.load(Relaxed),
+    }
+}
+
+/// Reads every counter. Cost: one pass over the thread rows.
+pub fn stats() -> Stats {
+    let ntags = tag::count().min(MAX_TAGS);
+    let ids: Vec<usize> = (0..ntags).chain([Tag::OVERFLOW.id() as usize]).collect();
+    let mut tags = vec![TagCounters::default(); MAX_TAGS];
+    let mut threads = Vec::new();
+    let mut total = TagCounters::default();
+    for r in rows::all() {
+        let mut row = ThreadRow {
+            slot: r.slot(),
+            name: r.name(),
+            os_tid: r.os_tid(),
+            alive: r.alive(),
+            total: TagCounters::default(),
+            tags: vec![TagCounters::default(); ntags],
+        };
+        for &t in &ids {
+            let c = cell(r, t);
+            if let Some(slot) = row.tags.get_mut(t) {
+                *slot = c;
+            }
+            let peak = c.peak_bytes.max(tags[t].peak_bytes);
+            let peak_at = if c.peak_bytes >= tags[t].peak_bytes {
+                c.peak_at_ns
+            } else {
+                tags[t].peak_at_ns
+            };
+            tags[t].merge(&c);
+            tags[t].peak_bytes = peak;
+            tags[t].peak_at_ns = peak_at;
+            let mut c_no_peak = c;
+            c_no_peak.peak_bytes = 0;
+            row.total.merge(&c_no_peak);
+        }
+        row.total.peak_bytes = row.tags.iter().map(|c| c.peak_bytes).max().unwrap_or(0);
+        threads.push(row);
+    }
+    for (t, c) in tags.iter_mut().enumerate() {
+        let g = &GLOBAL[t];
+        let gp = g.peak.load(Relaxed).max(0) as u64;
+        if gp > c.peak_bytes {
+            c.peak_bytes = gp;
+            c.peak_at_ns = g.peak_at_ns.load(Relaxed);
+        }
+        c.peak_bytes = c.peak_bytes.max(c.live_bytes);
+        let mut no_peak = *c;
+        no_peak.peak_bytes = 0;
+        total.merge(&no_peak);
+    }
+    total.peak_bytes = (TOTAL.peak.load(Relaxed).max(0) as u64)
+        .max(total.live_bytes)
+        .max(tags.iter().map(|c| c.peak_bytes).max().unwrap_or(0));
+    total.peak_at_ns = TOTAL.peak_at_ns.load(Relaxed);
+    Stats {
+        tags,
+        threads,
+        total,
+    }
+}

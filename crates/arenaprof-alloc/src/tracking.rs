@@ -1,0 +1,427 @@
+//! The `GlobalAlloc` wrapper.
+//!
+//! Every path here is panic-free and lock-free except the sampled-backtrace
+//! slow path (which takes interning locks while the thread is marked busy, so
+//! its own allocations bypass tracking and cannot re-enter it).
+
+use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WORKSPACE};
+use crate::local::{self, Local, LOCAL};
+use crate::rows::Row;
+use crate::{sampling, workspace};
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+/// A tracking allocator around an inner allocator `A` (jemalloc by default).
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOC: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
+/// ```
+///
+/// Or around the system allocator:
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOC: arenaprof_alloc::TrackingAlloc<std::alloc::System> =
+///     arenaprof_alloc::TrackingAlloc::wrap(std::alloc::System);
+/// ```
+///
+/// Counters are process-wide: install one `TrackingAlloc` as the global
+/// allocator.
+#[cfg(feature = "jemalloc")]
+pub struct TrackingAlloc<A = tikv_jemallocator::Jemalloc> {
+    inner: A,
+}
+
+/// A tracking allocator around an inner allocator `A`.
+#[cfg(not(feature = "jemalloc"))]
+pub struct TrackingAlloc<A = std::alloc::System> {
+    inner: A,
+}
+
+#[cfg(feature = "jemalloc")]
+impl TrackingAlloc<tikv_jemallocator::Jemalloc> {
+    /// A tracker with jemalloc inside.
+    pub const fn new() -> Self {
+        TrackingAlloc {
+            inner: tikv_jemallocator::Jemalloc,
+        }
+    }
+}
+
+#[cfg(feature = "jemalloc")]
+impl Default for TrackingAlloc<tikv_jemallocator::Jemalloc> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A> TrackingAlloc<A> {
+    /// A tracker around any inner allocator, usable in a `static`.
+    pub const fn wrap(inner: A) -> Self {
+        TrackingAlloc { inner }
+    }
+
+    /// The inner allocator.
+    pub const fn inner(&self) -> &A {
+        &self.inner
+    }
+}
+
+/// Bytes held by the profiler's own allocations (made while busy), live.
+pub(crate) static INTERNAL_LIVE: AtomicU64 = AtomicU64::new(0);
+/// Header bytes of live tracked blocks are derived from counts; this holds
+/// header bytes of live blocks with alignment above 8 (their pad is larger).
+pub(crate) static WIDE_PAD_LIVE: AtomicU64 = AtomicU64::new(0);
+/// Name of the inner allocator type, set on first allocation.
+static INNER_NAME: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
+
+/// The inner allocator's type name, once something was allocated.
+pub fn inner_name() -> &'static str {
+    let p = INNER_NAME.0.load(Relaxed) as *const u8;
+    let n = INNER_NAME.1.load(Relaxed);
+    if p.is_null() {
+        return "unknown";
+    }
+    // SAFETY: (p, n) were stored from a `&'static str` in `note_inner_name`.
+    unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
+}
+
+fn note_inner_name<A>() {
+    if INNER_NAME.0.load(Relaxed) == 0 {
+        let name: &'static str = std::any::type_name::<A>();
+        INNER_NAME.1.store(name.len(), Relaxed);
+        INNER_NAME.0.store(name.as_ptr() as usize, Relaxed);
+    }
+}
+
+impl<A: GlobalAlloc> TrackingAlloc<A> {
+    #[inline(always)]
+    unsafe fn alloc_impl(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        let Some(outer) = header::outer_layout(layout) else {
+            note_failed();
+            return std::ptr::null_mut();
+        };
+        match LOCAL.try_with(|l| {
+            // SAFETY: forwarded from the caller's GlobalAlloc contract.
+            unsafe { self.alloc_with(l, layout, outer, zeroed) }
+        }) {
+            Ok(p) => p,
+            // SAFETY: forwarded; without thread-local state the block is
+            // treated as the profiler's own (never the case for const TLS).
+            Err(_) => unsafe { self.alloc_internal(layout, outer, zeroed) },
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn inner_alloc(&self, outer: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: `outer` has a non-zero size (it includes the header).
+        unsafe {
+            if zeroed {
+                self.inner.alloc_zeroed(outer)
+            } else {
+                self.inner.alloc(outer)
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn alloc_with(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
+        if l.busy.get() {
+            // SAFETY: forwarded.
+            return unsafe { self.alloc_internal(layout, outer, zeroed) };
+        }
+        if !l.ws.get().is_null() {
+            if let Some(p) = workspace::try_alloc(l.ws.get(), layout, zeroed) {
+                return p;
+            }
+        }
+        let row = local::row(l);
+        // SAFETY: rows are never unmapped; null only if the OS refused memory.
+        let Some(row) = (unsafe { row.as_ref() }) else {
+            note_inner_name::<A>();
+            // SAFETY: forwarded.
+            return unsafe { self.alloc_internal(layout, outer, zeroed) };
+        };
+        let tag = l.tag.get();
+        // SAFETY: forwarded.
+        let base = unsafe { self.inner_alloc(outer, zeroed) };
+        if base.is_null() {
+            row.on_failed(tag);
+            return base;
+        }
+        let user = base.wrapping_add(header::pad(layout.align()));
+        let mut flags = 0;
+        if sampling::should_sample(l, layout.size()) {
+            flags = FLAG_SAMPLED;
+        }
+        // SAFETY: `user` is `pad` bytes into a block of `outer` size.
+        unsafe {
+            header::write(
+                user,
+                Header {
+                    tag,
+                    flags,
+                    slot: row.slot(),
+                },
+            )
+        };
+        row.on_alloc(tag, layout.size());
+        if layout.align() > header::HEADER_SIZE {
+            WIDE_PAD_LIVE.fetch_add((layout.align() - header::HEADER_SIZE) as u64, Relaxed);
+        }
+        if flags != 0 {
+            note_inner_name::<A>();
+            sampling::record(l, user, tag, row.slot(), layout.size());
+        }
+        user
+    }
+
+    #[cold]
+    unsafe fn alloc_internal(&self, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: forwarded.
+        let base = unsafe { self.inner_alloc(outer, zeroed) };
+        if base.is_null() {
+            return base;
+        }
+        let user = base.wrapping_add(header::pad(layout.align()));
+        // SAFETY: `user` is `pad` bytes into a block of `outer` size.
+        unsafe {
+            header::write(
+                user,
+                Header {
+                    tag: 0,
+                    flags: FLAG_INTERNAL,
+                    slot: 0,
+                },
+            )
+        };
+        INTERNAL_LIVE.fetch_add(outer.size() as u64, Relaxed);
+        user
+    }
+
+    /// Counts a free of a tracked block: local or remote row, then the sample table.
+    #[inline(always)]
+    fn count_free(h: Header, user: *mut u8, size: usize, align: usize, cur_row: *const Row) {
+        if h.flags & FLAG_SAMPLED != 0 {
+            sampling::on_free(user);
+        }
+        if align > header::HEADER_SIZE {
+            WIDE_PAD_LIVE.fetch_sub((align - header::HEADER_SIZE) as u64, Relaxed);
+        }
+        // SAFETY: rows are never unmapped.
+        match unsafe { cur_row.as_ref() } {
+            Some(r) if r.slot() == h.slot => r.on_free_local(h.tag, size),
+            _ => {
+                if let Some(r) = crate::rows::row(h.slot) {
+                    r.on_free_remote(h.tag, size);
+                }
+            }
+        }
+    }
+}
+
+#[cold]
+fn note_failed() {
+    let _ = LOCAL.try_with(|l| {
+        // SAFETY: rows are never unmapped.
+        if let Some(r) = unsafe { local::row(l).as_ref() } {
+            r.on_failed(l.tag.get());
+        }
+    });
+}
+
+// SAFETY: every method upholds GlobalAlloc's contract by delegating to the
+// inner allocator with a layout that is `layout` plus a header in front
+// (`header::outer_layout`), handing out the pointer just past the header
+// (aligned to `layout.align()`), and giving the inner allocator back exactly
+// the pointer and outer layout it returned. Blocks served from a workspace
+// come from a region the workspace owns and are never passed to the inner
+// allocator.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.alloc_impl(layout, false) }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.alloc_impl(layout, true) }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` is a live block we handed out, so it has a header.
+        let h = unsafe { header::read(ptr) };
+        if h.flags & (FLAG_INTERNAL | FLAG_WORKSPACE) != 0 {
+            // SAFETY: forwarded.
+            unsafe { self.dealloc_special(ptr, layout, h) };
+            return;
+        }
+        let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(std::ptr::null());
+        Self::count_free(h, ptr, layout.size(), layout.align(), cur);
+        let outer = header::outer_layout(layout);
+        if let Some(outer) = outer {
+            // SAFETY: `base` and `outer` are what the inner allocator gave us.
+            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
+        }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` is a live block we handed out.
+        let h = unsafe { header::read(ptr) };
+        let new_layout = match Layout::from_size_align(new_size, layout.align()) {
+            Ok(l) => l,
+            Err(_) => {
+                note_failed();
+                return std::ptr::null_mut();
+            }
+        };
+        let (Some(outer), Some(new_outer)) = (
+            header::outer_layout(layout),
+            header::outer_layout(new_layout),
+        ) else {
+            note_failed();
+            return std::ptr::null_mut();
+        };
+        let fast = h.flags == 0 && LOCAL.try_with(|l| !l.busy.get() && l.ws.get().is_null()).unwrap_or(false);
+        if !fast || sampling::enabled() {
+            // SAFETY: forwarded.
+            return unsafe { self.realloc_slow(ptr, layout, new_layout, h) };
+        }
+        let base = header::base(ptr, layout);
+        // SAFETY: `base`/`outer` are the inner allocator's block; the new
+        // outer size is non-zero and was checked for overflow.
+        let nbase = unsafe { self.inner.realloc(base, outer, new_outer.size()) };
+        if nbase.is_null() {
+            note_failed();
+            return nbase;
+        }
+        let user = nbase.wrapping_add(header::pad(layout.align()));
+        let (row, tag) = LOCAL
+            .try_with(|l| (local::row(l), l.tag.get()))
+            .unwrap_or((std::ptr::null(), 0));
+        // Old bytes leave the cell they were allocated in.
+        if let Some(r) = crate::rows::row(h.slot) {
+            if row == r as *const Row {
+                r.on_free_local(h.tag, layout.size());
+            } else {
+                r.on_free_remote(h.tag, layout.size());
+            }
+        }
+        // SAFETY: rows are never unmapped.
+        let slot = match unsafe { row.as_ref() } {
+            Some(r) => {
+                r.on_realloc_in(tag, new_size);
+                r.slot()
+            }
+            None => h.slot,
+        };
+        // SAFETY: `user` is `pad` bytes into the reallocated block.
+        unsafe {
+            header::write(
+                user,
+                Header {
+                    tag,
+                    flags: 0,
+                    slot,
+                },
+            )
+        };
+        user
+    }
+}
+
+impl<A: GlobalAlloc> TrackingAlloc<A> {
+    #[cold]
+    unsafe fn dealloc_special(&self, ptr: *mut u8, layout: Layout, h: Header) {
+        if h.flags & FLAG_WORKSPACE != 0 {
+            workspace::dealloc(ptr, h);
+            return;
+        }
+        if let Some(outer) = header::outer_layout(layout) {
+            INTERNAL_LIVE.fetch_sub(outer.size() as u64, Relaxed);
+            // SAFETY: internal blocks come from the inner allocator.
+            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
+        }
+    }
+
+    /// Realloc as allocate, copy, free: for sampled, internal and workspace
+    /// blocks, and whenever sampling is on (so the new block can be sampled).
+    #[cold]
+    unsafe fn realloc_slow(&self, ptr: *mut u8, old: Layout, new: Layout, h: Header) -> *mut u8 {
+        if h.flags & FLAG_INTERNAL != 0 {
+            let (Some(o), Some(n)) = (header::outer_layout(old), header::outer_layout(new)) else {
+                return std::ptr::null_mut();
+            };
+            // SAFETY: internal blocks come from the inner allocator with
+            // outer layout `o`; the header moves with the contents.
+            let nb = unsafe { self.inner.realloc(header::base(ptr, old), o, n.size()) };
+            if !nb.is_null() {
+                INTERNAL_LIVE.fetch_sub(o.size() as u64, Relaxed);
+                INTERNAL_LIVE.fetch_add(n.size() as u64, Relaxed);
+                return nb.wrapping_add(header::pad(old.align()));
+            }
+            return nb;
+        }
+        // SAFETY: forwarded; `new` has a non-zero size.
+        let np = unsafe { self.alloc_impl(new, false) };
+        if np.is_null() {
+            return np;
+        }
+        // SAFETY: both blocks are live and at least min(old, new) bytes long.
+        unsafe { std::ptr::copy_nonoverlapping(ptr, np, old.size().min(new.size())) };
+        let counted_alloc = {
+            // SAFETY: `np` was just handed out by us.
+            let nh = unsafe { header::read(np) };
+            nh.flags & (FLAG_WORKSPACE | FLAG_INTERNAL) == 0
+        };
+        if counted_alloc {
+            // The alloc above counted as an allocation; turn it into a realloc.
+            let _ = LOCAL.try_with(|l| {
+                // SAFETY: rows are never unmapped.
+                if let Some(r) = unsafe { l.row.get().as_ref() } {
+                    r.alloc_to_realloc(l.tag.get());
+                }
+            });
+        }
+        // SAFETY: `ptr` is live with layout `old`.
+        unsafe { self.dealloc(ptr, old) };
+        np
+    }
+}
+
+/// Header bytes held by live tracked blocks: 8 per block plus wider pads.
+pub fn live_header_bytes(live_blocks: u64) -> u64 {
+    live_blocks * header::HEADER_SIZE as u64 + WIDE_PAD_LIVE.load(Relaxed)
+}
+
+/// Bytes held by the profiler's own allocations right now.
+pub fn internal_live_bytes() -> u64 {
+    INTERNAL_LIVE.load(Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_pad_keeps_alignment() {
+        for align in [1usize, 2, 4, 8, 16, 64, 4096] {
+            let l = Layout::from_size_align(24, align).unwrap();
+            let o = header::outer_layout(l).unwrap();
+            assert_eq!(o.size(), 24 + header::pad(align));
+            assert_eq!(header::pad(align) % align.max(1), 0);
+            assert!(o.align() >= 8);
+        }
+    }
+
+    #[test]
+    fn huge_layout_is_refused_not_wrapped() {
+        let l = Layout::from_size_align(isize::MAX as usize - 2, 1).unwrap();
+        assert!(header::outer_layout(l).is_none());
+    }
+}

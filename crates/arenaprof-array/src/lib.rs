@@ -1,0 +1,1 @@
+//! Arrays (work in progress).

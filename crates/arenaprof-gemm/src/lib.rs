@@ -1,0 +1,1 @@
+//! GEMM (work in progress).

@@ -1,0 +1,196 @@
+//! The `.arenaprof` file format (see `docs/FORMAT.md`).
+//!
+//! ```text
+//! offset size  field
+//! 0      8     magic  "ARENAPRF"
+//! 8      4     format version, u32 little-endian (currently 1)
+//! 12     4     flags, u32 LE (0; reserved)
+//! 16     8     payload length in bytes, u64 LE
+//! 24     4     CRC-32 (IEEE) of the payload, u32 LE
+//! 28     n     payload: the Snapshot, postcard-encoded
+//! ```
+
+use crate::Snapshot;
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+/// First eight bytes of every snapshot file.
+pub const MAGIC: [u8; 8] = *b"ARENAPRF";
+/// The format version this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the fixed header.
+pub const HEADER_LEN: usize = 28;
+
+/// Why a snapshot could not be read or written.
+#[derive(Debug)]
+pub enum FormatError {
+    /// The file is shorter than its header says.
+    Truncated {
+        /// Bytes the header promises (header included).
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The first bytes are not `ARENAPRF`.
+    BadMagic,
+    /// Written by a format version this reader does not know.
+    UnsupportedVersion(u32),
+    /// The payload's checksum does not match.
+    ChecksumMismatch {
+        /// CRC stored in the header.
+        stored: u32,
+        /// CRC of the bytes read.
+        computed: u32,
+    },
+    /// The payload does not decode as a snapshot.
+    Decode(String),
+    /// Extra bytes after the payload.
+    TrailingBytes(u64),
+    /// An I/O error, with the path.
+    Io(String, std::io::Error),
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatError::Truncated { expected, found } => write!(
+                f,
+                "truncated snapshot: expected {expected} bytes, found {found}"
+            ),
+            FormatError::BadMagic => {
+                write!(f, "not an arenaprof snapshot (bad magic; expected \"ARENAPRF\")")
+            }
+            FormatError::UnsupportedVersion(v) => write!(
+                f,
+                "unsupported snapshot format version {v} (this reader knows version {FORMAT_VERSION})"
+            ),
+            FormatError::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "corrupt snapshot: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+            FormatError::Decode(e) => write!(f, "corrupt snapshot: payload does not decode: {e}"),
+            FormatError::TrailingBytes(n) => {
+                write!(f, "corrupt snapshot: {n} unexpected bytes after the payload")
+            }
+            FormatError::Io(path, e) => write!(f, "{path}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FormatError::Io(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Encodes the snapshot as a complete file image (header and payload).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FormatError> {
+        let payload = postcard::to_stdvec(self).map_err(|e| FormatError::Decode(e.to_string()))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Decodes a complete file image. Never panics on bad input.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, FormatError> {
+        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+            if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+                return Err(FormatError::Truncated {
+                    expected: HEADER_LEN as u64,
+                    found: bytes.len() as u64,
+                });
+            }
+            return Err(FormatError::BadMagic);
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(FormatError::Truncated {
+                expected: HEADER_LEN as u64,
+                found: bytes.len() as u64,
+            });
+        }
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap_or([0; 4]));
+        let version = u32_at(8);
+        if version != FORMAT_VERSION {
+            return Err(FormatError::UnsupportedVersion(version));
+        }
+        let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or([0; 8]));
+        let stored = u32_at(24);
+        let body = &bytes[HEADER_LEN..];
+        let expected = (HEADER_LEN as u64).saturating_add(len);
+        if (body.len() as u64) < len {
+            return Err(FormatError::Truncated {
+                expected,
+                found: bytes.len() as u64,
+            });
+        }
+        if body.len() as u64 > len {
+            return Err(FormatError::TrailingBytes(body.len() as u64 - len));
+        }
+        let computed = crc32fast::hash(body);
+        if computed != stored {
+            return Err(FormatError::ChecksumMismatch { stored, computed });
+        }
+        let (snap, rest): (Snapshot, &[u8]) =
+            postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(FormatError::TrailingBytes(rest.len() as u64));
+        }
+        Ok(snap)
+    }
+
+    /// Reads a snapshot file.
+    pub fn read(path: impl AsRef<Path>) -> Result<Snapshot, FormatError> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|e| FormatError::Io(path.display().to_string(), e))?;
+        Snapshot::from_bytes(&bytes)
+    }
+
+    /// Writes a snapshot file atomically: the bytes go to a temporary file in
+    /// the same directory, which is synced and then renamed over `path`, so a
+    /// crash never leaves a half-written file under the final name.
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), FormatError> {
+        let bytes = self.to_bytes()?;
+        write_atomic(path.as_ref(), &bytes)
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
+    let io = |e| FormatError::Io(path.display().to_string(), e);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "path has no file name",
+        ))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
+}

@@ -1,0 +1,445 @@
+//! The snapshot data model. Every field is plain data; sizes are bytes, times
+//! are nanoseconds since the profiler started, unless the name says otherwise.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything one run recorded, as written to a `.arenaprof` file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Who wrote this snapshot, when, and with which settings.
+    pub meta: Meta,
+    /// Exact counters per tag, summed over all threads, in tag-id order.
+    pub tags: Vec<TagStats>,
+    /// Exact counters per thread, each with its per-tag rows.
+    pub threads: Vec<ThreadStats>,
+    /// Exact counters over all tags and threads.
+    pub total: Counters,
+    /// Bounded history of live bytes per tag.
+    pub timeline: Timeline,
+    /// Sampled allocations with their interned stacks.
+    pub heap: HeapProfile,
+    /// The process as the OS and the inner allocator see it.
+    pub process: ProcessStats,
+    /// What the profiler itself costs.
+    pub overhead: Overhead,
+    /// The array registry: arenas, views, copy-on-write events.
+    pub registry: Registry,
+    /// Free-form sections written by other components (GEMM pool, demo phases).
+    pub sections: Vec<Section>,
+}
+
+/// Snapshot header data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// The program's name (argv\[0\] file name).
+    pub program: String,
+    /// Process id of the writer.
+    pub pid: u32,
+    /// Wall-clock time of the snapshot, milliseconds since the Unix epoch.
+    pub unix_ms: u64,
+    /// Time since the profiler's clock started.
+    pub elapsed_ns: u64,
+    /// The inner allocator: `"jemalloc"`, `"system"` or another name.
+    pub allocator: String,
+    /// How backtraces were sampled.
+    pub sampling: SamplingConfig,
+    /// Version of the arenaprof crate that wrote this.
+    pub writer_version: String,
+}
+
+/// Backtrace sampling settings in force during the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamplingConfig {
+    /// `Off`, `Bytes` (Poisson by bytes), `Threshold` or `All`.
+    pub mode: SamplingMode,
+    /// Mean bytes between samples in `Bytes` mode.
+    pub mean_bytes: u64,
+    /// Allocations at or above this size are always recorded (`Threshold` mode).
+    pub threshold_bytes: u64,
+}
+
+/// How allocations are chosen for backtraces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SamplingMode {
+    /// No backtraces.
+    #[default]
+    Off,
+    /// Poisson sampling by bytes, like jemalloc's `lg_prof_sample` and Go.
+    Bytes,
+    /// Every allocation at or above `threshold_bytes`.
+    Threshold,
+    /// Every allocation (for tests and small programs).
+    All,
+}
+
+/// Exact allocation counters for one (tag, thread) cell or any sum of cells.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Bytes allocated and not yet freed.
+    pub live_bytes: u64,
+    /// Highest `live_bytes` seen.
+    pub peak_bytes: u64,
+    /// Time of `peak_bytes` (ns since start).
+    pub peak_at_ns: u64,
+    /// Cumulative bytes allocated (realloc counts its new size).
+    pub allocated_bytes: u64,
+    /// Cumulative bytes freed (realloc counts its old size).
+    pub freed_bytes: u64,
+    /// Number of allocations (`alloc`, `alloc_zeroed`).
+    pub alloc_count: u64,
+    /// Number of frees.
+    pub free_count: u64,
+    /// Number of reallocations.
+    pub realloc_count: u64,
+    /// Allocation requests the inner allocator refused (returned null).
+    pub failed_count: u64,
+}
+
+impl Counters {
+    /// Live allocations: allocations not yet freed.
+    pub fn live_count(&self) -> u64 {
+        self.alloc_count.saturating_sub(self.free_count)
+    }
+
+    /// Adds another cell's counters; peaks take the larger value.
+    pub fn merge(&mut self, o: &Counters) {
+        self.live_bytes += o.live_bytes;
+        if o.peak_bytes > self.peak_bytes {
+            self.peak_bytes = o.peak_bytes;
+            self.peak_at_ns = o.peak_at_ns;
+        }
+        self.allocated_bytes += o.allocated_bytes;
+        self.freed_bytes += o.freed_bytes;
+        self.alloc_count += o.alloc_count;
+        self.free_count += o.free_count;
+        self.realloc_count += o.realloc_count;
+        self.failed_count += o.failed_count;
+    }
+}
+
+/// One tag's exact totals over all threads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagStats {
+    /// Tag id (0 = untagged, 1 = array-base, 2 = gemm-workspace, ...).
+    pub id: u16,
+    /// Tag name, e.g. `"gemm-workspace"`.
+    pub name: String,
+    /// Counters summed over threads; `peak_bytes` is the tag's own peak.
+    pub counters: Counters,
+    /// Allocation sizes.
+    pub sizes: Histogram,
+    /// Lifetimes of freed sampled allocations, in nanoseconds.
+    pub lifetimes_ns: Histogram,
+}
+
+/// A log-bucketed histogram: `buckets[i] = (lower_bound, count)`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Non-empty buckets, ascending by lower bound.
+    pub buckets: Vec<(u64, u64)>,
+    /// Selected percentiles as `(percentile, value)`, e.g. `(50.0, 64)`.
+    pub percentiles: Vec<(f64, u64)>,
+}
+
+/// One thread's counters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadStats {
+    /// Tracker slot (0-based, in order of first allocation).
+    pub slot: u32,
+    /// Thread name, if it had one.
+    pub name: String,
+    /// OS thread id.
+    pub os_tid: u64,
+    /// Whether the thread was still running at snapshot time.
+    pub alive: bool,
+    /// Counters summed over tags.
+    pub counters: Counters,
+    /// Per-tag rows with activity.
+    pub tags: Vec<ThreadTagRow>,
+}
+
+/// One (thread, tag) cell.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTagRow {
+    /// Tag id.
+    pub tag: u16,
+    /// Exact counters of this cell.
+    pub counters: Counters,
+}
+
+/// Live bytes per tag over time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Tag ids, one per column of `points[].live_bytes`.
+    pub tags: Vec<u16>,
+    /// Points in time order (oldest points may have been dropped or merged).
+    pub points: Vec<TimelinePoint>,
+    /// Points merged away because the ring buffer was full.
+    pub dropped_points: u64,
+    /// Labelled moments (`arenaprof::mark`).
+    pub marks: Vec<Mark>,
+}
+
+/// A labelled moment on the timeline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Time since start.
+    pub t_ns: u64,
+    /// What happened, e.g. `"first matmul"`.
+    pub label: String,
+}
+
+/// One timeline sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Time since start.
+    pub t_ns: u64,
+    /// Live bytes per tag, in `Timeline::tags` order.
+    pub live_bytes: Vec<u64>,
+    /// Why this point was taken.
+    pub reason: PointReason,
+}
+
+/// Why a timeline point exists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PointReason {
+    /// The periodic interval elapsed.
+    #[default]
+    Interval,
+    /// Enough bytes were allocated or freed since the last point.
+    Churn,
+    /// A user or component marked a moment (`arenaprof::mark`).
+    Mark,
+    /// The final point at snapshot time.
+    Final,
+}
+
+/// Sampled allocations and the stacks they came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeapProfile {
+    /// Interned frames.
+    pub frames: Vec<Frame>,
+    /// Interned stacks; `stacks[i].frames` index `frames`, innermost first.
+    pub stacks: Vec<Stack>,
+    /// One record per sampled allocation (live or freed).
+    pub samples: Vec<Sample>,
+    /// Live bytes (unbiased estimate) per stack at the moment of the global peak.
+    pub at_peak: Vec<StackBytes>,
+}
+
+/// A symbolised frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    /// Demangled function name, or the address in hex when unresolved.
+    pub function: String,
+    /// Source file, if known.
+    pub file: String,
+    /// Source line, 0 if unknown.
+    pub line: u32,
+}
+
+/// An interned call stack.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stack {
+    /// Frame indices, innermost first, allocator frames removed.
+    pub frames: Vec<u32>,
+}
+
+/// Estimated bytes and objects for one stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StackBytes {
+    /// Stack index.
+    pub stack: u32,
+    /// Estimated bytes.
+    pub bytes: f64,
+    /// Estimated objects.
+    pub objects: f64,
+}
+
+/// One sampled allocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Stack index in `HeapProfile::stacks`.
+    pub stack: u32,
+    /// Tag the allocation was made under.
+    pub tag: u16,
+    /// Thread slot that made it.
+    pub thread: u32,
+    /// Requested size.
+    pub size: u64,
+    /// Unbiased weight: this sample stands for `weight` allocations like it
+    /// (1.0 when every allocation is recorded; `1/(1-exp(-size/mean))` when
+    /// sampled by bytes).
+    pub weight: f64,
+    /// Allocation time.
+    pub alloc_ns: u64,
+    /// Free time, if it was freed before the snapshot.
+    pub free_ns: Option<u64>,
+}
+
+/// The process as the OS and the inner allocator see it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStats {
+    /// Resident set size now (`/proc/self/statm`).
+    pub rss_bytes: u64,
+    /// Peak resident set size (`VmHWM`).
+    pub peak_rss_bytes: u64,
+    /// jemalloc's own statistics, when jemalloc is the inner allocator.
+    pub jemalloc: Option<JemallocStats>,
+}
+
+/// jemalloc's `stats.*` figures (see `man jemalloc`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JemallocStats {
+    /// `stats.allocated`: bytes in live allocations (size classes).
+    pub allocated: u64,
+    /// `stats.active`: bytes in active pages.
+    pub active: u64,
+    /// `stats.resident`: bytes in physically resident data pages.
+    pub resident: u64,
+    /// `stats.metadata`: bytes of jemalloc metadata.
+    pub metadata: u64,
+    /// `stats.retained`: virtual memory retained, not returned to the OS.
+    pub retained: u64,
+    /// `stats.mapped`: bytes in active extents mapped.
+    pub mapped: u64,
+}
+
+/// The profiler's own cost.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overhead {
+    /// Header bytes added to each allocation (for alignments up to 16).
+    pub header_bytes_per_alloc: u64,
+    /// Header bytes held by live tracked allocations now.
+    pub live_header_bytes: u64,
+    /// Bytes of the profiler's own tables (thread rows, histograms, timeline).
+    pub table_bytes: u64,
+    /// Bytes the profiler's own data structures hold through the inner allocator
+    /// (interned stacks, sample records, registry), live now.
+    pub internal_live_bytes: u64,
+    /// Sampled backtraces captured.
+    pub backtraces_captured: u64,
+    /// Nanoseconds spent capturing backtraces.
+    pub backtrace_ns: u64,
+    /// Nanoseconds spent building this snapshot (symbolising included).
+    pub snapshot_ns: u64,
+}
+
+/// The array registry: arenas (base buffers) and the views that pin them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Registry {
+    /// Arenas still allocated at snapshot time.
+    pub arenas: Vec<ArenaRecord>,
+    /// Views that are alive, plus the dropped ancestors still needed to explain them.
+    pub views: Vec<ViewRecord>,
+    /// Copy-on-write events.
+    pub cow: Vec<CowRecord>,
+    /// Arenas created over the whole run.
+    pub arenas_created: u64,
+    /// Views created over the whole run.
+    pub views_created: u64,
+}
+
+/// A source location from `#[track_caller]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Site {
+    /// Source file as the compiler saw it.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// One base buffer.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArenaRecord {
+    /// Arena id, unique per run.
+    pub id: u64,
+    /// Capacity of the buffer.
+    pub capacity_bytes: u64,
+    /// Element type name, e.g. `"f64"`.
+    pub elem_type: String,
+    /// Element size in bytes.
+    pub elem_size: u64,
+    /// Shape of the owning array when created.
+    pub shape: Vec<usize>,
+    /// Where it was created.
+    pub site: Site,
+    /// Constructor, e.g. `"arange"`, `"zeros"`, `"to_owned"`.
+    pub op: String,
+    /// Thread slot that created it.
+    pub thread: u32,
+    /// Creation time.
+    pub created_ns: u64,
+    /// Whether the original owning handle is still alive.
+    pub owner_alive: bool,
+}
+
+/// One view: a window (offset, shape, strides) onto an arena.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ViewRecord {
+    /// View id, unique per run.
+    pub id: u64,
+    /// The arena it shares.
+    pub arena: u64,
+    /// The view it was derived from (`None` for the arena's owning array).
+    pub parent: Option<u64>,
+    /// Operation that made it, e.g. `"slice[..10]"`, `"t()"`, `"reshape"`.
+    pub op: String,
+    /// Where it was made.
+    pub site: Site,
+    /// Whether a handle to it is alive (dropped ancestors are kept as records).
+    pub alive: bool,
+    /// Whether this is the arena's owning array.
+    pub is_owner: bool,
+    /// Footprint on the arena.
+    pub layout: Layout,
+    /// Creation time.
+    pub created_ns: u64,
+    /// Thread slot that made it.
+    pub thread: u32,
+}
+
+/// A strided window in elements: element `i` is at `offset + sum(idx[k] * strides[k])`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// Offset of the first element, in elements.
+    pub offset: i64,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Strides in elements (may be negative or zero).
+    pub strides: Vec<isize>,
+    /// Element size in bytes.
+    pub elem_size: u64,
+}
+
+/// A copy made because a shared arena was written to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CowRecord {
+    /// Arena that was shared.
+    pub from_arena: u64,
+    /// New arena holding the copy.
+    pub to_arena: u64,
+    /// Bytes copied.
+    pub bytes: u64,
+    /// Where the write happened.
+    pub site: Site,
+    /// When.
+    pub t_ns: u64,
+}
+
+/// A named bag of key/value figures written by another component.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// Section name, e.g. `"gemm"` or `"demo"`.
+    pub name: String,
+    /// Ordered key/value entries.
+    pub entries: Vec<(String, String)>,
+}

@@ -1,0 +1,2 @@
+//! arenaprof: where a numeric program's memory goes, and why it stays.
+pub use arenaprof_alloc::*;
