@@ -205,21 +205,23 @@ impl Row {
         }
     }
 
-    /// Counts a reallocation that moved `new` bytes into this cell.
+    /// Counts the new block of a reallocation (`new` bytes) in this cell: an
+    /// allocation that is also a reallocation. The old block was counted as a
+    /// free in its own cell, so live counts stay exact per cell.
     #[inline(always)]
     pub(crate) fn on_realloc_in(&self, tag: u16, new: usize) {
         let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
         bump(&c.allocated_bytes, new as u64, self.shared);
+        bump(&c.alloc_count, 1, self.shared);
         bump(&c.realloc_count, 1, self.shared);
         bump(&self.hist[tag as usize & (MAX_TAGS - 1)][bucket(new)], 1, self.shared);
         self.after_grow(c, tag, new);
     }
 
-    /// Turns the allocation just counted under `tag` into a reallocation
+    /// Marks the allocation just counted under `tag` as a reallocation
     /// (used when a realloc is carried out as allocate, copy, free).
     pub(crate) fn alloc_to_realloc(&self, tag: u16) {
         let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
-        bump(&c.alloc_count, u64::MAX, self.shared); // wrapping -1
         bump(&c.realloc_count, 1, self.shared);
     }
 

@@ -85,11 +85,14 @@ pub struct Counters {
     pub allocated_bytes: u64,
     /// Cumulative bytes freed (realloc counts its old size).
     pub freed_bytes: u64,
-    /// Number of allocations (`alloc`, `alloc_zeroed`).
+    /// Blocks handed out: `alloc`, `alloc_zeroed`, and the new block of each
+    /// `realloc` (a realloc counts as a free of the old block in its own cell
+    /// and an allocation of the new one, so `alloc_count - free_count` is the
+    /// exact number of live blocks of every cell).
     pub alloc_count: u64,
-    /// Number of frees.
+    /// Blocks given back: `dealloc`, and the old block of each `realloc`.
     pub free_count: u64,
-    /// Number of reallocations.
+    /// How many of `alloc_count` were reallocations.
     pub realloc_count: u64,
     /// Allocation requests the inner allocator refused (returned null).
     pub failed_count: u64,
