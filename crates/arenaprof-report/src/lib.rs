@@ -1,1 +1,30 @@
-//! Reports (work in progress).
+//! Analysis and renderers for arenaprof snapshots.
+//!
+//! [`analyze`] turns a [`Snapshot`](arenaprof_snapshot::Snapshot) into a
+//! [`Report`]: per-tag and per-thread counters, the memory account (tracked
+//! bytes beside jemalloc and RSS), the timeline with its biggest jumps,
+//! retention (which live views pin which arenas, through which derivation
+//! chain, and the fix), and the top allocation sites. The renderers in
+//! [`render`] print it as text, JSON (schema in `docs/JSON.md`) or a
+//! self-contained HTML page, and draw flame graphs and pprof profiles from the
+//! snapshot's sampled stacks. [`diff`] compares two reports and [`check`]
+//! gates a report against limits.
+//!
+//! ```
+//! use arenaprof_report::{analyze, render, Options};
+//! let snap = arenaprof_snapshot::Snapshot::default();
+//! let report = analyze(&snap, &Options::default());
+//! let text = render::text::render(&report);
+//! assert!(text.contains("arenaprof report"));
+//! ```
+
+pub mod analysis;
+pub mod check;
+pub mod diff;
+pub mod input;
+pub mod render;
+pub mod report;
+pub mod units;
+
+pub use analysis::{analyze, Options};
+pub use report::*;

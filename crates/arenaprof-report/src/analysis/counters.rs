@@ -1,0 +1,156 @@
+//! Exact counters: totals, tags, threads, and the snapshot's plain records.
+//!
+//! ```
+//! let c = arenaprof_snapshot::Counters { alloc_count: 3, free_count: 1, ..Default::default() };
+//! assert_eq!(arenaprof_report::analysis::counters::row(&c).live_count, 2);
+//! ```
+
+use crate::report::{
+    CounterRow, CowRow, KeyValue, MetaInfo, Percentile, SectionRow, TagRow, ThreadRow, ThreadTagRow,
+};
+use arenaprof_snapshot::{Counters, Histogram, SamplingMode, Snapshot, FORMAT_VERSION};
+use std::collections::HashMap;
+
+/// Tag id to name, from the snapshot's tag table.
+pub type TagNames = HashMap<u16, String>;
+
+/// Tag names by id; unknown ids print as `tag#N`.
+pub fn tag_names(snap: &Snapshot) -> TagNames {
+    snap.tags.iter().map(|t| (t.id, t.name.clone())).collect()
+}
+
+/// The name of tag `id`.
+pub fn tag_name(names: &TagNames, id: u16) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| format!("tag#{id}"))
+}
+
+/// A counter row.
+pub fn row(c: &Counters) -> CounterRow {
+    CounterRow {
+        live_bytes: c.live_bytes,
+        peak_bytes: c.peak_bytes,
+        peak_at_ns: c.peak_at_ns,
+        allocated_bytes: c.allocated_bytes,
+        freed_bytes: c.freed_bytes,
+        alloc_count: c.alloc_count,
+        free_count: c.free_count,
+        realloc_count: c.realloc_count,
+        failed_count: c.failed_count,
+        live_count: c.live_count(),
+    }
+}
+
+/// Snapshot header.
+pub fn meta(snap: &Snapshot) -> MetaInfo {
+    let m = &snap.meta;
+    MetaInfo {
+        program: m.program.clone(),
+        pid: m.pid,
+        unix_ms: m.unix_ms,
+        elapsed_ns: m.elapsed_ns,
+        allocator: m.allocator.clone(),
+        sampling_mode: match m.sampling.mode {
+            SamplingMode::Off => "off",
+            SamplingMode::Bytes => "bytes",
+            SamplingMode::Threshold => "threshold",
+            SamplingMode::All => "all",
+        }
+        .to_owned(),
+        sampling_mean_bytes: m.sampling.mean_bytes,
+        sampling_threshold_bytes: m.sampling.threshold_bytes,
+        writer_version: m.writer_version.clone(),
+        format_version: FORMAT_VERSION,
+    }
+}
+
+fn percentiles(h: &Histogram) -> Vec<Percentile> {
+    h.percentiles
+        .iter()
+        .filter(|(p, _)| p.is_finite())
+        .map(|&(p, value)| Percentile { p, value })
+        .collect()
+}
+
+/// Tag rows, largest live bytes first (then largest peak).
+pub fn tags(snap: &Snapshot) -> Vec<TagRow> {
+    let mut out: Vec<TagRow> = snap
+        .tags
+        .iter()
+        .map(|t| TagRow {
+            id: t.id,
+            name: t.name.clone(),
+            counters: row(&t.counters),
+            size_percentiles: percentiles(&t.sizes),
+            lifetime_percentiles_ns: percentiles(&t.lifetimes_ns),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (b.counters.live_bytes, b.counters.peak_bytes, a.id).cmp(&(
+            a.counters.live_bytes,
+            a.counters.peak_bytes,
+            b.id,
+        ))
+    });
+    out
+}
+
+/// Thread rows in slot order.
+pub fn threads(snap: &Snapshot, names: &TagNames) -> Vec<ThreadRow> {
+    let mut out: Vec<ThreadRow> = snap
+        .threads
+        .iter()
+        .map(|t| ThreadRow {
+            slot: t.slot,
+            name: t.name.clone(),
+            os_tid: t.os_tid,
+            alive: t.alive,
+            counters: row(&t.counters),
+            tags: t
+                .tags
+                .iter()
+                .map(|c| ThreadTagRow {
+                    tag: tag_name(names, c.tag),
+                    counters: row(&c.counters),
+                })
+                .collect(),
+        })
+        .collect();
+    out.sort_by_key(|t| t.slot);
+    out
+}
+
+/// Copy-on-write events.
+pub fn cow(snap: &Snapshot) -> Vec<CowRow> {
+    snap.registry
+        .cow
+        .iter()
+        .map(|c| CowRow {
+            from_arena: c.from_arena,
+            to_arena: c.to_arena,
+            bytes: c.bytes,
+            site: c.site.to_string(),
+            t_ns: c.t_ns,
+        })
+        .collect()
+}
+
+/// Free-form sections.
+pub fn sections(snap: &Snapshot) -> Vec<SectionRow> {
+    snap.sections
+        .iter()
+        .map(|s| SectionRow {
+            name: s.name.clone(),
+            entries: s
+                .entries
+                .iter()
+                .map(|(k, v)| KeyValue {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}

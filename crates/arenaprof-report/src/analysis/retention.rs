@@ -1,0 +1,538 @@
+//! Retention: which live views keep which arenas allocated, through which
+//! chain of derivations, and what to change.
+//!
+//! For each arena: `reachable` is the union of the live views' strided
+//! footprints ([`arenaprof_snapshot::footprint::reachable_bytes`]), `wasted`
+//! is the capacity that no live view can reach. Each live view is a
+//! *retainer*. Its *exclusive retained bytes* follow Eclipse MAT's retained
+//! size: what dropping that view alone would free, i.e. the whole capacity
+//! when it is the arena's only live handle, else 0. Its *chain* follows
+//! `ViewRecord::parent` back to the arena through dropped ancestors (the
+//! registry keeps their records), root first.
+//!
+//! Cost: views are indexed by id and grouped by arena once; each view's depth
+//! and topmost ancestor are memoised, so chains cost O(views + output) even
+//! for long linear derivations, and cycles or dangling parents in a corrupt
+//! snapshot end the walk with a warning.
+//!
+//! ```
+//! use arenaprof_snapshot::{ArenaRecord, Layout, Registry, ViewRecord};
+//! let lay = |off: i64, n: usize| Layout { offset: off, shape: vec![n], strides: vec![1], elem_size: 8 };
+//! let reg = Registry {
+//!     arenas: vec![ArenaRecord { id: 1, capacity_bytes: 800, elem_size: 8, op: "arange".into(), ..Default::default() }],
+//!     views: vec![
+//!         ViewRecord { id: 10, arena: 1, is_owner: true, op: "arange".into(), layout: lay(0, 100), ..Default::default() },
+//!         ViewRecord { id: 11, arena: 1, parent: Some(10), alive: true, op: "slice".into(), layout: lay(0, 10), ..Default::default() },
+//!     ],
+//!     ..Default::default()
+//! };
+//! let (arenas, total) = arenaprof_report::analysis::retention::analyze(&reg, 32, &mut vec![]);
+//! assert_eq!((arenas[0].reachable_bytes, arenas[0].wasted_bytes), (80, 720));
+//! assert_eq!(arenas[0].retainers[0].exclusive_retained_bytes, 800);
+//! assert_eq!(total.wasted_bytes, 720);
+//! ```
+
+use crate::report::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
+use crate::units::format_bytes;
+use arenaprof_snapshot::footprint::reachable_bytes;
+use arenaprof_snapshot::{ArenaRecord, Layout, Registry, Site, ViewRecord};
+use std::collections::HashMap;
+
+/// Most elements a set of strided (non-contiguous) layouts may have before
+/// their footprint is bounded by their spans instead of computed exactly.
+pub const MAX_STRIDED_ELEMENTS: u128 = 1 << 24;
+
+/// What one layout covers, classified without enumerating elements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Footprint {
+    /// No elements.
+    Empty,
+    /// One contiguous byte range `[start, end)`.
+    Run(u64, u64),
+    /// Non-contiguous: `elements` elements within the byte span `[start, end)`.
+    Strided {
+        /// Element count (with repeats, for zero strides).
+        elements: u128,
+        /// First byte of the span.
+        start: u64,
+        /// One past the last byte of the span.
+        end: u64,
+    },
+    /// Not a valid window on an arena of this capacity.
+    Invalid(String),
+}
+
+/// Classifies `l` on an arena of `capacity` bytes.
+///
+/// ```
+/// use arenaprof_report::analysis::retention::{classify, Footprint};
+/// use arenaprof_snapshot::Layout;
+/// let t = Layout { offset: 0, shape: vec![3, 4], strides: vec![1, 3], elem_size: 8 };
+/// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
+/// ```
+pub fn classify(l: &Layout, capacity: u64) -> Footprint {
+    if l.shape.len() != l.strides.len() {
+        return Footprint::Invalid(format!(
+            "{} dimensions but {} strides",
+            l.shape.len(),
+            l.strides.len()
+        ));
+    }
+    if l.elem_size == 0 {
+        return Footprint::Invalid("element size 0".to_owned());
+    }
+    if l.shape.contains(&0) {
+        return Footprint::Empty;
+    }
+    let mut n: u128 = 1;
+    let (mut lo, mut hi) = (l.offset as i128, l.offset as i128);
+    for (&d, &s) in l.shape.iter().zip(&l.strides) {
+        let Some(m) = n.checked_mul(d as u128) else {
+            return Footprint::Invalid("element count overflows".to_owned());
+        };
+        n = m;
+        let ext = (d as i128 - 1) * s as i128;
+        let (a, b) = if ext < 0 { (ext, 0) } else { (0, ext) };
+        match (lo.checked_add(a), hi.checked_add(b)) {
+            (Some(x), Some(y)) => (lo, hi) = (x, y),
+            _ => return Footprint::Invalid("offsets overflow".to_owned()),
+        }
+    }
+    let es = l.elem_size as i128;
+    let end = (hi + 1).checked_mul(es);
+    if lo < 0 || end.map_or(true, |e| e > capacity as i128) {
+        return Footprint::Invalid(format!(
+            "elements {lo}..={hi} of {} bytes lie outside the arena's {capacity} bytes",
+            l.elem_size
+        ));
+    }
+    let (start, end) = ((lo * es) as u64, end.unwrap_or(0) as u64);
+    // Dense when the strides, sorted by magnitude, pack the shape exactly.
+    let mut dims: Vec<(u128, usize)> = l
+        .strides
+        .iter()
+        .zip(&l.shape)
+        .filter(|(_, &d)| d > 1)
+        .map(|(&s, &d)| (s.unsigned_abs() as u128, d))
+        .collect();
+    dims.sort_unstable();
+    let mut expected: u128 = 1;
+    let dense = dims.iter().all(|&(s, d)| {
+        let ok = s == expected;
+        expected = expected.saturating_mul(d as u128);
+        ok
+    });
+    if dense {
+        Footprint::Run(start, end)
+    } else {
+        Footprint::Strided {
+            elements: n,
+            start,
+            end,
+        }
+    }
+}
+
+fn merge_runs(mut v: Vec<(u64, u64)>) -> u64 {
+    v.sort_unstable();
+    let mut total = 0u64;
+    let mut cur: Option<(u64, u64)> = None;
+    for (s, e) in v {
+        match cur.as_mut() {
+            Some(c) if s <= c.1 => c.1 = c.1.max(e),
+            _ => {
+                if let Some((a, b)) = cur {
+                    total += b - a;
+                }
+                cur = Some((s, e));
+            }
+        }
+    }
+    total + cur.map_or(0, |(a, b)| b - a)
+}
+
+/// Bytes reachable by `layouts` (already classified), and whether the figure
+/// is an upper bound (strided footprints too large to compute exactly).
+fn union(items: &[(&Layout, &Footprint)]) -> (u64, bool) {
+    let strided: u128 = items
+        .iter()
+        .map(|(_, f)| match f {
+            Footprint::Strided { elements, .. } => *elements,
+            _ => 0,
+        })
+        .sum();
+    if strided == 0 {
+        let runs = items
+            .iter()
+            .filter_map(|(_, f)| match f {
+                Footprint::Run(a, b) => Some((*a, *b)),
+                _ => None,
+            })
+            .collect();
+        return (merge_runs(runs), false);
+    }
+    let total: u128 = items
+        .iter()
+        .map(|(_, f)| match f {
+            Footprint::Strided { elements, .. } => *elements,
+            Footprint::Run(a, b) => u128::from(b - a),
+            _ => 0,
+        })
+        .sum();
+    if strided <= MAX_STRIDED_ELEMENTS && total <= MAX_STRIDED_ELEMENTS * 8 {
+        let layouts = items.iter().filter_map(|(l, f)| match f {
+            Footprint::Run(..) | Footprint::Strided { .. } => Some(*l),
+            _ => None,
+        });
+        return (reachable_bytes(layouts), false);
+    }
+    let spans = items
+        .iter()
+        .filter_map(|(_, f)| match f {
+            Footprint::Run(a, b)
+            | Footprint::Strided {
+                start: a, end: b, ..
+            } => Some((*a, *b)),
+            _ => None,
+        })
+        .collect();
+    (merge_runs(spans), true)
+}
+
+/// Memoised position of each view in its derivation tree.
+#[derive(Clone, Copy)]
+struct Place {
+    /// Index of the topmost ancestor reached in the same arena.
+    top: usize,
+    /// Number of parent steps from the view to `top`.
+    depth: u64,
+}
+
+struct Index<'a> {
+    views: &'a [ViewRecord],
+    by_id: HashMap<u64, usize>,
+    place: Vec<Option<Place>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(views: &'a [ViewRecord], warnings: &mut Vec<String>) -> Self {
+        let mut by_id = HashMap::with_capacity(views.len());
+        let mut dups = 0u64;
+        for (i, v) in views.iter().enumerate() {
+            if by_id.insert(v.id, i).is_some() {
+                dups += 1;
+            }
+        }
+        if dups > 0 {
+            warnings.push(format!(
+                "registry: {dups} duplicate view ids; the last record of each is used"
+            ));
+        }
+        Index {
+            views,
+            by_id,
+            place: vec![None; views.len()],
+        }
+    }
+
+    /// The parent of view `i` in the same arena, if its record exists.
+    fn parent(&self, i: usize) -> Option<usize> {
+        let v = &self.views[i];
+        let p = *self.by_id.get(&v.parent?)?;
+        (self.views[p].arena == v.arena && p != i).then_some(p)
+    }
+
+    /// Resolves the top and depth of view `i`, memoising every view on the way.
+    fn place(&mut self, i: usize, warnings: &mut Vec<String>) -> Place {
+        if let Some(p) = self.place[i] {
+            return p;
+        }
+        let mut path = vec![i];
+        let mut on_path = std::collections::HashSet::new();
+        on_path.insert(i);
+        let mut base: Option<Place> = None;
+        let mut cur = i;
+        while let Some(p) = self.parent(cur) {
+            if let Some(pl) = self.place[p] {
+                base = Some(pl);
+                break;
+            }
+            if !on_path.insert(p) {
+                warnings.push(format!(
+                    "registry: views derive from each other in a cycle (through view #{}); chain cut",
+                    self.views[p].id
+                ));
+                break;
+            }
+            path.push(p);
+            cur = p;
+        }
+        let (top, mut depth) = match base {
+            Some(b) => (b.top, b.depth + 1),
+            None => (*path.last().unwrap_or(&i), 0),
+        };
+        for &j in path.iter().rev() {
+            self.place[j] = Some(Place { top, depth });
+            depth += 1;
+        }
+        self.place[i].unwrap_or(Place { top: i, depth: 0 })
+    }
+}
+
+fn site_line(s: &Site) -> String {
+    if s.file.is_empty() {
+        "an unknown site".to_owned()
+    } else {
+        format!("{}:{}", s.file, s.line)
+    }
+}
+
+fn step(v: &ViewRecord) -> ChainStep {
+    ChainStep {
+        view: v.id,
+        op: v.op.clone(),
+        site: v.site.to_string(),
+        alive: v.alive,
+    }
+}
+
+/// The chain of view `i`: the arena's creation first, then derivations down to `i`.
+fn chain(
+    idx: &mut Index<'_>,
+    i: usize,
+    arena: &ArenaRecord,
+    owner: Option<&ViewRecord>,
+    max_chain: usize,
+    warnings: &mut Vec<String>,
+) -> (Vec<ChainStep>, u64) {
+    let place = idx.place(i, warnings);
+    let views = idx.views;
+    let top = &views[place.top];
+    // Views from `i` up to `top` (inclusive); `top` merges into the arena step when it is the owner.
+    let top_is_owner = top.is_owner;
+    let len = place.depth + if top_is_owner { 0 } else { 1 };
+    let keep = (max_chain.max(2) - 1) as u64;
+    let mut tail = Vec::new();
+    let mut cur = Some(i);
+    while let Some(c) = cur {
+        if tail.len() as u64 >= keep.min(len) {
+            break;
+        }
+        tail.push(step(&views[c]));
+        cur = idx.parent(c);
+    }
+    tail.reverse();
+    if !top_is_owner && top.parent.is_some() {
+        warnings.push(format!(
+            "registry: view #{} names parent #{} which is not recorded in arena #{}; chain starts there",
+            top.id,
+            top.parent.unwrap_or_default(),
+            arena.id
+        ));
+    }
+    let root_view = if top_is_owner { Some(top) } else { owner };
+    let root = ChainStep {
+        view: root_view.map_or(0, |v| v.id),
+        op: if arena.op.is_empty() {
+            root_view.map_or_else(String::new, |v| v.op.clone())
+        } else {
+            arena.op.clone()
+        },
+        site: arena.site.to_string(),
+        alive: arena.owner_alive || root_view.is_some_and(|v| v.alive),
+    };
+    let mut out = Vec::with_capacity(tail.len() + 1);
+    out.push(root);
+    out.extend(tail);
+    (out, len.saturating_sub(keep))
+}
+
+/// Analyses the registry: arena rows (largest wasted first) and totals.
+pub fn analyze(
+    reg: &Registry,
+    max_chain: usize,
+    warnings: &mut Vec<String>,
+) -> (Vec<ArenaRow>, RetentionSummary) {
+    let mut idx = Index::new(&reg.views, warnings);
+    let mut live_by_arena: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut owner_of: HashMap<u64, usize> = HashMap::new();
+    for (i, v) in reg.views.iter().enumerate() {
+        if idx.by_id.get(&v.id) != Some(&i) {
+            continue;
+        }
+        if v.alive {
+            live_by_arena.entry(v.arena).or_default().push(i);
+        }
+        if v.is_owner {
+            owner_of.entry(v.arena).or_insert(i);
+        }
+    }
+    let mut seen = std::collections::HashSet::with_capacity(reg.arenas.len());
+    let mut rows = Vec::with_capacity(reg.arenas.len());
+    let mut sum = RetentionSummary {
+        arenas_created: reg.arenas_created,
+        views_created: reg.views_created,
+        ..Default::default()
+    };
+    let mut bad_layouts = 0u64;
+    let mut first_bad = None;
+    let mut approximated = 0u64;
+    for a in &reg.arenas {
+        if !seen.insert(a.id) {
+            warnings.push(format!(
+                "registry: arena #{} recorded twice; first kept",
+                a.id
+            ));
+            continue;
+        }
+        let live = live_by_arena.remove(&a.id).unwrap_or_default();
+        let owner = owner_of.get(&a.id).map(|&i| &reg.views[i]);
+        let feet: Vec<Footprint> = live
+            .iter()
+            .map(|&i| classify(&reg.views[i].layout, a.capacity_bytes))
+            .collect();
+        for (f, &i) in feet.iter().zip(&live) {
+            if let Footprint::Invalid(why) = f {
+                bad_layouts += 1;
+                first_bad.get_or_insert_with(|| format!("view #{}: {why}", reg.views[i].id));
+            }
+        }
+        let items: Vec<(&Layout, &Footprint)> = live
+            .iter()
+            .zip(&feet)
+            .map(|(&i, f)| (&reg.views[i].layout, f))
+            .collect();
+        let (reach, approx) = union(&items);
+        if approx {
+            approximated += 1;
+        }
+        let reachable = reach.min(a.capacity_bytes);
+        let wasted = a.capacity_bytes - reachable;
+        let owner_view_alive = live.iter().any(|&i| reg.views[i].is_owner);
+        let owner_alive = a.owner_alive || owner_view_alive;
+        let handles = live.len() as u64 + u64::from(a.owner_alive && !owner_view_alive);
+        let foot_bytes: Vec<u64> = items
+            .iter()
+            .map(|it| union(std::slice::from_ref(it)).0.min(a.capacity_bytes))
+            .collect();
+        let copies: u64 = foot_bytes.iter().fold(0u64, |s, &b| s.saturating_add(b));
+        let fix_needed = !owner_alive && wasted > 0 && !live.is_empty();
+        let mut sites: Vec<String> = live
+            .iter()
+            .map(|&i| site_line(&reg.views[i].site))
+            .collect();
+        sites.sort();
+        sites.dedup();
+        let arena_fix = fix_needed.then(|| Fix {
+            action: "to_owned()".to_owned(),
+            text: if live.len() == 1 {
+                format!(
+                    "`to_owned()` at {} frees {} (copies {})",
+                    sites[0],
+                    format_bytes(a.capacity_bytes),
+                    format_bytes(copies)
+                )
+            } else {
+                format!(
+                    "`to_owned()` on the {} live views (at {}) frees {} (copies {})",
+                    live.len(),
+                    sites.join(", "),
+                    format_bytes(a.capacity_bytes),
+                    format_bytes(copies)
+                )
+            },
+            sites: sites.clone(),
+            frees_bytes: a.capacity_bytes,
+            copies_bytes: copies,
+        });
+        let mut retainers: Vec<Retainer> = Vec::with_capacity(live.len());
+        for (k, &i) in live.iter().enumerate() {
+            let v = &reg.views[i];
+            let exclusive = if handles == 1 { a.capacity_bytes } else { 0 };
+            let (chain, chain_elided) = chain(&mut idx, i, a, owner, max_chain, warnings);
+            let fix = fix_needed.then(|| {
+                let here = site_line(&v.site);
+                let text = if live.len() == 1 {
+                    arena_fix.as_ref().map(|f| f.text.clone()).unwrap_or_default()
+                } else {
+                    format!(
+                        "`to_owned()` at {here}, and on the {} other live views of arena #{}, frees {}",
+                        live.len() - 1,
+                        a.id,
+                        format_bytes(a.capacity_bytes)
+                    )
+                };
+                Fix {
+                    action: "to_owned()".to_owned(),
+                    sites: vec![here],
+                    frees_bytes: if live.len() == 1 { a.capacity_bytes } else { 0 },
+                    copies_bytes: foot_bytes[k],
+                    text,
+                }
+            });
+            retainers.push(Retainer {
+                view: v.id,
+                op: v.op.clone(),
+                site: v.site.to_string(),
+                is_owner: v.is_owner,
+                footprint_bytes: foot_bytes[k],
+                exclusive_retained_bytes: exclusive,
+                chain,
+                chain_elided,
+                fix,
+            });
+        }
+        retainers.sort_by(|x, y| {
+            (y.exclusive_retained_bytes, y.footprint_bytes, x.view).cmp(&(
+                x.exclusive_retained_bytes,
+                x.footprint_bytes,
+                y.view,
+            ))
+        });
+        sum.arenas += 1;
+        sum.arenas_with_live_views += u64::from(!live.is_empty());
+        sum.pinned_arenas += u64::from(!owner_alive && !live.is_empty());
+        sum.capacity_bytes = sum.capacity_bytes.saturating_add(a.capacity_bytes);
+        sum.reachable_bytes = sum.reachable_bytes.saturating_add(reachable);
+        sum.wasted_bytes = sum.wasted_bytes.saturating_add(wasted);
+        sum.live_views += live.len() as u64;
+        rows.push(ArenaRow {
+            id: a.id,
+            op: a.op.clone(),
+            site: a.site.to_string(),
+            elem_type: a.elem_type.clone(),
+            elem_size: a.elem_size,
+            shape: a.shape.clone(),
+            thread: a.thread,
+            created_ns: a.created_ns,
+            capacity_bytes: a.capacity_bytes,
+            reachable_bytes: reachable,
+            wasted_bytes: wasted,
+            owner_alive,
+            live_views: live.len() as u64,
+            retainers,
+            fix: arena_fix,
+        });
+    }
+    if bad_layouts > 0 {
+        warnings.push(format!(
+            "registry: {bad_layouts} live views have layouts outside their arena and count as reaching nothing (first: {})",
+            first_bad.unwrap_or_default()
+        ));
+    }
+    if approximated > 0 {
+        warnings.push(format!(
+            "registry: {approximated} arenas have strided views of more than {MAX_STRIDED_ELEMENTS} elements; their reachable bytes are bounded by the views' spans"
+        ));
+    }
+    let orphans: usize = live_by_arena.values().map(Vec::len).sum();
+    if orphans > 0 {
+        warnings.push(format!(
+            "registry: {orphans} live views point at arenas that are not recorded"
+        ));
+    }
+    rows.sort_by(|x, y| {
+        (y.wasted_bytes, y.capacity_bytes, x.id).cmp(&(x.wasted_bytes, x.capacity_bytes, y.id))
+    });
+    (rows, sum)
+}

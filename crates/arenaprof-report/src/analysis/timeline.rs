@@ -1,0 +1,216 @@
+//! The timeline: live bytes per tag over time, and its biggest jumps.
+//!
+//! A *jump* is a run of consecutive timeline points over which one tag's live
+//! bytes never fall; its size is the rise from the point before the run to its
+//! top. The largest rises across all tags are reported, each with the mark that
+//! falls inside it (a mark takes a point of its own, so a mark just before
+//! a rise is its first point), so "gemm-workspace +48.0 MiB
+//! at 1.20 s (mark: first matmul)" is read at a glance.
+//!
+//! ```
+//! use arenaprof_snapshot::{Timeline, TimelinePoint, Mark};
+//! let mut names = std::collections::HashMap::new();
+//! names.insert(2u16, "gemm-workspace".to_string());
+//! let p = |t: u64, b: u64| TimelinePoint { t_ns: t, live_bytes: vec![b], ..Default::default() };
+//! let tl = Timeline {
+//!     tags: vec![2],
+//!     points: vec![p(0, 0), p(1_000_000_000, 0), p(1_200_000_000, 48 << 20)],
+//!     marks: vec![Mark { t_ns: 1_100_000_000, label: "first matmul".into() }],
+//!     dropped_points: 0,
+//! };
+//! let info = arenaprof_report::analysis::timeline::analyze(&tl, &names, 5, &mut vec![]);
+//! assert_eq!(info.jumps[0].description, "gemm-workspace +48.0 MiB at 1.20 s (mark: first matmul)");
+//! ```
+
+use super::counters::{tag_name, TagNames};
+use crate::report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
+use crate::units::{format_bytes, format_ns};
+use arenaprof_snapshot::{PointReason, Timeline};
+
+/// Converts the timeline and finds its `max_jumps` biggest rises.
+pub fn analyze(
+    tl: &Timeline,
+    names: &TagNames,
+    max_jumps: usize,
+    warnings: &mut Vec<String>,
+) -> TimelineInfo {
+    let ncol = tl.tags.len();
+    let mut points: Vec<TimelinePointRow> = tl
+        .points
+        .iter()
+        .map(|p| {
+            let mut live = p.live_bytes.clone();
+            live.resize(ncol, 0);
+            TimelinePointRow {
+                t_ns: p.t_ns,
+                live_bytes: live,
+                reason: match p.reason {
+                    PointReason::Interval => "interval",
+                    PointReason::Churn => "churn",
+                    PointReason::Mark => "mark",
+                    PointReason::Final => "final",
+                }
+                .to_owned(),
+            }
+        })
+        .collect();
+    if tl.points.iter().any(|p| p.live_bytes.len() != ncol) {
+        warnings.push(format!(
+            "timeline: some points do not have one value per tag ({ncol} tags); padded or cut"
+        ));
+    }
+    if points.windows(2).any(|w| w[0].t_ns > w[1].t_ns) {
+        warnings.push("timeline: points were out of time order; sorted".to_owned());
+        points.sort_by_key(|p| p.t_ns);
+    }
+    let mut marks: Vec<MarkRow> = tl
+        .marks
+        .iter()
+        .map(|m| MarkRow {
+            t_ns: m.t_ns,
+            label: m.label.clone(),
+        })
+        .collect();
+    marks.sort_by_key(|m| m.t_ns);
+    let tags: Vec<String> = tl.tags.iter().map(|&t| tag_name(names, t)).collect();
+    let jumps = find_jumps(&points, &tags, &marks, max_jumps);
+    TimelineInfo {
+        tags,
+        points,
+        marks,
+        dropped_points: tl.dropped_points,
+        jumps,
+    }
+}
+
+/// The label of the last mark in `[from, to]`, if any.
+fn mark_for(marks: &[MarkRow], from: u64, to: u64) -> Option<String> {
+    // `marks` is sorted by time: index of the first mark after `to`.
+    let end = marks.partition_point(|m| m.t_ns <= to);
+    let m = marks[..end].last()?;
+    (m.t_ns >= from).then(|| m.label.clone())
+}
+
+fn find_jumps(
+    points: &[TimelinePointRow],
+    tags: &[String],
+    marks: &[MarkRow],
+    max_jumps: usize,
+) -> Vec<Jump> {
+    let mut all: Vec<Jump> = Vec::new();
+    for (col, tag) in tags.iter().enumerate() {
+        let v = |i: usize| points[i].live_bytes.get(col).copied().unwrap_or(0);
+        let mut i = 0;
+        while i + 1 < points.len() {
+            if v(i + 1) <= v(i) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut top = i + 1;
+            while top + 1 < points.len() && v(top + 1) >= v(top) {
+                top += 1;
+            }
+            // The rise ends where it first reaches its top, not at the end of a plateau.
+            while top > start + 1 && v(top - 1) == v(top) {
+                top -= 1;
+            }
+            let (from_bytes, to_bytes) = (v(start), v(top));
+            let (from_ns, to_ns) = (points[start].t_ns, points[top].t_ns);
+            let mark = mark_for(marks, from_ns, to_ns);
+            let delta = to_bytes - from_bytes;
+            let description = match &mark {
+                Some(m) => format!(
+                    "{tag} +{} at {} (mark: {m})",
+                    format_bytes(delta),
+                    format_ns(to_ns)
+                ),
+                None => format!("{tag} +{} at {}", format_bytes(delta), format_ns(to_ns)),
+            };
+            all.push(Jump {
+                tag: tag.clone(),
+                delta_bytes: delta,
+                from_ns,
+                to_ns,
+                from_bytes,
+                to_bytes,
+                mark,
+                description,
+            });
+            i = top;
+        }
+    }
+    all.sort_by(|a, b| {
+        b.delta_bytes
+            .cmp(&a.delta_bytes)
+            .then(a.to_ns.cmp(&b.to_ns))
+    });
+    all.truncate(max_jumps);
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arenaprof_snapshot::{Mark, TimelinePoint};
+
+    fn tl(values: &[(u64, u64, u64)]) -> Timeline {
+        Timeline {
+            tags: vec![1, 2],
+            points: values
+                .iter()
+                .map(|&(t, a, b)| TimelinePoint {
+                    t_ns: t,
+                    live_bytes: vec![a, b],
+                    reason: PointReason::Churn,
+                })
+                .collect(),
+            dropped_points: 0,
+            marks: vec![
+                Mark {
+                    t_ns: 5,
+                    label: "early".into(),
+                },
+                Mark {
+                    t_ns: 25,
+                    label: "first matmul".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn finds_biggest_rises_and_their_marks() {
+        let names: TagNames = [(1, "array-base".into()), (2, "gemm-workspace".into())].into();
+        let t = tl(&[
+            (0, 0, 0),
+            (10, 100, 0),
+            (20, 300, 0),
+            (30, 50, 1000),
+            (40, 60, 1000),
+        ]);
+        let info = analyze(&t, &names, 10, &mut vec![]);
+        let j = &info.jumps;
+        assert_eq!(j[0].tag, "gemm-workspace");
+        assert_eq!(j[0].delta_bytes, 1000);
+        assert_eq!((j[0].from_ns, j[0].to_ns), (20, 30));
+        assert_eq!(j[0].mark.as_deref(), Some("first matmul"));
+        assert_eq!(j[1].tag, "array-base");
+        assert_eq!(j[1].delta_bytes, 300);
+        assert_eq!((j[1].from_ns, j[1].to_ns), (0, 20));
+        assert_eq!(j[1].mark.as_deref(), Some("early"));
+        assert_eq!(j[2].delta_bytes, 10);
+        assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn ragged_points_are_padded_with_a_warning() {
+        let mut t = tl(&[(0, 0, 0), (10, 5, 5)]);
+        t.points[1].live_bytes = vec![7];
+        let mut w = vec![];
+        let info = analyze(&t, &TagNames::new(), 5, &mut w);
+        assert_eq!(info.points[1].live_bytes, vec![7, 0]);
+        assert_eq!(info.tags, vec!["tag#1", "tag#2"]);
+        assert_eq!(w.len(), 1);
+    }
+}

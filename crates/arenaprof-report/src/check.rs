@@ -1,0 +1,209 @@
+//! `arenaprof check`: gates a report against limits, for CI.
+//!
+//! Each limit reads one JSON field of the report (`docs/JSON.md`):
+//!
+//! | limit | field |
+//! |---|---|
+//! | `max_wasted` | `retention.wasted_bytes` |
+//! | `max_live` | `totals.live_bytes` |
+//! | `max_peak` | `totals.peak_bytes` |
+//! | `max_rss` | `memory.rss_bytes` |
+//! | `max_tag` NAME=SIZE | `tags[name].live_bytes` |
+//! | `max_tag_peak` NAME=SIZE | `tags[name].peak_bytes` |
+//!
+//! ```
+//! use arenaprof_report::check::{check, Limits};
+//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+//! let out = check(&r, &Limits { max_wasted: Some(0), ..Default::default() });
+//! assert!(out.violations.is_empty());
+//! ```
+
+use crate::report::Report;
+use crate::units::{format_bytes, parse_size};
+
+/// Limits; `None` or absent means unchecked.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// Most wasted arena bytes in total.
+    pub max_wasted: Option<u64>,
+    /// Most live bytes at the end.
+    pub max_live: Option<u64>,
+    /// Most peak live bytes.
+    pub max_peak: Option<u64>,
+    /// Most resident bytes.
+    pub max_rss: Option<u64>,
+    /// Most live bytes per tag at the end.
+    pub max_tag: Vec<(String, u64)>,
+    /// Most peak bytes per tag.
+    pub max_tag_peak: Vec<(String, u64)>,
+}
+
+/// One violated limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The JSON field checked, e.g. `retention.wasted_bytes`.
+    pub field: String,
+    /// Its value.
+    pub value: u64,
+    /// The limit.
+    pub max: u64,
+    /// One line for a person.
+    pub message: String,
+}
+
+/// The result of a check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Violated limits, one line each.
+    pub violations: Vec<Violation>,
+    /// Limits that were checked and held.
+    pub passed: Vec<String>,
+    /// Remarks, e.g. a tag that does not occur in the report.
+    pub notes: Vec<String>,
+}
+
+/// Parses `NAME=SIZE`, e.g. `gemm-workspace=16MiB`.
+///
+/// ```
+/// assert_eq!(
+///     arenaprof_report::check::parse_tag_limit("gemm-workspace=16MiB"),
+///     Ok(("gemm-workspace".to_string(), 16 << 20))
+/// );
+/// ```
+pub fn parse_tag_limit(s: &str) -> Result<(String, u64), String> {
+    let (name, size) = s.rsplit_once('=').ok_or_else(|| {
+        format!("invalid tag limit {s:?}: expected NAME=SIZE, e.g. gemm-workspace=16MiB")
+    })?;
+    if name.is_empty() {
+        return Err(format!("invalid tag limit {s:?}: empty tag name"));
+    }
+    let n = parse_size(size).map_err(|e| e.to_string())?;
+    Ok((name.to_owned(), n))
+}
+
+fn one(out: &mut Outcome, field: &str, flag: &str, value: u64, max: u64, why: String) {
+    if value > max {
+        out.violations.push(Violation {
+            field: field.to_owned(),
+            value,
+            max,
+            message: format!(
+                "{field} = {} exceeds {flag} {}{why}",
+                format_bytes(value),
+                format_bytes(max)
+            ),
+        });
+    } else {
+        out.passed.push(format!(
+            "{field} = {} within {flag} {}",
+            format_bytes(value),
+            format_bytes(max)
+        ));
+    }
+}
+
+/// Checks `r` against `limits`.
+pub fn check(r: &Report, limits: &Limits) -> Outcome {
+    let mut out = Outcome::default();
+    if let Some(max) = limits.max_wasted {
+        let why = r
+            .arenas
+            .iter()
+            .find(|a| a.wasted_bytes > 0)
+            .map(|a| {
+                let by = a
+                    .retainers
+                    .first()
+                    .map(|v| format!(", pinned by view #{} ({} at {})", v.view, v.op, v.site))
+                    .unwrap_or_default();
+                let fix = a
+                    .fix
+                    .as_ref()
+                    .map(|f| format!("; fix: {}", f.text))
+                    .unwrap_or_default();
+                format!(
+                    ": largest is arena #{} ({} at {}, {} wasted){by}{fix}",
+                    a.id,
+                    a.op,
+                    a.site,
+                    format_bytes(a.wasted_bytes)
+                )
+            })
+            .unwrap_or_default();
+        one(
+            &mut out,
+            "retention.wasted_bytes",
+            "--max-wasted",
+            r.retention.wasted_bytes,
+            max,
+            why,
+        );
+    }
+    if let Some(max) = limits.max_live {
+        one(
+            &mut out,
+            "totals.live_bytes",
+            "--max-live",
+            r.totals.live_bytes,
+            max,
+            String::new(),
+        );
+    }
+    if let Some(max) = limits.max_peak {
+        let why = format!(
+            " (peak at {})",
+            crate::units::format_ns(r.totals.peak_at_ns)
+        );
+        one(
+            &mut out,
+            "totals.peak_bytes",
+            "--max-peak",
+            r.totals.peak_bytes,
+            max,
+            why,
+        );
+    }
+    if let Some(max) = limits.max_rss {
+        one(
+            &mut out,
+            "memory.rss_bytes",
+            "--max-rss",
+            r.memory.rss_bytes,
+            max,
+            String::new(),
+        );
+    }
+    for (list, flag, peak) in [
+        (&limits.max_tag, "--max-tag", false),
+        (&limits.max_tag_peak, "--max-tag-peak", true),
+    ] {
+        for (name, max) in list {
+            let row = r.tag(name);
+            if row.is_none() {
+                out.notes.push(format!(
+                    "tag {name:?} does not occur in the report (counted as 0); known tags: {}",
+                    r.tags
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            let c = row.map(|t| t.counters).unwrap_or_default();
+            let (field, value) = if peak {
+                (format!("tags[{name}].peak_bytes"), c.peak_bytes)
+            } else {
+                (format!("tags[{name}].live_bytes"), c.live_bytes)
+            };
+            one(
+                &mut out,
+                &field,
+                &format!("{flag} {name}="),
+                value,
+                *max,
+                String::new(),
+            );
+        }
+    }
+    out
+}

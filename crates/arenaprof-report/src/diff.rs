@@ -1,0 +1,232 @@
+//! `arenaprof diff`: what grew between two reports, by total, tag, site and
+//! arena.
+//!
+//! Arenas from two runs have different ids, so they are matched by what
+//! created them (`op at site`), summing arenas of the same origin. Sites are
+//! matched by their `site` string and compared over the `live` and
+//! `allocated` tables (top sites only).
+//!
+//! ```
+//! let a = arenaprof_report::analyze(&Default::default(), &Default::default());
+//! let mut b = a.clone();
+//! b.totals.live_bytes = 4096;
+//! let d = arenaprof_report::diff::diff(&a, &b);
+//! assert_eq!(d.totals[0].key, "totals.live_bytes");
+//! assert_eq!(d.totals[0].delta, 4096);
+//! ```
+
+use crate::report::Report;
+use crate::units::{format_bytes, format_delta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Value of `schema` in a JSON diff.
+pub const DIFF_SCHEMA: &str = "arenaprof-diff";
+
+/// One compared figure.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeltaRow {
+    /// What is compared (a JSON field path, tag name, site or arena origin).
+    pub key: String,
+    /// Which figure, e.g. `live_bytes`.
+    pub metric: String,
+    /// Value in the first report.
+    pub before: u64,
+    /// Value in the second report.
+    pub after: u64,
+    /// `after - before`.
+    pub delta: i64,
+}
+
+/// The comparison; each list is sorted by growth, largest first, and holds
+/// only figures that changed (totals are always listed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    /// Always `"arenaprof-diff"`.
+    pub schema: String,
+    /// Schema version (same numbering as the report).
+    pub schema_version: u32,
+    /// Whole-run figures.
+    pub totals: Vec<DeltaRow>,
+    /// Per tag.
+    pub tags: Vec<DeltaRow>,
+    /// Per allocation site.
+    pub sites: Vec<DeltaRow>,
+    /// Per arena origin.
+    pub arenas: Vec<DeltaRow>,
+}
+
+fn row(key: &str, metric: &str, before: u64, after: u64) -> DeltaRow {
+    let d = after as i128 - before as i128;
+    DeltaRow {
+        key: key.to_owned(),
+        metric: metric.to_owned(),
+        before,
+        after,
+        delta: d.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+    }
+}
+
+fn compare(metric: &str, a: BTreeMap<String, u64>, b: BTreeMap<String, u64>) -> Vec<DeltaRow> {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .map(|k| {
+            row(
+                k,
+                metric,
+                a.get(k).copied().unwrap_or(0),
+                b.get(k).copied().unwrap_or(0),
+            )
+        })
+        .filter(|r| r.delta != 0)
+        .collect()
+}
+
+fn sorted(mut v: Vec<DeltaRow>) -> Vec<DeltaRow> {
+    v.sort_by(|x, y| y.delta.cmp(&x.delta).then_with(|| x.key.cmp(&y.key)));
+    v
+}
+
+/// Compares `before` with `after`.
+pub fn diff(before: &Report, after: &Report) -> Diff {
+    let totals = vec![
+        row(
+            "totals.live_bytes",
+            "bytes",
+            before.totals.live_bytes,
+            after.totals.live_bytes,
+        ),
+        row(
+            "totals.peak_bytes",
+            "bytes",
+            before.totals.peak_bytes,
+            after.totals.peak_bytes,
+        ),
+        row(
+            "totals.allocated_bytes",
+            "bytes",
+            before.totals.allocated_bytes,
+            after.totals.allocated_bytes,
+        ),
+        row(
+            "retention.wasted_bytes",
+            "bytes",
+            before.retention.wasted_bytes,
+            after.retention.wasted_bytes,
+        ),
+        row(
+            "memory.rss_bytes",
+            "bytes",
+            before.memory.rss_bytes,
+            after.memory.rss_bytes,
+        ),
+    ];
+    let tag_map = |r: &Report, peak: bool| -> BTreeMap<String, u64> {
+        r.tags
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    if peak {
+                        t.counters.peak_bytes
+                    } else {
+                        t.counters.live_bytes
+                    },
+                )
+            })
+            .collect()
+    };
+    let mut tags = compare("live_bytes", tag_map(before, false), tag_map(after, false));
+    tags.extend(compare(
+        "peak_bytes",
+        tag_map(before, true),
+        tag_map(after, true),
+    ));
+    let site_map = |r: &Report, alloc: bool| -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for s in if alloc {
+            &r.sites.allocated
+        } else {
+            &r.sites.live
+        } {
+            *m.entry(s.site.clone()).or_insert(0u64) += s.bytes;
+        }
+        m
+    };
+    let mut sites = compare(
+        "live_bytes",
+        site_map(before, false),
+        site_map(after, false),
+    );
+    sites.extend(compare(
+        "allocated_bytes",
+        site_map(before, true),
+        site_map(after, true),
+    ));
+    let arena_map = |r: &Report, wasted: bool| -> BTreeMap<String, u64> {
+        let mut m = BTreeMap::new();
+        for a in &r.arenas {
+            let e = m.entry(format!("{} at {}", a.op, a.site)).or_insert(0u64);
+            *e = e.saturating_add(if wasted {
+                a.wasted_bytes
+            } else {
+                a.capacity_bytes
+            });
+        }
+        m
+    };
+    let mut arenas = compare(
+        "capacity_bytes",
+        arena_map(before, false),
+        arena_map(after, false),
+    );
+    arenas.extend(compare(
+        "wasted_bytes",
+        arena_map(before, true),
+        arena_map(after, true),
+    ));
+    Diff {
+        schema: DIFF_SCHEMA.to_owned(),
+        schema_version: crate::report::SCHEMA_VERSION,
+        totals,
+        tags: sorted(tags),
+        sites: sorted(sites),
+        arenas: sorted(arenas),
+    }
+}
+
+/// Renders the diff for a terminal.
+pub fn render_text(d: &Diff) -> String {
+    let mut out = String::new();
+    let section = |out: &mut String, title: &str, rows: &[DeltaRow]| {
+        let _ = writeln!(out, "{title}");
+        if rows.is_empty() {
+            let _ = writeln!(out, "  (no change)");
+        }
+        let mut t =
+            super::render::table::Table::new(&["change", "before", "after", "metric", "what"])
+                .align_left(3)
+                .align_left(4);
+        for r in rows {
+            t.row(vec![
+                format_delta(r.delta),
+                format_bytes(r.before),
+                format_bytes(r.after),
+                r.metric.clone(),
+                r.key.clone(),
+            ]);
+        }
+        if !rows.is_empty() {
+            out.push_str(&t.render("  "));
+        }
+        out.push('\n');
+    };
+    section(&mut out, "TOTALS", &d.totals);
+    section(&mut out, "TAGS (largest growth first)", &d.tags);
+    section(&mut out, "SITES (top sites of each report)", &d.sites);
+    section(&mut out, "ARENAS (by origin: op at site)", &d.arenas);
+    out
+}

@@ -1,0 +1,239 @@
+//! Inline SVG charts for the HTML report: no network, no external script.
+//!
+//! Every drawn series carries `class="series"`, which the page's tiny inline
+//! script checks (it sets `data-rendered="true"` on each chart whose series
+//! have a non-empty bounding box), so a headless browser can tell a chart
+//! was really laid out.
+//!
+//! ```
+//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+//! let svg = arenaprof_report::render::chart::timeline_svg(&r.timeline);
+//! assert!(svg.starts_with("<svg"));
+//! ```
+
+use crate::report::{ArenaRow, TimelineInfo};
+use crate::units::{format_bytes, format_ns};
+use std::fmt::Write;
+
+/// Series colours (colour-blind friendly, Okabe–Ito).
+pub const PALETTE: [&str; 8] = [
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+];
+
+const W: f64 = 960.0;
+const H: f64 = 320.0;
+const L: f64 = 80.0;
+const R: f64 = 20.0;
+const T: f64 = 20.0;
+const B: f64 = 40.0;
+
+/// Escapes text for HTML and SVG.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A step chart of live bytes per tag over time, with marks and jumps.
+pub fn timeline_svg(tl: &TimelineInfo) -> String {
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" id="timeline-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="live bytes per tag over time">"#
+    );
+    let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">no timeline points recorded</text></svg>"#,
+            W / 2.0,
+            H / 2.0
+        );
+        return s;
+    };
+    let t0 = first.t_ns;
+    let span = last.t_ns.saturating_sub(t0).max(1) as f64;
+    let ymax = tl
+        .points
+        .iter()
+        .flat_map(|p| p.live_bytes.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let x = |t: u64| L + (t.saturating_sub(t0) as f64 / span) * (W - L - R);
+    let y = |b: u64| T + (1.0 - b as f64 / ymax) * (H - T - B);
+    // Axes and grid.
+    let _ = write!(
+        s,
+        r##"<rect x="{L}" y="{T}" width="{}" height="{}" fill="#fafafa" stroke="#ccc"/>"##,
+        W - L - R,
+        H - T - B
+    );
+    for k in 0..=4 {
+        let b = (ymax * k as f64 / 4.0) as u64;
+        let yy = y(b);
+        let _ = write!(
+            s,
+            r##"<line x1="{L}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e4e4e4"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
+            W - R,
+            L - 6.0,
+            yy + 4.0,
+            esc(&format_bytes(b))
+        );
+        let t = t0 + (span * k as f64 / 4.0) as u64;
+        let xx = x(t);
+        let _ = write!(
+            s,
+            r##"<text x="{xx:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
+            H - B + 16.0,
+            esc(&format_ns(t))
+        );
+    }
+    // Marks.
+    for m in &tl.marks {
+        if m.t_ns < t0 || m.t_ns > last.t_ns {
+            continue;
+        }
+        let xx = x(m.t_ns);
+        let _ = write!(
+            s,
+            r##"<g class="mark"><line x1="{xx:.1}" x2="{xx:.1}" y1="{T}" y2="{}" stroke="#888" stroke-dasharray="4 3"/><text x="{:.1}" y="{}" font-size="11" fill="#555">{}</text><title>{} at {}</title></g>"##,
+            H - B,
+            xx + 3.0,
+            T + 12.0,
+            esc(&m.label),
+            esc(&m.label),
+            esc(&format_ns(m.t_ns))
+        );
+    }
+    // Series: step lines.
+    for (col, tag) in tl.tags.iter().enumerate() {
+        let colour = PALETTE[col % PALETTE.len()];
+        let mut d = String::new();
+        let mut prev_y = None;
+        for p in &tl.points {
+            let (xx, yy) = (x(p.t_ns), y(p.live_bytes.get(col).copied().unwrap_or(0)));
+            match prev_y {
+                None => {
+                    let _ = write!(d, "M{xx:.1},{yy:.1}");
+                }
+                Some(_) => {
+                    let _ = write!(d, "H{xx:.1}V{yy:.1}");
+                }
+            }
+            prev_y = Some(yy);
+        }
+        let end = tl
+            .points
+            .last()
+            .and_then(|p| p.live_bytes.get(col))
+            .copied()
+            .unwrap_or(0);
+        let _ = write!(
+            s,
+            r#"<path class="series" data-tag="{}" d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>{}: {} at the end</title></path>"#,
+            esc(tag),
+            esc(tag),
+            esc(&format_bytes(end))
+        );
+    }
+    // Jumps.
+    for j in &tl.jumps {
+        let Some(col) = tl.tags.iter().position(|t| *t == j.tag) else {
+            continue;
+        };
+        let colour = PALETTE[col % PALETTE.len()];
+        let (xx, yy) = (x(j.to_ns), y(j.to_bytes));
+        let _ = write!(
+            s,
+            r##"<g class="jump"><circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="none" stroke="{colour}" stroke-width="2"/><title>{}</title></g>"##,
+            esc(&j.description)
+        );
+    }
+    // Legend.
+    for (col, tag) in tl.tags.iter().enumerate() {
+        let colour = PALETTE[col % PALETTE.len()];
+        let lx = L + 10.0 + (col % 4) as f64 * 200.0;
+        let ly = T + 28.0 + (col / 4) as f64 * 16.0;
+        let _ = write!(
+            s,
+            r#"<rect x="{lx}" y="{}" width="12" height="4" fill="{colour}"/><text x="{}" y="{ly}" font-size="12">{}</text>"#,
+            ly - 5.0,
+            lx + 16.0,
+            esc(tag)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Horizontal bars for the largest arenas: reachable part and wasted part.
+pub fn arenas_svg(arenas: &[ArenaRow], max: usize) -> String {
+    let shown: Vec<&ArenaRow> = arenas
+        .iter()
+        .filter(|a| a.capacity_bytes > 0)
+        .take(max)
+        .collect();
+    let h = 30.0 + shown.len() as f64 * 26.0;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart" id="arenas-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="arena capacity: reachable and wasted">"#
+    );
+    if shown.is_empty() {
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="20" text-anchor="middle">no arenas</text></svg>"#,
+            W / 2.0
+        );
+        return s;
+    }
+    let cmax = shown
+        .iter()
+        .map(|a| a.capacity_bytes)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let lw = 260.0;
+    let bw = W - lw - 120.0;
+    for (i, a) in shown.iter().enumerate() {
+        let yy = 10.0 + i as f64 * 26.0;
+        let full = a.capacity_bytes as f64 / cmax * bw;
+        let reach = a.reachable_bytes as f64 / cmax * bw;
+        let label = format!("#{} {} {}", a.id, a.op, a.site);
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text><g class="series"><rect x="{lw}" y="{yy:.1}" width="{:.1}" height="18" fill="#D55E00"><title>wasted {}</title></rect><rect x="{lw}" y="{yy:.1}" width="{:.1}" height="18" fill="#009E73"><title>reachable {}</title></rect></g><text x="{:.1}" y="{:.1}" font-size="11">{} wasted</text>"##,
+            lw - 6.0,
+            yy + 13.0,
+            esc(&label),
+            full.max(1.0),
+            esc(&format_bytes(a.wasted_bytes)),
+            reach,
+            esc(&format_bytes(a.reachable_bytes)),
+            lw + full.max(1.0) + 6.0,
+            yy + 13.0,
+            esc(&format_bytes(a.wasted_bytes))
+        );
+    }
+    let _ = write!(
+        s,
+        r##"<rect x="{lw}" y="{:.1}" width="12" height="8" fill="#009E73"/><text x="{}" y="{:.1}" font-size="11">reachable by live views</text><rect x="{}" y="{:.1}" width="12" height="8" fill="#D55E00"/><text x="{}" y="{:.1}" font-size="11">wasted (no live view reaches it)</text></svg>"##,
+        h - 14.0,
+        lw + 16.0,
+        h - 6.0,
+        lw + 190.0,
+        h - 14.0,
+        lw + 206.0,
+        h - 6.0
+    );
+    s
+}

@@ -1,0 +1,17 @@
+//! Renderers: text, JSON and HTML reports from a [`Report`](crate::Report);
+//! flame graphs and pprof profiles from a snapshot's sampled stacks.
+//!
+//! ```
+//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+//! let json = arenaprof_report::render::json::render(&r);
+//! assert!(json.contains("\"schema_version\": 1"));
+//! ```
+
+pub mod chart;
+pub mod flame;
+pub mod html;
+pub mod json;
+pub mod pprof;
+pub mod proto;
+pub mod table;
+pub mod text;

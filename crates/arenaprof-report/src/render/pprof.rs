@@ -1,0 +1,231 @@
+//! pprof heap profiles (`profile.proto`, gzipped), readable by `go tool
+//! pprof`, Pyroscope, Parca and speedscope.
+//!
+//! Sample types, in order: `alloc_objects/count`, `alloc_space/bytes`,
+//! `inuse_objects/count`, `inuse_space/bytes` (the default), as in Go's heap
+//! profiles. Values are already unbiased: each sampled record contributes
+//! `weight` objects and `weight × size` bytes. One pprof sample per
+//! (stack, tag, thread), labelled `tag` and `thread`.
+//!
+//! ```
+//! use arenaprof_report::render::pprof;
+//! let bytes = pprof::to_gzip(&pprof::profile(&Default::default())).unwrap();
+//! let p = pprof::decode_gzip(&bytes).unwrap();
+//! assert_eq!(p.sample_type.len(), 4);
+//! ```
+
+use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use arenaprof_snapshot::Snapshot;
+use flate2::{read::GzDecoder, write::GzEncoder, Compression};
+use prost::Message;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+
+/// Index of each value in `Sample::value`.
+pub const ALLOC_OBJECTS: usize = 0;
+/// See [`ALLOC_OBJECTS`].
+pub const ALLOC_SPACE: usize = 1;
+/// See [`ALLOC_OBJECTS`].
+pub const INUSE_OBJECTS: usize = 2;
+/// See [`ALLOC_OBJECTS`].
+pub const INUSE_SPACE: usize = 3;
+
+#[derive(Default)]
+struct Strings {
+    table: Vec<String>,
+    index: HashMap<String, i64>,
+}
+
+impl Strings {
+    fn new() -> Self {
+        let mut s = Strings::default();
+        s.get("");
+        s
+    }
+
+    fn get(&mut self, v: &str) -> i64 {
+        if let Some(&i) = self.index.get(v) {
+            return i;
+        }
+        let i = self.table.len() as i64;
+        self.table.push(v.to_owned());
+        self.index.insert(v.to_owned(), i);
+        i
+    }
+}
+
+fn clamp(v: f64) -> i64 {
+    if v.is_finite() && v > 0.0 {
+        v.round().min(i64::MAX as f64) as i64
+    } else {
+        0
+    }
+}
+
+/// Builds the profile.
+pub fn profile(snap: &Snapshot) -> Profile {
+    let heap = &snap.heap;
+    let mut st = Strings::new();
+    let sample_type = [
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+    ]
+    .iter()
+    .zip(["count", "bytes", "count", "bytes"])
+    .map(|(t, u)| ValueType {
+        r#type: st.get(t),
+        unit: st.get(u),
+    })
+    .collect();
+    // Functions deduplicated by (name, file); one location per frame.
+    let mut functions: Vec<Function> = Vec::new();
+    let mut fn_ids: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut locations = Vec::with_capacity(heap.frames.len());
+    for (i, f) in heap.frames.iter().enumerate() {
+        let next = functions.len() as u64 + 1;
+        let fid = *fn_ids
+            .entry((f.function.as_str(), f.file.as_str()))
+            .or_insert(next);
+        if fid == next {
+            functions.push(Function {
+                id: fid,
+                name: st.get(&f.function),
+                system_name: st.get(&f.function),
+                filename: st.get(&f.file),
+                start_line: 0,
+            });
+        }
+        locations.push(Location {
+            id: i as u64 + 1,
+            mapping_id: 1,
+            address: 0,
+            line: vec![Line {
+                function_id: fid,
+                line: i64::from(f.line),
+                column: 0,
+            }],
+            is_folded: false,
+        });
+    }
+    // Aggregate per (stack, tag, thread).
+    let mut agg: HashMap<(u32, u16, u32), [f64; 4]> = HashMap::new();
+    for s in &heap.samples {
+        let w = if s.weight.is_finite() && s.weight > 0.0 {
+            s.weight
+        } else {
+            0.0
+        };
+        let v = agg.entry((s.stack, s.tag, s.thread)).or_default();
+        v[ALLOC_OBJECTS] += w;
+        v[ALLOC_SPACE] += w * s.size as f64;
+        if s.free_ns.is_none() {
+            v[INUSE_OBJECTS] += w;
+            v[INUSE_SPACE] += w * s.size as f64;
+        }
+    }
+    let mut keys: Vec<(u32, u16, u32)> = agg.keys().copied().collect();
+    keys.sort_unstable();
+    let tag_names: HashMap<u16, &str> = snap.tags.iter().map(|t| (t.id, t.name.as_str())).collect();
+    let thread_names: HashMap<u32, &str> = snap
+        .threads
+        .iter()
+        .filter(|t| !t.name.is_empty())
+        .map(|t| (t.slot, t.name.as_str()))
+        .collect();
+    let (k_tag, k_thread) = (st.get("tag"), st.get("thread"));
+    let mut samples = Vec::with_capacity(keys.len());
+    for key @ (stack, tag, thread) in keys {
+        let v = agg[&key];
+        let location_id = heap
+            .stacks
+            .get(stack as usize)
+            .map(|s| {
+                s.frames
+                    .iter()
+                    .filter(|&&f| (f as usize) < heap.frames.len())
+                    .map(|&f| u64::from(f) + 1)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tag_s = tag_names
+            .get(&tag)
+            .map_or_else(|| format!("tag#{tag}"), |s| s.to_string());
+        let thread_s = thread_names.get(&thread).map_or_else(
+            || format!("thread-{thread}"),
+            |s| format!("{s} (#{thread})"),
+        );
+        samples.push(Sample {
+            location_id,
+            value: v.iter().map(|&x| clamp(x)).collect(),
+            label: vec![
+                Label {
+                    key: k_tag,
+                    str: st.get(&tag_s),
+                    num: 0,
+                    num_unit: 0,
+                },
+                Label {
+                    key: k_thread,
+                    str: st.get(&thread_s),
+                    num: 0,
+                    num_unit: 0,
+                },
+            ],
+        });
+    }
+    let mapping = vec![Mapping {
+        id: 1,
+        memory_start: 0,
+        memory_limit: 0,
+        file_offset: 0,
+        filename: st.get(&snap.meta.program),
+        build_id: 0,
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        has_inline_frames: false,
+    }];
+    let comment = vec![st.get(&format!(
+        "arenaprof snapshot of {} (sampling {:?})",
+        snap.meta.program, snap.meta.sampling.mode
+    ))];
+    let period_type = Some(ValueType {
+        r#type: st.get("space"),
+        unit: st.get("bytes"),
+    });
+    let default_sample_type = st.get("inuse_space");
+    Profile {
+        sample_type,
+        sample: samples,
+        mapping,
+        location: locations,
+        function: functions,
+        string_table: std::mem::take(&mut st.table),
+        drop_frames: 0,
+        keep_frames: 0,
+        time_nanos: clamp(snap.meta.unix_ms as f64 * 1e6),
+        duration_nanos: clamp(snap.meta.elapsed_ns as f64),
+        period_type,
+        period: snap.meta.sampling.mean_bytes.min(i64::MAX as u64) as i64,
+        comment,
+        default_sample_type,
+    }
+}
+
+/// Encodes and gzips a profile.
+pub fn to_gzip(p: &Profile) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(&p.encode_to_vec())?;
+    enc.finish()
+}
+
+/// Gunzips and decodes a profile (for tests and tools).
+pub fn decode_gzip(bytes: &[u8]) -> Result<Profile, String> {
+    let mut raw = Vec::new();
+    GzDecoder::new(bytes)
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("not gzip: {e}"))?;
+    Profile::decode(raw.as_slice()).map_err(|e| format!("not a profile.proto message: {e}"))
+}

@@ -1,0 +1,78 @@
+//! Aligned plain-text tables.
+//!
+//! ```
+//! let mut t = arenaprof_report::render::table::Table::new(&["tag", "live"]);
+//! t.row(vec!["array-base".into(), "1.0 MiB".into()]);
+//! assert_eq!(t.render("  "), "  tag            live\n  array-base  1.0 MiB\n");
+//! ```
+
+/// A table whose first column is left-aligned and the others right-aligned.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+    left: Vec<bool>,
+}
+
+impl Table {
+    /// A table with these column headings.
+    pub fn new(head: &[&str]) -> Table {
+        Table {
+            head: head.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+            left: (0..head.len()).map(|c| c == 0).collect(),
+        }
+    }
+
+    /// Left-aligns column `col` too.
+    pub fn align_left(mut self, col: usize) -> Table {
+        if let Some(l) = self.left.get_mut(col) {
+            *l = true;
+        }
+        self
+    }
+
+    /// Adds a row (missing cells print empty, extra ones are dropped).
+    pub fn row(&mut self, mut cells: Vec<String>) {
+        cells.resize(self.head.len(), String::new());
+        self.rows.push(cells);
+    }
+
+    /// Whether the table has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Renders with `indent` before each line.
+    pub fn render(&self, indent: &str) -> String {
+        let n = self.head.len();
+        let width = |c: usize| {
+            std::iter::once(&self.head)
+                .chain(&self.rows)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..n).map(width).collect();
+        let mut out = String::new();
+        for r in std::iter::once(&self.head).chain(&self.rows) {
+            let mut line = indent.to_owned();
+            for (c, cell) in r.iter().enumerate() {
+                let pad = widths[c] - cell.chars().count();
+                if c > 0 {
+                    line.push_str("  ");
+                }
+                if self.left[c] {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}

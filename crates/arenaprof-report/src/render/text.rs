@@ -1,0 +1,446 @@
+//! The text report, for a terminal.
+//!
+//! ```
+//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+//! let out = arenaprof_report::render::text::render(&r);
+//! assert!(out.contains("RETENTION"));
+//! ```
+
+use super::table::Table;
+use crate::report::{ArenaRow, CounterRow, Percentile, Report, SiteRow, TimelineInfo};
+use crate::units::{format_bytes, format_count, format_delta, format_ns};
+use std::fmt::Write;
+
+/// Arenas printed in full; the rest are summed up in one line.
+pub const MAX_ARENAS: usize = 10;
+/// Retainers printed per arena.
+pub const MAX_RETAINERS: usize = 5;
+/// Sites printed per table.
+pub const MAX_SITES: usize = 10;
+/// Width of a sparkline.
+pub const SPARK_WIDTH: usize = 48;
+
+fn pct(ps: &[Percentile], p: f64) -> String {
+    ps.iter()
+        .find(|x| x.p == p)
+        .map(|x| format_bytes(x.value))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+fn counter_cells(c: &CounterRow) -> Vec<String> {
+    vec![
+        format_bytes(c.live_bytes),
+        format_bytes(c.peak_bytes),
+        format_ns(c.peak_at_ns),
+        format_bytes(c.allocated_bytes),
+        format_count(c.alloc_count),
+        format_count(c.free_count),
+        format_count(c.live_count),
+    ]
+}
+
+/// Resamples one column of the timeline to `width` cells (the maximum in each cell).
+pub fn resample(tl: &TimelineInfo, col: usize, width: usize) -> Vec<u64> {
+    let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
+        return Vec::new();
+    };
+    let span = last.t_ns.saturating_sub(first.t_ns).max(1) as u128;
+    let mut out: Vec<Option<u64>> = vec![None; width];
+    for p in &tl.points {
+        let x = ((p.t_ns.saturating_sub(first.t_ns) as u128 * (width as u128 - 1)) / span) as usize;
+        let v = p.live_bytes.get(col).copied().unwrap_or(0);
+        let cell = &mut out[x.min(width - 1)];
+        *cell = Some(cell.map_or(v, |c| c.max(v)));
+    }
+    let mut prev = 0;
+    out.into_iter()
+        .map(|c| {
+            prev = c.unwrap_or(prev);
+            prev
+        })
+        .collect()
+}
+
+/// A sparkline of `values` scaled to their maximum.
+pub fn sparkline(values: &[u64]) -> String {
+    const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&v| {
+            if max == 0 {
+                BARS[0]
+            } else {
+                let i = ((v as u128 * 8).div_ceil(max as u128)) as usize;
+                BARS[i.min(8)]
+            }
+        })
+        .collect()
+}
+
+fn header(out: &mut String, r: &Report) {
+    let m = &r.meta;
+    let _ = writeln!(
+        out,
+        "arenaprof report: {} (pid {}, {} allocator, {} elapsed, sampling {}{})",
+        if m.program.is_empty() {
+            "?"
+        } else {
+            &m.program
+        },
+        m.pid,
+        if m.allocator.is_empty() {
+            "?"
+        } else {
+            &m.allocator
+        },
+        format_ns(m.elapsed_ns),
+        m.sampling_mode,
+        if m.sampling_mode == "bytes" {
+            format!(" every {} on average", format_bytes(m.sampling_mean_bytes))
+        } else {
+            String::new()
+        }
+    );
+    let t = &r.totals;
+    let _ = writeln!(
+        out,
+        "total: live {} in {} allocations, peak {} at {}, allocated {} in {} allocations\n",
+        format_bytes(t.live_bytes),
+        format_count(t.live_count),
+        format_bytes(t.peak_bytes),
+        format_ns(t.peak_at_ns),
+        format_bytes(t.allocated_bytes),
+        format_count(t.alloc_count)
+    );
+}
+
+fn tags(out: &mut String, r: &Report) {
+    let mut t = Table::new(&[
+        "tag",
+        "live",
+        "peak",
+        "at",
+        "allocated",
+        "allocs",
+        "frees",
+        "live#",
+        "p50",
+        "p90",
+        "p99",
+        "max",
+    ]);
+    for g in &r.tags {
+        let mut cells = vec![g.name.clone()];
+        cells.extend(counter_cells(&g.counters));
+        for p in [50.0, 90.0, 99.0, 100.0] {
+            cells.push(pct(&g.size_percentiles, p));
+        }
+        t.row(cells);
+    }
+    let _ = writeln!(out, "TAGS (exact; sizes are allocation-size percentiles)");
+    out.push_str(&t.render("  "));
+    out.push('\n');
+}
+
+fn threads(out: &mut String, r: &Report) {
+    let mut t = Table::new(&[
+        "thread",
+        "live",
+        "peak",
+        "at",
+        "allocated",
+        "allocs",
+        "frees",
+        "live#",
+        "top tag",
+    ]);
+    for th in &r.threads {
+        let name = if th.name.is_empty() {
+            format!("#{} (tid {})", th.slot, th.os_tid)
+        } else {
+            format!("#{} {}", th.slot, th.name)
+        };
+        let mut cells = vec![format!("{name}{}", if th.alive { "" } else { " [exited]" })];
+        cells.extend(counter_cells(&th.counters));
+        let top = th
+            .tags
+            .iter()
+            .max_by_key(|c| (c.counters.peak_bytes, c.counters.live_bytes))
+            .map(|c| c.tag.clone())
+            .unwrap_or_default();
+        cells.push(top);
+        t.row(cells);
+    }
+    let _ = writeln!(out, "THREADS");
+    out.push_str(&t.render("  "));
+    out.push('\n');
+}
+
+fn memory(out: &mut String, r: &Report) {
+    let m = &r.memory;
+    let _ = writeln!(out, "MEMORY (tracked bytes up to RSS)");
+    let mut t = Table::new(&["rung", "bytes", "what it is"]).align_left(2);
+    for g in &m.gap {
+        t.row(vec![
+            g.name.clone(),
+            format_delta(g.bytes),
+            g.explanation.clone(),
+        ]);
+    }
+    t.row(vec![
+        "= rss".into(),
+        format_bytes(m.rss_bytes),
+        format!("peak RSS {}", format_bytes(m.peak_rss_bytes)),
+    ]);
+    out.push_str(&t.render("  "));
+    if let Some(j) = &m.jemalloc {
+        let _ = writeln!(
+            out,
+            "  jemalloc: allocated {}, active {}, resident {}, metadata {}, mapped {}, retained {}",
+            format_bytes(j.allocated_bytes),
+            format_bytes(j.active_bytes),
+            format_bytes(j.resident_bytes),
+            format_bytes(j.metadata_bytes),
+            format_bytes(j.mapped_bytes),
+            format_bytes(j.retained_bytes)
+        );
+    }
+    let o = &r.overhead;
+    let _ = writeln!(
+        out,
+        "  profiler overhead: {} ({:.1}% of tracked): headers {} ({} B each), tables {}, internal {}; {} backtraces in {}, snapshot built in {}\n",
+        format_bytes(o.total_bytes),
+        o.percent_of_tracked,
+        format_bytes(o.live_header_bytes),
+        o.header_bytes_per_alloc,
+        format_bytes(o.table_bytes),
+        format_bytes(o.internal_live_bytes),
+        format_count(o.backtraces_captured),
+        format_ns(o.backtrace_ns),
+        format_ns(o.snapshot_ns)
+    );
+}
+
+fn timeline(out: &mut String, r: &Report) {
+    let tl = &r.timeline;
+    let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
+        let _ = writeln!(out, "TIMELINE: no points recorded\n");
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "TIMELINE (live bytes per tag, {} .. {}, {} points{})",
+        format_ns(first.t_ns),
+        format_ns(last.t_ns),
+        tl.points.len(),
+        if tl.dropped_points > 0 {
+            format!(", {} merged", tl.dropped_points)
+        } else {
+            String::new()
+        }
+    );
+    let w = tl.tags.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    for (col, tag) in tl.tags.iter().enumerate() {
+        let vals = resample(tl, col, SPARK_WIDTH);
+        let max = vals.iter().copied().max().unwrap_or(0);
+        let end = tl
+            .points
+            .last()
+            .and_then(|p| p.live_bytes.get(col))
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "  {tag:<w$} |{}| max {}, end {}",
+            sparkline(&vals),
+            format_bytes(max),
+            format_bytes(end)
+        );
+    }
+    for m in &tl.marks {
+        let _ = writeln!(out, "  mark at {}: {}", format_ns(m.t_ns), m.label);
+    }
+    if !tl.jumps.is_empty() {
+        let _ = writeln!(out, "  biggest jumps:");
+        for j in &tl.jumps {
+            let _ = writeln!(out, "    {}", j.description);
+        }
+    }
+    out.push('\n');
+}
+
+fn arena(out: &mut String, a: &ArenaRow) {
+    let _ = writeln!(
+        out,
+        "  arena #{} {} {}{:?} at {}: capacity {}, reachable {}, wasted {}, owner {}, {} live view{}",
+        a.id,
+        if a.op.is_empty() { "?" } else { &a.op },
+        a.elem_type,
+        a.shape,
+        a.site,
+        format_bytes(a.capacity_bytes),
+        format_bytes(a.reachable_bytes),
+        format_bytes(a.wasted_bytes),
+        if a.owner_alive { "alive" } else { "dropped" },
+        a.live_views,
+        if a.live_views == 1 { "" } else { "s" }
+    );
+    for rt in a.retainers.iter().take(MAX_RETAINERS) {
+        let _ = writeln!(
+            out,
+            "    view #{} {} at {}: footprint {}, exclusive retained {}",
+            rt.view,
+            rt.op,
+            rt.site,
+            format_bytes(rt.footprint_bytes),
+            format_bytes(rt.exclusive_retained_bytes)
+        );
+        for (k, s) in rt.chain.iter().enumerate() {
+            let lead = if k == 0 { "chain:" } else { "    ->" };
+            let _ = writeln!(
+                out,
+                "      {lead} #{} {} at {}{}",
+                s.view,
+                s.op,
+                s.site,
+                if s.alive { "" } else { " [dropped]" }
+            );
+            if k == 0 && rt.chain_elided > 0 {
+                let _ = writeln!(out, "          ... {} steps", rt.chain_elided);
+            }
+        }
+        if let Some(f) = &rt.fix {
+            let _ = writeln!(out, "      fix: {}", f.text);
+        }
+    }
+    if a.retainers.len() > MAX_RETAINERS {
+        let _ = writeln!(
+            out,
+            "    ... and {} more live views",
+            a.retainers.len() - MAX_RETAINERS
+        );
+    }
+    if let (Some(f), true) = (&a.fix, a.live_views > 1) {
+        let _ = writeln!(out, "    fix: {}", f.text);
+    }
+}
+
+fn retention(out: &mut String, r: &Report) {
+    let s = &r.retention;
+    let _ = writeln!(
+        out,
+        "RETENTION: {} arenas ({} pinned by views after their owner was dropped), capacity {}, reachable {}, wasted {}",
+        s.arenas,
+        s.pinned_arenas,
+        format_bytes(s.capacity_bytes),
+        format_bytes(s.reachable_bytes),
+        format_bytes(s.wasted_bytes)
+    );
+    let shown: Vec<&ArenaRow> = r
+        .arenas
+        .iter()
+        .filter(|a| a.live_views > 0)
+        .take(MAX_ARENAS)
+        .collect();
+    for a in &shown {
+        arena(out, a);
+    }
+    let rest = r
+        .arenas
+        .iter()
+        .filter(|a| a.live_views > 0)
+        .count()
+        .saturating_sub(shown.len());
+    if rest > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {rest} more arenas with live views (see --format json)"
+        );
+    }
+    out.push('\n');
+}
+
+fn site_table(out: &mut String, title: &str, rows: &[SiteRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{title}");
+    let mut t = Table::new(&["bytes", "objects", "tag", "site"])
+        .align_left(2)
+        .align_left(3);
+    for s in rows.iter().take(MAX_SITES) {
+        t.row(vec![
+            format_bytes(s.bytes),
+            format_count(s.objects),
+            s.tag.clone(),
+            s.site.clone(),
+        ]);
+    }
+    out.push_str(&t.render("  "));
+    out.push('\n');
+}
+
+fn sites(out: &mut String, r: &Report) {
+    let s = &r.sites;
+    if s.sampled_records == 0 {
+        let _ = writeln!(
+            out,
+            "SITES: no sampled stacks (run with ARENAPROF_SAMPLING=bytes or set_sampling)\n"
+        );
+        return;
+    }
+    site_table(
+        out,
+        &format!(
+            "TOP SITES BY LIVE BYTES (estimated from {} samples, {} live)",
+            format_count(s.sampled_records),
+            format_bytes(s.live_estimated_bytes)
+        ),
+        &s.live,
+    );
+    site_table(
+        out,
+        &format!("TOP SITES AT THE PEAK ({})", format_ns(s.peak_at_ns)),
+        &s.at_peak,
+    );
+    site_table(out, "TOP SITES BY BYTES ALLOCATED", &s.allocated);
+}
+
+/// Renders the whole report.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    header(&mut out, r);
+    tags(&mut out, r);
+    threads(&mut out, r);
+    memory(&mut out, r);
+    timeline(&mut out, r);
+    retention(&mut out, r);
+    sites(&mut out, r);
+    for s in &r.sections {
+        let _ = writeln!(out, "SECTION {}", s.name);
+        for kv in &s.entries {
+            let _ = writeln!(out, "  {}: {}", kv.key, kv.value);
+        }
+        out.push('\n');
+    }
+    if !r.warnings.is_empty() {
+        let _ = writeln!(out, "WARNINGS");
+        for w in &r.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparkline_scales_to_max() {
+        assert_eq!(sparkline(&[0, 4, 8]), " ▄█");
+        assert_eq!(sparkline(&[0, 0]), "  ");
+        assert_eq!(sparkline(&[1, u64::MAX]), "▁█");
+    }
+}
