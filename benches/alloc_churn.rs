@@ -1,2 +1,246 @@
-//! Placeholder until the bench lands.
-fn main() {}
+//! Allocator overhead: bare jemalloc vs `TrackingAlloc` (default and sampled
+//! backtraces) vs dhat-rs, on a small-allocation churn workload, 1 and 2 threads.
+//!
+//! Run: `cargo bench --bench alloc_churn`
+//!
+//! A global allocator is fixed at compile time, so this binary's global
+//! allocator dispatches on a mode chosen before `main` runs (an `.init_array`
+//! constructor reads `ARENAPROF_BENCH_ALLOC`), and never changes afterwards.
+//! Every variant pays the same predictable branch. Run without that variable,
+//! the binary re-runs itself once per variant, each a criterion run, then
+//! prints the ratios of the means.
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use std::alloc::{GlobalAlloc, Layout};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+const JEMALLOC: u8 = 0;
+const TRACKING: u8 = 1;
+const SAMPLED: u8 = 2;
+const DHAT: u8 = 3;
+const VARIANTS: [(&str, u8); 4] = [
+    ("jemalloc", JEMALLOC),
+    ("tracking", TRACKING),
+    ("tracking-sampled", SAMPLED),
+    ("dhat", DHAT),
+];
+
+static MODE: AtomicU8 = AtomicU8::new(JEMALLOC);
+
+extern "C" fn pick_mode() {
+    // SAFETY: getenv with a NUL-terminated name; it runs before main, when no
+    // other thread exists to modify the environment.
+    let v = unsafe { libc::getenv(c"ARENAPROF_BENCH_ALLOC".as_ptr()) };
+    if v.is_null() {
+        return;
+    }
+    // SAFETY: getenv returned a valid NUL-terminated string.
+    let v = unsafe { std::ffi::CStr::from_ptr(v) }.to_bytes();
+    for (name, m) in VARIANTS {
+        if v == name.as_bytes() {
+            MODE.store(m, Relaxed);
+        }
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static PICK_MODE: extern "C" fn() = pick_mode;
+
+struct Switch;
+static BARE: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+static TRACK: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static DHAT_ALLOC: dhat::Alloc = dhat::Alloc;
+
+// SAFETY: the mode is fixed before main and never changes, so every block is
+// freed by the allocator that made it; each arm forwards the contract.
+unsafe impl GlobalAlloc for Switch {
+    #[inline]
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe {
+            match MODE.load(Relaxed) {
+                JEMALLOC => BARE.alloc(l),
+                DHAT => DHAT_ALLOC.alloc(l),
+                _ => TRACK.alloc(l),
+            }
+        }
+    }
+    #[inline]
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded.
+        unsafe {
+            match MODE.load(Relaxed) {
+                JEMALLOC => BARE.dealloc(p, l),
+                DHAT => DHAT_ALLOC.dealloc(p, l),
+                _ => TRACK.dealloc(p, l),
+            }
+        }
+    }
+    #[inline]
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        // SAFETY: forwarded.
+        unsafe {
+            match MODE.load(Relaxed) {
+                JEMALLOC => BARE.realloc(p, l, n),
+                DHAT => DHAT_ALLOC.realloc(p, l, n),
+                _ => TRACK.realloc(p, l, n),
+            }
+        }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Switch = Switch;
+
+/// Allocations per thread per iteration.
+const OPS: usize = 4096;
+/// Live window: each allocation lives for this many further allocations.
+const WINDOW: usize = 256;
+
+/// One thread's churn: allocate a 16..=512-byte buffer, initialise it (all of
+/// it when `fill`, else only its first and last 8 bytes, the allocator's worst
+/// case), keep it for `WINDOW` steps, read its first word as a last use, free it.
+fn churn(seed: u64, iters: u64, fill: bool) -> u64 {
+    let mut ring: Vec<Option<Vec<u8>>> = (0..WINDOW).map(|_| None).collect();
+    let mut x = seed | 1;
+    let mut used = 0u64;
+    for _ in 0..iters {
+        for i in 0..OPS {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let size = 16 + (x % 497) as usize;
+            let mut v: Vec<u8> = Vec::with_capacity(size);
+            // SAFETY: capacity is at least `size` >= 16 bytes.
+            unsafe {
+                v.set_len(size);
+                if fill {
+                    std::ptr::write_bytes(v.as_mut_ptr(), i as u8, size);
+                } else {
+                    std::ptr::write_bytes(v.as_mut_ptr(), i as u8, 8);
+                    std::ptr::write_bytes(v.as_mut_ptr().add(size - 8), i as u8, 8);
+                }
+            }
+            if let Some(old) = ring[i % WINDOW].replace(black_box(v)) {
+                used = used.wrapping_add(old[0] as u64);
+            }
+        }
+    }
+    drop(black_box(ring));
+    used
+}
+
+fn run_threads(threads: usize, iters: u64, fill: bool) -> Duration {
+    if threads == 1 {
+        let t = Instant::now();
+        black_box(churn(1, iters, fill));
+        return t.elapsed();
+    }
+    let start = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let t = Instant::now();
+                black_box(churn(i as u64 + 1, iters, fill));
+                t.elapsed()
+            })
+        })
+        .collect();
+    start.wait();
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .max()
+        .unwrap_or_default()
+}
+
+/// The two workloads: `alloc_churn` initialises each buffer like real code
+/// does; `alloc_churn_raw` touches only two words of it, so the allocator is
+/// nearly all the work (the tracker's worst case).
+const GROUPS: [(&str, bool); 2] = [("alloc_churn", true), ("alloc_churn_raw", false)];
+
+fn bench_variant(c: &mut Criterion, name: &str) {
+    for (group, fill) in GROUPS {
+        let mut g = c.benchmark_group(group);
+        g.sample_size(20)
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(2));
+        for threads in [1usize, 2] {
+            g.throughput(Throughput::Elements((OPS * threads) as u64));
+            g.bench_with_input(
+                BenchmarkId::new(format!("{threads}t"), name),
+                &threads,
+                |b, &t| b.iter_custom(|iters| run_threads(t, iters, fill)),
+            );
+        }
+        g.finish();
+    }
+}
+
+fn child(name: &str) {
+    let mode = MODE.load(Relaxed);
+    let _dhat = (mode == DHAT).then(|| {
+        dhat::Profiler::builder()
+            .file_name(std::env::temp_dir().join("arenaprof-bench-dhat.json"))
+            .build()
+    });
+    if mode == SAMPLED {
+        arenaprof::set_sampling(arenaprof::Sampling::Bytes {
+            mean: arenaprof::sampling::DEFAULT_MEAN,
+        });
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench_variant(&mut c, name);
+    c.final_summary();
+}
+
+fn mean_ns(group: &str, threads: usize, name: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = dir
+        .join("criterion")
+        .join(group)
+        .join(format!("{threads}t"))
+        .join(name)
+        .join("new/estimates.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+fn main() {
+    if let Ok(name) = std::env::var("ARENAPROF_BENCH_ALLOC") {
+        child(&name);
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let exe = std::env::current_exe().expect("current exe");
+    for (name, _) in VARIANTS {
+        let status = std::process::Command::new(&exe)
+            .args(&args)
+            .env("ARENAPROF_BENCH_ALLOC", name)
+            .status()
+            .expect("run variant");
+        assert!(status.success(), "variant {name} failed");
+    }
+    if args.iter().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    for (group, _) in GROUPS {
+        println!("\n{group}: mean time relative to bare jemalloc (lower is better)");
+        println!("{:<18} {:>10} {:>10}", "variant", "1 thread", "2 threads");
+        for (name, _) in VARIANTS {
+            let r = |t| match (mean_ns(group, t, name), mean_ns(group, t, "jemalloc")) {
+                (Some(v), Some(base)) if base > 0.0 => format!("{:.2}x", v / base),
+                _ => "n/a".into(),
+            };
+            println!("{:<18} {:>10} {:>10}", name, r(1), r(2));
+        }
+    }
+}

@@ -50,9 +50,22 @@ pub const fn pad(align: usize) -> usize {
 /// when it would overflow.
 #[inline(always)]
 pub fn outer_layout(layout: Layout) -> Option<Layout> {
-    let pad = pad(layout.align());
+    let align = layout.align();
+    let pad = pad(align);
     let size = layout.size().checked_add(pad)?;
-    Layout::from_size_align(size, layout.align().max(HEADER_SIZE)).ok()
+    let outer_align = if align > HEADER_SIZE {
+        align
+    } else {
+        HEADER_SIZE
+    };
+    // Same rule as `Layout::from_size_align`, without its popcount: the
+    // rounded-up size must not exceed isize::MAX.
+    if size > isize::MAX as usize - (outer_align - 1) {
+        return None;
+    }
+    // SAFETY: `outer_align` is `layout.align()` (a power of two) or 8, and the
+    // size bound was checked just above.
+    Some(unsafe { Layout::from_size_align_unchecked(size, outer_align) })
 }
 
 /// Writes a header in front of `user`.
@@ -62,9 +75,10 @@ pub fn outer_layout(layout: Layout) -> Option<Layout> {
 /// `pad(layout.align())`, so the 8 bytes before it are ours.
 #[inline(always)]
 pub unsafe fn write(user: *mut u8, h: Header) {
+    let word = h.tag as u64 | (h.flags as u64) << 16 | (h.slot as u64) << 32;
     // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the
     // block's padding; `user` is at least 8-aligned, so the header slot is too.
-    unsafe { user.sub(HEADER_SIZE).cast::<Header>().write(h) }
+    unsafe { user.sub(HEADER_SIZE).cast::<u64>().write(word) }
 }
 
 /// Reads the header in front of `user`.
@@ -75,7 +89,12 @@ pub unsafe fn write(user: *mut u8, h: Header) {
 pub unsafe fn read(user: *const u8) -> Header {
     // SAFETY: every block the tracker hands out has its header in the 8 bytes
     // before it, written by `write` and aligned to 8.
-    unsafe { user.sub(HEADER_SIZE).cast::<Header>().read() }
+    let word = unsafe { user.sub(HEADER_SIZE).cast::<u64>().read() };
+    Header {
+        tag: word as u16,
+        flags: (word >> 16) as u16,
+        slot: (word >> 32) as u32,
+    }
 }
 
 /// The base pointer of the block that `user` was carved from.

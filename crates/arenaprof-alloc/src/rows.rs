@@ -25,19 +25,27 @@ pub const BUCKETS: usize = 256;
 pub const FLUSH_BYTES: i64 = 64 << 10;
 
 /// Counters of one (thread, tag) cell.
+///
+/// The first cache line is written only by the owning thread; the second holds
+/// the fields other threads write (remote frees) and rarely-written ones.
 #[derive(Default)]
-#[repr(C, align(64))]
+#[repr(C, align(128))]
 pub struct Cell {
     pub(crate) allocated_bytes: AtomicU64,
     pub(crate) alloc_count: AtomicU64,
-    pub(crate) realloc_count: AtomicU64,
-    pub(crate) failed_count: AtomicU64,
     pub(crate) freed_bytes: AtomicU64,
     pub(crate) free_count: AtomicU64,
+    /// Owner's view of live bytes: exact except for remote frees not yet folded in.
+    pub(crate) live: AtomicU64,
+    /// Part of `live` already added to `GLOBAL`.
+    pub(crate) published: AtomicU64,
     pub(crate) peak_bytes: AtomicU64,
+    /// `remote_freed_bytes` already folded into `live`.
+    pub(crate) remote_seen: AtomicU64,
+    // -- second line --
+    pub(crate) realloc_count: AtomicU64,
+    pub(crate) failed_count: AtomicU64,
     pub(crate) peak_at_ns: AtomicU64,
-    /// Owner's net change not yet added to `GLOBAL`.
-    pub(crate) pending: AtomicI64,
     pub(crate) remote_freed_bytes: AtomicU64,
     pub(crate) remote_free_count: AtomicU64,
 }
@@ -78,17 +86,6 @@ const ZERO_GLOBAL: TagGlobal = TagGlobal {
 pub static GLOBAL: [TagGlobal; MAX_TAGS] = [ZERO_GLOBAL; MAX_TAGS];
 /// Bit `t` is set once tag `t` has seen an allocation.
 pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
-
-/// Adds `v` to a counter: a plain load and store for the owner of a private row,
-/// an atomic add for the shared overflow row.
-#[inline(always)]
-fn bump(a: &AtomicU64, v: u64, shared: bool) {
-    if shared {
-        a.fetch_add(v, Relaxed);
-    } else {
-        a.store(a.load(Relaxed).wrapping_add(v), Relaxed);
-    }
-}
 
 /// Size-histogram bucket: 4 sub-buckets per power of two.
 #[inline(always)]
@@ -146,39 +143,75 @@ impl Row {
         self.slot
     }
 
+    #[inline(always)]
+    fn cell(&self, tag: u16) -> &Cell {
+        &self.cells[tag as usize & (MAX_TAGS - 1)]
+    }
+
     /// Counts an allocation of `size` bytes under `tag`.
     #[inline(always)]
     pub(crate) fn on_alloc(&self, tag: u16, size: usize) {
-        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
-        let sh = self.shared;
-        bump(&c.allocated_bytes, size as u64, sh);
-        bump(&c.alloc_count, 1, sh);
-        bump(&self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size)], 1, sh);
-        self.after_grow(c, tag, size);
-    }
-
-    /// Peak and batch bookkeeping after a cell grew by `size`.
-    #[inline(always)]
-    fn after_grow(&self, c: &Cell, tag: u16, size: usize) {
-        let live = c
-            .allocated_bytes
-            .load(Relaxed)
-            .wrapping_sub(c.freed_bytes.load(Relaxed))
-            .wrapping_sub(c.remote_freed_bytes.load(Relaxed));
-        if live > c.peak_bytes.load(Relaxed) && !self.shared {
-            c.peak_bytes.store(live, Relaxed);
-            c.peak_at_ns.store(now_ns(), Relaxed);
+        if self.shared {
+            return self.shared_change(tag, size as i64, true);
         }
-        self.add_pending(c, tag, size as i64);
+        let c = self.cell(tag);
+        let size = size as u64;
+        own_add(&c.allocated_bytes, size);
+        own_add(&c.alloc_count, 1);
+        own_add(
+            &self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size as usize)],
+            1,
+        );
+        let live = c.live.load(Relaxed).wrapping_add(size);
+        c.live.store(live, Relaxed);
+        if live > c.peak_bytes.load(Relaxed) {
+            new_peak(c);
+        }
+        if live.wrapping_sub(c.published.load(Relaxed)) as i64 >= FLUSH_BYTES {
+            publish_cell(c, tag);
+        }
     }
 
     /// Counts a free, on the owning thread, of `size` bytes made under `tag`.
     #[inline(always)]
     pub(crate) fn on_free_local(&self, tag: u16, size: usize) {
-        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
-        bump(&c.freed_bytes, size as u64, self.shared);
-        bump(&c.free_count, 1, self.shared);
-        self.add_pending(c, tag, -(size as i64));
+        if self.shared {
+            return self.shared_change(tag, -(size as i64), false);
+        }
+        let c = self.cell(tag);
+        let size = size as u64;
+        own_add(&c.freed_bytes, size);
+        own_add(&c.free_count, 1);
+        let live = c.live.load(Relaxed).wrapping_sub(size);
+        c.live.store(live, Relaxed);
+        if c.published.load(Relaxed).wrapping_sub(live) as i64 >= FLUSH_BYTES {
+            publish_cell(c, tag);
+        }
+    }
+
+    /// The overflow row's path: every field updated atomically, every change
+    /// published at once.
+    #[cold]
+    fn shared_change(&self, tag: u16, delta: i64, alloc: bool) {
+        let c = self.cell(tag);
+        let size = delta.unsigned_abs();
+        if alloc {
+            c.allocated_bytes.fetch_add(size, Relaxed);
+            c.alloc_count.fetch_add(1, Relaxed);
+            self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size as usize)].fetch_add(1, Relaxed);
+            let live = c.allocated_bytes.load(Relaxed).wrapping_sub(
+                c.freed_bytes
+                    .load(Relaxed)
+                    .wrapping_add(c.remote_freed_bytes.load(Relaxed)),
+            );
+            if live > c.peak_bytes.fetch_max(live, Relaxed) {
+                c.peak_at_ns.store(now_ns(), Relaxed);
+            }
+        } else {
+            c.freed_bytes.fetch_add(size, Relaxed);
+            c.free_count.fetch_add(1, Relaxed);
+        }
+        publish(tag, delta);
     }
 
     /// Counts a free, on another thread, of `size` bytes made under `tag`.
@@ -198,10 +231,7 @@ impl Row {
             return;
         }
         for (tag, c) in self.cells.iter().enumerate() {
-            let p = c.pending.swap(0, Relaxed);
-            if p != 0 {
-                publish(tag as u16, p);
-            }
+            publish_cell(c, tag as u16);
         }
     }
 
@@ -210,43 +240,53 @@ impl Row {
     /// free in its own cell, so live counts stay exact per cell.
     #[inline(always)]
     pub(crate) fn on_realloc_in(&self, tag: u16, new: usize) {
-        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
-        bump(&c.allocated_bytes, new as u64, self.shared);
-        bump(&c.alloc_count, 1, self.shared);
-        bump(&c.realloc_count, 1, self.shared);
-        bump(&self.hist[tag as usize & (MAX_TAGS - 1)][bucket(new)], 1, self.shared);
-        self.after_grow(c, tag, new);
+        self.on_alloc(tag, new);
+        self.alloc_to_realloc(tag);
     }
 
     /// Marks the allocation just counted under `tag` as a reallocation
     /// (used when a realloc is carried out as allocate, copy, free).
     pub(crate) fn alloc_to_realloc(&self, tag: u16) {
-        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
-        bump(&c.realloc_count, 1, self.shared);
+        self.cell(tag).realloc_count.fetch_add(1, Relaxed);
     }
 
     /// Counts a request the inner allocator refused.
     pub(crate) fn on_failed(&self, tag: u16) {
-        bump(
-            &self.cells[tag as usize & (MAX_TAGS - 1)].failed_count,
-            1,
-            self.shared,
-        );
+        self.cell(tag).failed_count.fetch_add(1, Relaxed);
     }
+}
 
-    #[inline(always)]
-    fn add_pending(&self, c: &Cell, tag: u16, delta: i64) {
-        if self.shared {
-            publish(tag, delta);
-            return;
-        }
-        let p = c.pending.load(Relaxed).wrapping_add(delta);
-        if p >= FLUSH_BYTES || p <= -FLUSH_BYTES {
-            c.pending.store(0, Relaxed);
-            publish(tag, p);
-        } else {
-            c.pending.store(p, Relaxed);
-        }
+/// Adds to a counter that only the owning thread writes: a plain load and
+/// store, no lock prefix.
+#[inline(always)]
+fn own_add(a: &AtomicU64, v: u64) {
+    a.store(a.load(Relaxed).wrapping_add(v), Relaxed);
+}
+
+/// Folds remote frees into the owner's view, then raises the peak if due.
+#[cold]
+fn new_peak(c: &Cell) {
+    let remote = c.remote_freed_bytes.load(Relaxed);
+    let d = remote.wrapping_sub(c.remote_seen.load(Relaxed));
+    c.remote_seen.store(remote, Relaxed);
+    let live = c.live.load(Relaxed).wrapping_sub(d);
+    c.live.store(live, Relaxed);
+    c.published
+        .store(c.published.load(Relaxed).wrapping_sub(d), Relaxed);
+    if live > c.peak_bytes.load(Relaxed) {
+        c.peak_bytes.store(live, Relaxed);
+        c.peak_at_ns.store(now_ns(), Relaxed);
+    }
+}
+
+/// Publishes the owner's unpublished change of one cell.
+#[cold]
+fn publish_cell(c: &Cell, tag: u16) {
+    let live = c.live.load(Relaxed);
+    let delta = live.wrapping_sub(c.published.load(Relaxed)) as i64;
+    c.published.store(live, Relaxed);
+    if delta != 0 {
+        publish(tag, delta);
     }
 }
 

@@ -226,15 +226,13 @@ pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usiz
     let t0 = now_ns();
     let mut ips = [0usize; MAX_DEPTH];
     let mut n = 0;
-    backtrace::trace(|f| {
-        match ips.get_mut(n) {
-            Some(slot) => {
-                *slot = f.ip() as usize;
-                n += 1;
-                n < MAX_DEPTH
-            }
-            None => false,
+    backtrace::trace(|f| match ips.get_mut(n) {
+        Some(slot) => {
+            *slot = f.ip() as usize;
+            n += 1;
+            n < MAX_DEPTH
         }
+        None => false,
     });
     let t = tables();
     let key = &ips[..n];
@@ -376,11 +374,7 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
     heap.samples = t.freed.lock().unwrap_or_else(|e| e.into_inner()).clone();
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
-    (
-        heap,
-        CAPTURED.load(Relaxed),
-        CAPTURE_NS.load(Relaxed),
-    )
+    (heap, CAPTURED.load(Relaxed), CAPTURE_NS.load(Relaxed))
 }
 
 /// Freed samples dropped because the freed list was full.

@@ -39,7 +39,10 @@ pub struct ThreadRow {
 impl ThreadRow {
     /// This thread's counters for one tag.
     pub fn tag(&self, tag: Tag) -> TagCounters {
-        self.tags.get(tag.id() as usize).copied().unwrap_or_default()
+        self.tags
+            .get(tag.id() as usize)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -54,7 +57,10 @@ pub struct Stats {
 impl Stats {
     /// Counters of one tag over all threads.
     pub fn tag(&self, tag: Tag) -> TagCounters {
-        self.tags.get(tag.id() as usize).copied().unwrap_or_default()
+        self.tags
+            .get(tag.id() as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Counters over all tags and threads.

@@ -74,7 +74,10 @@ impl Tag {
             return OVERFLOW_NAME;
         }
         let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        names.get(i - BUILTIN.len()).copied().unwrap_or(OVERFLOW_NAME)
+        names
+            .get(i - BUILTIN.len())
+            .copied()
+            .unwrap_or(OVERFLOW_NAME)
     }
 
     /// Makes this the current tag of this thread until the guard drops.

@@ -108,8 +108,16 @@ fn decimate(r: &mut Ring) -> usize {
             i + 1
         };
         if keep != w {
-            let (t, reason, live) = (r.points[keep].t_ns, r.points[keep].reason, r.points[keep].live);
-            r.points[w] = Point { t_ns: t, reason, live };
+            let (t, reason, live) = (
+                r.points[keep].t_ns,
+                r.points[keep].reason,
+                r.points[keep].live,
+            );
+            r.points[w] = Point {
+                t_ns: t,
+                reason,
+                live,
+            };
         }
         w += 1;
         i += 2;

@@ -273,13 +273,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `ptr` is a live block we handed out.
         let h = unsafe { header::read(ptr) };
-        let new_layout = match Layout::from_size_align(new_size, layout.align()) {
-            Ok(l) => l,
-            Err(_) => {
-                note_failed();
-                return std::ptr::null_mut();
-            }
-        };
+        if new_size > isize::MAX as usize - (layout.align() - 1) {
+            note_failed();
+            return std::ptr::null_mut();
+        }
+        // SAFETY: the alignment comes from a valid layout and the size bound
+        // was checked just above.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         let (Some(outer), Some(new_outer)) = (
             header::outer_layout(layout),
             header::outer_layout(new_layout),
@@ -287,7 +287,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             note_failed();
             return std::ptr::null_mut();
         };
-        let fast = h.flags == 0 && LOCAL.try_with(|l| !l.busy.get() && l.ws.get().is_null()).unwrap_or(false);
+        let fast = h.flags == 0
+            && LOCAL
+                .try_with(|l| !l.busy.get() && l.ws.get().is_null())
+                .unwrap_or(false);
         if !fast || sampling::enabled() {
             // SAFETY: forwarded.
             return unsafe { self.realloc_slow(ptr, layout, new_layout, h) };
@@ -306,7 +309,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             .unwrap_or((std::ptr::null(), 0));
         // Old bytes leave the cell they were allocated in.
         if let Some(r) = crate::rows::row(h.slot) {
-            if row == r as *const Row {
+            if std::ptr::eq(row, r) {
                 r.on_free_local(h.tag, layout.size());
             } else {
                 r.on_free_remote(h.tag, layout.size());

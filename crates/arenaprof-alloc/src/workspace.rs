@@ -107,7 +107,9 @@ impl Workspace {
     /// Scopes nest: the previous workspace (if any) is restored on drop.
     pub fn enter(&mut self) -> WorkspaceGuard<'_> {
         let me: *const WsInner = &*self.inner;
-        let prev = LOCAL.try_with(|l| l.ws.replace(me)).unwrap_or(std::ptr::null());
+        let prev = LOCAL
+            .try_with(|l| l.ws.replace(me))
+            .unwrap_or(std::ptr::null());
         WorkspaceGuard {
             prev,
             _ws: PhantomData,
@@ -192,7 +194,9 @@ pub(crate) fn try_alloc(ws: *const WsInner, layout: Layout, zeroed: bool) -> Opt
     }
     let used = w.used.load(Relaxed);
     let align = layout.align().max(8);
-    let start = (w.region as usize).checked_add(used)?.checked_add(BLOCK_HEAD)?;
+    let start = (w.region as usize)
+        .checked_add(used)?
+        .checked_add(BLOCK_HEAD)?;
     let user = start.checked_add(align - 1)? & !(align - 1);
     let end = user.checked_add(layout.size())?;
     if end > w.region as usize + w.capacity {

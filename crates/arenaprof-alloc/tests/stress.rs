@@ -68,19 +68,32 @@ fn check(ledgers: &[Mutex<Ledger>], tags: &[Tag], when: &str) {
             .unwrap_or_else(|| panic!("{when}: no row for slot {slot}"));
         let c = row.tag(Tag::from_id(*tag).unwrap());
         let live = e.allocated - e.freed;
-        assert_eq!(c.live_bytes, live, "{when}: live bytes of slot {slot} tag {tag}");
-        assert_eq!(c.allocated_bytes, e.allocated, "{when}: allocated of {slot}/{tag}");
+        assert_eq!(
+            c.live_bytes, live,
+            "{when}: live bytes of slot {slot} tag {tag}"
+        );
+        assert_eq!(
+            c.allocated_bytes, e.allocated,
+            "{when}: allocated of {slot}/{tag}"
+        );
         assert_eq!(c.freed_bytes, e.freed, "{when}: freed of {slot}/{tag}");
         assert_eq!(c.alloc_count, e.allocs, "{when}: allocs of {slot}/{tag}");
         assert_eq!(c.free_count, e.frees, "{when}: frees of {slot}/{tag}");
-        assert_eq!(c.realloc_count, e.reallocs, "{when}: reallocs of {slot}/{tag}");
+        assert_eq!(
+            c.realloc_count, e.reallocs,
+            "{when}: reallocs of {slot}/{tag}"
+        );
         assert!(c.peak_bytes >= live, "{when}: peak below live");
         *tag_live.entry(*tag).or_default() += live;
     }
     for t in tags {
         let want = tag_live.get(&t.id()).copied().unwrap_or(0);
         assert_eq!(s.tag(*t).live_bytes, want, "{when}: tag {} live", t.name());
-        assert!(s.tag(*t).peak_bytes >= want, "{when}: tag {} peak", t.name());
+        assert!(
+            s.tag(*t).peak_bytes >= want,
+            "{when}: tag {} peak",
+            t.name()
+        );
     }
 }
 
@@ -97,8 +110,12 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
     let barrier = Arc::new(Barrier::new(THREADS + 1));
     let handles: Vec<_> = (0..THREADS)
         .map(|me| {
-            let (ledgers, inboxes, barrier, tags) =
-                (ledgers.clone(), inboxes.clone(), barrier.clone(), tags.clone());
+            let (ledgers, inboxes, barrier, tags) = (
+                ledgers.clone(),
+                inboxes.clone(),
+                barrier.clone(),
+                tags.clone(),
+            );
             std::thread::spawn(move || {
                 let mut rng = StdRng::seed_from_u64(0xA11C_0000 + me as u64);
                 let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
