@@ -1,1 +1,54 @@
-//! GEMM (work in progress).
+//! f32/f64 GEMM on matrixmultiply's kernels with capped, pre-allocated
+//! per-worker workspaces that the tracking allocator sees.
+//!
+//! OpenBLAS maps one 32-128 MiB buffer per thread and keeps it; matrixmultiply
+//! allocates a fresh packing buffer on every call. Here each worker owns one
+//! workspace of at most 2,228,288 bytes (matrixmultiply's full f64 packing
+//! buffer, 64 bytes of alignment slack), allocated under
+//! `Tag::GEMM_WORKSPACE` when the pool starts; matrixmultiply's per-call
+//! allocation is served from it through arenaprof-alloc's scoped
+//! [`Workspace`](arenaprof_alloc::Workspace), so a warm GEMM call allocates
+//! nothing. The sum of workspaces never exceeds the pool's cap: when
+//! `threads` full workspaces do not fit, the pool tiles the product into
+//! smaller blocks or uses fewer workers ([`budget::plan`]), and
+//! [`mem_stat`] says so.
+//!
+//! ```
+//! use arenaprof_gemm::{GemmConfig, GemmPool, Strides};
+//! let pool = GemmPool::new(GemmConfig { threads: 2, workspace_cap: 16 << 20, ..Default::default() });
+//! let (m, k, n) = (64, 32, 48);
+//! let a = vec![1.0f64; m * k];
+//! let b = vec![0.5f64; k * n];
+//! let mut c = vec![0.0f64; m * n];
+//! pool.dgemm(m, k, n, 1.0, &a, Strides::row_major(k), &b, Strides::row_major(n), 0.0, &mut c, Strides::row_major(n))?;
+//! assert!(c.iter().all(|&x| x == 16.0));
+//! assert_eq!(pool.mem_stat().overflows(), 0);
+//! # Ok::<(), arenaprof_gemm::GemmError>(())
+//! ```
+//!
+//! Modules: [`config`] (settings, environment), [`budget`] (workspace sizes
+//! and how a cap is shared), [`operand`] (strides and bounds checks),
+//! [`partition`] (the 2-D split of C), `kernel` (matrixmultiply calls),
+//! `worker` (pool threads and job hand-off), `pool` ([`GemmPool`]),
+//! [`stat`] ([`MemStat`], the snapshot section), `global` (the default pool),
+//! [`error`].
+
+pub mod budget;
+pub mod config;
+pub mod error;
+mod global;
+mod kernel;
+pub mod operand;
+pub mod partition;
+mod pool;
+pub mod stat;
+mod worker;
+
+pub use budget::{Limit, Plan};
+pub use config::GemmConfig;
+pub use error::{GemmError, Operand};
+pub use global::{free_buffers, global, mem_stat, set_threads, set_workspace_cap, with_threads};
+pub use kernel::{Blocks, GemmScalar};
+pub use operand::Strides;
+pub use pool::{GemmPool, OVERFLOW_TAG};
+pub use stat::{MemStat, WorkerStat};

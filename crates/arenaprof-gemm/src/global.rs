@@ -1,0 +1,83 @@
+//! The process-wide default pool and the MKL/threadpoolctl-style controls.
+//!
+//! [`global`] builds the pool on first use from `ARENAPROF_GEMM_THREADS` and
+//! `ARENAPROF_GEMM_WORKSPACE_CAP` (see [`GemmConfig::from_env`]); the other
+//! functions change or read it afterwards.
+
+use crate::config::GemmConfig;
+use crate::pool::{with_thread_limit, GemmPool};
+use crate::stat::MemStat;
+use std::sync::OnceLock;
+
+static GLOBAL: OnceLock<GemmPool> = OnceLock::new();
+
+/// The default pool, built on first use from the environment. `Array::matmul`
+/// uses it.
+///
+/// ```
+/// let pool = arenaprof_gemm::global();
+/// let mut c = [0.0; 1];
+/// pool.dgemm(1, 1, 1, 2.0, &[3.0], (1, 1), &[4.0], (1, 1), 0.0, &mut c, (1, 1))?;
+/// assert_eq!(c, [24.0]);
+/// # Ok::<(), arenaprof_gemm::GemmError>(())
+/// ```
+pub fn global() -> &'static GemmPool {
+    GLOBAL.get_or_init(|| GemmPool::named(GemmConfig::from_env(), "global".to_owned()))
+}
+
+/// Sets the global pool's threads; workspaces above `threads` are freed
+/// before this returns (unlike OpenBLAS, whose buffers stay mapped). `0`
+/// means all CPUs.
+///
+/// ```
+/// arenaprof_gemm::set_threads(2);
+/// assert!(arenaprof_gemm::mem_stat().workers <= 2);
+/// ```
+pub fn set_threads(threads: usize) {
+    global().set_threads(threads)
+}
+
+/// Sets the global pool's workspace cap in bytes (resizing workspaces, cap
+/// kept throughout).
+///
+/// ```
+/// arenaprof_gemm::set_workspace_cap(8 << 20);
+/// assert_eq!(arenaprof_gemm::mem_stat().workspace_cap, 8 << 20);
+/// ```
+pub fn set_workspace_cap(bytes: usize) {
+    global().set_workspace_cap(bytes)
+}
+
+/// Runs `f` with GEMM calls made by *this thread* (on any pool) limited to
+/// `threads` workers, like threadpoolctl's `threadpool_limits` but scoped to
+/// the calling thread, so concurrent code elsewhere is not affected. The
+/// limit is lifted when `f` returns or panics; workspaces are not freed
+/// (that is [`set_threads`]).
+///
+/// ```
+/// let r = arenaprof_gemm::with_threads(1, || 40 + 2);
+/// assert_eq!(r, 42);
+/// ```
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    with_thread_limit(threads, f)
+}
+
+/// The global pool's per-worker figures (like `mkl_mem_stat`).
+///
+/// ```
+/// println!("{}", arenaprof_gemm::mem_stat());
+/// ```
+pub fn mem_stat() -> MemStat {
+    global().mem_stat()
+}
+
+/// Releases the global pool's workspaces (like `mkl_free_buffers`); the next
+/// GEMM allocates them again.
+///
+/// ```
+/// arenaprof_gemm::free_buffers();
+/// assert_eq!(arenaprof_gemm::mem_stat().workspace_bytes, 0);
+/// ```
+pub fn free_buffers() {
+    global().free_buffers()
+}

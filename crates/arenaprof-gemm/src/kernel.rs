@@ -1,0 +1,380 @@
+//! The element types ([`GemmScalar`]: f32 and f64), the block sizes a
+//! workspace affords ([`Blocks`]), and the loop that runs one tile of C on
+//! single-threaded matrixmultiply, tiled further in K and N when the
+//! workspace is smaller than matrixmultiply's full packing buffer.
+
+use crate::budget::{packing_bytes, round_up, ALIGN_SLACK, KC, MC, NC, PANEL};
+
+pub(crate) use sealed::DType;
+
+mod sealed {
+    /// Element type of a GEMM job.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum DType {
+        F32,
+        F64,
+    }
+
+    /// What the pool needs from an element type; implemented for f32 and f64 only.
+    pub trait Sealed: Copy + Send + Sync + PartialEq + 'static {
+        const DTYPE: DType;
+        const ZERO: Self;
+        const ONE: Self;
+        fn to_f64(self) -> f64;
+        fn from_f64(x: f64) -> Self;
+        /// matrixmultiply's entry point for this type.
+        ///
+        /// # Safety
+        /// As `matrixmultiply::dgemm`: every element of A, B and C reachable
+        /// through the shape and strides is valid, C's elements do not alias.
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn mm(
+            m: usize,
+            k: usize,
+            n: usize,
+            alpha: Self,
+            a: *const Self,
+            rsa: isize,
+            csa: isize,
+            b: *const Self,
+            rsb: isize,
+            csb: isize,
+            beta: Self,
+            c: *mut Self,
+            rsc: isize,
+            csc: isize,
+        );
+    }
+}
+
+/// An element type the pool multiplies: `f32` or `f64` (sealed).
+///
+/// ```
+/// fn square<T: arenaprof_gemm::GemmScalar>(_: T) {}
+/// square(1.0f32);
+/// square(1.0f64);
+/// ```
+pub trait GemmScalar: sealed::Sealed {}
+impl GemmScalar for f32 {}
+impl GemmScalar for f64 {}
+
+impl sealed::Sealed for f32 {
+    const DTYPE: DType = DType::F32;
+    const ZERO: f32 = 0.0;
+    const ONE: f32 = 1.0;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(x: f64) -> f32 {
+        x as f32
+    }
+    unsafe fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe {
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
+    }
+}
+
+impl sealed::Sealed for f64 {
+    const DTYPE: DType = DType::F64;
+    const ZERO: f64 = 0.0;
+    const ONE: f64 = 1.0;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+    unsafe fn mm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe {
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+        }
+    }
+}
+
+/// Block sizes a workspace affords for one element type. matrixmultiply is
+/// called on pieces of at most `kc` deep, `nc` wide and (when `mc < 64`)
+/// `mc` tall, so its packing buffer fits the workspace.
+///
+/// ```
+/// use arenaprof_gemm::{budget::FULL_WORKSPACE, Blocks};
+/// let b = Blocks::for_region(8, FULL_WORKSPACE).unwrap();
+/// assert_eq!((b.kc, b.mc, b.nc, b.full), (256, 64, 1024, true));
+/// let b = Blocks::for_region(8, 1 << 20).unwrap();
+/// assert_eq!((b.kc, b.mc, b.nc, b.full), (256, 64, 432, false));
+/// assert!(Blocks::for_region(8, 0).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    /// Depth of a piece (matrixmultiply's `kc` is 256).
+    pub kc: usize,
+    /// Rows of a piece when below 64; 64 means "not tiled in M".
+    pub mc: usize,
+    /// Width of a piece (matrixmultiply's `nc` is 1024).
+    pub nc: usize,
+    /// matrixmultiply's own blocks fit: a tile is one call, not tiled at all.
+    pub full: bool,
+}
+
+impl Blocks {
+    /// The largest blocks whose packing buffer (with [`ALIGN_SLACK`]) fits in
+    /// `region` bytes for elements of `elem_size` bytes, preferring depth
+    /// (`kc`) over width (`nc`); `None` when not even a 16 x 1 x 16 piece fits.
+    pub fn for_region(elem_size: usize, region: usize) -> Option<Blocks> {
+        let elems = region.checked_sub(ALIGN_SLACK)? / elem_size.max(1);
+        if elems >= KC * (MC + NC) {
+            return Some(Blocks {
+                kc: KC,
+                mc: MC,
+                nc: NC,
+                full: true,
+            });
+        }
+        let mut kc = KC;
+        while kc >= 1 {
+            let per_k = elems / kc;
+            if per_k >= MC + 64 {
+                let nc = ((per_k - MC) / PANEL * PANEL).min(NC);
+                return Some(Blocks {
+                    kc,
+                    mc: MC,
+                    nc,
+                    full: false,
+                });
+            }
+            kc /= 2;
+        }
+        let kc = (elems / (2 * PANEL)).min(KC);
+        (kc >= 1).then_some(Blocks {
+            kc,
+            mc: PANEL,
+            nc: PANEL,
+            full: false,
+        })
+    }
+
+    /// Packing-buffer bytes of the largest piece (without the slack).
+    pub fn packing_bytes(&self, elem_size: usize) -> usize {
+        packing_bytes(elem_size, self.mc, self.kc, self.nc)
+    }
+}
+
+/// One matrix operand as raw parts: element (0, 0) and strides.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mat<T> {
+    pub ptr: *const T,
+    pub rs: isize,
+    pub cs: isize,
+}
+
+impl<T> Mat<T> {
+    /// Pointer to element `(i, j)`.
+    ///
+    /// # Safety
+    /// `(i, j)` is an element of the validated matrix, so the offset stays in
+    /// its slice (and `i * rs`, `j * cs` fit in `isize`).
+    #[inline]
+    pub unsafe fn at(&self, i: usize, j: usize) -> *const T {
+        // SAFETY: per the contract, the element lies in the same slice.
+        unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
+    }
+}
+
+/// What a tile cost: kernel calls and the packing bytes they asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TileCost {
+    pub calls: u64,
+    pub packing_bytes: u64,
+}
+
+/// Computes `C[i0..i1, j0..j1] ← α A[i0..i1, :] B[:, j0..j1] + β C[..]` with
+/// single-threaded matrixmultiply, in pieces that fit `blocks` (one call when
+/// `blocks` is full or `None`).
+///
+/// # Safety
+/// `a` (m x k), `b` (k x n) and `c` (m x n) are validated operands of one
+/// call whose buffers outlive this function; `i0 < i1 <= m`, `j0 < j1 <= n`,
+/// `k > 0`; no other thread writes `C[i0..i1, j0..j1]` meanwhile.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn run_tile<T: GemmScalar>(
+    blocks: Option<Blocks>,
+    (i0, i1): (usize, usize),
+    (j0, j1): (usize, usize),
+    k: usize,
+    alpha: T,
+    a: Mat<T>,
+    b: Mat<T>,
+    beta: T,
+    c: Mat<T>,
+) -> TileCost {
+    let es = std::mem::size_of::<T>();
+    let (m, n) = (i1 - i0, j1 - j0);
+    let mut cost = TileCost::default();
+    let blocks = match blocks {
+        Some(bl) if !bl.full => bl,
+        _ => {
+            // SAFETY: the tile's corner elements are inside the validated
+            // operands; matrixmultiply reads A and B and writes this tile of C.
+            unsafe {
+                T::mm(
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    a.at(i0, 0),
+                    a.rs,
+                    a.cs,
+                    b.at(0, j0),
+                    b.rs,
+                    b.cs,
+                    beta,
+                    c.at(i0, j0) as *mut T,
+                    c.rs,
+                    c.cs,
+                )
+            };
+            cost.calls = 1;
+            cost.packing_bytes = packing_bytes(es, m, k, n) as u64;
+            return cost;
+        }
+    };
+    let mstep = if blocks.mc >= MC { m } else { blocks.mc };
+    let mut j = j0;
+    while j < j1 {
+        let nj = blocks.nc.min(j1 - j);
+        let mut p = 0;
+        while p < k {
+            let kp = blocks.kc.min(k - p);
+            let beta_p = if p == 0 { beta } else { T::ONE };
+            let mut i = i0;
+            while i < i1 {
+                let mi = mstep.min(i1 - i);
+                // SAFETY: (i, p), (p, j) and (i, j) are elements of the
+                // validated operands (i < i1 <= m, p < k, j < j1 <= n); the
+                // piece lies inside this worker's tile of C.
+                unsafe {
+                    T::mm(
+                        mi,
+                        kp,
+                        nj,
+                        alpha,
+                        a.at(i, p),
+                        a.rs,
+                        a.cs,
+                        b.at(p, j),
+                        b.rs,
+                        b.cs,
+                        beta_p,
+                        c.at(i, j) as *mut T,
+                        c.rs,
+                        c.cs,
+                    )
+                };
+                cost.calls += 1;
+                cost.packing_bytes += packing_bytes(es, mi, kp, nj) as u64;
+                i += mi;
+            }
+            p += kp;
+        }
+        j += nj;
+    }
+    cost
+}
+
+/// `C ← β C` (with `β = 0` writing zeros, so NaN in C is overwritten, as BLAS
+/// does). Used when `k == 0` or `α == 0`.
+///
+/// # Safety
+/// `c` is a validated `m x n` operand, exclusively borrowed by the caller.
+pub(crate) unsafe fn scale_c<T: GemmScalar>(m: usize, n: usize, beta: T, c: Mat<T>) {
+    for i in 0..m {
+        for j in 0..n {
+            // SAFETY: (i, j) is an element of the validated, exclusively
+            // borrowed C.
+            unsafe {
+                let p = c.at(i, j) as *mut T;
+                *p = if beta == T::ZERO {
+                    T::ZERO
+                } else {
+                    T::from_f64((*p).to_f64() * beta.to_f64())
+                };
+            }
+        }
+    }
+}
+
+/// Rows per tile step rounded to whole kernel panels when that keeps tiles.
+pub(crate) fn panel_step(len: usize, parts: usize) -> usize {
+    let step = len.div_ceil(parts.max(1)).max(1);
+    if step >= PANEL {
+        round_up(step, PANEL)
+    } else {
+        step
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::{EFFICIENT_WORKSPACE, FULL_WORKSPACE};
+
+    #[test]
+    fn blocks_fit_their_region() {
+        for es in [4usize, 8] {
+            for region in (0..3000).map(|i| i * 811) {
+                if let Some(b) = Blocks::for_region(es, region) {
+                    assert!(
+                        b.packing_bytes(es) + ALIGN_SLACK <= region,
+                        "{es} {region} {b:?}"
+                    );
+                    assert!(b.kc >= 1 && b.nc >= 1 && b.mc >= 1);
+                }
+            }
+        }
+        assert!(Blocks::for_region(8, FULL_WORKSPACE).unwrap().full);
+        assert!(Blocks::for_region(4, FULL_WORKSPACE / 2 + 32).unwrap().full);
+        let e = Blocks::for_region(8, EFFICIENT_WORKSPACE).unwrap();
+        assert_eq!((e.kc, e.nc), (256, 256));
+        assert!(!Blocks::for_region(8, FULL_WORKSPACE - 64).unwrap().full);
+    }
+
+    #[test]
+    fn steps() {
+        assert_eq!(panel_step(1024, 2), 512);
+        assert_eq!(panel_step(1000, 3), 336);
+        assert_eq!(panel_step(5, 2), 3);
+        assert_eq!(panel_step(0, 2), 1);
+    }
+}
