@@ -1,0 +1,377 @@
+//! Reading the registry: per arena, its capacity, the bytes live views can
+//! reach, the wasted rest, and every retaining view with the chain of
+//! operations (and sites) that made it.
+//!
+//! ```
+//! use arenaprof_array::{registry, s, Array};
+//! let a = Array::<f64>::arange(1000);
+//! let v = a.slice(s![..10]);
+//! let id = a.arena_id().unwrap();
+//! drop(a);
+//! let info = registry::arena(id).unwrap();
+//! assert_eq!(info.capacity_bytes, 8000);
+//! assert_eq!(info.reachable_bytes, 80);
+//! assert_eq!(info.wasted_bytes, 7920);
+//! assert!(!info.owner_alive);
+//! assert_eq!(info.retainers.len(), 1);
+//! assert_eq!(info.retainers[0].view.op, "slice[..10]");
+//! assert_eq!(info.retainers[0].chain.len(), 2); // the dropped owner, then the view
+//! # drop(v);
+//! ```
+
+use crate::registry::{self, ArenaRec, ViewRec, NONE, SHARDS};
+use crate::site::site_of;
+use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
+use ndarray::Dimension;
+use std::collections::HashMap;
+use std::fmt;
+
+/// One view (or owning array) in a chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewInfo {
+    /// View id (unique per run).
+    pub id: u64,
+    /// Id of the view it was derived from (`None` for an owning array).
+    pub parent: Option<u64>,
+    /// The operation, e.g. `"slice[..10]"`, `"t()"`, or an owner's
+    /// constructor (`"arange"`).
+    pub op: String,
+    /// Where it was made (file:line:col of the user's code).
+    pub site: Site,
+    /// Whether a handle to it is alive (dropped ancestors are kept as records).
+    pub alive: bool,
+    /// Whether it is the arena's owning array.
+    pub is_owner: bool,
+    /// Its window on the arena, in elements.
+    pub layout: Layout,
+    /// Creation time (ns since the registry's clock started; views are
+    /// stamped at the kernel tick's resolution).
+    pub created_ns: u64,
+    /// Tracker thread slot that made it.
+    pub thread: u32,
+}
+
+/// A live view that keeps an arena allocated, and how it came to be.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retainer {
+    /// The live view.
+    pub view: ViewInfo,
+    /// Its derivation, root first: the owning array's record, then each
+    /// derived view down to `view` itself (dropped links included).
+    pub chain: Vec<ViewInfo>,
+    /// Bytes of the arena this view can reach.
+    pub reachable_bytes: u64,
+    /// Bytes a `to_owned()` copy of this view would allocate.
+    pub copy_bytes: u64,
+}
+
+impl fmt::Display for Retainer {
+    /// `arena <- arange@a.rs:3:9 <- slice[..10]@a.rs:4:9 <- t()@a.rs:5:9`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("arena")?;
+        for v in &self.chain {
+            write!(f, " <- {}@{}", v.op, v.site)?;
+        }
+        Ok(())
+    }
+}
+
+/// One live arena with its figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArenaInfo {
+    /// Arena id (unique per run).
+    pub id: u64,
+    /// Bytes of its buffer.
+    pub capacity_bytes: u64,
+    /// Bytes live views can reach (union of their strided footprints).
+    pub reachable_bytes: u64,
+    /// `capacity_bytes - reachable_bytes`.
+    pub wasted_bytes: u64,
+    /// Element type, e.g. `"f64"`.
+    pub elem_type: String,
+    /// Element size in bytes.
+    pub elem_size: u64,
+    /// Shape of the owning array when it was made.
+    pub shape: Vec<usize>,
+    /// Constructor, e.g. `"arange"`, `"to_owned"`, `"cow"`.
+    pub op: String,
+    /// Where it was made.
+    pub site: Site,
+    /// Tracker thread slot that made it.
+    pub thread: u32,
+    /// Creation time (ns since the registry's clock started).
+    pub created_ns: u64,
+    /// Whether the owning array's handle is still alive.
+    pub owner_alive: bool,
+    /// Every live handle on the arena (the owner included while alive),
+    /// largest reach first.
+    pub retainers: Vec<Retainer>,
+}
+
+impl ArenaInfo {
+    /// Bytes freed if every retainer were replaced by its `to_owned()` copy:
+    /// the capacity minus the copies' bytes (0 while the owner is alive).
+    pub fn to_owned_frees(&self) -> u64 {
+        if self.owner_alive {
+            return 0;
+        }
+        let copies: u64 = self.retainers.iter().map(|r| r.copy_bytes).sum();
+        self.capacity_bytes.saturating_sub(copies)
+    }
+}
+
+/// Registry totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegistryStats {
+    /// Arenas allocated now.
+    pub live_arenas: u64,
+    /// View handles alive now (owners included).
+    pub live_views: u64,
+    /// View records kept (live views plus dropped ancestors they need).
+    pub view_records: u64,
+    /// Arenas created since the start.
+    pub arenas_created: u64,
+    /// Views created since the start (owners included).
+    pub views_created: u64,
+    /// Copy-on-write copies made since the start.
+    pub cow_events: u64,
+}
+
+impl RegistryStats {
+    /// No arena and no view record is left.
+    pub fn is_empty(&self) -> bool {
+        self.live_arenas == 0 && self.view_records == 0
+    }
+}
+
+struct Raw {
+    arenas: Vec<(usize, u32, ArenaRec)>,
+    views: Vec<(usize, u32, ViewRec)>,
+}
+
+fn collect(only: Option<u64>) -> Raw {
+    arenaprof_alloc::untracked(|| {
+        let mut raw = Raw {
+            arenas: Vec::new(),
+            views: Vec::new(),
+        };
+        for i in 0..SHARDS {
+            let sh = registry::lock(i);
+            let mut slots = Vec::new();
+            for (slot, a) in sh.arenas.iter() {
+                if only.is_none_or(|id| id == a.id) {
+                    raw.arenas.push((i, slot, a.clone()));
+                    slots.push(slot);
+                }
+            }
+            if slots.is_empty() {
+                continue;
+            }
+            for (slot, v) in sh.views.iter() {
+                if only.is_none() || slots.contains(&v.arena) {
+                    raw.views.push((i, slot, v.clone()));
+                }
+            }
+        }
+        raw
+    })
+}
+
+fn view_info(v: &ViewRec, parent: Option<u64>, elem_size: u64) -> ViewInfo {
+    let op = match v.op.owner_name() {
+        Some(n) => n.to_owned(),
+        None => v.op.render(v.dim.slice()),
+    };
+    ViewInfo {
+        id: v.id,
+        parent,
+        op,
+        site: site_of(v.site),
+        alive: v.alive,
+        is_owner: v.is_owner,
+        layout: v.layout(elem_size),
+        created_ns: v.created_ns,
+        thread: v.thread,
+    }
+}
+
+fn build(raw: Raw) -> Vec<ArenaInfo> {
+    let by_slot: HashMap<(usize, u32), &ViewRec> = raw
+        .views
+        .iter()
+        .map(|(s, slot, v)| ((*s, *slot), v))
+        .collect();
+    let mut out = Vec::with_capacity(raw.arenas.len());
+    for (shard, aslot, a) in &raw.arenas {
+        let es = a.elem_size;
+        let parent_id = |v: &ViewRec| {
+            (v.parent != NONE)
+                .then(|| by_slot.get(&(*shard, v.parent)).map(|p| p.id))
+                .flatten()
+        };
+        let mut retainers = Vec::new();
+        let mut layouts = Vec::new();
+        for (s, _, v) in &raw.views {
+            if s != shard || v.arena != *aslot || !v.alive {
+                continue;
+            }
+            let info = view_info(v, parent_id(v), es);
+            let mut chain = vec![info.clone()];
+            let mut cur = v.parent;
+            while let Some(p) = (cur != NONE).then(|| by_slot.get(&(*shard, cur))).flatten() {
+                chain.push(view_info(p, parent_id(p), es));
+                cur = p.parent;
+            }
+            chain.reverse();
+            let reachable_bytes = footprint::layout_bytes(&info.layout);
+            let copy_bytes = info.layout.shape.iter().product::<usize>() as u64 * es;
+            layouts.push(info.layout.clone());
+            retainers.push(Retainer {
+                view: info,
+                chain,
+                reachable_bytes,
+                copy_bytes,
+            });
+        }
+        retainers.sort_by(|x, y| {
+            y.reachable_bytes
+                .cmp(&x.reachable_bytes)
+                .then(x.view.id.cmp(&y.view.id))
+        });
+        let reachable = footprint::reachable_bytes(&layouts).min(a.capacity_bytes);
+        out.push(ArenaInfo {
+            id: a.id,
+            capacity_bytes: a.capacity_bytes,
+            reachable_bytes: reachable,
+            wasted_bytes: a.capacity_bytes - reachable,
+            elem_type: a.elem_type.to_owned(),
+            elem_size: es,
+            shape: a.shape.slice().to_vec(),
+            op: a.op.to_owned(),
+            site: site_of(a.site),
+            thread: a.thread,
+            created_ns: a.created_ns,
+            owner_alive: a.owner_alive,
+            retainers,
+        });
+    }
+    out.sort_by_key(|a| a.id);
+    out
+}
+
+/// Every live arena with its figures and retainers, by id.
+///
+/// Cost: one pass over the registry under each shard's lock, then the
+/// footprint union per arena outside the locks.
+pub fn arenas() -> Vec<ArenaInfo> {
+    build(collect(None))
+}
+
+/// One live arena by id (`None` once its buffer is freed).
+///
+/// ```
+/// let a = arenaprof_array::Array::<f32>::zeros(&[4, 4]);
+/// let info = arenaprof_array::registry::arena(a.arena_id().unwrap()).unwrap();
+/// assert_eq!((info.capacity_bytes, info.wasted_bytes), (64, 0));
+/// assert_eq!(info.elem_type, "f32");
+/// ```
+pub fn arena(id: u64) -> Option<ArenaInfo> {
+    build(collect(Some(id))).pop()
+}
+
+/// Registry totals.
+///
+/// ```
+/// let s = arenaprof_array::registry::stats();
+/// assert!(s.views_created >= s.live_views);
+/// ```
+pub fn stats() -> RegistryStats {
+    let mut s = RegistryStats {
+        arenas_created: registry::arenas_created(),
+        ..RegistryStats::default()
+    };
+    for i in 0..SHARDS {
+        let sh = registry::lock(i);
+        s.live_arenas += sh.arenas.len() as u64;
+        s.view_records += sh.views.len() as u64;
+        s.live_views += sh.views.iter().filter(|(_, v)| v.alive).count() as u64;
+    }
+    s.views_created = registry::views_created();
+    s.cow_events = registry::COW
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .total;
+    s
+}
+
+/// Copy-on-write events, oldest first (the first
+/// [`MAX_COW_EVENTS`](crate::registry::MAX_COW_EVENTS); [`stats`] counts all).
+pub fn cow_events() -> Vec<arenaprof_snapshot::CowRecord> {
+    registry::COW
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .events
+        .clone()
+}
+
+/// The registry as snapshot records: live arenas, live views and the dropped
+/// ancestors they need, and copy-on-write events.
+pub fn to_snapshot() -> Registry {
+    let raw = collect(None);
+    let by_slot: HashMap<(usize, u32), u64> = raw
+        .views
+        .iter()
+        .map(|(s, slot, v)| ((*s, *slot), v.id))
+        .collect();
+    let arena_of: HashMap<(usize, u32), (u64, u64)> = raw
+        .arenas
+        .iter()
+        .map(|(s, slot, a)| ((*s, *slot), (a.id, a.elem_size)))
+        .collect();
+    let mut reg = Registry {
+        arenas_created: registry::arenas_created(),
+        views_created: registry::views_created(),
+        cow: cow_events(),
+        ..Registry::default()
+    };
+    for (s, _, v) in &raw.views {
+        let Some(&(arena, es)) = arena_of.get(&(*s, v.arena)) else {
+            continue;
+        };
+        let info = view_info(v, by_slot.get(&(*s, v.parent)).copied(), es);
+        reg.views.push(ViewRecord {
+            id: info.id,
+            arena,
+            parent: info.parent,
+            op: info.op,
+            site: info.site,
+            alive: info.alive,
+            is_owner: info.is_owner,
+            layout: info.layout,
+            created_ns: info.created_ns,
+            thread: info.thread,
+        });
+    }
+    reg.views.sort_by_key(|v| v.id);
+    for (_, _, a) in &raw.arenas {
+        reg.arenas.push(ArenaRecord {
+            id: a.id,
+            capacity_bytes: a.capacity_bytes,
+            elem_type: a.elem_type.to_owned(),
+            elem_size: a.elem_size,
+            shape: a.shape.slice().to_vec(),
+            site: site_of(a.site),
+            op: a.op.to_owned(),
+            thread: a.thread,
+            created_ns: a.created_ns,
+            owner_alive: a.owner_alive,
+        });
+    }
+    reg.arenas.sort_by_key(|a| a.id);
+    reg
+}
+
+/// The snapshot contributor registered with `arenaprof_alloc`.
+pub(crate) fn contribute(snap: &mut Snapshot) {
+    snap.registry = to_snapshot();
+}

@@ -1,0 +1,417 @@
+//! Operations that make views: slicing, transposes, no-copy reshapes,
+//! broadcasting. Each shares and pins the arena and records its parent.
+
+use crate::array::{c_strides, checked_len, Array};
+use crate::element::Element;
+use crate::error::ArrayError;
+use crate::op::Op;
+use ndarray::{Dimension, IxDyn, SliceInfoElem};
+use std::panic::Location;
+
+/// Checks `elems` against `shape` the way ndarray's slicing does, but
+/// returns an error naming the axis and the bounds instead of panicking.
+fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<(), ArrayError> {
+    let named = elems.iter().filter(|e| !e.is_new_axis()).count();
+    if named != shape.len() {
+        return Err(ArrayError::SliceArity {
+            ndim: shape.len(),
+            got: named,
+        });
+    }
+    let abs = |len: usize, i: isize| if i < 0 { len as isize + i } else { i };
+    let mut axis = 0;
+    for e in elems {
+        match *e {
+            SliceInfoElem::NewAxis => continue,
+            SliceInfoElem::Index(i) => {
+                let len = shape[axis];
+                let a = abs(len, i);
+                if a < 0 || a as usize >= len {
+                    return Err(ArrayError::IndexOutOfBounds {
+                        axis,
+                        index: i,
+                        len,
+                    });
+                }
+            }
+            SliceInfoElem::Slice { start, end, step } => {
+                let len = shape[axis];
+                if step == 0 {
+                    return Err(ArrayError::ZeroStep { axis });
+                }
+                let s = abs(len, start);
+                let e = end.map_or(len as isize, |e| abs(len, e));
+                if s < 0 || s as usize > len || e < 0 || e as usize > len {
+                    return Err(ArrayError::SliceOutOfBounds {
+                        axis,
+                        start,
+                        end,
+                        len,
+                    });
+                }
+            }
+        }
+        axis += 1;
+    }
+    Ok(())
+}
+
+/// NumPy's C-order contiguity (axes of length 1 may have any stride).
+fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {
+    if shape.contains(&0) {
+        return true;
+    }
+    let mut expect = 1isize;
+    for (&d, &s) in shape.iter().zip(strides).rev() {
+        if d != 1 {
+            if s != expect {
+                return false;
+            }
+            expect *= d as isize;
+        }
+    }
+    true
+}
+
+/// NumPy's `_attempt_nocopy_reshape` for C order, in element strides: the
+/// strides of `new` over the same memory, or `None` when a copy is needed.
+pub(crate) fn nocopy_reshape(
+    shape: &[usize],
+    strides: &[isize],
+    new: &[usize],
+) -> Option<Vec<isize>> {
+    if is_c_contiguous(shape, strides) {
+        return Some(c_strides(new).slice().iter().map(|&s| s as isize).collect());
+    }
+    let (olddims, oldstrides): (Vec<usize>, Vec<isize>) = shape
+        .iter()
+        .zip(strides)
+        .filter(|(&d, _)| d != 1)
+        .map(|(&d, &s)| (d, s))
+        .unzip();
+    let (oldnd, newnd) = (olddims.len(), new.len());
+    let mut newstrides = vec![0isize; newnd];
+    let (mut oi, mut oj, mut ni, mut nj) = (0, 1, 0, 1);
+    while ni < newnd && oi < oldnd {
+        let mut np = new[ni];
+        let mut op = olddims[oi];
+        while np != op {
+            if np < op {
+                np *= *new.get(nj)?;
+                nj += 1;
+            } else {
+                op *= *olddims.get(oj)?;
+                oj += 1;
+            }
+        }
+        for ok in oi..oj - 1 {
+            if oldstrides[ok] != olddims[ok + 1] as isize * oldstrides[ok + 1] {
+                return None;
+            }
+        }
+        newstrides[nj - 1] = oldstrides[oj - 1];
+        for nk in (ni + 1..nj).rev() {
+            newstrides[nk - 1] = newstrides[nk] * new[nk] as isize;
+        }
+        ni = nj;
+        nj += 1;
+        oi = oj;
+        oj += 1;
+    }
+    let last = if ni >= 1 { newstrides[ni - 1] } else { 1 };
+    for s in newstrides.iter_mut().skip(ni) {
+        *s = last;
+    }
+    Some(newstrides)
+}
+
+fn to_dim(strides: &[isize]) -> IxDyn {
+    let mut d = IxDyn::zeros(strides.len());
+    for (x, &s) in d.slice_mut().iter_mut().zip(strides) {
+        *x = s as usize;
+    }
+    d
+}
+
+impl<T: Element> Array<T> {
+    /// A view of a slice, with [`s!`](crate::s)'s syntax and ndarray's
+    /// semantics: ranges with steps (negative steps reverse the range),
+    /// single indices (drop the axis), `NewAxis`. Shares and pins the arena.
+    ///
+    /// **Panics** where ndarray panics: a bound outside its axis, a zero
+    /// step, or the wrong number of axes (the message names the axis and the
+    /// bounds). [`try_slice`](Array::try_slice) returns the error instead.
+    /// Unlike NumPy, out-of-range bounds are not clamped.
+    ///
+    /// ```
+    /// use arenaprof_array::{s, Array, NewAxis};
+    /// let a = Array::<f64>::arange(12).reshape(&[3, 4]);
+    /// let v = a.slice(s![-1, NewAxis, ..;-2]);
+    /// assert_eq!(v.shape(), &[1, 2]);
+    /// assert_eq!(v.to_vec(), vec![11.0, 9.0]);
+    /// ```
+    #[track_caller]
+    pub fn slice<I: AsRef<[SliceInfoElem]>>(&self, info: I) -> Array<T> {
+        match self.try_slice(info) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`slice`](Array::slice) that returns an error naming the axis and the
+    /// bounds instead of panicking.
+    ///
+    /// ```
+    /// use arenaprof_array::{s, Array, ArrayError};
+    /// let a = Array::<f64>::zeros(&[3]);
+    /// assert_eq!(
+    ///     a.try_slice(s![5]).unwrap_err(),
+    ///     ArrayError::IndexOutOfBounds { axis: 0, index: 5, len: 3 }
+    /// );
+    /// ```
+    #[track_caller]
+    pub fn try_slice<I: AsRef<[SliceInfoElem]>>(&self, info: I) -> Result<Array<T>, ArrayError> {
+        let site = Location::caller();
+        let elems = info.as_ref();
+        check_slice(self.shape(), elems)?;
+        let raw = self.raw_view().slice_move(elems);
+        Ok(self.derive_raw(raw, Op::slice(elems), site, false))
+    }
+
+    /// The transpose (axes reversed): a view.
+    ///
+    /// ```
+    /// let m = arenaprof_array::Array::<f64>::arange(6).reshape(&[2, 3]);
+    /// assert_eq!((m.t().shape(), m.t().strides()), (&[3, 2][..], &[1, 3][..]));
+    /// ```
+    #[track_caller]
+    pub fn t(&self) -> Array<T> {
+        let site = Location::caller();
+        let mut dim = self.dim.clone();
+        let mut strides = self.strides.clone();
+        dim.slice_mut().reverse();
+        strides.slice_mut().reverse();
+        self.derive(self.ptr, dim, strides, Op::T, site, false)
+    }
+
+    /// The axes in the order `axes` (a permutation of `0..ndim`): a view.
+    ///
+    /// **Panics** if `axes` is not a permutation; see
+    /// [`try_permuted_axes`](Array::try_permuted_axes).
+    ///
+    /// ```
+    /// let a = arenaprof_array::Array::<f64>::zeros(&[2, 3, 4]);
+    /// assert_eq!(a.permuted_axes(&[2, 0, 1]).shape(), &[4, 2, 3]);
+    /// ```
+    #[track_caller]
+    pub fn permuted_axes(&self, axes: &[usize]) -> Array<T> {
+        match self.try_permuted_axes(axes) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`permuted_axes`](Array::permuted_axes) returning an error for a bad
+    /// permutation.
+    ///
+    /// ```
+    /// let a = arenaprof_array::Array::<f64>::zeros(&[2, 3]);
+    /// assert!(a.try_permuted_axes(&[0, 0]).is_err());
+    /// ```
+    #[track_caller]
+    pub fn try_permuted_axes(&self, axes: &[usize]) -> Result<Array<T>, ArrayError> {
+        let site = Location::caller();
+        let n = self.ndim();
+        let mut seen = vec![false; n];
+        if axes.len() != n
+            || axes
+                .iter()
+                .any(|&a| a >= n || std::mem::replace(&mut seen[a], true))
+        {
+            return Err(ArrayError::BadPermutation {
+                axes: axes.to_vec(),
+            });
+        }
+        let mut dim = IxDyn::zeros(n);
+        let mut strides = IxDyn::zeros(n);
+        for (k, &a) in axes.iter().enumerate() {
+            dim[k] = self.dim[a];
+            strides[k] = self.strides[a];
+        }
+        Ok(self.derive(self.ptr, dim, strides, Op::permute(axes), site, false))
+    }
+
+    /// `shape` over the same elements (C order): a view when NumPy's
+    /// no-copy reshape succeeds, else a copy into a fresh arena.
+    ///
+    /// **Panics** if the element counts differ; see
+    /// [`try_reshape`](Array::try_reshape).
+    ///
+    /// ```
+    /// let m = arenaprof_array::Array::<f64>::arange(12).reshape(&[3, 4]);
+    /// assert!(m.reshape(&[4, 3]).shares_memory(&m)); // contiguous: a view
+    /// assert!(!m.t().reshape(&[12]).shares_memory(&m)); // transposed: a copy
+    /// ```
+    #[track_caller]
+    pub fn reshape(&self, shape: &[usize]) -> Array<T> {
+        match self.try_reshape(shape) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// [`reshape`](Array::reshape) that returns an error on a size mismatch
+    /// or allocation failure.
+    ///
+    /// ```
+    /// let m = arenaprof_array::Array::<f64>::zeros(&[3, 4]);
+    /// assert!(m.try_reshape(&[5, 2]).is_err());
+    /// ```
+    #[track_caller]
+    pub fn try_reshape(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
+        let site = Location::caller();
+        match self.reshape_at(shape, site) {
+            Err(ArrayError::ReshapeNeedsCopy { .. }) => {
+                let len = self.len();
+                let mut v = crate::array::alloc_buffer::<T>(len)?;
+                v.extend(self.as_ndarray().iter().copied());
+                Ok(Array::from_buffer(v, shape, "reshape", site))
+            }
+            r => r,
+        }
+    }
+
+    /// A reshape that never copies (NumPy's `reshape(..., copy=False)`):
+    /// an error when the strides do not allow a view.
+    ///
+    /// ```
+    /// use arenaprof_array::{Array, ArrayError};
+    /// let m = Array::<f64>::arange(12).reshape(&[3, 4]);
+    /// assert!(m.reshape_view(&[2, 6]).is_ok());
+    /// assert!(matches!(m.t().reshape_view(&[12]), Err(ArrayError::ReshapeNeedsCopy { .. })));
+    /// ```
+    #[track_caller]
+    pub fn reshape_view(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
+        self.reshape_at(shape, Location::caller())
+    }
+
+    fn reshape_at(
+        &self,
+        shape: &[usize],
+        site: &'static Location<'static>,
+    ) -> Result<Array<T>, ArrayError> {
+        if checked_len::<T>(shape)? != self.len() {
+            return Err(ArrayError::ShapeMismatch {
+                op: "reshape",
+                from: self.shape().to_vec(),
+                to: shape.to_vec(),
+            });
+        }
+        match nocopy_reshape(self.shape(), self.strides(), shape) {
+            Some(st) => Ok(self.derive(
+                self.ptr,
+                IxDyn(shape),
+                to_dim(&st),
+                Op::Reshape,
+                site,
+                false,
+            )),
+            None => Err(ArrayError::ReshapeNeedsCopy {
+                shape: self.shape().to_vec(),
+                strides: self.strides().to_vec(),
+                to: shape.to_vec(),
+            }),
+        }
+    }
+
+    /// A read-only view broadcast to `shape` with NumPy's rules (trailing
+    /// axes aligned; length-1 and missing axes get stride 0).
+    ///
+    /// ```
+    /// let row = arenaprof_array::Array::<f64>::arange(3);
+    /// let b = row.broadcast_to(&[2, 3]).unwrap();
+    /// assert_eq!((b.strides(), b.is_read_only()), (&[0, 1][..], true));
+    /// assert_eq!(b.to_vec(), vec![0.0, 1.0, 2.0, 0.0, 1.0, 2.0]);
+    /// assert!(row.broadcast_to(&[2, 4]).is_err());
+    /// ```
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
+        let site = Location::caller();
+        let st = broadcast_strides(self.shape(), self.strides(), shape).ok_or_else(|| {
+            ArrayError::ShapeMismatch {
+                op: "broadcast_to",
+                from: self.shape().to_vec(),
+                to: shape.to_vec(),
+            }
+        })?;
+        Ok(self.derive(
+            self.ptr,
+            IxDyn(shape),
+            to_dim(&st),
+            Op::Broadcast,
+            site,
+            true,
+        ))
+    }
+}
+
+/// Strides of `from` broadcast to `to`, or `None` when NumPy refuses.
+pub(crate) fn broadcast_strides(
+    from: &[usize],
+    strides: &[isize],
+    to: &[usize],
+) -> Option<Vec<isize>> {
+    if to.len() < from.len() {
+        return None;
+    }
+    let lead = to.len() - from.len();
+    let mut out = vec![0isize; to.len()];
+    for k in 0..from.len() {
+        let (d, t) = (from[k], to[lead + k]);
+        out[lead + k] = if d == t {
+            strides[k]
+        } else if d == 1 {
+            0
+        } else {
+            return None;
+        };
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nocopy_reshape_follows_numpy() {
+        // a = np.arange(24).reshape(2, 3, 4); a[:, :, ::2] has strides (12, 4, 2) elements.
+        assert_eq!(
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[6, 2]),
+            Some(vec![4, 2])
+        );
+        // ... it is arange(0, 24, 2): one stride-2 axis.
+        assert_eq!(
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[12]),
+            Some(vec![2])
+        );
+        // a[:, :, :2] (strides (12, 4, 1)) cannot be flattened without a copy.
+        assert_eq!(nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[12]), None);
+        assert_eq!(
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[6, 2]),
+            Some(vec![4, 1])
+        );
+        // Transposed 3x4 (strides (1, 3)): only reshapes that keep axes apart.
+        assert_eq!(nocopy_reshape(&[4, 3], &[1, 4], &[12]), None);
+        assert_eq!(
+            nocopy_reshape(&[4, 3], &[1, 4], &[2, 2, 3]),
+            Some(vec![2, 1, 4])
+        );
+        assert_eq!(
+            nocopy_reshape(&[4, 3], &[1, 4], &[4, 1, 3]),
+            Some(vec![1, 12, 4])
+        );
+        // Trailing ones take the last stride.
+        assert_eq!(nocopy_reshape(&[3], &[2], &[3, 1]), Some(vec![2, 2]));
+    }
+}
