@@ -198,6 +198,14 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
     }
 }
 
+/// Renders the diff as pretty JSON (schema `arenaprof-diff`, see `docs/JSON.md`).
+pub fn render_json(d: &Diff) -> String {
+    let mut s = serde_json::to_string_pretty(d)
+        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
+    s.push('\n');
+    s
+}
+
 /// Renders the diff for a terminal.
 pub fn render_text(d: &Diff) -> String {
     let mut out = String::new();

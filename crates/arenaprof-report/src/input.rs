@@ -12,7 +12,8 @@
 
 use crate::analysis::{analyze, Options};
 use crate::report::{Report, SCHEMA, SCHEMA_VERSION};
-use arenaprof_snapshot::{FormatError, Snapshot, MAGIC};
+pub use arenaprof_snapshot::Snapshot;
+use arenaprof_snapshot::{FormatError, MAGIC};
 use std::fmt;
 use std::path::Path;
 

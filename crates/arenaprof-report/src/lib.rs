@@ -21,6 +21,7 @@
 pub mod analysis;
 pub mod check;
 pub mod diff;
+pub mod fixtures;
 pub mod input;
 pub mod render;
 pub mod report;

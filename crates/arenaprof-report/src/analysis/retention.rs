@@ -34,13 +34,15 @@
 
 use crate::report::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
 use crate::units::format_bytes;
-use arenaprof_snapshot::footprint::reachable_bytes;
+use arenaprof_snapshot::footprint::{reachable_bytes, Runs};
 use arenaprof_snapshot::{ArenaRecord, Layout, Registry, Site, ViewRecord};
 use std::collections::HashMap;
 
-/// Most elements a set of strided (non-contiguous) layouts may have before
-/// their footprint is bounded by their spans instead of computed exactly.
-pub const MAX_STRIDED_ELEMENTS: u128 = 1 << 24;
+/// Most runs (contiguous pieces, see [`Runs`]) that the strided views of one
+/// arena may have together before their union is bounded by their spans
+/// instead of computed exactly. Real arrays stay far below it; it keeps a
+/// corrupt snapshot from taking unbounded time.
+pub const MAX_STRIDED_RUNS: u128 = 1 << 26;
 
 /// What one layout covers, classified without enumerating elements.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,10 +51,10 @@ pub enum Footprint {
     Empty,
     /// One contiguous byte range `[start, end)`.
     Run(u64, u64),
-    /// Non-contiguous: `elements` elements within the byte span `[start, end)`.
+    /// Non-contiguous: `runs` contiguous pieces within the byte span `[start, end)`.
     Strided {
-        /// Element count (with repeats, for zero strides).
-        elements: u128,
+        /// Contiguous pieces of the canonical form.
+        runs: u128,
         /// First byte of the span.
         start: u64,
         /// One past the last byte of the span.
@@ -125,11 +127,15 @@ pub fn classify(l: &Layout, capacity: u64) -> Footprint {
     if dense {
         Footprint::Run(start, end)
     } else {
-        Footprint::Strided {
-            elements: n,
-            start,
-            end,
+        let runs = Runs::of(l).map_or(0, |r| {
+            r.axes
+                .iter()
+                .fold(1u128, |acc, &(d, _)| acc.saturating_mul(d))
+        });
+        if runs <= 1 {
+            return Footprint::Run(start, end);
         }
+        Footprint::Strided { runs, start, end }
     }
 }
 
@@ -157,10 +163,10 @@ fn union(items: &[(&Layout, &Footprint)]) -> (u64, bool) {
     let strided: u128 = items
         .iter()
         .map(|(_, f)| match f {
-            Footprint::Strided { elements, .. } => *elements,
+            Footprint::Strided { runs, .. } => *runs,
             _ => 0,
         })
-        .sum();
+        .fold(0u128, u128::saturating_add);
     if strided == 0 {
         let runs = items
             .iter()
@@ -171,15 +177,7 @@ fn union(items: &[(&Layout, &Footprint)]) -> (u64, bool) {
             .collect();
         return (merge_runs(runs), false);
     }
-    let total: u128 = items
-        .iter()
-        .map(|(_, f)| match f {
-            Footprint::Strided { elements, .. } => *elements,
-            Footprint::Run(a, b) => u128::from(b - a),
-            _ => 0,
-        })
-        .sum();
-    if strided <= MAX_STRIDED_ELEMENTS && total <= MAX_STRIDED_ELEMENTS * 8 {
+    if strided <= MAX_STRIDED_RUNS {
         let layouts = items.iter().filter_map(|(l, f)| match f {
             Footprint::Run(..) | Footprint::Strided { .. } => Some(*l),
             _ => None,
@@ -522,7 +520,7 @@ pub fn analyze(
     }
     if approximated > 0 {
         warnings.push(format!(
-            "registry: {approximated} arenas have strided views of more than {MAX_STRIDED_ELEMENTS} elements; their reachable bytes are bounded by the views' spans"
+            "registry: {approximated} arenas have strided views of more than {MAX_STRIDED_RUNS} runs; their reachable bytes are bounded by the views' spans"
         ));
     }
     let orphans: usize = live_by_arena.values().map(Vec::len).sum();

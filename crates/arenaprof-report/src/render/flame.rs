@@ -179,7 +179,7 @@ pub fn render(snap: &Snapshot, kind: Kind, out: impl Write) -> Result<(), FlameE
     if lines.is_empty() {
         return Err(FlameError::Empty(match kind {
             Kind::Leaks => "no arena is pinned by views after its owner was dropped",
-            _ => "no sampled stacks for this view (was sampling on? set ARENAPROF_SAMPLING or call set_sampling)",
+            _ => "no sampled stacks for this view (was sampling on? set ARENAPROF_SAMPLE or call set_sampling)",
         }));
     }
     let mut opts = inferno::flamegraph::Options::default();

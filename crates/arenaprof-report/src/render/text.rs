@@ -386,7 +386,7 @@ fn sites(out: &mut String, r: &Report) {
     if s.sampled_records == 0 {
         let _ = writeln!(
             out,
-            "SITES: no sampled stacks (run with ARENAPROF_SAMPLING=bytes or set_sampling)\n"
+            "SITES: no sampled stacks (run with ARENAPROF_SAMPLE=bytes or set_sampling)\n"
         );
         return;
     }
