@@ -116,8 +116,13 @@ pub(crate) fn cell(r: &Row, t: usize) -> TagCounters {
     }
 }
 
-/// Reads every counter. Cost: one pass over the thread rows.
+/// Reads every counter. Cost: one pass over the thread rows. Its own
+/// allocations count as profiler overhead, not in the figures it returns.
 pub fn stats() -> Stats {
+    crate::local::with_busy(read_all)
+}
+
+fn read_all() -> Stats {
     let ntags = tag::count().min(MAX_TAGS);
     let ids: Vec<usize> = (0..ntags).chain([Tag::OVERFLOW.id() as usize]).collect();
     let mut tags = vec![TagCounters::default(); MAX_TAGS];

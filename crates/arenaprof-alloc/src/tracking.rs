@@ -136,10 +136,13 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
                 return p;
             }
         }
-        let row = local::row(l);
+        let mut row = l.row.get();
+        if row.is_null() {
+            note_inner_name::<A>();
+            row = local::row(l);
+        }
         // SAFETY: rows are never unmapped; null only if the OS refused memory.
         let Some(row) = (unsafe { row.as_ref() }) else {
-            note_inner_name::<A>();
             // SAFETY: forwarded.
             return unsafe { self.alloc_internal(layout, outer, zeroed) };
         };

@@ -88,19 +88,15 @@ impl Workspace {
         if region.is_null() {
             return None;
         }
-        Some(Workspace {
-            inner: Box::new(WsInner {
+        // The bookkeeping is the profiler's own; only the region is tagged.
+        let inner = crate::local::with_busy(|| {
+            Box::new(WsInner {
                 region,
                 capacity: layout.size(),
-                used: AtomicUsize::new(0),
-                live_blocks: AtomicUsize::new(0),
-                peak_used: AtomicUsize::new(0),
-                served_count: AtomicU64::new(0),
-                served_bytes: AtomicU64::new(0),
-                overflow_count: AtomicU64::new(0),
-                overflow_bytes: AtomicU64::new(0),
-            }),
-        })
+                ..empty()
+            })
+        });
+        Some(Workspace { inner })
     }
 
     /// Serves this thread's allocations from the region until the guard drops.
@@ -143,7 +139,8 @@ impl Drop for Workspace {
         if self.inner.live_blocks.load(Acquire) != 0 {
             // Blocks still point into the region: leaking it is the only safe
             // choice. Their frees only touch `WsInner`, which we leak too.
-            let inner = std::mem::replace(&mut self.inner, Box::new(empty()));
+            let inner =
+                crate::local::with_busy(|| std::mem::replace(&mut self.inner, Box::new(empty())));
             std::mem::forget(inner);
             return;
         }

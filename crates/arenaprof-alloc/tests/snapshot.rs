@@ -1,0 +1,188 @@
+//! Snapshots: what a run leaves behind, checked against what the test did.
+
+use arenaprof_alloc::format::{PointReason, SamplingMode, Snapshot};
+use arenaprof_alloc::{set_sampling, snapshot, stats, timeline, with_tag, Sampling, Tag};
+use arenaprof_alloc::{TrackingAlloc, Workspace};
+use std::sync::Mutex;
+
+#[global_allocator]
+static ALLOC: TrackingAlloc = TrackingAlloc::new();
+
+/// Sampling mode is process-wide; tests that change it take turns.
+static SAMPLING: Mutex<()> = Mutex::new(());
+
+#[inline(never)]
+fn distinctive_allocating_function(n: usize) -> Vec<u64> {
+    vec![7u64; n]
+}
+
+#[test]
+fn sampled_all_names_the_allocating_function_and_round_trips() {
+    let _s = SAMPLING.lock().unwrap();
+    let tag = Tag::new("snap-sampled");
+    set_sampling(Sampling::All);
+    let v = with_tag(tag, || distinctive_allocating_function(1000));
+    set_sampling(Sampling::Off);
+    let snap = snapshot();
+    assert_eq!(snap.meta.sampling.mode, SamplingMode::Off);
+    let t = snap.tags.iter().find(|t| t.name == "snap-sampled").unwrap();
+    assert_eq!(t.counters.live_bytes, 8000);
+    assert_eq!(t.counters.alloc_count, 1);
+    let sample = snap
+        .heap
+        .samples
+        .iter()
+        .find(|s| s.tag == tag.id() && s.size == 8000 && s.free_ns.is_none())
+        .expect("the live allocation was sampled");
+    assert_eq!(sample.weight, 1.0);
+    let frames: Vec<&str> = snap.heap.stacks[sample.stack as usize]
+        .frames
+        .iter()
+        .map(|&f| snap.heap.frames[f as usize].function.as_str())
+        .collect();
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains("distinctive_allocating_function")),
+        "{frames:?}"
+    );
+    assert!(
+        !frames[0].starts_with("arenaprof_alloc::"),
+        "allocator frames are trimmed: {frames:?}"
+    );
+    // Round trip through a file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.arenaprof");
+    snap.write(&path).unwrap();
+    let back = Snapshot::read(&path).unwrap();
+    assert_eq!(back, snap);
+    drop(v);
+}
+
+#[test]
+fn byte_sampling_estimates_are_unbiased() {
+    let _s = SAMPLING.lock().unwrap();
+    let tag = Tag::new("snap-poisson");
+    let mean = 64 << 10;
+    set_sampling(Sampling::Bytes { mean });
+    // 200,000 allocations of 1 KiB = 200 MiB through the sampler: about 3,200
+    // samples, so the estimate's standard error is under 2%.
+    const N: usize = 200_000;
+    const SIZE: usize = 1024;
+    with_tag(tag, || {
+        for _ in 0..N {
+            std::hint::black_box(vec![0u8; SIZE]);
+        }
+    });
+    set_sampling(Sampling::Off);
+    let snap = snapshot();
+    let (count, bytes) = snap
+        .heap
+        .samples
+        .iter()
+        .filter(|s| s.tag == tag.id())
+        .fold((0f64, 0f64), |(c, b), s| {
+            (c + s.weight, b + s.weight * s.size as f64)
+        });
+    let want = (N * SIZE) as f64;
+    assert!(
+        (bytes - want).abs() / want < 0.10,
+        "estimated {bytes} bytes, allocated {want}"
+    );
+    assert!((count - N as f64).abs() / (N as f64) < 0.10, "{count}");
+}
+
+#[test]
+fn timeline_shows_a_jump_under_its_tag() {
+    let tag = Tag::new("snap-jump");
+    timeline::mark("before jump");
+    let big = with_tag(tag, || vec![1u8; 8 << 20]);
+    timeline::mark("after jump");
+    let snap = snapshot();
+    drop(big);
+    let col = snap
+        .timeline
+        .tags
+        .iter()
+        .position(|&t| t == tag.id())
+        .expect("tag column");
+    let marks: Vec<_> = snap
+        .timeline
+        .marks
+        .iter()
+        .map(|m| m.label.as_str())
+        .collect();
+    assert!(marks.contains(&"before jump") && marks.contains(&"after jump"));
+    let after = snap
+        .timeline
+        .marks
+        .iter()
+        .find(|m| m.label == "after jump")
+        .unwrap()
+        .t_ns;
+    let point = snap
+        .timeline
+        .points
+        .iter()
+        .find(|p| p.reason == PointReason::Mark && p.t_ns == after)
+        .expect("a point at the mark");
+    assert!(point.live_bytes[col] >= 8 << 20);
+    assert_eq!(
+        snap.timeline.points.last().unwrap().reason,
+        PointReason::Final
+    );
+}
+
+#[test]
+fn snapshot_reports_process_and_overhead() {
+    let snap = snapshot();
+    assert!(snap.process.rss_bytes > 0);
+    assert!(snap.process.peak_rss_bytes >= snap.process.rss_bytes / 2);
+    let je = snap.process.jemalloc.expect("jemalloc figures");
+    assert!(je.allocated > 0 && je.resident >= je.active / 2);
+    assert_eq!(snap.overhead.header_bytes_per_alloc, 8);
+    assert!(snap.overhead.table_bytes > 0);
+    assert!(
+        snap.meta.allocator.contains("Jemalloc"),
+        "{}",
+        snap.meta.allocator
+    );
+    assert!(!snap.threads.is_empty());
+}
+
+#[test]
+fn workspace_serves_without_inner_allocations_and_counts_overflow() {
+    let tag = Tag::new("snap-workspace");
+    let mut ws = with_tag(tag, || Workspace::new(1 << 20).unwrap());
+    let region = stats().tag(tag);
+    assert_eq!(region.live_bytes, 1 << 20);
+    let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+    let before = stats().thread(slot).unwrap().total;
+    {
+        let _scope = ws.enter();
+        for i in 0..100 {
+            let v = vec![i as u8; 300_000];
+            std::hint::black_box(&v);
+        }
+    }
+    let after = stats().thread(slot).unwrap().total;
+    assert_eq!(
+        after.alloc_count, before.alloc_count,
+        "no inner allocations"
+    );
+    let st = ws.stats();
+    assert_eq!(st.served_count, 100);
+    assert_eq!(st.overflow_count, 0);
+    assert_eq!(st.live_blocks, 0);
+    {
+        let _scope = ws.enter();
+        let a = vec![0u8; 700_000];
+        let b = vec![0u8; 700_000]; // does not fit beside `a`
+        std::hint::black_box((&a, &b));
+    }
+    let st = ws.stats();
+    assert_eq!(st.overflow_count, 1);
+    assert_eq!(st.overflow_bytes, 700_000);
+    drop(ws);
+    assert_eq!(stats().tag(tag).live_bytes, 0);
+}
