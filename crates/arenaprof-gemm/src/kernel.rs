@@ -371,6 +371,73 @@ mod tests {
     }
 
     #[test]
+    fn tiled_pieces_match_one_call() {
+        // Every tiling path, including the mc < 64 one that only regions
+        // below the pool's minimum would pick, against an exact integer product.
+        let (m, k, n) = (37usize, 70usize, 41usize);
+        let a: Vec<f64> = (0..m * k).map(|x| (x % 7) as f64 - 3.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|x| (x % 5) as f64 - 2.0).collect();
+        let mut want = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                want[i * n + j] =
+                    (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<f64>() * 2.0 + 1.0;
+            }
+        }
+        let shapes = [
+            None,
+            Some(Blocks {
+                kc: 3,
+                mc: 16,
+                nc: 16,
+                full: false,
+            }),
+            Some(Blocks {
+                kc: 64,
+                mc: 64,
+                nc: 16,
+                full: false,
+            }),
+            Some(Blocks {
+                kc: 1,
+                mc: 16,
+                nc: 32,
+                full: false,
+            }),
+        ];
+        for blocks in shapes {
+            let mut c = vec![1.0; m * n];
+            let (am, bm) = (
+                Mat {
+                    ptr: a.as_ptr(),
+                    rs: k as isize,
+                    cs: 1,
+                },
+                Mat {
+                    ptr: b.as_ptr(),
+                    rs: n as isize,
+                    cs: 1,
+                },
+            );
+            let cm = Mat {
+                ptr: c.as_mut_ptr() as *const f64,
+                rs: n as isize,
+                cs: 1,
+            };
+            for (rows, cols) in [
+                ((0, 20), (0, 41)),
+                ((20, 37), (0, 30)),
+                ((20, 37), (30, 41)),
+            ] {
+                // SAFETY: all three matrices are dense row-major and fully
+                // inside their vectors; tiles are disjoint.
+                unsafe { run_tile::<f64>(blocks, rows, cols, k, 2.0, am, bm, 1.0, cm) };
+            }
+            assert_eq!(c, want, "{blocks:?}");
+        }
+    }
+
+    #[test]
     fn steps() {
         assert_eq!(panel_step(1024, 2), 512);
         assert_eq!(panel_step(1000, 3), 336);

@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub released: bool,
     /// Pool threads the OS refused to start.
     pub spawn_failures: u64,
+    /// GEMM calls that ran kernels.
+    pub calls: u64,
 }
 
 impl State {
@@ -194,6 +196,7 @@ impl GemmPool {
             workers: Vec::new(),
             released: true,
             spawn_failures: 0,
+            calls: 0,
         };
         state.apply(threads, config.workspace_cap);
         let inner = Arc::new(PoolInner {
@@ -380,6 +383,7 @@ impl GemmPool {
         // the pool's worker-0 workspace, which the lock gives it alone.
         let mine_ok = unsafe { run_tiles(&st.shared, &mut st.ws0, &st.counters0) };
         st.shared.wait_done();
+        st.calls += 1;
         let theirs_ok = !st.shared.panicked.swap(false, AcqRel);
         if mine_ok && theirs_ok {
             Ok(())

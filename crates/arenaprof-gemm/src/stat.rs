@@ -87,6 +87,9 @@ pub struct MemStat {
     pub charged_bytes_max: usize,
     /// Pool threads the OS refused to start.
     pub spawn_failures: u64,
+    /// GEMM calls that ran kernels (calls with an empty C, `k = 0` or
+    /// `α = 0` only scale C and are not counted).
+    pub calls: u64,
     /// One entry per worker, worker 0 first.
     pub per_worker: Vec<WorkerStat>,
 }
@@ -113,13 +116,9 @@ impl MemStat {
             workspace_bytes,
             charged_bytes_max: workspace_bytes + live * WORKSPACE_RECORD,
             spawn_failures: st.spawn_failures,
+            calls: st.calls,
             per_worker,
         }
-    }
-
-    /// GEMM calls made (worker 0 takes part in every call that computes).
-    pub fn calls(&self) -> u64 {
-        self.per_worker.first().map(|w| w.calls).unwrap_or(0)
     }
 
     /// Overflows summed over workers.
@@ -140,8 +139,9 @@ impl fmt::Display for MemStat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "gemm pool {}: {} of {} threads working, {} B of workspace (cap {} B), limit: {}{}",
+            "gemm pool {}: {} calls, {} of {} threads working, {} B of workspace (cap {} B), limit: {}{}",
             self.pool,
+            self.calls,
             self.workers,
             self.threads,
             self.workspace_bytes,
@@ -219,6 +219,7 @@ pub fn section(stats: &[MemStat]) -> Section {
     let mut e: Vec<(String, String)> = vec![("pools".into(), stats.len().to_string())];
     for s in stats {
         let p = &s.pool;
+        e.push((format!("{p}.calls"), s.calls.to_string()));
         e.push((format!("{p}.threads"), s.threads.to_string()));
         e.push((format!("{p}.workers"), s.workers.to_string()));
         e.push((format!("{p}.workspace_cap"), s.workspace_cap.to_string()));
