@@ -235,14 +235,9 @@ impl<T: Element> Array<T> {
         }
     }
 
-    /// A new view from a raw ndarray view derived from [`Array::raw_view`].
-    pub(crate) fn derive_raw(
-        &self,
-        raw: RawArrayView<T, IxDyn>,
-        op: Op,
-        site: &'static Location<'static>,
-        read_only: bool,
-    ) -> Array<T> {
+    /// Pointer, shape and strides of a raw ndarray view derived from
+    /// [`Array::raw_view`].
+    pub(crate) fn raw_parts(raw: &RawArrayView<T, IxDyn>) -> (NonNull<T>, IxDyn, IxDyn) {
         let layout: &ndarray::LayoutRef<T, IxDyn> = raw.as_ref();
         let dim = layout.raw_dim();
         let mut strides = IxDyn::zeros(dim.ndim());
@@ -251,7 +246,7 @@ impl<T: Element> Array<T> {
         }
         let rr: &ndarray::RawRef<T, IxDyn> = raw.as_ref();
         let ptr = NonNull::new(rr.as_ptr() as *mut T).unwrap_or(NonNull::dangling());
-        self.derive(ptr, dim, strides, op, site, read_only)
+        (ptr, dim, strides)
     }
 
     /// This array as a raw ndarray view (negative strides included).

@@ -175,7 +175,25 @@ impl<T: Element> Array<T> {
         let elems = info.as_ref();
         check_slice(self.shape(), elems)?;
         let raw = self.raw_view().slice_move(elems);
-        Ok(self.derive_raw(raw, Op::slice(elems), site, false))
+        let (ptr, dim, mut strides) = Array::raw_parts(&raw);
+        // ndarray zeroes the stride of an axis sliced to length 0 or 1;
+        // NumPy keeps `stride * step`, and so do we (the registry records
+        // the same window either way).
+        let (mut i, mut o) = (0, 0);
+        for e in elems {
+            match *e {
+                SliceInfoElem::Slice { step, .. } => {
+                    if dim[o] <= 1 {
+                        strides[o] = self.strides()[i].wrapping_mul(step) as usize;
+                    }
+                    i += 1;
+                    o += 1;
+                }
+                SliceInfoElem::Index(_) => i += 1,
+                SliceInfoElem::NewAxis => o += 1,
+            }
+        }
+        Ok(self.derive(ptr, dim, strides, Op::slice(elems), site, false))
     }
 
     /// The transpose (axes reversed): a view.
