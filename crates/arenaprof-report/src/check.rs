@@ -88,14 +88,14 @@ fn one(out: &mut Outcome, field: &str, flag: &str, value: u64, max: u64, why: St
             value,
             max,
             message: format!(
-                "{field} = {} exceeds {flag} {}{why}",
+                "{field} = {} exceeds {flag}{}{why}",
                 format_bytes(value),
                 format_bytes(max)
             ),
         });
     } else {
         out.passed.push(format!(
-            "{field} = {} within {flag} {}",
+            "{field} = {} within {flag}{}",
             format_bytes(value),
             format_bytes(max)
         ));
@@ -133,7 +133,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         one(
             &mut out,
             "retention.wasted_bytes",
-            "--max-wasted",
+            "--max-wasted ",
             r.retention.wasted_bytes,
             max,
             why,
@@ -143,7 +143,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         one(
             &mut out,
             "totals.live_bytes",
-            "--max-live",
+            "--max-live ",
             r.totals.live_bytes,
             max,
             String::new(),
@@ -157,7 +157,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         one(
             &mut out,
             "totals.peak_bytes",
-            "--max-peak",
+            "--max-peak ",
             r.totals.peak_bytes,
             max,
             why,
@@ -167,15 +167,15 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         one(
             &mut out,
             "memory.rss_bytes",
-            "--max-rss",
+            "--max-rss ",
             r.memory.rss_bytes,
             max,
             String::new(),
         );
     }
     for (list, flag, peak) in [
-        (&limits.max_tag, "--max-tag", false),
-        (&limits.max_tag_peak, "--max-tag-peak", true),
+        (&limits.max_tag, "--max-tag ", false),
+        (&limits.max_tag_peak, "--max-tag-peak ", true),
     ] {
         for (name, max) in list {
             let row = r.tag(name);
@@ -198,7 +198,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             one(
                 &mut out,
                 &field,
-                &format!("{flag} {name}="),
+                &format!("{flag}{name}="),
                 value,
                 *max,
                 String::new(),

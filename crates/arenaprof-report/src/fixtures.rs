@@ -89,7 +89,7 @@ fn frame(function: &str, file: &str, line: u32) -> Frame {
 pub fn at_peak(samples: &[Sample], peak_ns: u64) -> Vec<StackBytes> {
     let mut by: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
     for s in samples {
-        if s.alloc_ns <= peak_ns && s.free_ns.map_or(true, |f| f > peak_ns) {
+        if s.alloc_ns <= peak_ns && !matches!(s.free_ns, Some(f) if f <= peak_ns) {
             let e = by.entry(s.stack).or_default();
             e.0 += s.weight * s.size as f64;
             e.1 += s.weight;

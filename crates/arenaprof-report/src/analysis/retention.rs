@@ -102,7 +102,7 @@ pub fn classify(l: &Layout, capacity: u64) -> Footprint {
     }
     let es = l.elem_size as i128;
     let end = (hi + 1).checked_mul(es);
-    if lo < 0 || end.map_or(true, |e| e > capacity as i128) {
+    if lo < 0 || !matches!(end, Some(e) if e <= capacity as i128) {
         return Footprint::Invalid(format!(
             "elements {lo}..={hi} of {} bytes lie outside the arena's {capacity} bytes",
             l.elem_size

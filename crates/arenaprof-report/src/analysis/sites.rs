@@ -119,10 +119,11 @@ fn table(
         acc.bytes += bytes;
         acc.objects += objects;
         *acc.by_tag.entry(tag).or_default() += bytes;
-        if acc
-            .best_stack
-            .map_or(true, |(s, b)| bytes > b || (bytes == b && stack < s))
-        {
+        let better = match acc.best_stack {
+            None => true,
+            Some((s, b)) => bytes > b || (bytes == b && stack < s),
+        };
+        if better {
             acc.best_stack = Some((stack, bytes));
         }
     }

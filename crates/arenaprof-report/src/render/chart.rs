@@ -21,10 +21,9 @@ pub const PALETTE: [&str; 8] = [
 ];
 
 const W: f64 = 960.0;
-const H: f64 = 320.0;
-const L: f64 = 80.0;
+const L: f64 = 150.0;
 const R: f64 = 20.0;
-const T: f64 = 20.0;
+const T: f64 = 26.0;
 const B: f64 = 40.0;
 
 /// Escapes text for HTML and SVG.
@@ -43,61 +42,94 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-/// A step chart of live bytes per tag over time, with marks and jumps.
+/// Height of one tag's strip in the timeline chart.
+const STRIP: f64 = 64.0;
+/// Gap between strips.
+const GAP: f64 = 14.0;
+
+/// Live bytes per tag over time as small multiples: one strip per tag, each
+/// scaled to that tag's own maximum (so a 48 MiB jump shows beside an 800 MB
+/// array), a shared time axis, marks as dashed lines through every strip and
+/// the biggest jumps circled.
 pub fn timeline_svg(tl: &TimelineInfo) -> String {
+    let n = tl.tags.len().max(1) as f64;
+    let h = T + n * (STRIP + GAP) + B - GAP;
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart" id="timeline-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="live bytes per tag over time">"#
+        r#"<svg class="chart" id="timeline-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h}" width="{W}" height="{h}" role="img" aria-label="live bytes per tag over time">"#
     );
     let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
         let _ = write!(
             s,
             r#"<text x="{}" y="{}" text-anchor="middle">no timeline points recorded</text></svg>"#,
             W / 2.0,
-            H / 2.0
+            h / 2.0
         );
         return s;
     };
     let t0 = first.t_ns;
     let span = last.t_ns.saturating_sub(t0).max(1) as f64;
-    let ymax = tl
-        .points
-        .iter()
-        .flat_map(|p| p.live_bytes.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
     let x = |t: u64| L + (t.saturating_sub(t0) as f64 / span) * (W - L - R);
-    let y = |b: u64| T + (1.0 - b as f64 / ymax) * (H - T - B);
-    // Axes and grid.
-    let _ = write!(
-        s,
-        r##"<rect x="{L}" y="{T}" width="{}" height="{}" fill="#fafafa" stroke="#ccc"/>"##,
-        W - L - R,
-        H - T - B
-    );
+    let top = |col: usize| T + col as f64 * (STRIP + GAP);
+    let value = |p: &crate::report::TimelinePointRow, col: usize| {
+        p.live_bytes.get(col).copied().unwrap_or(0)
+    };
+    let maxes: Vec<u64> = (0..tl.tags.len())
+        .map(|c| tl.points.iter().map(|p| value(p, c)).max().unwrap_or(0))
+        .collect();
+    let y = |col: usize, b: u64| {
+        let m = maxes.get(col).copied().unwrap_or(0).max(1) as f64;
+        top(col) + (1.0 - b as f64 / m) * STRIP
+    };
+    // Time axis.
     for k in 0..=4 {
-        let b = (ymax * k as f64 / 4.0) as u64;
-        let yy = y(b);
-        let _ = write!(
-            s,
-            r##"<line x1="{L}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="#e4e4e4"/><text x="{}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
-            W - R,
-            L - 6.0,
-            yy + 4.0,
-            esc(&format_bytes(b))
-        );
         let t = t0 + (span * k as f64 / 4.0) as u64;
         let xx = x(t);
         let _ = write!(
             s,
-            r##"<text x="{xx:.1}" y="{}" font-size="11" text-anchor="middle">{}</text>"##,
-            H - B + 16.0,
+            r##"<line x1="{xx:.1}" x2="{xx:.1}" y1="{T}" y2="{:.1}" stroke="#eee"/><text x="{xx:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            h - B + 4.0,
+            h - B + 18.0,
             esc(&format_ns(t))
         );
     }
-    // Marks.
+    // Strips.
+    for (col, tag) in tl.tags.iter().enumerate() {
+        let colour = PALETTE[col % PALETTE.len()];
+        let y0 = top(col);
+        let max = maxes[col];
+        let _ = write!(
+            s,
+            r##"<rect x="{L}" y="{y0:.1}" width="{}" height="{STRIP}" fill="#fafafa" stroke="#ddd"/><text x="{}" y="{:.1}" font-size="12" text-anchor="end" fill="{colour}" font-weight="bold">{}</text><text x="{}" y="{:.1}" font-size="10" text-anchor="end" fill="#555">max {}</text>"##,
+            W - L - R,
+            L - 6.0,
+            y0 + 14.0,
+            esc(&truncate(tag, 18)),
+            L - 6.0,
+            y0 + 28.0,
+            esc(&format_bytes(max))
+        );
+        let mut d = String::new();
+        for (i, p) in tl.points.iter().enumerate() {
+            let (xx, yy) = (x(p.t_ns), y(col, value(p, col)));
+            if i == 0 {
+                let _ = write!(d, "M{xx:.1},{yy:.1}");
+            } else {
+                let _ = write!(d, "H{xx:.1}V{yy:.1}");
+            }
+        }
+        let end = tl.points.last().map_or(0, |p| value(p, col));
+        let _ = write!(
+            s,
+            r#"<path class="series" data-tag="{}" d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>{}: max {}, {} at the end</title></path>"#,
+            esc(tag),
+            esc(tag),
+            esc(&format_bytes(max)),
+            esc(&format_bytes(end))
+        );
+    }
+    // Marks through every strip.
     for m in &tl.marks {
         if m.t_ns < t0 || m.t_ns > last.t_ns {
             continue;
@@ -105,44 +137,14 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
         let xx = x(m.t_ns);
         let _ = write!(
             s,
-            r##"<g class="mark"><line x1="{xx:.1}" x2="{xx:.1}" y1="{T}" y2="{}" stroke="#888" stroke-dasharray="4 3"/><text x="{:.1}" y="{}" font-size="11" fill="#555">{}</text><title>{} at {}</title></g>"##,
-            H - B,
+            r##"<g class="mark"><line x1="{xx:.1}" x2="{xx:.1}" y1="{:.1}" y2="{:.1}" stroke="#777" stroke-dasharray="4 3"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#444">{}</text><title>mark: {} at {}</title></g>"##,
+            T - 6.0,
+            h - B,
             xx + 3.0,
-            T + 12.0,
+            T - 8.0,
             esc(&m.label),
             esc(&m.label),
             esc(&format_ns(m.t_ns))
-        );
-    }
-    // Series: step lines.
-    for (col, tag) in tl.tags.iter().enumerate() {
-        let colour = PALETTE[col % PALETTE.len()];
-        let mut d = String::new();
-        let mut prev_y = None;
-        for p in &tl.points {
-            let (xx, yy) = (x(p.t_ns), y(p.live_bytes.get(col).copied().unwrap_or(0)));
-            match prev_y {
-                None => {
-                    let _ = write!(d, "M{xx:.1},{yy:.1}");
-                }
-                Some(_) => {
-                    let _ = write!(d, "H{xx:.1}V{yy:.1}");
-                }
-            }
-            prev_y = Some(yy);
-        }
-        let end = tl
-            .points
-            .last()
-            .and_then(|p| p.live_bytes.get(col))
-            .copied()
-            .unwrap_or(0);
-        let _ = write!(
-            s,
-            r#"<path class="series" data-tag="{}" d="{d}" fill="none" stroke="{colour}" stroke-width="2"><title>{}: {} at the end</title></path>"#,
-            esc(tag),
-            esc(tag),
-            esc(&format_bytes(end))
         );
     }
     // Jumps.
@@ -151,28 +153,30 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
             continue;
         };
         let colour = PALETTE[col % PALETTE.len()];
-        let (xx, yy) = (x(j.to_ns), y(j.to_bytes));
+        let (xx, yy) = (x(j.to_ns), y(col, j.to_bytes));
+        let near_left = xx - L < 90.0;
+        let anchor = if near_left { "start" } else { "end" };
         let _ = write!(
             s,
-            r##"<g class="jump"><circle cx="{xx:.1}" cy="{yy:.1}" r="5" fill="none" stroke="{colour}" stroke-width="2"/><title>{}</title></g>"##,
+            r##"<g class="jump"><circle cx="{xx:.1}" cy="{yy:.1}" r="6" fill="none" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="11" fill="{colour}" text-anchor="{anchor}">+{}</text><title>{}</title></g>"##,
+            if near_left { xx + 9.0 } else { xx - 9.0 },
+            (yy + 14.0).min(top(col) + STRIP - 3.0),
+            esc(&format_bytes(j.delta_bytes)),
             esc(&j.description)
-        );
-    }
-    // Legend.
-    for (col, tag) in tl.tags.iter().enumerate() {
-        let colour = PALETTE[col % PALETTE.len()];
-        let lx = L + 10.0 + (col % 4) as f64 * 200.0;
-        let ly = T + 28.0 + (col / 4) as f64 * 16.0;
-        let _ = write!(
-            s,
-            r#"<rect x="{lx}" y="{}" width="12" height="4" fill="{colour}"/><text x="{}" y="{ly}" font-size="12">{}</text>"#,
-            ly - 5.0,
-            lx + 16.0,
-            esc(tag)
         );
     }
     s.push_str("</svg>");
     s
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
 }
 
 /// Horizontal bars for the largest arenas: reachable part and wasted part.

@@ -50,6 +50,21 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+/// Escapes `s` and sets `back-quoted` parts in `<code>`.
+fn esc_code(s: &str) -> String {
+    esc(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect()
+}
+
 fn pct(ps: &[Percentile], p: f64) -> String {
     ps.iter()
         .find(|x| x.p == p)
@@ -237,12 +252,12 @@ pub fn render(r: &Report) -> String {
             }
             o.push_str("</div>");
             if let Some(f) = &rt.fix {
-                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc(&f.text));
+                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
             }
         }
         if a.live_views > 1 {
             if let Some(f) = &a.fix {
-                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc(&f.text));
+                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
             }
         }
         o.push_str("</div>");
