@@ -1,0 +1,158 @@
+//! A snapshot with every field populated, shared by the format tests.
+#![allow(dead_code)]
+
+use arenaprof_snapshot::*;
+
+pub fn rich() -> Snapshot {
+    let site = |line| Site {
+        file: "src/main.rs".into(),
+        line,
+        col: 5,
+    };
+    let c = Counters {
+        live_bytes: 1 << 20,
+        peak_bytes: 3 << 20,
+        peak_at_ns: 1_200_000_000,
+        allocated_bytes: u64::MAX / 3,
+        freed_bytes: 7,
+        alloc_count: 11,
+        free_count: 4,
+        realloc_count: 2,
+        failed_count: 1,
+    };
+    let h = Histogram {
+        buckets: vec![(8, 3), (1 << 20, 1)],
+        percentiles: vec![(50.0, 8), (99.9, 1 << 20)],
+    };
+    Snapshot {
+        meta: Meta {
+            program: "ünïcode-prog".into(),
+            pid: 42,
+            unix_ms: 1_763_700_000_000,
+            elapsed_ns: 5,
+            allocator: "jemalloc".into(),
+            sampling: SamplingConfig {
+                mode: SamplingMode::Bytes,
+                mean_bytes: 512 << 10,
+                threshold_bytes: 0,
+            },
+            writer_version: "0.1.0".into(),
+        },
+        tags: vec![TagStats {
+            id: 2,
+            name: "gemm-workspace".into(),
+            counters: c,
+            sizes: h.clone(),
+            lifetimes_ns: h,
+        }],
+        threads: vec![ThreadStats {
+            slot: 0,
+            name: "main".into(),
+            os_tid: 99,
+            alive: true,
+            counters: c,
+            tags: vec![ThreadTagRow { tag: 2, counters: c }],
+        }],
+        total: c,
+        timeline: Timeline {
+            tags: vec![2],
+            points: vec![TimelinePoint {
+                t_ns: 1,
+                live_bytes: vec![5],
+                reason: PointReason::Mark,
+            }],
+            dropped_points: 3,
+            marks: vec![Mark {
+                t_ns: 1,
+                label: "first matmul".into(),
+            }],
+        },
+        heap: HeapProfile {
+            frames: vec![Frame {
+                function: "main".into(),
+                file: "src/main.rs".into(),
+                line: 3,
+            }],
+            stacks: vec![Stack { frames: vec![0] }],
+            samples: vec![Sample {
+                stack: 0,
+                tag: 2,
+                thread: 0,
+                size: 4096,
+                weight: 1.5,
+                alloc_ns: 2,
+                free_ns: Some(9),
+            }],
+            at_peak: vec![StackBytes {
+                stack: 0,
+                bytes: 6144.0,
+                objects: 1.5,
+            }],
+        },
+        process: ProcessStats {
+            rss_bytes: 10 << 20,
+            peak_rss_bytes: 11 << 20,
+            jemalloc: Some(JemallocStats {
+                allocated: 1,
+                active: 2,
+                resident: 3,
+                metadata: 4,
+                retained: 5,
+                mapped: 6,
+            }),
+        },
+        overhead: Overhead {
+            header_bytes_per_alloc: 8,
+            live_header_bytes: 56,
+            table_bytes: 1 << 16,
+            internal_live_bytes: 100,
+            backtraces_captured: 1,
+            backtrace_ns: 1000,
+            snapshot_ns: 2000,
+        },
+        registry: Registry {
+            arenas: vec![ArenaRecord {
+                id: 1,
+                capacity_bytes: 800,
+                elem_type: "f64".into(),
+                elem_size: 8,
+                shape: vec![10, 10],
+                site: site(10),
+                op: "arange".into(),
+                thread: 0,
+                created_ns: 1,
+                owner_alive: false,
+            }],
+            views: vec![ViewRecord {
+                id: 2,
+                arena: 1,
+                parent: Some(1),
+                op: "slice[..10]".into(),
+                site: site(12),
+                alive: true,
+                is_owner: false,
+                layout: Layout {
+                    offset: -3,
+                    shape: vec![10],
+                    strides: vec![-1],
+                    elem_size: 8,
+                },
+                created_ns: 2,
+                thread: 0,
+            }],
+            cow: vec![CowRecord {
+                from_arena: 1,
+                to_arena: 3,
+                bytes: 80,
+                site: site(14),
+                t_ns: 3,
+            }],
+            arenas_created: 3,
+            views_created: 4,
+        },
+        sections: vec![Section {
+            name: "gemm".into(),
+            entries: vec![("threads".into(), "2".into())],
+        }],
+    }
+}

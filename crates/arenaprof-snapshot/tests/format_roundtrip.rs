@@ -1,0 +1,111 @@
+//! The snapshot file format: header layout, round trips, and every error.
+
+mod common;
+use arenaprof_snapshot::format::HEADER_LEN;
+use arenaprof_snapshot::{FormatError, Snapshot, FORMAT_VERSION, MAGIC};
+
+#[test]
+fn default_and_rich_snapshots_round_trip() {
+    for snap in [Snapshot::default(), common::rich()] {
+        let bytes = snap.to_bytes().unwrap();
+        assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
+        // Encoding is deterministic.
+        assert_eq!(snap.to_bytes().unwrap(), bytes);
+    }
+}
+
+#[test]
+fn header_layout_is_as_documented() {
+    let bytes = common::rich().to_bytes().unwrap();
+    assert_eq!(&bytes[0..8], &MAGIC);
+    assert_eq!(&bytes[0..8], b"ARENAPRF");
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), FORMAT_VERSION);
+    assert_eq!(FORMAT_VERSION, 1);
+    assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), 0, "flags");
+    let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+    assert_eq!(len as usize, bytes.len() - HEADER_LEN);
+    let crc = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    assert_eq!(crc, crc32fast::hash(&bytes[HEADER_LEN..]));
+}
+
+#[test]
+fn files_round_trip_and_writes_leave_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.arenaprof");
+    let snap = common::rich();
+    snap.write(&path).unwrap();
+    // Overwriting replaces the file whole.
+    snap.write(&path).unwrap();
+    assert_eq!(Snapshot::read(&path).unwrap(), snap);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["run.arenaprof"]);
+    let err = Snapshot::read(dir.path().join("missing")).unwrap_err();
+    assert!(matches!(err, FormatError::Io(..)));
+    assert!(err.to_string().contains("missing"));
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let bytes = common::rich().to_bytes().unwrap();
+    for n in 0..bytes.len() {
+        let err = Snapshot::from_bytes(&bytes[..n]).unwrap_err();
+        assert!(
+            matches!(err, FormatError::Truncated { .. }),
+            "prefix of {n} bytes: {err}"
+        );
+    }
+}
+
+#[test]
+fn trailing_bytes_wrong_magic_version_and_checksum() {
+    let good = common::rich().to_bytes().unwrap();
+    let mut long = good.clone();
+    long.extend_from_slice(b"xyz");
+    assert!(matches!(
+        Snapshot::from_bytes(&long).unwrap_err(),
+        FormatError::TrailingBytes(3)
+    ));
+    let mut magic = good.clone();
+    magic[0] = b'X';
+    let e = Snapshot::from_bytes(&magic).unwrap_err();
+    assert!(matches!(e, FormatError::BadMagic));
+    assert!(e.to_string().contains("not an arenaprof snapshot"));
+    let mut version = good.clone();
+    version[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let e = Snapshot::from_bytes(&version).unwrap_err();
+    assert!(matches!(e, FormatError::UnsupportedVersion(2)));
+    assert!(e.to_string().contains("version 2"));
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    let e = Snapshot::from_bytes(&flipped).unwrap_err();
+    assert!(matches!(e, FormatError::ChecksumMismatch { .. }));
+    assert!(e.to_string().contains("checksum"));
+}
+
+#[test]
+fn a_checksummed_payload_that_claims_huge_counts_is_refused() {
+    // Valid header and CRC around a payload whose first length prefix says
+    // 2^63 elements: decoding must fail fast, without trying to allocate.
+    let mut payload = vec![0u8];
+    payload.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    let e = Snapshot::from_bytes(&bytes).unwrap_err();
+    assert!(matches!(e, FormatError::Decode(_)), "{e}");
+    // And a header that promises more payload than any file holds.
+    let mut h = common::rich().to_bytes().unwrap();
+    h[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        Snapshot::from_bytes(&h).unwrap_err(),
+        FormatError::Truncated { .. }
+    ));
+}
