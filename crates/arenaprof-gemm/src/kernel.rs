@@ -15,20 +15,22 @@ mod sealed {
         F64,
     }
 
-    /// What the pool needs from an element type; implemented for f32 and f64 only.
+    /// What the pool needs from an element type; implemented for f32 and f64
+    /// only. Names carry an `ap_` prefix so they do not collide with users'
+    /// own traits in generic code.
     pub trait Sealed: Copy + Send + Sync + PartialEq + 'static {
-        const DTYPE: DType;
-        const ZERO: Self;
-        const ONE: Self;
-        fn to_f64(self) -> f64;
-        fn from_f64(x: f64) -> Self;
+        const AP_DTYPE: DType;
+        const AP_ZERO: Self;
+        const AP_ONE: Self;
+        fn ap_to_f64(self) -> f64;
+        fn ap_from_f64(x: f64) -> Self;
         /// matrixmultiply's entry point for this type.
         ///
         /// # Safety
         /// As `matrixmultiply::dgemm`: every element of A, B and C reachable
         /// through the shape and strides is valid, C's elements do not alias.
         #[allow(clippy::too_many_arguments)]
-        unsafe fn mm(
+        unsafe fn ap_mm(
             m: usize,
             k: usize,
             n: usize,
@@ -59,16 +61,16 @@ impl GemmScalar for f32 {}
 impl GemmScalar for f64 {}
 
 impl sealed::Sealed for f32 {
-    const DTYPE: DType = DType::F32;
-    const ZERO: f32 = 0.0;
-    const ONE: f32 = 1.0;
-    fn to_f64(self) -> f64 {
+    const AP_DTYPE: DType = DType::F32;
+    const AP_ZERO: f32 = 0.0;
+    const AP_ONE: f32 = 1.0;
+    fn ap_to_f64(self) -> f64 {
         self as f64
     }
-    fn from_f64(x: f64) -> f32 {
+    fn ap_from_f64(x: f64) -> f32 {
         x as f32
     }
-    unsafe fn mm(
+    unsafe fn ap_mm(
         m: usize,
         k: usize,
         n: usize,
@@ -92,16 +94,16 @@ impl sealed::Sealed for f32 {
 }
 
 impl sealed::Sealed for f64 {
-    const DTYPE: DType = DType::F64;
-    const ZERO: f64 = 0.0;
-    const ONE: f64 = 1.0;
-    fn to_f64(self) -> f64 {
+    const AP_DTYPE: DType = DType::F64;
+    const AP_ZERO: f64 = 0.0;
+    const AP_ONE: f64 = 1.0;
+    fn ap_to_f64(self) -> f64 {
         self
     }
-    fn from_f64(x: f64) -> f64 {
+    fn ap_from_f64(x: f64) -> f64 {
         x
     }
-    unsafe fn mm(
+    unsafe fn ap_mm(
         m: usize,
         k: usize,
         n: usize,
@@ -248,7 +250,7 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
             // SAFETY: the tile's corner elements are inside the validated
             // operands; matrixmultiply reads A and B and writes this tile of C.
             unsafe {
-                T::mm(
+                T::ap_mm(
                     m,
                     k,
                     n,
@@ -277,7 +279,7 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
         let mut p = 0;
         while p < k {
             let kp = blocks.kc.min(k - p);
-            let beta_p = if p == 0 { beta } else { T::ONE };
+            let beta_p = if p == 0 { beta } else { T::AP_ONE };
             let mut i = i0;
             while i < i1 {
                 let mi = mstep.min(i1 - i);
@@ -285,7 +287,7 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
                 // validated operands (i < i1 <= m, p < k, j < j1 <= n); the
                 // piece lies inside this worker's tile of C.
                 unsafe {
-                    T::mm(
+                    T::ap_mm(
                         mi,
                         kp,
                         nj,
@@ -325,10 +327,10 @@ pub(crate) unsafe fn scale_c<T: GemmScalar>(m: usize, n: usize, beta: T, c: Mat<
             // borrowed C.
             unsafe {
                 let p = c.at(i, j) as *mut T;
-                *p = if beta == T::ZERO {
-                    T::ZERO
+                *p = if beta == T::AP_ZERO {
+                    T::AP_ZERO
                 } else {
-                    T::from_f64((*p).to_f64() * beta.to_f64())
+                    T::ap_from_f64((*p).ap_to_f64() * beta.ap_to_f64())
                 };
             }
         }

@@ -332,7 +332,7 @@ impl GemmPool {
             rs: sc.row,
             cs: sc.col,
         };
-        if k == 0 || alpha == T::ZERO {
+        if k == 0 || alpha == T::AP_ZERO {
             // SAFETY: C is validated and exclusively borrowed.
             unsafe { scale_c(m, n, beta, cm) };
             return Ok(());
@@ -361,10 +361,10 @@ impl GemmPool {
         let grid = Grid::new(m, k, n, p * st.config.tiles_per_worker.max(1));
         p = p.min(grid.count());
         let job = Job {
-            dtype: T::DTYPE,
+            dtype: T::AP_DTYPE,
             k,
-            alpha: alpha.to_f64(),
-            beta: beta.to_f64(),
+            alpha: alpha.ap_to_f64(),
+            beta: beta.ap_to_f64(),
             a: raw(pa, sa),
             b: raw(pb, sb),
             c: raw(cm.ptr, sc),

@@ -319,10 +319,10 @@ unsafe fn tile<T: GemmScalar>(job: &Job, rows: (usize, usize), cols: (usize, usi
             rows,
             cols,
             job.k,
-            T::from_f64(job.alpha),
+            T::ap_from_f64(job.alpha),
             job.a.typed(),
             job.b.typed(),
-            T::from_f64(job.beta),
+            T::ap_from_f64(job.beta),
             job.c.typed(),
         )
     }
