@@ -45,7 +45,8 @@ pub struct GemmConfig {
     /// How many tiles of C per worker a GEMM is cut into. Workers claim tiles
     /// from a shared counter, so more tiles balance better on a busy machine;
     /// every tile repacks its panels of A and B, so fewer tiles pack less.
-    /// `0` is treated as `1`.
+    /// `0` (the default) chooses: one per worker, or up to four when that
+    /// adds at most 2% packing ([`Grid::auto`](crate::partition::Grid::auto)).
     pub tiles_per_worker: usize,
     /// Microseconds a pool thread keeps spinning for the next job (and the
     /// caller for the end of one) before it sleeps. Spinning is skipped when
@@ -59,7 +60,7 @@ impl Default for GemmConfig {
             threads: 0,
             workspace_cap: DEFAULT_WORKSPACE_CAP,
             min_work_per_worker: DEFAULT_MIN_WORK_PER_WORKER,
-            tiles_per_worker: 1,
+            tiles_per_worker: 0,
             spin_us: 100,
         }
     }

@@ -66,6 +66,38 @@ impl Grid {
             .unwrap_or_else(|| Grid::with_parts(m, n, 1, 1))
     }
 
+    /// The grid for `workers` workers: one tile each, or up to four each when
+    /// the extra tiles cost at most 2% more packing in total (wide products
+    /// whose tiles stay at least 1024 columns wide: matrixmultiply packs A
+    /// once per 1024 columns anyway). More tiles let a worker that was
+    /// descheduled hand its share to the others.
+    ///
+    /// ```
+    /// use arenaprof_gemm::partition::Grid;
+    /// assert_eq!(Grid::auto(1024, 1024, 1024, 2).count(), 2);
+    /// assert_eq!(Grid::auto(4096, 4096, 4096, 2).count(), 4);
+    /// ```
+    pub fn auto(m: usize, k: usize, n: usize, workers: usize) -> Grid {
+        let workers = workers.max(1);
+        let base = Grid::new(m, k, n, workers);
+        if workers == 1 {
+            return base;
+        }
+        let budget = base.total_cost(k) + base.total_cost(k) / 50;
+        let mut best = base;
+        for per in 2..=4 {
+            let g = Grid::new(m, k, n, workers * per);
+            if g.count() == workers * per && g.total_cost(k) <= budget {
+                best = g;
+            }
+        }
+        best
+    }
+
+    fn total_cost(&self, k: usize) -> u128 {
+        self.packing_cost(k) * self.count() as u128
+    }
+
     fn with_parts(m: usize, n: usize, pr: usize, pc: usize) -> Grid {
         let row_step = panel_step(m, pr);
         let col_step = panel_step(n, pc);

@@ -358,7 +358,10 @@ impl GemmPool {
         }
         let work = m.saturating_mul(k).saturating_mul(n);
         p = p.min((work / st.config.min_work_per_worker.max(1)).max(1));
-        let grid = Grid::new(m, k, n, p * st.config.tiles_per_worker.max(1));
+        let grid = match st.config.tiles_per_worker {
+            0 => Grid::auto(m, k, n, p),
+            per => Grid::new(m, k, n, p * per),
+        };
         p = p.min(grid.count());
         let job = Job {
             dtype: T::AP_DTYPE,
