@@ -56,6 +56,23 @@ impl Default for TrackingAlloc<tikv_jemallocator::Jemalloc> {
     }
 }
 
+#[cfg(not(feature = "jemalloc"))]
+impl TrackingAlloc<std::alloc::System> {
+    /// A tracker with the system allocator inside (the `jemalloc` feature is off).
+    pub const fn new() -> Self {
+        TrackingAlloc {
+            inner: std::alloc::System,
+        }
+    }
+}
+
+#[cfg(not(feature = "jemalloc"))]
+impl Default for TrackingAlloc<std::alloc::System> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<A> TrackingAlloc<A> {
     /// A tracker around any inner allocator, usable in a `static`.
     pub const fn wrap(inner: A) -> Self {
