@@ -188,6 +188,11 @@ impl Blocks {
     }
 
     /// Packing-buffer bytes of the largest piece (without the slack).
+    ///
+    /// ```
+    /// let b = arenaprof_gemm::Blocks::for_region(8, 1 << 20).unwrap();
+    /// assert_eq!(b.packing_bytes(8), 8 * 256 * (64 + 432));
+    /// ```
     pub fn packing_bytes(&self, elem_size: usize) -> usize {
         packing_bytes(elem_size, self.mc, self.kc, self.nc)
     }

@@ -115,6 +115,11 @@ impl Strides {
 
     /// Index of element `(i, j)` (wrapping; for in-range elements of a
     /// validated matrix it is exact).
+    ///
+    /// ```
+    /// let s = arenaprof_gemm::Strides::new(-2, 1).with_offset(4);
+    /// assert_eq!([s.index(0, 0), s.index(2, 1)], [4, 1]);
+    /// ```
     pub const fn index(&self, i: usize, j: usize) -> usize {
         (self.offset as isize)
             .wrapping_add((i as isize).wrapping_mul(self.row))

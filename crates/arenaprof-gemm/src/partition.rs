@@ -37,6 +37,11 @@ pub struct Grid {
 impl Grid {
     /// The grid of at most `tiles` tiles for an `m x k x n` product (at least
     /// one tile; fewer than asked when C is too small to cut that often).
+    ///
+    /// ```
+    /// let g = arenaprof_gemm::partition::Grid::new(3, 10, 2, 8);
+    /// assert_eq!((g.rows, g.cols), (3, 2)); // 6 tiles: C has only 6 elements
+    /// ```
     pub fn new(m: usize, k: usize, n: usize, tiles: usize) -> Grid {
         let tiles = tiles.max(1);
         let mut best: Option<(usize, u128, Grid)> = None;
@@ -112,6 +117,10 @@ impl Grid {
     }
 
     /// Number of tiles.
+    ///
+    /// ```
+    /// assert_eq!(arenaprof_gemm::partition::Grid::new(64, 64, 64, 4).count(), 4);
+    /// ```
     pub fn count(&self) -> usize {
         self.rows * self.cols
     }
@@ -125,6 +134,12 @@ impl Grid {
 
     /// Row range and column range of tile `t` (`t < count()`); tiles of one
     /// column of the grid are consecutive, so neighbours share B's panel.
+    ///
+    /// ```
+    /// let g = arenaprof_gemm::partition::Grid::new(100, 8, 100, 4);
+    /// assert_eq!(g.tile(0), ((0, 64), (0, 64)));
+    /// assert_eq!(g.tile(3), ((64, 100), (64, 100)));
+    /// ```
     pub fn tile(&self, t: usize) -> ((usize, usize), (usize, usize)) {
         let (r, c) = (t % self.rows, t / self.rows);
         let i0 = r * self.row_step;

@@ -5,7 +5,7 @@ use crate::budget::{Limit, WORKSPACE_RECORD};
 use crate::kernel::Blocks;
 use crate::pool::{PoolInner, State};
 use crate::worker::Counters;
-use arenaprof_alloc::format::{Section, Snapshot};
+use arenaprof_snapshot::{Section, Snapshot};
 use std::fmt;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, Weak};
@@ -122,6 +122,10 @@ impl MemStat {
     }
 
     /// Overflows summed over workers.
+    ///
+    /// ```
+    /// assert_eq!(arenaprof_gemm::mem_stat().overflows(), 0);
+    /// ```
     pub fn overflows(&self) -> u64 {
         self.per_worker.iter().map(|w| w.overflows).sum()
     }
@@ -215,6 +219,12 @@ pub fn all_pools() -> Vec<MemStat> {
 }
 
 /// Entries of the snapshot's `gemm` section for these pools.
+///
+/// ```
+/// let sec = arenaprof_gemm::stat::section(&[arenaprof_gemm::mem_stat()]);
+/// assert_eq!(sec.name, "gemm");
+/// assert!(sec.entries.iter().any(|(k, _)| k == "global.worker0"));
+/// ```
 pub fn section(stats: &[MemStat]) -> Section {
     let mut e: Vec<(String, String)> = vec![("pools".into(), stats.len().to_string())];
     for s in stats {
