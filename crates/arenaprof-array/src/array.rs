@@ -8,6 +8,7 @@ use crate::registry::{self, ArenaKey, ViewKey, NONE};
 use crate::warn;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
+use crate::dims::{Shape, Small, Strides};
 use ndarray::{ArrayViewD, Axis, Dimension, IxDyn, RawArrayView, ShapeBuilder};
 use std::fmt;
 use std::mem::{size_of, ManuallyDrop};
@@ -65,9 +66,9 @@ pub(crate) const READ_ONLY: u8 = 2;
 /// ```
 pub struct Array<T: Element> {
     pub(crate) ptr: NonNull<T>,
-    pub(crate) dim: IxDyn,
-    /// Strides in elements, as ndarray stores them (`isize` bits in `usize`).
-    pub(crate) strides: IxDyn,
+    pub(crate) dim: Shape,
+    /// Strides in elements.
+    pub(crate) strides: Strides,
     pub(crate) arena: Option<Arc<Arena<T>>>,
     pub(crate) view: Option<ViewKey>,
     pub(crate) flags: u8,
@@ -80,11 +81,11 @@ unsafe impl<T: Element> Send for Array<T> {}
 unsafe impl<T: Element> Sync for Array<T> {}
 
 /// C-order strides in elements, NumPy's way (a zero-length axis counts as 1).
-pub(crate) fn c_strides(shape: &[usize]) -> IxDyn {
-    let mut st = IxDyn::zeros(shape.len());
+pub(crate) fn c_strides(shape: &[usize]) -> Strides {
+    let mut st = Small::zeros(shape.len());
     let mut acc = 1usize;
     for k in (0..shape.len()).rev() {
-        st[k] = acc;
+        st[k] = acc as isize;
         acc = acc.wrapping_mul(shape[k].max(1));
     }
     st
@@ -149,9 +150,9 @@ impl<T: Element> Array<T> {
         op: &'static str,
         site: &'static Location<'static>,
     ) -> Array<T> {
-        let dim = IxDyn(shape);
+        let dim = Small::from_slice(shape);
         let strides = c_strides(shape);
-        debug_assert_eq!(vec.len(), dim.size());
+        debug_assert_eq!(vec.len(), shape.iter().product::<usize>());
         if vec.is_empty() || size_of::<T>() == 0 {
             return Array::empty(dim, strides, 0);
         }
@@ -162,7 +163,7 @@ impl<T: Element> Array<T> {
             (cap * size_of::<T>()) as u64,
             T::NAME,
             size_of::<T>() as u64,
-            &dim,
+            shape,
             op,
             site,
         );
@@ -179,7 +180,7 @@ impl<T: Element> Array<T> {
     }
 
     /// A handle with no elements: it pins nothing and is not registered.
-    pub(crate) fn empty(dim: IxDyn, strides: IxDyn, flags: u8) -> Array<T> {
+    pub(crate) fn empty(dim: Shape, strides: Strides, flags: u8) -> Array<T> {
         Array {
             ptr: NonNull::dangling(),
             dim,
@@ -191,11 +192,12 @@ impl<T: Element> Array<T> {
     }
 
     /// A new view of this array's arena with the given window.
+    #[inline(always)]
     pub(crate) fn derive(
         &self,
         ptr: NonNull<T>,
-        dim: IxDyn,
-        strides: IxDyn,
+        dim: Shape,
+        strides: Strides,
         op: Op,
         site: &'static Location<'static>,
         read_only: bool,
@@ -209,7 +211,7 @@ impl<T: Element> Array<T> {
         let (Some(arena), Some(parent)) = (&self.arena, self.view) else {
             return Array::empty(dim, strides, flags);
         };
-        if dim.size() == 0 {
+        if dim.as_slice().contains(&0) {
             return Array::empty(dim, strides, flags);
         }
         // SAFETY: `ptr` was derived from this array's pointer by ndarray's
@@ -235,30 +237,17 @@ impl<T: Element> Array<T> {
         }
     }
 
-    /// Pointer, shape and strides of a raw ndarray view derived from
-    /// [`Array::raw_view`].
-    pub(crate) fn raw_parts(raw: &RawArrayView<T, IxDyn>) -> (NonNull<T>, IxDyn, IxDyn) {
-        let layout: &ndarray::LayoutRef<T, IxDyn> = raw.as_ref();
-        let dim = layout.raw_dim();
-        let mut strides = IxDyn::zeros(dim.ndim());
-        for (d, &s) in strides.slice_mut().iter_mut().zip(layout.strides()) {
-            *d = s as usize;
-        }
-        let rr: &ndarray::RawRef<T, IxDyn> = raw.as_ref();
-        let ptr = NonNull::new(rr.as_ptr() as *mut T).unwrap_or(NonNull::dangling());
-        (ptr, dim, strides)
-    }
-
     /// This array as a raw ndarray view (negative strides included).
     pub(crate) fn raw_view(&self) -> RawArrayView<T, IxDyn> {
-        let nonempty = self.dim.size() != 0;
-        let mut abs = self.strides.clone();
+        let nonempty = !self.is_empty();
+        let n = self.ndim();
+        let mut abs = IxDyn::zeros(n);
         let mut low = self.ptr.as_ptr() as *const T;
         let mut flip = false;
-        for k in 0..self.dim.ndim() {
-            let s = self.strides[k] as isize;
+        for k in 0..n {
+            let s = self.strides[k];
+            abs[k] = s.unsigned_abs();
             if s < 0 {
-                abs[k] = s.unsigned_abs();
                 if nonempty {
                     flip = true;
                     // SAFETY: the element at index dim-1 along this axis is
@@ -270,10 +259,10 @@ impl<T: Element> Array<T> {
         // SAFETY: `low` is the lowest element of a window that lies inside a
         // live arena (or a dangling pointer for an empty array), and `abs`
         // are non-negative strides that keep every element inside it.
-        let mut raw = unsafe { RawArrayView::from_shape_ptr(self.dim.clone().strides(abs), low) };
+        let mut raw = unsafe { RawArrayView::from_shape_ptr(IxDyn(self.shape()).strides(abs), low) };
         if flip {
-            for k in 0..self.dim.ndim() {
-                if (self.strides[k] as isize) < 0 {
+            for k in 0..n {
+                if self.strides[k] < 0 {
                     raw.invert_axis(Axis(k));
                 }
             }
@@ -484,7 +473,7 @@ impl<T: Element> Array<T> {
     /// assert_eq!(arenaprof_array::Array::<f64>::zeros(&[2, 5]).shape(), &[2, 5]);
     /// ```
     pub fn shape(&self) -> &[usize] {
-        self.dim.slice()
+        self.dim.as_slice()
     }
 
     /// Strides in elements (negative for reversed axes, zero for broadcast
@@ -497,20 +486,17 @@ impl<T: Element> Array<T> {
     /// assert_eq!(a.slice(s![..;-1, ..;2]).strides(), &[-4, 2]);
     /// ```
     pub fn strides(&self) -> &[isize] {
-        let s = self.strides.slice();
-        // SAFETY: usize and isize have the same size and alignment, and
-        // ndarray stores signed strides as their bit pattern in usize.
-        unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<isize>(), s.len()) }
+        self.strides.as_slice()
     }
 
     /// Number of axes.
     pub fn ndim(&self) -> usize {
-        self.dim.ndim()
+        self.dim.len()
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.dim.size()
+        self.shape().iter().product()
     }
 
     /// Whether the array has no elements (it then pins no arena).

@@ -6,7 +6,7 @@ use crate::array::{Array, IS_VIEW};
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::registry;
-use ndarray::{ArrayViewMutD, Axis, RawArrayViewMut, ShapeBuilder};
+use ndarray::{ArrayViewMutD, Axis, IxDyn, RawArrayViewMut, ShapeBuilder};
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -111,12 +111,12 @@ impl<T: Element> Array<T> {
     ) -> Result<ArrayViewMutD<'_, T>, ArrayError> {
         self.make_unique(site)?;
         let nonempty = !self.is_empty();
-        let mut abs = self.strides.clone();
+        let mut abs = IxDyn::zeros(self.ndim());
         let mut low = self.ptr.as_ptr();
         for k in 0..self.ndim() {
-            let s = self.strides[k] as isize;
+            let s = self.strides[k];
+            abs[k] = s.unsigned_abs();
             if s < 0 {
-                abs[k] = s.unsigned_abs();
                 if nonempty {
                     // SAFETY: index dim-1 along this axis is inside the arena.
                     low = unsafe { low.offset(s * (self.dim[k] as isize - 1)) };
@@ -127,10 +127,10 @@ impl<T: Element> Array<T> {
         // empty with a dangling pointer); strides are non-negative and, as
         // the array is not read-only, no two indices alias.
         let mut raw =
-            unsafe { RawArrayViewMut::from_shape_ptr(self.dim.clone().strides(abs), low) };
+            unsafe { RawArrayViewMut::from_shape_ptr(IxDyn(self.shape()).strides(abs), low) };
         if nonempty {
             for k in 0..self.ndim() {
-                if (self.strides[k] as isize) < 0 {
+                if self.strides[k] < 0 {
                     raw.invert_axis(Axis(k));
                 }
             }

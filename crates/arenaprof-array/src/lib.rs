@@ -40,6 +40,7 @@ mod arith;
 mod array;
 mod copy_ops;
 mod cow;
+mod dims;
 mod element;
 mod error;
 pub mod linalg;

@@ -12,11 +12,9 @@ pub(crate) const INLINE_ELEMS: usize = 4;
 pub(crate) enum Op {
     /// An owning array made by this constructor (`"arange"`, `"to_owned"`...).
     Owner(&'static str),
-    /// `slice(s![..])`.
-    Slice {
-        elems: [SliceInfoElem; INLINE_ELEMS],
-        len: u8,
-    },
+    /// `slice(s![..])`: the first arguments, compactly (see [`Arg`]);
+    /// `len == u8::MAX` when one did not fit.
+    Slice { elems: [Arg; INLINE_ELEMS], len: u8 },
     /// `t()`.
     T,
     /// `permuted_axes(..)` (first 8 axes kept).
@@ -30,14 +28,17 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    #[inline]
     pub(crate) fn slice(elems: &[SliceInfoElem]) -> Op {
-        let mut inline = [SliceInfoElem::NewAxis; INLINE_ELEMS];
-        let n = elems.len().min(INLINE_ELEMS);
-        inline[..n].copy_from_slice(&elems[..n]);
-        Op::Slice {
-            elems: inline,
-            len: elems.len().min(u8::MAX as usize) as u8,
+        let mut inline = [Arg::NEW_AXIS; INLINE_ELEMS];
+        let mut len = elems.len().min(u8::MAX as usize - 1) as u8;
+        for (d, e) in inline.iter_mut().zip(elems) {
+            match Arg::of(e) {
+                Some(a) => *d = a,
+                None => len = u8::MAX,
+            }
         }
+        Op::Slice { elems: inline, len }
     }
 
     pub(crate) fn permute(axes: &[usize]) -> Op {
@@ -65,6 +66,7 @@ impl Op {
         let mut s = String::new();
         match self {
             Op::Owner(n) => s.push_str(n),
+            Op::Slice { len: u8::MAX, .. } => s.push_str("slice[..]"),
             Op::Slice { elems, len } => {
                 s.push_str("slice[");
                 let shown = (*len as usize).min(INLINE_ELEMS);
@@ -72,7 +74,7 @@ impl Op {
                     if i > 0 {
                         s.push_str(", ");
                     }
-                    render_elem(&mut s, e);
+                    render_elem(&mut s, &e.elem());
                 }
                 if *len as usize > INLINE_ELEMS {
                     s.push_str(", ..");
@@ -96,6 +98,49 @@ impl Op {
             Op::Clone => s.push_str("clone()"),
         }
         s
+    }
+}
+
+/// One slice argument in 12 bytes: `step == 0` marks an index (`end == 0`)
+/// or a new axis (`end == 1`); `end == i32::MIN` means "to the end".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Arg {
+    start: i32,
+    end: i32,
+    step: i32,
+}
+
+impl Arg {
+    const NEW_AXIS: Arg = Arg { start: 0, end: 1, step: 0 };
+
+    /// The compact form, `None` when a value does not fit in an `i32`.
+    #[inline]
+    fn of(e: &SliceInfoElem) -> Option<Arg> {
+        let n = |v: isize| i32::try_from(v).ok().filter(|&v| v != i32::MIN);
+        Some(match *e {
+            SliceInfoElem::NewAxis => Arg::NEW_AXIS,
+            SliceInfoElem::Index(i) => Arg { start: n(i)?, end: 0, step: 0 },
+            SliceInfoElem::Slice { start, end, step } => Arg {
+                start: n(start)?,
+                end: match end {
+                    Some(e) => n(e)?,
+                    None => i32::MIN,
+                },
+                step: n(step)?,
+            },
+        })
+    }
+
+    fn elem(&self) -> SliceInfoElem {
+        match (self.step, self.end) {
+            (0, 1) => SliceInfoElem::NewAxis,
+            (0, _) => SliceInfoElem::Index(self.start as isize),
+            (step, end) => SliceInfoElem::Slice {
+                start: self.start as isize,
+                end: (end != i32::MIN).then_some(end as isize),
+                step: step as isize,
+            },
+        }
     }
 }
 
@@ -136,5 +181,9 @@ mod tests {
         assert_eq!(Op::slice(s![..;-1].as_ref()).render(&[]), "slice[..;-1]");
         assert_eq!(Op::permute(&[1, 0]).render(&[]), "permuted_axes([1, 0])");
         assert_eq!(Op::Reshape.render(&[4, 3]), "reshape([4, 3])");
+        let long = [SliceInfoElem::Index(1); 6];
+        assert_eq!(Op::slice(&long).render(&[]), "slice[1, 1, 1, 1, ..]");
+        let huge = [SliceInfoElem::Index(1 << 40)];
+        assert_eq!(Op::slice(&huge).render(&[]), "slice[..]");
     }
 }

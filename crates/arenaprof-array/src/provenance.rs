@@ -22,7 +22,6 @@
 use crate::registry::{self, ArenaRec, ViewRec, NONE, SHARDS};
 use crate::site::site_of;
 use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
-use ndarray::Dimension;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -180,7 +179,7 @@ fn collect(only: Option<u64>) -> Raw {
 fn view_info(v: &ViewRec, parent: Option<u64>, elem_size: u64) -> ViewInfo {
     let op = match v.op.owner_name() {
         Some(n) => n.to_owned(),
-        None => v.op.render(v.dim.slice()),
+        None => v.op.render(v.dim.as_slice()),
     };
     ViewInfo {
         id: v.id,
@@ -246,7 +245,7 @@ fn build(raw: Raw) -> Vec<ArenaInfo> {
             wasted_bytes: a.capacity_bytes - reachable,
             elem_type: a.elem_type.to_owned(),
             elem_size: es,
-            shape: a.shape.slice().to_vec(),
+            shape: a.shape.as_slice().to_vec(),
             op: a.op.to_owned(),
             site: site_of(a.site),
             thread: a.thread,
@@ -359,7 +358,7 @@ pub fn to_snapshot() -> Registry {
             capacity_bytes: a.capacity_bytes,
             elem_type: a.elem_type.to_owned(),
             elem_size: a.elem_size,
-            shape: a.shape.slice().to_vec(),
+            shape: a.shape.as_slice().to_vec(),
             site: site_of(a.site),
             op: a.op.to_owned(),
             thread: a.thread,

@@ -22,7 +22,7 @@ pub use crate::provenance::{
 use crate::op::Op;
 use crate::site;
 use arenaprof_snapshot::{CowRecord, Layout};
-use ndarray::{Dimension, IxDyn};
+use crate::dims::{Shape, Small, Strides};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -33,14 +33,25 @@ pub(crate) const SHARDS: usize = 16;
 /// Marks "no parent" in a view record.
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// A slab entry: records are reused in place, so a new record is written
+/// field by field into a vacant entry instead of being moved in whole.
+pub(crate) trait Entry {
+    /// A vacant entry.
+    fn vacant() -> Self;
+    /// Whether the entry holds a record.
+    fn is_used(&self) -> bool;
+    /// Marks the entry vacant (freeing any heap parts).
+    fn vacate(&mut self);
+}
+
 /// A slab: stable `u32` slots with a free list.
 pub(crate) struct Slab<T> {
-    entries: Vec<Option<T>>,
+    entries: Vec<T>,
     free: Vec<u32>,
     len: usize,
 }
 
-impl<T> Slab<T> {
+impl<T: Entry> Slab<T> {
     const fn new() -> Self {
         Slab {
             entries: Vec::new(),
@@ -49,47 +60,71 @@ impl<T> Slab<T> {
         }
     }
 
-    fn insert(&mut self, v: T) -> u32 {
+    /// Whether [`Slab::claim`] would allocate.
+    #[inline]
+    fn insert_allocates(&self) -> bool {
+        self.free.is_empty() && self.entries.len() == self.entries.capacity()
+    }
+
+    /// A vacant entry to fill; the caller must make it used. Allocates only
+    /// when [`Slab::insert_allocates`] says so; the free list always has
+    /// room for every slot, so [`Slab::remove`] never allocates.
+    #[inline(always)]
+    fn claim(&mut self) -> (u32, &mut T) {
         self.len += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.entries[i as usize] = Some(v);
-                i
-            }
+        let i = match self.free.pop() {
+            Some(i) => i,
             None => {
-                self.entries.push(Some(v));
+                self.entries.push(T::vacant());
+                let cap = self.entries.capacity();
+                self.free.reserve_exact(cap - self.free.len());
                 (self.entries.len() - 1) as u32
             }
-        }
+        };
+        (i, &mut self.entries[i as usize])
     }
 
-    fn remove(&mut self, i: u32) -> Option<T> {
-        let v = self.entries.get_mut(i as usize)?.take();
-        if v.is_some() {
-            self.len -= 1;
-            self.free.push(i);
-            if self.len == 0 {
-                // Give the memory back once a burst of views is over.
-                self.entries = Vec::new();
-                self.free = Vec::new();
-            }
-        }
-        v
+    fn insert(&mut self, v: T) -> u32 {
+        let (i, e) = self.claim();
+        *e = v;
+        i
     }
 
+    /// Vacates the entry in place; whether it was used.
+    fn remove(&mut self, i: u32) -> bool {
+        let Some(e) = self.entries.get_mut(i as usize) else {
+            return false;
+        };
+        if !e.is_used() {
+            return false;
+        }
+        e.vacate();
+        self.len -= 1;
+        self.free.push(i);
+        if self.len == 0 {
+            // Give the memory back once a burst of views is over.
+            self.entries = Vec::new();
+            self.free = Vec::new();
+        }
+        true
+    }
+
+    #[inline]
     pub(crate) fn get(&self, i: u32) -> Option<&T> {
-        self.entries.get(i as usize)?.as_ref()
+        self.entries.get(i as usize).filter(|e| e.is_used())
     }
 
+    #[inline]
     fn get_mut(&mut self, i: u32) -> Option<&mut T> {
-        self.entries.get_mut(i as usize)?.as_mut()
+        self.entries.get_mut(i as usize).filter(|e| e.is_used())
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.entries
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.as_ref().map(|v| (i as u32, v)))
+            .filter(|(_, e)| e.is_used())
+            .map(|(i, e)| (i as u32, e))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -97,14 +132,20 @@ impl<T> Slab<T> {
     }
 }
 
+/// A placeholder site for vacant entries.
+fn nowhere() -> &'static Location<'static> {
+    Location::caller()
+}
+
 /// One arena as the registry keeps it.
 #[derive(Clone, Debug)]
 pub(crate) struct ArenaRec {
+    pub used: bool,
     pub id: u64,
     pub capacity_bytes: u64,
     pub elem_type: &'static str,
     pub elem_size: u64,
-    pub shape: IxDyn,
+    pub shape: Shape,
     pub site: &'static Location<'static>,
     pub op: &'static str,
     pub thread: u32,
@@ -117,6 +158,7 @@ pub(crate) struct ArenaRec {
 /// One view as the registry keeps it (all inline for up to 4 axes).
 #[derive(Clone, Debug)]
 pub(crate) struct ViewRec {
+    pub used: bool,
     pub id: u64,
     pub arena: u32,
     pub parent: u32,
@@ -127,19 +169,77 @@ pub(crate) struct ViewRec {
     pub op: Op,
     pub site: &'static Location<'static>,
     pub offset: isize,
-    pub dim: IxDyn,
-    /// Strides in elements, stored as ndarray does (`isize` bits in `usize`).
-    pub strides: IxDyn,
+    pub dim: Shape,
+    /// Strides in elements.
+    pub strides: Strides,
     pub created_ns: u64,
     pub thread: u32,
+}
+
+impl Entry for ArenaRec {
+    fn vacant() -> Self {
+        ArenaRec {
+            used: false,
+            id: 0,
+            capacity_bytes: 0,
+            elem_type: "",
+            elem_size: 0,
+            shape: Small::zeros(0),
+            site: nowhere(),
+            op: "",
+            thread: 0,
+            created_ns: 0,
+            owner_alive: false,
+            warned: false,
+        }
+    }
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    fn vacate(&mut self) {
+        *self = ArenaRec::vacant();
+    }
+}
+
+impl Entry for ViewRec {
+    fn vacant() -> Self {
+        ViewRec {
+            used: false,
+            id: 0,
+            arena: 0,
+            parent: NONE,
+            children: 0,
+            alive: false,
+            is_owner: false,
+            op: Op::Clone,
+            site: nowhere(),
+            offset: 0,
+            dim: Small::zeros(0),
+            strides: Small::zeros(0),
+            created_ns: 0,
+            thread: 0,
+        }
+    }
+    #[inline]
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    #[inline]
+    fn vacate(&mut self) {
+        self.used = false;
+        if matches!(self.dim, Small::Heap(_)) || matches!(self.strides, Small::Heap(_)) {
+            self.dim = Small::zeros(0);
+            self.strides = Small::zeros(0);
+        }
+    }
 }
 
 impl ViewRec {
     pub(crate) fn layout(&self, elem_size: u64) -> Layout {
         Layout {
             offset: self.offset as i64,
-            shape: self.dim.slice().to_vec(),
-            strides: self.strides.slice().iter().map(|&s| s as isize).collect(),
+            shape: self.dim.as_slice().to_vec(),
+            strides: self.strides.as_slice().to_vec(),
             elem_size,
         }
     }
@@ -233,7 +333,7 @@ pub(crate) fn register_arena(
     capacity_bytes: u64,
     elem_type: &'static str,
     elem_size: u64,
-    shape: &IxDyn,
+    shape: &[usize],
     op: &'static str,
     site: &'static Location<'static>,
 ) -> ArenaKey {
@@ -241,11 +341,12 @@ pub(crate) fn register_arena(
     let shard = home_shard();
     let id = ARENAS_CREATED.fetch_add(1, Relaxed) + 1;
     let rec = ArenaRec {
+        used: true,
         id,
         capacity_bytes,
         elem_type,
         elem_size,
-        shape: shape.clone(),
+        shape: Small::from_slice(shape),
         site,
         op,
         thread: thread_slot(),
@@ -262,8 +363,7 @@ pub(crate) fn register_arena(
 /// Removes an arena's record (its buffer is being freed).
 pub(crate) fn remove_arena(key: ArenaKey) {
     arenaprof_alloc::untracked(|| {
-        let rec = lock(key.shard as usize).arenas.remove(key.slot);
-        drop(rec);
+        lock(key.shard as usize).arenas.remove(key.slot);
     })
 }
 
@@ -276,42 +376,51 @@ pub(crate) fn register_view(
     site: &'static Location<'static>,
     is_owner: bool,
     offset: isize,
-    dim: &IxDyn,
-    strides: &IxDyn,
+    dim: &Shape,
+    strides: &Strides,
 ) -> ViewKey {
-    let thread = thread_slot();
     let created_ns = site::coarse_now_ns();
-    arenaprof_alloc::untracked(|| {
-        let mut sh = lock(arena.shard as usize);
+    let thread = thread_slot();
+    let mut sh = lock(arena.shard as usize);
+    let make = |sh: &mut Shard| {
         sh.view_seq += 1;
         let id = sh.view_seq * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
         if let Some(p) = sh.views.get_mut(parent) {
             p.children += 1;
         }
-        let slot = sh.views.insert(ViewRec {
-            id,
-            arena: arena.slot,
-            parent,
-            children: 0,
-            alive: true,
-            is_owner,
-            op,
-            site,
-            offset,
-            dim: dim.clone(),
-            strides: strides.clone(),
-            created_ns,
-            thread,
-        });
+        // Written field by field into a vacant entry (no copy of the record).
+        let (slot, r) = sh.views.claim();
+        r.used = true;
+        r.id = id;
+        r.arena = arena.slot;
+        r.parent = parent;
+        r.children = 0;
+        r.alive = true;
+        r.is_owner = is_owner;
+        r.op = op;
+        r.site = site;
+        r.offset = offset;
+        r.dim.clone_from(dim);
+        r.strides.clone_from(strides);
+        r.created_ns = created_ns;
+        r.thread = thread;
         ViewKey { slot, id }
-    })
+    };
+    // Allocations must bypass the counters; skip the thread-local switch
+    // when none can happen (the common case).
+    if sh.views.insert_allocates() || matches!(dim, Small::Heap(_)) {
+        arenaprof_alloc::untracked(|| make(&mut sh))
+    } else {
+        make(&mut sh)
+    }
 }
 
 /// Marks a view's handle dropped and removes every record no live view
 /// needs any more (the view itself, then ancestors whose last descendant it
-/// was).
+/// was). Never allocates (frees of registry blocks are attributed to the
+/// profiler by their headers wherever they happen).
 pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
-    arenaprof_alloc::untracked(|| {
+    {
         let mut sh = lock(arena.shard as usize);
         let mut slot = view.slot;
         let Some(v) = sh.views.get_mut(slot) else {
@@ -338,7 +447,7 @@ pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
                 None => return,
             }
         }
-    })
+    }
 }
 
 /// Records a copy-on-write event.

@@ -5,11 +5,14 @@ use crate::array::{c_strides, checked_len, Array};
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::op::Op;
-use ndarray::{Dimension, IxDyn, SliceInfoElem};
+use crate::dims::{Shape, Small, Strides};
+use ndarray::SliceInfoElem;
 use std::panic::Location;
+use std::ptr::NonNull;
 
 /// Checks `elems` against `shape` the way ndarray's slicing does, but
 /// returns an error naming the axis and the bounds instead of panicking.
+#[inline(always)]
 fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<(), ArrayError> {
     let named = elems.iter().filter(|e| !e.is_new_axis()).count();
     if named != shape.len() {
@@ -81,7 +84,7 @@ pub(crate) fn nocopy_reshape(
     new: &[usize],
 ) -> Option<Vec<isize>> {
     if is_c_contiguous(shape, strides) {
-        return Some(c_strides(new).slice().iter().map(|&s| s as isize).collect());
+        return Some(c_strides(new).as_slice().to_vec());
     }
     let (olddims, oldstrides): (Vec<usize>, Vec<isize>) = shape
         .iter()
@@ -125,13 +128,6 @@ pub(crate) fn nocopy_reshape(
     Some(newstrides)
 }
 
-fn to_dim(strides: &[isize]) -> IxDyn {
-    let mut d = IxDyn::zeros(strides.len());
-    for (x, &s) in d.slice_mut().iter_mut().zip(strides) {
-        *x = s as usize;
-    }
-    d
-}
 
 impl<T: Element> Array<T> {
     /// A view of a slice, with [`s!`](crate::s)'s syntax and ndarray's
@@ -174,26 +170,59 @@ impl<T: Element> Array<T> {
         let site = Location::caller();
         let elems = info.as_ref();
         check_slice(self.shape(), elems)?;
-        let raw = self.raw_view().slice_move(elems);
-        let (ptr, dim, mut strides) = Array::raw_parts(&raw);
-        // ndarray zeroes the stride of an axis sliced to length 0 or 1;
-        // NumPy keeps `stride * step`, and so do we (the registry records
-        // the same window either way).
-        let (mut i, mut o) = (0, 0);
+        let (ptr, dim, strides) = self.apply_slice(elems);
+        Ok(self.derive(ptr, dim, strides, Op::slice(elems), site, false))
+    }
+
+    /// Applies checked slice arguments with ndarray's rules (`to_abs_slice`
+    /// and `do_slice`), except that, like NumPy, an axis sliced to length 0
+    /// or 1 keeps `stride * step` (ndarray zeroes it). Done here rather than
+    /// through an ndarray raw view because building and slicing an `IxDyn`
+    /// raw view costs more than the whole registry (see `docs/array.md`);
+    /// `tests::slicing_matches_ndarray` checks both agree.
+    #[inline(always)]
+    pub(crate) fn apply_slice(&self, elems: &[SliceInfoElem]) -> (NonNull<T>, Shape, Strides) {
+        let out_n = elems.iter().filter(|e| !e.is_index()).count();
+        let (mut dim, mut strides) = if out_n == self.ndim() {
+            (self.dim.clone(), self.strides.clone())
+        } else {
+            (Small::zeros(out_n), Small::zeros(out_n))
+        };
+        let abs = |len: usize, i: isize| if i < 0 { (len as isize + i) as usize } else { i as usize };
+        let (din, sin) = (self.shape(), self.strides());
+        let (dout, sout) = (dim.as_mut_slice(), strides.as_mut_slice());
+        let (mut off, mut i, mut o) = (0isize, 0, 0);
         for e in elems {
             match *e {
-                SliceInfoElem::Slice { step, .. } => {
-                    if dim[o] <= 1 {
-                        strides[o] = self.strides()[i].wrapping_mul(step) as usize;
+                SliceInfoElem::Slice { start, end, step } => {
+                    let (len, s) = (din[i], sin[i]);
+                    let start = abs(len, start);
+                    let end = abs(len, end.unwrap_or(len as isize)).max(start);
+                    let m = end - start;
+                    if m > 0 {
+                        off += if step < 0 { (end - 1) as isize * s } else { start as isize * s };
                     }
+                    dout[o] = match step.unsigned_abs() {
+                        1 => m,
+                        k => m.div_ceil(k),
+                    };
+                    sout[o] = s.wrapping_mul(step);
                     i += 1;
                     o += 1;
                 }
-                SliceInfoElem::Index(_) => i += 1,
-                SliceInfoElem::NewAxis => o += 1,
+                SliceInfoElem::Index(x) => {
+                    off += abs(din[i], x) as isize * sin[i];
+                    i += 1;
+                }
+                SliceInfoElem::NewAxis => {
+                    dout[o] = 1;
+                    sout[o] = 0;
+                    o += 1;
+                }
             }
         }
-        Ok(self.derive(ptr, dim, strides, Op::slice(elems), site, false))
+        let ptr = NonNull::new(self.ptr.as_ptr().wrapping_offset(off)).unwrap_or(self.ptr);
+        (ptr, dim, strides)
     }
 
     /// The transpose (axes reversed): a view.
@@ -207,8 +236,8 @@ impl<T: Element> Array<T> {
         let site = Location::caller();
         let mut dim = self.dim.clone();
         let mut strides = self.strides.clone();
-        dim.slice_mut().reverse();
-        strides.slice_mut().reverse();
+        dim.as_mut_slice().reverse();
+        strides.as_mut_slice().reverse();
         self.derive(self.ptr, dim, strides, Op::T, site, false)
     }
 
@@ -250,8 +279,8 @@ impl<T: Element> Array<T> {
                 axes: axes.to_vec(),
             });
         }
-        let mut dim = IxDyn::zeros(n);
-        let mut strides = IxDyn::zeros(n);
+        let mut dim = Small::zeros(n);
+        let mut strides = Small::zeros(n);
         for (k, &a) in axes.iter().enumerate() {
             dim[k] = self.dim[a];
             strides[k] = self.strides[a];
@@ -328,8 +357,8 @@ impl<T: Element> Array<T> {
         match nocopy_reshape(self.shape(), self.strides(), shape) {
             Some(st) => Ok(self.derive(
                 self.ptr,
-                IxDyn(shape),
-                to_dim(&st),
+                Small::from_slice(shape),
+                Small::from_slice(&st),
                 Op::Reshape,
                 site,
                 false,
@@ -364,8 +393,8 @@ impl<T: Element> Array<T> {
         })?;
         Ok(self.derive(
             self.ptr,
-            IxDyn(shape),
-            to_dim(&st),
+            Small::from_slice(shape),
+            Small::from_slice(&st),
             Op::Broadcast,
             site,
             true,
@@ -400,6 +429,44 @@ pub(crate) fn broadcast_strides(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::{s, ArrayD, IxDyn, NewAxis};
+
+    #[test]
+    fn slicing_matches_ndarray() {
+        let nd = ArrayD::from_shape_vec(IxDyn(&[4, 5, 6]), (0..120).collect()).unwrap();
+        let ours = Array::<i32>::from_ndarray(&nd);
+        let mut n = 0;
+        for a in [-4isize, -1, 0, 1, 3] {
+            for b in [None, Some(-2isize), Some(0), Some(2), Some(5)] {
+                for step in [-3isize, -1, 1, 2, 4] {
+                    for idx in [-1isize, 0, 2] {
+                        let elems = [
+                            SliceInfoElem::Slice { start: a, end: b, step },
+                            SliceInfoElem::NewAxis,
+                            SliceInfoElem::Index(idx),
+                            SliceInfoElem::Slice { start: 1, end: None, step: -step },
+                        ];
+                        if check_slice(ours.shape(), &elems).is_err() {
+                            continue;
+                        }
+                        let want = nd.slice(&elems[..]);
+                        let got = ours.slice(&elems[..]);
+                        assert_eq!(got.shape(), want.shape(), "{elems:?}");
+                        assert_eq!(got.to_vec(), want.iter().copied().collect::<Vec<_>>(), "{elems:?}");
+                        for (k, (&g, &w)) in got.strides().iter().zip(want.strides()).enumerate() {
+                            if want.shape()[k] > 1 {
+                                assert_eq!(g, w, "{elems:?} axis {k}");
+                            }
+                        }
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 200, "{n}");
+        let v = ours.slice(s![.., NewAxis, 1..;2, -1]);
+        assert_eq!(v.shape(), nd.slice(s![.., NewAxis, 1..;2, -1]).shape());
+    }
 
     #[test]
     fn nocopy_reshape_follows_numpy() {
