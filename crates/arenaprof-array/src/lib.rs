@@ -48,6 +48,7 @@ mod op;
 pub mod provenance;
 pub mod registry;
 mod site;
+mod spin;
 mod view_ops;
 pub mod warn;
 

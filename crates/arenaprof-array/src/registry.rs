@@ -1,7 +1,7 @@
 //! The arena registry: one record per live arena and per view that is alive
 //! or still needed to explain a live descendant.
 //!
-//! Storage is 16 shards, each a `Mutex` around two slabs (arenas, views).
+//! Storage is 16 shards, each a spin lock around two slabs (arenas, views).
 //! An arena is placed on its creating thread's home shard and all its views
 //! live on the same shard, so creating or dropping a view takes exactly one
 //! uncontended lock and touches no global atomic. Every allocation made here
@@ -26,7 +26,8 @@ use crate::dims::{Shape, Small, Strides};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, MutexGuard, Once};
+use crate::spin::{SpinGuard, SpinLock};
+use std::sync::{Mutex, Once};
 
 /// Number of shards.
 pub(crate) const SHARDS: usize = 16;
@@ -259,10 +260,10 @@ impl Shard {
 }
 
 #[repr(align(128))]
-struct Padded(Mutex<Shard>);
+struct Padded(SpinLock<Shard>);
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY: Padded = Padded(Mutex::new(Shard {
+const EMPTY: Padded = Padded(SpinLock::new(Shard {
     arenas: Slab::new(),
     views: Slab::new(),
     view_seq: 0,
@@ -290,10 +291,10 @@ thread_local! {
     static HOME: Cell<u16> = const { Cell::new(u16::MAX) };
 }
 
-/// Locks shard `i`, ignoring poison (records stay consistent: every update
-/// is completed before anything that can panic).
-pub(crate) fn lock(i: usize) -> MutexGuard<'static, Shard> {
-    SHARD[i].0.lock().unwrap_or_else(|e| e.into_inner())
+/// Locks shard `i`.
+#[inline]
+pub(crate) fn lock(i: usize) -> SpinGuard<'static, Shard> {
+    SHARD[i].0.lock()
 }
 
 fn home_shard() -> u16 {
