@@ -29,11 +29,14 @@ const PAIRS: [(&str, &str); 3] = [
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("view-create-drop");
     let a = Array::<f64>::arange(1 << 20);
-    let nd_dyn: ArcArray<f64, IxDyn> = ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
-        .unwrap()
-        .into_shared();
+    let nd_dyn: ArcArray<f64, IxDyn> =
+        ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
+            .unwrap()
+            .into_shared();
     let nd_1: ArcArray<f64, Ix1> = ndarray::Array::from_vec(a.to_vec()).into_shared();
-    g.bench_function("1d/arenaprof", |b| b.iter(|| drop(black_box(black_box(&a).slice(s![..10])))));
+    g.bench_function("1d/arenaprof", |b| {
+        b.iter(|| drop(black_box(black_box(&a).slice(s![..10]))))
+    });
     g.bench_function("1d/ndarray-arc-ixdyn", |b| {
         b.iter(|| drop(black_box(black_box(&nd_dyn).clone().slice_move(s![..10]))))
     });
@@ -47,14 +50,21 @@ fn bench(c: &mut Criterion) {
         b.iter(|| drop(black_box(black_box(&m).slice(s![1..;2, ..;-1]))))
     });
     g.bench_function("2d/ndarray-arc-ixdyn", |b| {
-        b.iter(|| drop(black_box(black_box(&nd_m).clone().slice_move(s![1..;2, ..;-1]))))
+        b.iter(|| {
+            drop(black_box(
+                black_box(&nd_m).clone().slice_move(s![1..;2, ..;-1]),
+            ))
+        })
     });
     g.finish();
 }
 
 fn mean_ns(id: &str) -> Option<f64> {
     let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let path = format!("{dir}/criterion/view-create-drop/{}/new/estimates.json", id.replace('/', "_"));
+    let path = format!(
+        "{dir}/criterion/view-create-drop/{}/new/estimates.json",
+        id.replace('/', "_")
+    );
     let text = std::fs::read_to_string(path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["mean"]["point_estimate"].as_f64()
@@ -99,25 +109,43 @@ fn main() {
         c.final_summary();
         for (ours, theirs) in PAIRS {
             if let (Some(o), Some(t)) = (mean_ns(ours), mean_ns(theirs)) {
-                println!("criterion means {ours} / {theirs}: {o:.1} ns / {t:.1} ns = {:.2}x", o / t);
+                println!(
+                    "criterion means {ours} / {theirs}: {o:.1} ns / {t:.1} ns = {:.2}x",
+                    o / t
+                );
             }
         }
     }
     let a = Array::<f64>::arange(1 << 20);
-    let nd_dyn: ArcArray<f64, IxDyn> = ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
-        .unwrap()
-        .into_shared();
+    let nd_dyn: ArcArray<f64, IxDyn> =
+        ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
+            .unwrap()
+            .into_shared();
     let nd_1: ArcArray<f64, Ix1> = ndarray::Array::from_vec(a.to_vec()).into_shared();
     let m = Array::<f64>::zeros(&[512, 512]);
     let nd_m: ArcArray<f64, IxDyn> = ndarray::ArrayD::zeros(IxDyn(&[512, 512])).into_shared();
     let ours_1d = || drop(black_box(black_box(&a).slice(s![..10])));
     let ours_2d = || drop(black_box(black_box(&m).slice(s![1..;2, ..;-1])));
     let rows = [
-        (PAIRS[0], interleaved(ours_1d, || drop(black_box(black_box(&nd_dyn).clone().slice_move(s![..10]))))),
-        (PAIRS[1], interleaved(ours_1d, || drop(black_box(black_box(&nd_1).clone().slice_move(s![..10]))))),
+        (
+            PAIRS[0],
+            interleaved(ours_1d, || {
+                drop(black_box(black_box(&nd_dyn).clone().slice_move(s![..10])))
+            }),
+        ),
+        (
+            PAIRS[1],
+            interleaved(ours_1d, || {
+                drop(black_box(black_box(&nd_1).clone().slice_move(s![..10])))
+            }),
+        ),
         (
             PAIRS[2],
-            interleaved(ours_2d, || drop(black_box(black_box(&nd_m).clone().slice_move(s![1..;2, ..;-1])))),
+            interleaved(ours_2d, || {
+                drop(black_box(
+                    black_box(&nd_m).clone().slice_move(s![1..;2, ..;-1]),
+                ))
+            }),
         ),
     ];
     for ((ours, theirs), (o, t, r)) in rows {

@@ -1,6 +1,7 @@
 //! [`Array`]: a handle on a window of an arena, with its constructors and
 //! the read-only accessors.
 
+use crate::dims::{Shape, Small, Strides};
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::op::Op;
@@ -8,7 +9,6 @@ use crate::registry::{self, ArenaKey, ViewKey, NONE};
 use crate::warn;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
-use crate::dims::{Shape, Small, Strides};
 use ndarray::{ArrayViewD, Axis, Dimension, IxDyn, RawArrayView, ShapeBuilder};
 use std::fmt;
 use std::mem::{size_of, ManuallyDrop};
@@ -259,7 +259,8 @@ impl<T: Element> Array<T> {
         // SAFETY: `low` is the lowest element of a window that lies inside a
         // live arena (or a dangling pointer for an empty array), and `abs`
         // are non-negative strides that keep every element inside it.
-        let mut raw = unsafe { RawArrayView::from_shape_ptr(IxDyn(self.shape()).strides(abs), low) };
+        let mut raw =
+            unsafe { RawArrayView::from_shape_ptr(IxDyn(self.shape()).strides(abs), low) };
         if flip {
             for k in 0..n {
                 if self.strides[k] < 0 {

@@ -111,7 +111,11 @@ pub(crate) struct Arg {
 }
 
 impl Arg {
-    const NEW_AXIS: Arg = Arg { start: 0, end: 1, step: 0 };
+    const NEW_AXIS: Arg = Arg {
+        start: 0,
+        end: 1,
+        step: 0,
+    };
 
     /// The compact form, `None` when a value does not fit in an `i32`.
     #[inline]
@@ -119,7 +123,11 @@ impl Arg {
         let n = |v: isize| i32::try_from(v).ok().filter(|&v| v != i32::MIN);
         Some(match *e {
             SliceInfoElem::NewAxis => Arg::NEW_AXIS,
-            SliceInfoElem::Index(i) => Arg { start: n(i)?, end: 0, step: 0 },
+            SliceInfoElem::Index(i) => Arg {
+                start: n(i)?,
+                end: 0,
+                step: 0,
+            },
             SliceInfoElem::Slice { start, end, step } => Arg {
                 start: n(start)?,
                 end: match end {

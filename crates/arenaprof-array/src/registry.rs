@@ -19,14 +19,14 @@ pub use crate::provenance::{
     arena, arenas, cow_events, stats, to_snapshot, ArenaInfo, RegistryStats, Retainer, ViewInfo,
 };
 
+use crate::dims::{Shape, Small, Strides};
 use crate::op::Op;
 use crate::site;
+use crate::spin::{SpinGuard, SpinLock};
 use arenaprof_snapshot::{CowRecord, Layout};
-use crate::dims::{Shape, Small, Strides};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use crate::spin::{SpinGuard, SpinLock};
 use std::sync::{Mutex, Once};
 
 /// Number of shards.

@@ -2,10 +2,10 @@
 //! broadcasting. Each shares and pins the arena and records its parent.
 
 use crate::array::{c_strides, checked_len, Array};
+use crate::dims::{Shape, Small, Strides};
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::op::Op;
-use crate::dims::{Shape, Small, Strides};
 use ndarray::SliceInfoElem;
 use std::panic::Location;
 use std::ptr::NonNull;
@@ -128,7 +128,6 @@ pub(crate) fn nocopy_reshape(
     Some(newstrides)
 }
 
-
 impl<T: Element> Array<T> {
     /// A view of a slice, with [`s!`](crate::s)'s syntax and ndarray's
     /// semantics: ranges with steps (negative steps reverse the range),
@@ -188,7 +187,13 @@ impl<T: Element> Array<T> {
         } else {
             (Small::zeros(out_n), Small::zeros(out_n))
         };
-        let abs = |len: usize, i: isize| if i < 0 { (len as isize + i) as usize } else { i as usize };
+        let abs = |len: usize, i: isize| {
+            if i < 0 {
+                (len as isize + i) as usize
+            } else {
+                i as usize
+            }
+        };
         let (din, sin) = (self.shape(), self.strides());
         let (dout, sout) = (dim.as_mut_slice(), strides.as_mut_slice());
         let (mut off, mut i, mut o) = (0isize, 0, 0);
@@ -200,7 +205,11 @@ impl<T: Element> Array<T> {
                     let end = abs(len, end.unwrap_or(len as isize)).max(start);
                     let m = end - start;
                     if m > 0 {
-                        off += if step < 0 { (end - 1) as isize * s } else { start as isize * s };
+                        off += if step < 0 {
+                            (end - 1) as isize * s
+                        } else {
+                            start as isize * s
+                        };
                     }
                     dout[o] = match step.unsigned_abs() {
                         1 => m,
@@ -441,10 +450,18 @@ mod tests {
                 for step in [-3isize, -1, 1, 2, 4] {
                     for idx in [-1isize, 0, 2] {
                         let elems = [
-                            SliceInfoElem::Slice { start: a, end: b, step },
+                            SliceInfoElem::Slice {
+                                start: a,
+                                end: b,
+                                step,
+                            },
                             SliceInfoElem::NewAxis,
                             SliceInfoElem::Index(idx),
-                            SliceInfoElem::Slice { start: 1, end: None, step: -step },
+                            SliceInfoElem::Slice {
+                                start: 1,
+                                end: None,
+                                step: -step,
+                            },
                         ];
                         if check_slice(ours.shape(), &elems).is_err() {
                             continue;
@@ -452,7 +469,11 @@ mod tests {
                         let want = nd.slice(&elems[..]);
                         let got = ours.slice(&elems[..]);
                         assert_eq!(got.shape(), want.shape(), "{elems:?}");
-                        assert_eq!(got.to_vec(), want.iter().copied().collect::<Vec<_>>(), "{elems:?}");
+                        assert_eq!(
+                            got.to_vec(),
+                            want.iter().copied().collect::<Vec<_>>(),
+                            "{elems:?}"
+                        );
                         for (k, (&g, &w)) in got.strides().iter().zip(want.strides()).enumerate() {
                             if want.shape()[k] > 1 {
                                 assert_eq!(g, w, "{elems:?} axis {k}");
