@@ -247,13 +247,11 @@ impl<T: Element> Array<T> {
         for k in 0..n {
             let s = self.strides[k];
             abs[k] = s.unsigned_abs();
-            if s < 0 {
-                if nonempty {
-                    flip = true;
-                    // SAFETY: the element at index dim-1 along this axis is
-                    // inside the arena (the array is non-empty).
-                    low = unsafe { low.offset(s * (self.dim[k] as isize - 1)) };
-                }
+            if s < 0 && nonempty {
+                flip = true;
+                // SAFETY: the element at index dim-1 along this axis is
+                // inside the arena (the array is non-empty).
+                low = unsafe { low.offset(s * (self.dim[k] as isize - 1)) };
             }
         }
         // SAFETY: `low` is the lowest element of a window that lies inside a

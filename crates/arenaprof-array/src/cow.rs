@@ -116,11 +116,9 @@ impl<T: Element> Array<T> {
         for k in 0..self.ndim() {
             let s = self.strides[k];
             abs[k] = s.unsigned_abs();
-            if s < 0 {
-                if nonempty {
-                    // SAFETY: index dim-1 along this axis is inside the arena.
-                    low = unsafe { low.offset(s * (self.dim[k] as isize - 1)) };
-                }
+            if s < 0 && nonempty {
+                // SAFETY: index dim-1 along this axis is inside the arena.
+                low = unsafe { low.offset(s * (self.dim[k] as isize - 1)) };
             }
         }
         // SAFETY: the window lies in an arena this handle alone holds (or is
