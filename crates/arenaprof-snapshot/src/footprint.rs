@@ -498,10 +498,12 @@ mod tests {
             let n = l.shape.len();
             let mut idx = vec![0usize; n];
             loop {
-                let mut off = l.offset;
-                for k in 0..n {
-                    off += idx[k] as i64 * l.strides[k] as i64;
-                }
+                let off = l.offset
+                    + idx
+                        .iter()
+                        .zip(&l.strides)
+                        .map(|(&i, &s)| i as i64 * s as i64)
+                        .sum::<i64>();
                 for b in 0..l.elem_size as i64 {
                     set.insert(off * l.elem_size as i64 + b);
                 }
