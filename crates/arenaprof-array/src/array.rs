@@ -489,16 +489,28 @@ impl<T: Element> Array<T> {
     }
 
     /// Number of axes.
+    ///
+    /// ```
+    /// assert_eq!(arenaprof_array::Array::<f64>::zeros(&[2, 3, 4]).ndim(), 3);
+    /// ```
     pub fn ndim(&self) -> usize {
         self.dim.len()
     }
 
     /// Number of elements.
+    ///
+    /// ```
+    /// assert_eq!(arenaprof_array::Array::<f64>::zeros(&[2, 3]).len(), 6);
+    /// ```
     pub fn len(&self) -> usize {
         self.shape().iter().product()
     }
 
     /// Whether the array has no elements (it then pins no arena).
+    ///
+    /// ```
+    /// assert!(arenaprof_array::Array::<f64>::zeros(&[2, 0]).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -519,6 +531,11 @@ impl<T: Element> Array<T> {
 
     /// Whether writes are refused (views made by
     /// [`broadcast_to`](Array::broadcast_to) and views of them).
+    ///
+    /// ```
+    /// let a = arenaprof_array::Array::<f64>::zeros(&[3]);
+    /// assert!(!a.is_read_only() && a.broadcast_to(&[2, 3]).unwrap().is_read_only());
+    /// ```
     pub fn is_read_only(&self) -> bool {
         self.flags & READ_ONLY != 0
     }
@@ -536,7 +553,13 @@ impl<T: Element> Array<T> {
         self.arena.as_ref().map(|a| a.key.id)
     }
 
-    /// Id of this handle's view record in the registry.
+    /// Id of this handle's view record in the registry (`None` for an
+    /// empty array).
+    ///
+    /// ```
+    /// let a = arenaprof_array::Array::<f64>::zeros(&[3]);
+    /// assert_ne!(a.view_id(), a.clone().view_id());
+    /// ```
     pub fn view_id(&self) -> Option<u64> {
         self.view.map(|v| v.id)
     }
@@ -581,6 +604,12 @@ impl<T: Element> Array<T> {
 
     /// Whether the two arrays' memory bounds overlap (like NumPy's
     /// `may_share_memory`): `false` means they certainly share nothing.
+    ///
+    /// ```
+    /// use arenaprof_array::{s, Array};
+    /// let a = Array::<f64>::arange(10);
+    /// assert!(!a.slice(s![..5]).may_share_memory(&a.slice(s![5..])));
+    /// ```
     pub fn may_share_memory(&self, other: &Array<T>) -> bool {
         match self.same_arena_layouts(other) {
             Some((a, b)) => footprint::may_overlap(&a, &b),

@@ -110,6 +110,17 @@ pub struct ArenaInfo {
 impl ArenaInfo {
     /// Bytes freed if every retainer were replaced by its `to_owned()` copy:
     /// the capacity minus the copies' bytes (0 while the owner is alive).
+    ///
+    /// ```
+    /// use arenaprof_array::{registry, s, Array};
+    /// let a = Array::<f64>::arange(100);
+    /// let v = a.slice(s![..10]);
+    /// let id = a.arena_id().unwrap();
+    /// assert_eq!(registry::arena(id).unwrap().to_owned_frees(), 0);
+    /// drop(a);
+    /// assert_eq!(registry::arena(id).unwrap().to_owned_frees(), 720);
+    /// # drop(v);
+    /// ```
     pub fn to_owned_frees(&self) -> u64 {
         if self.owner_alive {
             return 0;
@@ -138,6 +149,10 @@ pub struct RegistryStats {
 
 impl RegistryStats {
     /// No arena and no view record is left.
+    ///
+    /// ```
+    /// assert!(arenaprof_array::registry::RegistryStats::default().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.live_arenas == 0 && self.view_records == 0
     }
@@ -262,6 +277,12 @@ fn build(raw: Raw) -> Vec<ArenaInfo> {
 ///
 /// Cost: one pass over the registry under each shard's lock, then the
 /// footprint union per arena outside the locks.
+///
+/// ```
+/// let a = arenaprof_array::Array::<u8>::zeros(&[16]);
+/// let all = arenaprof_array::registry::arenas();
+/// assert!(all.iter().any(|x| Some(x.id) == a.arena_id() && x.capacity_bytes == 16));
+/// ```
 pub fn arenas() -> Vec<ArenaInfo> {
     build(collect(None))
 }
@@ -305,6 +326,14 @@ pub fn stats() -> RegistryStats {
 
 /// Copy-on-write events, oldest first (the first
 /// [`MAX_COW_EVENTS`](crate::registry::MAX_COW_EVENTS); [`stats`] counts all).
+///
+/// ```
+/// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
+/// let mut b = a.clone();
+/// b.set(&[0], 1.0).unwrap();
+/// let ev = arenaprof_array::registry::cow_events();
+/// assert!(ev.iter().any(|e| Some(e.from_arena) == a.arena_id() && e.bytes == 64));
+/// ```
 pub fn cow_events() -> Vec<arenaprof_snapshot::CowRecord> {
     registry::COW
         .lock()
@@ -315,6 +344,13 @@ pub fn cow_events() -> Vec<arenaprof_snapshot::CowRecord> {
 
 /// The registry as snapshot records: live arenas, live views and the dropped
 /// ancestors they need, and copy-on-write events.
+///
+/// ```
+/// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
+/// let reg = arenaprof_array::registry::to_snapshot();
+/// let rec = reg.arenas.iter().find(|r| Some(r.id) == a.arena_id()).unwrap();
+/// assert_eq!((rec.capacity_bytes, rec.op.as_str()), (64, "zeros"));
+/// ```
 pub fn to_snapshot() -> Registry {
     let raw = collect(None);
     let by_slot: HashMap<(usize, u32), u64> = raw

@@ -483,3 +483,23 @@ pub(crate) fn arenas_created() -> u64 {
 pub(crate) fn views_created() -> u64 {
     (0..SHARDS).map(|i| lock(i).view_seq).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_stay_small() {
+        // Documented in docs/array.md: one view record is at most 192 bytes.
+        assert!(
+            std::mem::size_of::<ViewRec>() <= 192,
+            "{}",
+            std::mem::size_of::<ViewRec>()
+        );
+        println!(
+            "ViewRec {} B, ArenaRec {} B",
+            std::mem::size_of::<ViewRec>(),
+            std::mem::size_of::<ArenaRec>()
+        );
+    }
+}

@@ -35,6 +35,11 @@ static RECENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The threshold in bytes, read from `ARENAPROF_WARN_PINNED` (a size such
 /// as `64MiB`, `1GB` or `4096`) on first use; `None` when off.
+///
+/// ```
+/// arenaprof_array::warn::set_threshold(Some(64 << 20));
+/// assert_eq!(arenaprof_array::warn::threshold(), Some(64 << 20));
+/// ```
 pub fn threshold() -> Option<u64> {
     let mut t = THRESHOLD.load(Relaxed);
     if t == UNSET {
@@ -49,11 +54,20 @@ pub fn threshold() -> Option<u64> {
 }
 
 /// Sets the threshold (overrides the environment); `None` turns it off.
+///
+/// ```
+/// arenaprof_array::warn::set_threshold(None);
+/// assert_eq!(arenaprof_array::warn::threshold(), None);
+/// ```
 pub fn set_threshold(bytes: Option<u64>) {
     THRESHOLD.store(bytes.unwrap_or(OFF).min(UNSET - 1), Relaxed);
 }
 
 /// The last warnings printed (at most 64), oldest first.
+///
+/// ```
+/// assert!(arenaprof_array::warn::recent().len() <= 64);
+/// ```
 pub fn recent() -> Vec<String> {
     RECENT.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
