@@ -1,5 +1,5 @@
 //! Matrix products. The kernels are matrixmultiply's, called through
-//! [`gemm_f64`] and [`gemm_f32`] (the one place to switch to
+//! `gemm_f64` and `gemm_f32` (the one place to switch to
 //! `arenaprof-gemm` later); their packing buffers are counted under
 //! [`Tag::GEMM_WORKSPACE`](arenaprof_alloc::Tag::GEMM_WORKSPACE).
 

@@ -10,10 +10,8 @@
 //!
 //! Public reads are re-exported here from [`crate::provenance`].
 //!
-//! Read it through [`arenas`](crate::registry::arenas),
-//! [`arena`](crate::registry::arena), [`stats`](crate::registry::stats),
-//! [`cow_events`](crate::registry::cow_events) and
-//! [`to_snapshot`](crate::registry::to_snapshot) (see [`crate::provenance`]).
+//! Read it through [`arenas`], [`arena`], [`stats`], [`cow_events`] and
+//! [`to_snapshot`] (see [`crate::provenance`]).
 
 pub use crate::provenance::{
     arena, arenas, cow_events, stats, to_snapshot, ArenaInfo, RegistryStats, Retainer, ViewInfo,
