@@ -59,6 +59,22 @@ fn views_across_four_threads_leave_registry_empty_and_tag_at_zero() {
             });
         }
         drop(senders);
+        // Meanwhile, read the registry as a profiler would.
+        scope.spawn(|| {
+            for _ in 0..200 {
+                for a in registry::arenas() {
+                    assert!(a.reachable_bytes <= a.capacity_bytes);
+                    assert_eq!(a.wasted_bytes, a.capacity_bytes - a.reachable_bytes);
+                    for r in &a.retainers {
+                        assert!(r.view.alive);
+                        assert_eq!(r.chain.last().map(|v| v.id), Some(r.view.id));
+                    }
+                }
+                let s = registry::stats();
+                assert!(s.view_records >= s.live_views);
+                let _ = arenaprof::snapshot();
+            }
+        });
     });
     // 3 views per step plus each thread's own owning array.
     assert_eq!(
