@@ -2,6 +2,7 @@
 //! Every result is a new owning array in a fresh arena.
 
 use crate::array::{alloc_buffer, checked_len, Array};
+use crate::dims::{Shape, Small};
 use crate::element::{Element, Numeric};
 use crate::error::ArrayError;
 use ndarray::{ArrayViewMutD, Axis, IxDyn, Zip};
@@ -16,8 +17,13 @@ use std::panic::Location;
 /// assert_eq!(broadcast_shape(&[3], &[4]), None);
 /// ```
 pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    broadcast_dims(a, b).map(|s| s.as_slice().to_vec())
+}
+
+/// [`broadcast_shape`] without allocating (up to 4 axes).
+pub(crate) fn broadcast_dims(a: &[usize], b: &[usize]) -> Option<Shape> {
     let n = a.len().max(b.len());
-    let mut out = vec![0; n];
+    let mut out: Shape = Small::zeros(n);
     for k in 0..n {
         let da = if k + a.len() >= n {
             a[k + a.len() - n]
@@ -77,7 +83,7 @@ impl<T: Element> Array<T> {
             Some(s) => v.extend(s.iter().map(|&x| f(x))),
             None => v.extend(nd.iter().map(|&x| f(x))),
         }
-        Ok(Array::from_buffer(v, self.shape(), op, site))
+        Array::from_buffer(v, self.shape(), op, site)
     }
 
     /// `f(a, b)` over the broadcast shape of `self` and `other`.
@@ -105,14 +111,15 @@ impl<T: Element> Array<T> {
         op: &'static str,
         site: &'static Location<'static>,
     ) -> Result<Array<R>, ArrayError> {
-        let shape = broadcast_shape(self.shape(), other.shape()).ok_or_else(|| {
+        let shape = broadcast_dims(self.shape(), other.shape()).ok_or_else(|| {
             ArrayError::ShapeMismatch {
                 op,
                 from: self.shape().to_vec(),
                 to: other.shape().to_vec(),
             }
         })?;
-        let n = checked_len::<R>(&shape)?;
+        let shape = shape.as_slice();
+        let n = checked_len::<R>(shape)?;
         let mut v = alloc_buffer::<R>(n)?;
         let (a, b) = (self.as_ndarray(), other.as_ndarray());
         match (a.as_slice(), b.as_slice()) {
@@ -120,12 +127,12 @@ impl<T: Element> Array<T> {
                 v.extend(x.iter().zip(y).map(|(&p, &q)| f(p, q)));
             }
             _ => {
-                let a = a.broadcast(IxDyn(&shape)).expect("shapes were checked");
-                let b = b.broadcast(IxDyn(&shape)).expect("shapes were checked");
+                let a = a.broadcast(IxDyn(shape)).expect("shapes were checked");
+                let b = b.broadcast(IxDyn(shape)).expect("shapes were checked");
                 v.extend(a.iter().zip(b.iter()).map(|(&p, &q)| f(p, q)));
             }
         }
-        Ok(Array::from_buffer(v, &shape, op, site))
+        Array::from_buffer(v, shape, op, site)
     }
 }
 
@@ -213,14 +220,18 @@ impl<T: Numeric> Array<T> {
                 ndim: self.ndim(),
             });
         }
-        let mut shape = self.shape().to_vec();
-        let len = shape.remove(axis);
-        let n = checked_len::<T>(&shape)?;
+        let len = self.shape()[axis];
+        let mut shape: Shape = Small::zeros(self.ndim() - 1);
+        for (k, &d) in self.shape().iter().enumerate().filter(|&(k, _)| k != axis) {
+            shape[k - (k > axis) as usize] = d;
+        }
+        let shape = shape.as_slice();
+        let n = checked_len::<T>(shape)?;
         let mut v = alloc_buffer::<T>(n)?;
         v.resize(n, T::default());
         {
             let src = self.as_ndarray();
-            let mut out = ArrayViewMutD::from_shape(IxDyn(&shape), &mut v[..])
+            let mut out = ArrayViewMutD::from_shape(IxDyn(shape), &mut v[..])
                 .expect("the buffer has exactly the shape's element count");
             for lane in src.axis_iter(Axis(axis)) {
                 Zip::from(&mut out).and(&lane).for_each(|o, &x| *o = *o + x);
@@ -230,7 +241,7 @@ impl<T: Numeric> Array<T> {
                 out.map_inplace(|o| *o = *o / d);
             }
         }
-        Ok(Array::from_buffer(v, &shape, op, site))
+        Array::from_buffer(v, shape, op, site)
     }
 }
 

@@ -143,40 +143,46 @@ fn alloc_zeroed_buffer<T: Element>(len: usize) -> Result<Vec<T>, ArrayError> {
 
 impl<T: Element> Array<T> {
     /// Wraps a filled buffer from [`alloc_buffer`] as a new owning array in
-    /// C order.
+    /// C order. Fails (freeing the buffer) only if the registry cannot grow
+    /// its table for the arena's record.
     pub(crate) fn from_buffer(
         vec: Vec<T>,
         shape: &[usize],
         op: &'static str,
         site: &'static Location<'static>,
-    ) -> Array<T> {
+    ) -> Result<Array<T>, ArrayError> {
         let dim = Small::from_slice(shape);
         let strides = c_strides(shape);
         debug_assert_eq!(vec.len(), shape.iter().product::<usize>());
         if vec.is_empty() || size_of::<T>() == 0 {
-            return Array::empty(dim, strides, 0);
+            return Ok(Array::empty(dim, strides, 0));
         }
-        let mut v = ManuallyDrop::new(vec);
-        let (len, cap) = (v.len(), v.capacity());
-        let ptr = NonNull::new(v.as_mut_ptr()).expect("a non-empty Vec has a non-null buffer");
         let key = registry::register_arena(
-            (cap * size_of::<T>()) as u64,
+            (vec.capacity() * size_of::<T>()) as u64,
             T::NAME,
             size_of::<T>() as u64,
             shape,
             op,
             site,
-        );
+        )
+        .ok_or(ArrayError::Alloc {
+            bytes: size_of::<registry::ArenaRec>(),
+        })?;
+        let mut v = ManuallyDrop::new(vec);
+        let (len, cap) = (v.len(), v.capacity());
+        let ptr = NonNull::new(v.as_mut_ptr()).expect("a non-empty Vec has a non-null buffer");
         let arena = arenaprof_alloc::untracked(|| Arc::new(Arena { ptr, len, cap, key }));
+        // Without a record (the registry could not grow) the owner still
+        // works; it is counted in `RegistryStats::unrecorded_views`.
         let view = registry::register_view(key, NONE, Op::Owner(op), site, true, 0, &dim, &strides);
-        Array {
+        Ok(Array {
             ptr,
             dim,
             strides,
             arena: Some(arena),
-            view: Some(view),
+            view,
             flags: 0,
-        }
+        })
     }
 
     /// A handle with no elements: it pins nothing and is not registered.
@@ -208,31 +214,24 @@ impl<T: Element> Array<T> {
             } else {
                 0
             };
-        let (Some(arena), Some(parent)) = (&self.arena, self.view) else {
+        let Some(arena) = &self.arena else {
             return Array::empty(dim, strides, flags);
         };
         if dim.as_slice().contains(&0) {
             return Array::empty(dim, strides, flags);
         }
+        let parent = self.view.map_or(NONE, |v| v.slot);
         // SAFETY: `ptr` was derived from this array's pointer by ndarray's
         // in-bounds slicing or by a permutation, so it lies in the arena.
         let offset = unsafe { ptr.as_ptr().offset_from(arena.ptr.as_ptr()) };
-        let view = registry::register_view(
-            arena.key,
-            parent.slot,
-            op,
-            site,
-            false,
-            offset,
-            &dim,
-            &strides,
-        );
+        let view =
+            registry::register_view(arena.key, parent, op, site, false, offset, &dim, &strides);
         Array {
             ptr,
             dim,
             strides,
             arena: Some(Arc::clone(arena)),
-            view: Some(view),
+            view,
             flags,
         }
     }
@@ -311,7 +310,7 @@ impl<T: Element> Array<T> {
     ) -> Result<Array<T>, ArrayError> {
         let len = checked_len::<T>(shape)?;
         let v = alloc_zeroed_buffer::<T>(len)?;
-        Ok(Self::from_buffer(v, shape, op, site))
+        Self::from_buffer(v, shape, op, site)
     }
 
     /// An array of ones.
@@ -365,7 +364,7 @@ impl<T: Element> Array<T> {
         let len = checked_len::<T>(shape)?;
         let mut v = alloc_buffer::<T>(len)?;
         v.resize(len, value);
-        Ok(Self::from_buffer(v, shape, op, site))
+        Self::from_buffer(v, shape, op, site)
     }
 
     /// `[0, 1, ..., n-1]`, one-dimensional.
@@ -389,7 +388,7 @@ impl<T: Element> Array<T> {
         checked_len::<T>(&[n])?;
         let mut v = alloc_buffer::<T>(n)?;
         v.extend((0..n).map(T::from_index));
-        Ok(Self::from_buffer(v, &[n], "arange", site))
+        Self::from_buffer(v, &[n], "arange", site)
     }
 
     /// An array of `shape` holding `data` in C (row-major) order.
@@ -431,7 +430,7 @@ impl<T: Element> Array<T> {
         let mut v = alloc_buffer::<T>(len)?;
         v.extend_from_slice(&data);
         drop(data);
-        Ok(Self::from_buffer(v, shape, "from_vec", site))
+        Self::from_buffer(v, shape, "from_vec", site)
     }
 
     /// A copy of an ndarray array or view (any dimensionality), in logical order.
@@ -463,7 +462,7 @@ impl<T: Element> Array<T> {
             Some(s) => v.extend_from_slice(s),
             None => v.extend(a.iter().copied()),
         }
-        Ok(Self::from_buffer(v, a.shape(), "from_ndarray", site))
+        Self::from_buffer(v, a.shape(), "from_ndarray", site)
     }
 
     /// The shape.

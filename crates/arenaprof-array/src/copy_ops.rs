@@ -53,7 +53,7 @@ impl<T: Element> Array<T> {
             Some(s) => v.extend_from_slice(s),
             None => v.extend(nd.iter().copied()),
         }
-        Ok(Array::from_buffer(v, self.shape(), op, site))
+        Array::from_buffer(v, self.shape(), op, site)
     }
 
     /// The entries `indices` along `axis`, copied (NumPy's
@@ -99,21 +99,22 @@ impl<T: Element> Array<T> {
                 len,
             });
         }
-        let mut shape = self.shape().to_vec();
+        let mut shape = self.dim.clone();
         shape[axis] = indices.len();
-        let n = crate::array::checked_len::<T>(&shape)?;
+        let shape = shape.as_slice();
+        let n = crate::array::checked_len::<T>(shape)?;
         let mut v = alloc_buffer::<T>(n)?;
         v.resize(n, T::default());
         {
             let src = self.as_ndarray();
-            let mut out = ArrayViewMutD::from_shape(IxDyn(&shape), &mut v[..])
+            let mut out = ArrayViewMutD::from_shape(IxDyn(shape), &mut v[..])
                 .expect("the buffer has exactly the shape's element count");
             for (j, &i) in indices.iter().enumerate() {
                 out.index_axis_mut(Axis(axis), j)
                     .assign(&src.index_axis(Axis(axis), i));
             }
         }
-        Ok(Array::from_buffer(v, &shape, "select", site))
+        Array::from_buffer(v, shape, "select", site)
     }
 
     /// The elements where `mask` is true, in logical order, as a new 1-D
@@ -160,6 +161,6 @@ impl<T: Element> Array<T> {
                 .filter(|(_, &b)| b)
                 .map(|(&x, _)| x),
         );
-        Ok(Array::from_buffer(v, &[n], "mask", site))
+        Array::from_buffer(v, &[n], "mask", site)
     }
 }

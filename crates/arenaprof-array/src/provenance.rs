@@ -145,6 +145,9 @@ pub struct RegistryStats {
     pub views_created: u64,
     /// Copy-on-write copies made since the start.
     pub cow_events: u64,
+    /// Views made without a record because the allocator refused the
+    /// registry room for one (they work, but no query sees them).
+    pub unrecorded_views: u64,
 }
 
 impl RegistryStats {
@@ -317,6 +320,7 @@ pub fn stats() -> RegistryStats {
         s.live_views += sh.views.iter().filter(|(_, v)| v.alive).count() as u64;
     }
     s.views_created = registry::views_created();
+    s.unrecorded_views = registry::unrecorded_views();
     s.cow_events = registry::COW
         .lock()
         .unwrap_or_else(|e| e.into_inner())

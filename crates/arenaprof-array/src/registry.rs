@@ -68,25 +68,30 @@ impl<T: Entry> Slab<T> {
     /// A vacant entry to fill; the caller must make it used. Allocates only
     /// when [`Slab::insert_allocates`] says so; the free list always has
     /// room for every slot, so [`Slab::remove`] never allocates.
+    /// `None` when the table had to grow and the allocator refused (the
+    /// registry never aborts the process).
     #[inline(always)]
-    fn claim(&mut self) -> (u32, &mut T) {
-        self.len += 1;
+    fn claim(&mut self) -> Option<(u32, &mut T)> {
         let i = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.entries.push(T::vacant());
+                if self.entries.len() == self.entries.capacity() {
+                    self.entries.try_reserve(1).ok()?;
+                }
                 let cap = self.entries.capacity();
-                self.free.reserve_exact(cap - self.free.len());
+                self.free.try_reserve_exact(cap).ok()?;
+                self.entries.push(T::vacant());
                 (self.entries.len() - 1) as u32
             }
         };
-        (i, &mut self.entries[i as usize])
+        self.len += 1;
+        Some((i, &mut self.entries[i as usize]))
     }
 
-    fn insert(&mut self, v: T) -> u32 {
-        let (i, e) = self.claim();
+    fn insert(&mut self, v: T) -> Option<u32> {
+        let (i, e) = self.claim()?;
         *e = v;
-        i
+        Some(i)
     }
 
     /// Vacates the entry in place; whether it was used.
@@ -271,6 +276,14 @@ static SHARD: [Padded; SHARDS] = [EMPTY; SHARDS];
 static ARENAS_CREATED: AtomicU64 = AtomicU64::new(0);
 static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
 static CONTRIBUTOR: Once = Once::new();
+/// Views made while the registry could not grow its table.
+static UNRECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// Views made without a record because the allocator refused the registry
+/// room for it (the views work; they just do not show up).
+pub(crate) fn unrecorded_views() -> u64 {
+    UNRECORDED.load(Relaxed)
+}
 
 /// Most copy-on-write events kept; later ones are counted, not stored.
 pub const MAX_COW_EVENTS: usize = 65_536;
@@ -335,7 +348,7 @@ pub(crate) fn register_arena(
     shape: &[usize],
     op: &'static str,
     site: &'static Location<'static>,
-) -> ArenaKey {
+) -> Option<ArenaKey> {
     CONTRIBUTOR.call_once(|| arenaprof_alloc::register_contributor(crate::provenance::contribute));
     let shard = home_shard();
     let id = ARENAS_CREATED.fetch_add(1, Relaxed) + 1;
@@ -354,8 +367,8 @@ pub(crate) fn register_arena(
         warned: false,
     };
     arenaprof_alloc::untracked(|| {
-        let slot = lock(shard as usize).arenas.insert(rec);
-        ArenaKey { shard, slot, id }
+        let slot = lock(shard as usize).arenas.insert(rec)?;
+        Some(ArenaKey { shard, slot, id })
     })
 }
 
@@ -377,18 +390,17 @@ pub(crate) fn register_view(
     offset: isize,
     dim: &Shape,
     strides: &Strides,
-) -> ViewKey {
+) -> Option<ViewKey> {
     let created_ns = site::coarse_now_ns();
     let thread = thread_slot();
     let mut sh = lock(arena.shard as usize);
     let make = |sh: &mut Shard| {
-        sh.view_seq += 1;
-        let id = sh.view_seq * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
-        if let Some(p) = sh.views.get_mut(parent) {
-            p.children += 1;
-        }
+        let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
         // Written field by field into a vacant entry (no copy of the record).
-        let (slot, r) = sh.views.claim();
+        let Some((slot, r)) = sh.views.claim() else {
+            UNRECORDED.fetch_add(1, Relaxed);
+            return None;
+        };
         r.used = true;
         r.id = id;
         r.arena = arena.slot;
@@ -403,7 +415,11 @@ pub(crate) fn register_view(
         r.strides.clone_from(strides);
         r.created_ns = created_ns;
         r.thread = thread;
-        ViewKey { slot, id }
+        sh.view_seq += 1;
+        if let Some(p) = sh.views.get_mut(parent) {
+            p.children += 1;
+        }
+        Some(ViewKey { slot, id })
     };
     // Allocations must bypass the counters; skip the thread-local switch
     // when none can happen (the common case).

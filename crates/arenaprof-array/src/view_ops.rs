@@ -29,22 +29,26 @@ fn is_c_contiguous(shape: &[usize], strides: &[isize]) -> bool {
 
 /// NumPy's `_attempt_nocopy_reshape` for C order, in element strides: the
 /// strides of `new` over the same memory, or `None` when a copy is needed.
-pub(crate) fn nocopy_reshape(
-    shape: &[usize],
-    strides: &[isize],
-    new: &[usize],
-) -> Option<Vec<isize>> {
+pub(crate) fn nocopy_reshape(shape: &[usize], strides: &[isize], new: &[usize]) -> Option<Strides> {
     if is_c_contiguous(shape, strides) {
-        return Some(c_strides(new).as_slice().to_vec());
+        return Some(c_strides(new));
     }
-    let (olddims, oldstrides): (Vec<usize>, Vec<isize>) = shape
+    // Inline storage only (no allocation for up to 4 axes): views must work
+    // when the allocator refuses everything.
+    let oldnd = shape.iter().filter(|&&d| d != 1).count();
+    let mut olddims: Shape = Small::zeros(oldnd);
+    let mut oldstrides: Strides = Small::zeros(oldnd);
+    for (k, (&d, &s)) in shape
         .iter()
         .zip(strides)
         .filter(|(&d, _)| d != 1)
-        .map(|(&d, &s)| (d, s))
-        .unzip();
-    let (oldnd, newnd) = (olddims.len(), new.len());
-    let mut newstrides = vec![0isize; newnd];
+        .enumerate()
+    {
+        olddims[k] = d;
+        oldstrides[k] = s;
+    }
+    let newnd = new.len();
+    let mut newstrides: Strides = Small::zeros(newnd);
     let (mut oi, mut oj, mut ni, mut nj) = (0, 1, 0, 1);
     while ni < newnd && oi < oldnd {
         let mut np = new[ni];
@@ -54,7 +58,7 @@ pub(crate) fn nocopy_reshape(
                 np *= *new.get(nj)?;
                 nj += 1;
             } else {
-                op *= *olddims.get(oj)?;
+                op *= *olddims.as_slice().get(oj)?;
                 oj += 1;
             }
         }
@@ -73,7 +77,7 @@ pub(crate) fn nocopy_reshape(
         oj += 1;
     }
     let last = if ni >= 1 { newstrides[ni - 1] } else { 1 };
-    for s in newstrides.iter_mut().skip(ni) {
+    for s in newstrides.as_mut_slice().iter_mut().skip(ni) {
         *s = last;
     }
     Some(newstrides)
@@ -262,12 +266,17 @@ impl<T: Element> Array<T> {
     pub fn try_permuted_axes(&self, axes: &[usize]) -> Result<Array<T>, ArrayError> {
         let site = Location::caller();
         let n = self.ndim();
-        let mut seen = vec![false; n];
-        if axes.len() != n
-            || axes
-                .iter()
-                .any(|&a| a >= n || std::mem::replace(&mut seen[a], true))
-        {
+        // A bit set, not a Vec: views must work when allocation fails.
+        let mut seen = 0u128;
+        let is_permutation = n <= 128
+            && axes.len() == n
+            && axes.iter().all(|&a| {
+                let bit = 1u128 << a.min(127);
+                let fresh = a < n && seen & bit == 0;
+                seen |= bit;
+                fresh
+            });
+        if !is_permutation {
             return Err(ArrayError::BadPermutation {
                 axes: axes.to_vec(),
             });
@@ -310,14 +319,13 @@ impl<T: Element> Array<T> {
     #[track_caller]
     pub fn try_reshape(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
         let site = Location::caller();
-        match self.reshape_at(shape, site) {
-            Err(ArrayError::ReshapeNeedsCopy { .. }) => {
-                let len = self.len();
-                let mut v = crate::array::alloc_buffer::<T>(len)?;
+        match self.reshape_at(shape, site)? {
+            Some(view) => Ok(view),
+            None => {
+                let mut v = crate::array::alloc_buffer::<T>(self.len())?;
                 v.extend(self.as_ndarray().iter().copied());
-                Ok(Array::from_buffer(v, shape, "reshape", site))
+                Array::from_buffer(v, shape, "reshape", site)
             }
-            r => r,
         }
     }
 
@@ -332,14 +340,19 @@ impl<T: Element> Array<T> {
     /// ```
     #[track_caller]
     pub fn reshape_view(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
-        self.reshape_at(shape, Location::caller())
+        self.reshape_at(shape, Location::caller())?
+            .ok_or_else(|| ArrayError::ReshapeNeedsCopy {
+                shape: self.shape().to_vec(),
+                strides: self.strides().to_vec(),
+                to: shape.to_vec(),
+            })
     }
 
     fn reshape_at(
         &self,
         shape: &[usize],
         site: &'static Location<'static>,
-    ) -> Result<Array<T>, ArrayError> {
+    ) -> Result<Option<Array<T>>, ArrayError> {
         if checked_len::<T>(shape)? != self.len() {
             return Err(ArrayError::ShapeMismatch {
                 op: "reshape",
@@ -347,21 +360,18 @@ impl<T: Element> Array<T> {
                 to: shape.to_vec(),
             });
         }
-        match nocopy_reshape(self.shape(), self.strides(), shape) {
-            Some(st) => Ok(self.derive(
-                self.ptr,
-                Small::from_slice(shape),
-                Small::from_slice(&st),
-                Op::Reshape,
-                site,
-                false,
-            )),
-            None => Err(ArrayError::ReshapeNeedsCopy {
-                shape: self.shape().to_vec(),
-                strides: self.strides().to_vec(),
-                to: shape.to_vec(),
+        Ok(
+            nocopy_reshape(self.shape(), self.strides(), shape).map(|st| {
+                self.derive(
+                    self.ptr,
+                    Small::from_slice(shape),
+                    st,
+                    Op::Reshape,
+                    site,
+                    false,
+                )
             }),
-        }
+        )
     }
 
     /// A read-only view broadcast to `shape` with NumPy's rules (trailing
@@ -387,7 +397,7 @@ impl<T: Element> Array<T> {
         Ok(self.derive(
             self.ptr,
             Small::from_slice(shape),
-            Small::from_slice(&st),
+            st,
             Op::Broadcast,
             site,
             true,
@@ -400,12 +410,12 @@ pub(crate) fn broadcast_strides(
     from: &[usize],
     strides: &[isize],
     to: &[usize],
-) -> Option<Vec<isize>> {
+) -> Option<Strides> {
     if to.len() < from.len() {
         return None;
     }
     let lead = to.len() - from.len();
-    let mut out = vec![0isize; to.len()];
+    let mut out: Strides = Small::zeros(to.len());
     for k in 0..from.len() {
         let (d, t) = (from[k], to[lead + k]);
         out[lead + k] = if d == t {
@@ -481,31 +491,40 @@ mod tests {
     fn nocopy_reshape_follows_numpy() {
         // a = np.arange(24).reshape(2, 3, 4); a[:, :, ::2] has strides (12, 4, 2) elements.
         assert_eq!(
-            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[6, 2]),
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[6, 2]).map(|s| s.as_slice().to_vec()),
             Some(vec![4, 2])
         );
         // ... it is arange(0, 24, 2): one stride-2 axis.
         assert_eq!(
-            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[12]),
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 2], &[12]).map(|s| s.as_slice().to_vec()),
             Some(vec![2])
         );
         // a[:, :, :2] (strides (12, 4, 1)) cannot be flattened without a copy.
-        assert_eq!(nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[12]), None);
         assert_eq!(
-            nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[6, 2]),
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[12]).map(|s| s.as_slice().to_vec()),
+            None
+        );
+        assert_eq!(
+            nocopy_reshape(&[2, 3, 2], &[12, 4, 1], &[6, 2]).map(|s| s.as_slice().to_vec()),
             Some(vec![4, 1])
         );
         // Transposed 3x4 (strides (1, 3)): only reshapes that keep axes apart.
-        assert_eq!(nocopy_reshape(&[4, 3], &[1, 4], &[12]), None);
         assert_eq!(
-            nocopy_reshape(&[4, 3], &[1, 4], &[2, 2, 3]),
+            nocopy_reshape(&[4, 3], &[1, 4], &[12]).map(|s| s.as_slice().to_vec()),
+            None
+        );
+        assert_eq!(
+            nocopy_reshape(&[4, 3], &[1, 4], &[2, 2, 3]).map(|s| s.as_slice().to_vec()),
             Some(vec![2, 1, 4])
         );
         assert_eq!(
-            nocopy_reshape(&[4, 3], &[1, 4], &[4, 1, 3]),
+            nocopy_reshape(&[4, 3], &[1, 4], &[4, 1, 3]).map(|s| s.as_slice().to_vec()),
             Some(vec![1, 12, 4])
         );
         // Trailing ones take the last stride.
-        assert_eq!(nocopy_reshape(&[3], &[2], &[3, 1]), Some(vec![2, 2]));
+        assert_eq!(
+            nocopy_reshape(&[3], &[2], &[3, 1]).map(|s| s.as_slice().to_vec()),
+            Some(vec![2, 2])
+        );
     }
 }
