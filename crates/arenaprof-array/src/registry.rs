@@ -321,8 +321,23 @@ fn home_shard() -> u16 {
     .unwrap_or(0)
 }
 
+thread_local! {
+    static SLOT: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// The tracker's slot for this thread, cached (a slot never changes).
+#[inline]
 fn thread_slot() -> u32 {
-    arenaprof_alloc::stats::current_thread_slot().unwrap_or(u32::MAX)
+    SLOT.try_with(|c| {
+        let v = c.get();
+        if v != u32::MAX {
+            return v;
+        }
+        let v = arenaprof_alloc::stats::current_thread_slot().unwrap_or(u32::MAX);
+        c.set(v);
+        v
+    })
+    .unwrap_or(u32::MAX)
 }
 
 /// Where an arena's records live.
