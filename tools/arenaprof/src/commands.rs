@@ -72,7 +72,8 @@ fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
         flame::Kind::Live
     };
     let mut svg = Vec::new();
-    flame::render(&snap, kind, &mut svg).map_err(|e| e.to_string())?;
+    let arenas = (kind == flame::Kind::Leaks).then(|| analyze(&snap, &Options::default()).arenas);
+    flame::render_with(&snap, arenas.as_deref(), kind, &mut svg).map_err(|e| e.to_string())?;
     write_file(&a.output, &svg)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,9 @@
 
 mod common;
 use arenaprof::{set_sampling, with_tag, Sampling, Tag};
-use arenaprof_report::render::pprof::{self, ALLOC_OBJECTS, ALLOC_SPACE, INUSE_OBJECTS, INUSE_SPACE};
+use arenaprof_report::render::pprof::{
+    self, ALLOC_OBJECTS, ALLOC_SPACE, INUSE_OBJECTS, INUSE_SPACE,
+};
 use common::{arenaprof, outcome, s};
 use std::hint::black_box;
 
@@ -46,7 +48,10 @@ fn flame_and_pprof_from_a_real_snapshot() {
         .expect("the workload's tag is in the snapshot")
         .counters;
     assert_eq!(exact.alloc_count, 1 + 64 + 100);
-    assert_eq!(exact.live_bytes, (64 * 4096 + (0..64).sum::<u64>()) + 64 * 24);
+    assert_eq!(
+        exact.live_bytes,
+        (64 * 4096 + (0..64).sum::<u64>()) + 64 * 24
+    );
 
     // Flame graphs: live bytes show the keeper, cumulative ones the churn too.
     let live = dir.path().join("live.svg");
@@ -54,9 +59,15 @@ fn flame_and_pprof_from_a_real_snapshot() {
     assert_eq!(code, 0, "{err}");
     let svg = std::fs::read_to_string(&live).unwrap();
     assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
-    assert!(svg.contains("arenaprof_flame_distinctive_keeper"), "keeper frame missing");
+    assert!(
+        svg.contains("arenaprof_flame_distinctive_keeper"),
+        "keeper frame missing"
+    );
     assert!(svg.contains(&format!("[tag {TAG}]")));
-    assert!(!svg.contains("arenaprof_flame_distinctive_churn"), "freed churn is not live");
+    assert!(
+        !svg.contains("arenaprof_flame_distinctive_churn"),
+        "freed churn is not live"
+    );
     let alloc = dir.path().join("alloc.svg");
     let (code, _, err) = outcome(&arenaprof(&["flame", s(&path), "--alloc", "-o", s(&alloc)]));
     assert_eq!(code, 0, "{err}");
@@ -70,10 +81,19 @@ fn flame_and_pprof_from_a_real_snapshot() {
     assert_eq!(code, 0, "{err}");
     let p = pprof::decode_gzip(&std::fs::read(&pb).unwrap()).unwrap();
     let st = |i: i64| p.string_table[i as usize].as_str();
-    let types: Vec<(&str, &str)> = p.sample_type.iter().map(|v| (st(v.r#type), st(v.unit))).collect();
+    let types: Vec<(&str, &str)> = p
+        .sample_type
+        .iter()
+        .map(|v| (st(v.r#type), st(v.unit)))
+        .collect();
     assert_eq!(
         types,
-        [("alloc_objects", "count"), ("alloc_space", "bytes"), ("inuse_objects", "count"), ("inuse_space", "bytes")]
+        [
+            ("alloc_objects", "count"),
+            ("alloc_space", "bytes"),
+            ("inuse_objects", "count"),
+            ("inuse_space", "bytes")
+        ]
     );
     assert_eq!(st(p.default_sample_type), "inuse_space");
     // All samples together equal the snapshot's sampled records (weight 1 each).
@@ -81,23 +101,38 @@ fn flame_and_pprof_from_a_real_snapshot() {
     let recs = &snap.heap.samples;
     assert!(recs.iter().all(|r| r.weight == 1.0));
     assert_eq!(sum(ALLOC_OBJECTS), recs.len() as i64);
-    assert_eq!(sum(ALLOC_SPACE), recs.iter().map(|r| r.size as i64).sum::<i64>());
+    assert_eq!(
+        sum(ALLOC_SPACE),
+        recs.iter().map(|r| r.size as i64).sum::<i64>()
+    );
     let live_recs = recs.iter().filter(|r| r.free_ns.is_none());
     assert_eq!(sum(INUSE_OBJECTS), live_recs.clone().count() as i64);
-    assert_eq!(sum(INUSE_SPACE), live_recs.map(|r| r.size as i64).sum::<i64>());
+    assert_eq!(
+        sum(INUSE_SPACE),
+        live_recs.map(|r| r.size as i64).sum::<i64>()
+    );
     // The workload's tag label carries exactly its counters.
     let tagged: Vec<_> = p
         .sample
         .iter()
-        .filter(|x| x.label.iter().any(|l| st(l.key) == "tag" && st(l.str) == TAG))
+        .filter(|x| {
+            x.label
+                .iter()
+                .any(|l| st(l.key) == "tag" && st(l.str) == TAG)
+        })
         .collect();
     let tsum = |k: usize| tagged.iter().map(|x| x.value[k]).sum::<i64>() as u64;
     assert_eq!(tsum(ALLOC_OBJECTS), exact.alloc_count);
     assert_eq!(tsum(ALLOC_SPACE), exact.allocated_bytes);
     assert_eq!(tsum(INUSE_OBJECTS), exact.live_count());
     assert_eq!(tsum(INUSE_SPACE), exact.live_bytes);
-    assert!(tagged.iter().all(|x| x.label.iter().any(|l| st(l.key) == "thread")));
+    assert!(tagged
+        .iter()
+        .all(|x| x.label.iter().any(|l| st(l.key) == "thread")));
     // Locations resolve to functions: the keeper is among them.
-    assert!(p.function.iter().any(|f| st(f.name).contains("arenaprof_flame_distinctive_keeper")));
+    assert!(p
+        .function
+        .iter()
+        .any(|f| st(f.name).contains("arenaprof_flame_distinctive_keeper")));
     drop(keep);
 }

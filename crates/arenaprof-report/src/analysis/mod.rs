@@ -29,6 +29,10 @@ pub struct Options {
     pub max_chain: usize,
     /// Timeline jumps reported.
     pub max_jumps: usize,
+    /// Runs of overlapping strided views merged exactly over the whole
+    /// analysis before reachable bytes fall back to span bounds (see
+    /// [`retention::MAX_TOTAL_RUNS`]).
+    pub max_merge_runs: u128,
 }
 
 impl Default for Options {
@@ -37,6 +41,7 @@ impl Default for Options {
             top_sites: 20,
             max_chain: 32,
             max_jumps: 5,
+            max_merge_runs: retention::MAX_TOTAL_RUNS,
         }
     }
 }
@@ -50,7 +55,12 @@ impl Default for Options {
 pub fn analyze(snap: &Snapshot, opts: &Options) -> Report {
     let mut warnings = Vec::new();
     let tag_names = counters::tag_names(snap);
-    let (arenas, retention) = retention::analyze(&snap.registry, opts.max_chain, &mut warnings);
+    let (arenas, retention) = retention::analyze(
+        &snap.registry,
+        opts.max_chain,
+        opts.max_merge_runs,
+        &mut warnings,
+    );
     let mut sites = sites::analyze(&snap.heap, &tag_names, opts.top_sites, &mut warnings);
     sites.peak_at_ns = snap.total.peak_at_ns;
     Report {

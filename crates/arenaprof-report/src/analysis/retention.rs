@@ -26,7 +26,7 @@
 //!     ],
 //!     ..Default::default()
 //! };
-//! let (arenas, total) = arenaprof_report::analysis::retention::analyze(&reg, 32, &mut vec![]);
+//! let (arenas, total) = arenaprof_report::analysis::retention::analyze(&reg, 32, 1 << 20, &mut vec![]);
 //! assert_eq!((arenas[0].reachable_bytes, arenas[0].wasted_bytes), (80, 720));
 //! assert_eq!(arenas[0].retainers[0].exclusive_retained_bytes, 800);
 //! assert_eq!(total.wasted_bytes, 720);
@@ -38,11 +38,14 @@ use arenaprof_snapshot::footprint::{reachable_bytes, Runs};
 use arenaprof_snapshot::{ArenaRecord, Layout, Registry, Site, ViewRecord};
 use std::collections::HashMap;
 
-/// Most runs (contiguous pieces, see [`Runs`]) that the strided views of one
-/// arena may have together before their union is bounded by their spans
-/// instead of computed exactly. Real arrays stay far below it; it keeps a
-/// corrupt snapshot from taking unbounded time.
-pub const MAX_STRIDED_RUNS: u128 = 1 << 26;
+/// Most runs (contiguous pieces, see [`Runs`]) of *overlapping* strided
+/// views that one arena's union may merge before it is bounded by the views'
+/// spans instead of computed exactly. A lone strided view, however many runs
+/// it has, is counted exactly by formula; real arrays stay far below this.
+pub const MAX_STRIDED_RUNS: u128 = 1 << 22;
+/// Default for the runs merged over a whole analysis before further unions
+/// fall back to spans ([`Options::max_merge_runs`](crate::Options)): keeps a corrupt snapshot with many such arenas within seconds.
+pub const MAX_TOTAL_RUNS: u128 = 1 << 24;
 
 /// What one layout covers, classified without enumerating elements.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +58,9 @@ pub enum Footprint {
     Strided {
         /// Contiguous pieces of the canonical form.
         runs: u128,
+        /// Whether some elements are reached twice (overlapping windows);
+        /// such a layout's runs must be merged even when it is alone.
+        self_overlapping: bool,
         /// First byte of the span.
         start: u64,
         /// One past the last byte of the span.
@@ -127,15 +133,27 @@ pub fn classify(l: &Layout, capacity: u64) -> Footprint {
     if dense {
         Footprint::Run(start, end)
     } else {
-        let runs = Runs::of(l).map_or(0, |r| {
-            r.axes
-                .iter()
-                .fold(1u128, |acc, &(d, _)| acc.saturating_mul(d))
-        });
+        let Some(r) = Runs::of(l) else {
+            return Footprint::Empty;
+        };
+        let runs = r.count();
         if runs <= 1 {
             return Footprint::Run(start, end);
         }
-        Footprint::Strided { runs, start, end }
+        // Runs placed along axes sorted by stride never overlap when each
+        // stride clears everything the inner axes span.
+        let mut extent = r.run;
+        let self_overlapping = r.axes.iter().any(|&(d, st)| {
+            let overlaps = st < extent;
+            extent = extent.saturating_add((d - 1).saturating_mul(st));
+            overlaps
+        });
+        Footprint::Strided {
+            runs,
+            self_overlapping,
+            start,
+            end,
+        }
     }
 }
 
@@ -157,17 +175,52 @@ fn merge_runs(mut v: Vec<(u64, u64)>) -> u64 {
     total + cur.map_or(0, |(a, b)| b - a)
 }
 
-/// Bytes reachable by `layouts` (already classified), and whether the figure
-/// is an upper bound (strided footprints too large to compute exactly).
-fn union(items: &[(&Layout, &Footprint)]) -> (u64, bool) {
-    let strided: u128 = items
+/// Runs that a k-way merge would visit: those of strided layouts whose span
+/// overlaps another layout's span, or that overlap themselves (a lone
+/// non-overlapping strided layout is counted by a formula, and contiguous
+/// ones are single runs).
+fn merge_cost(items: &[(&Layout, &Footprint)]) -> u128 {
+    // (start, end, runs, self-overlapping)
+    let mut spans: Vec<(u64, u64, u128, bool)> = items
         .iter()
-        .map(|(_, f)| match f {
-            Footprint::Strided { runs, .. } => *runs,
-            _ => 0,
+        .filter_map(|(_, f)| match f {
+            Footprint::Run(a, b) => Some((*a, *b, 0, false)),
+            Footprint::Strided {
+                runs,
+                self_overlapping,
+                start,
+                end,
+            } => Some((*start, *end, *runs, *self_overlapping)),
+            _ => None,
         })
-        .fold(0u128, u128::saturating_add);
-    if strided == 0 {
+        .collect();
+    spans.sort_unstable();
+    let mut cost = 0u128;
+    let mut i = 0;
+    while i < spans.len() {
+        let (mut end, mut runs) = (spans[i].1, spans[i].2);
+        let mut j = i + 1;
+        while j < spans.len() && spans[j].0 < end {
+            end = end.max(spans[j].1);
+            runs = runs.saturating_add(spans[j].2);
+            j += 1;
+        }
+        if j - i > 1 || spans[i].3 {
+            cost = cost.saturating_add(runs);
+        }
+        i = j;
+    }
+    cost
+}
+
+/// Bytes reachable by `layouts` (already classified), and whether the figure
+/// is an upper bound (overlapping strided footprints too large to merge
+/// within `budget` runs, which shrinks by what is spent).
+fn union(items: &[(&Layout, &Footprint)], budget: &mut u128) -> (u64, bool) {
+    let strided = items
+        .iter()
+        .any(|(_, f)| matches!(f, Footprint::Strided { .. }));
+    if !strided {
         let runs = items
             .iter()
             .filter_map(|(_, f)| match f {
@@ -177,7 +230,9 @@ fn union(items: &[(&Layout, &Footprint)]) -> (u64, bool) {
             .collect();
         return (merge_runs(runs), false);
     }
-    if strided <= MAX_STRIDED_RUNS {
+    let cost = merge_cost(items);
+    if cost <= MAX_STRIDED_RUNS && cost <= *budget {
+        *budget -= cost;
         let layouts = items.iter().filter_map(|(l, f)| match f {
             Footprint::Run(..) | Footprint::Strided { .. } => Some(*l),
             _ => None,
@@ -349,6 +404,7 @@ fn chain(
 pub fn analyze(
     reg: &Registry,
     max_chain: usize,
+    max_merge_runs: u128,
     warnings: &mut Vec<String>,
 ) -> (Vec<ArenaRow>, RetentionSummary) {
     let mut idx = Index::new(&reg.views, warnings);
@@ -375,6 +431,7 @@ pub fn analyze(
     let mut bad_layouts = 0u64;
     let mut first_bad = None;
     let mut approximated = 0u64;
+    let mut budget = max_merge_runs;
     for a in &reg.arenas {
         if !seen.insert(a.id) {
             warnings.push(format!(
@@ -400,7 +457,7 @@ pub fn analyze(
             .zip(&feet)
             .map(|(&i, f)| (&reg.views[i].layout, f))
             .collect();
-        let (reach, approx) = union(&items);
+        let (reach, approx) = union(&items, &mut budget);
         if approx {
             approximated += 1;
         }
@@ -411,7 +468,11 @@ pub fn analyze(
         let handles = live.len() as u64 + u64::from(a.owner_alive && !owner_view_alive);
         let foot_bytes: Vec<u64> = items
             .iter()
-            .map(|it| union(std::slice::from_ref(it)).0.min(a.capacity_bytes))
+            .map(|it| {
+                union(std::slice::from_ref(it), &mut budget)
+                    .0
+                    .min(a.capacity_bytes)
+            })
             .collect();
         let copies: u64 = foot_bytes.iter().fold(0u64, |s, &b| s.saturating_add(b));
         let fix_needed = !owner_alive && wasted > 0 && !live.is_empty();
@@ -520,7 +581,7 @@ pub fn analyze(
     }
     if approximated > 0 {
         warnings.push(format!(
-            "registry: {approximated} arenas have strided views of more than {MAX_STRIDED_RUNS} runs; their reachable bytes are bounded by the views' spans"
+            "registry: {approximated} arenas have overlapping strided views with too many runs to merge (over {MAX_STRIDED_RUNS} per arena or {MAX_TOTAL_RUNS} in all); their reachable bytes are bounded by the views' spans"
         ));
     }
     let orphans: usize = live_by_arena.values().map(Vec::len).sum();

@@ -84,7 +84,7 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
     };
     // Time axis.
     for k in 0..=4 {
-        let t = t0 + (span * k as f64 / 4.0) as u64;
+        let t = t0.saturating_add((span * k as f64 / 4.0) as u64);
         let xx = x(t);
         let _ = write!(
             s,

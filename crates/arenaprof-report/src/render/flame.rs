@@ -22,7 +22,7 @@
 //! assert_eq!(folded(&s, Kind::Live), vec!["[tag tag#0];main;inner 100".to_string()]);
 //! ```
 
-use crate::analysis::retention;
+use crate::report::ArenaRow;
 use arenaprof_snapshot::{Frame, Snapshot};
 use std::collections::HashMap;
 use std::io::Write;
@@ -98,27 +98,35 @@ fn stack_path(snap: &Snapshot, stack: u32, tag: u16, names: &HashMap<u16, &str>)
     parts.join(";")
 }
 
-fn lines(map: HashMap<String, f64>) -> Vec<String> {
+/// Largest total the folded counts may reach (inferno sums them in `usize`).
+const MAX_TOTAL: u128 = 1 << 60;
+
+/// Folded lines, and the divisor applied to every count when their total
+/// would not fit (1 for any real run).
+fn lines(map: HashMap<String, f64>) -> (Vec<String>, u64) {
     let mut v: Vec<(String, u64)> = map
         .into_iter()
-        .map(|(k, b)| {
-            (
-                k,
-                if b.is_finite() && b > 0.0 {
-                    b.round() as u64
-                } else {
-                    0
-                },
-            )
-        })
-        .filter(|(_, b)| *b > 0)
+        .filter(|(_, b)| b.is_finite() && *b >= 1.0)
+        .map(|(k, b)| (k, b.round() as u64))
         .collect();
     v.sort();
-    v.into_iter().map(|(k, b)| format!("{k} {b}")).collect()
+    let total: u128 = v.iter().map(|(_, b)| u128::from(*b)).sum();
+    let scale = total.div_ceil(MAX_TOTAL).max(1) as u64;
+    let lines = v
+        .into_iter()
+        .map(|(k, b)| (k, b / scale))
+        .filter(|(_, b)| *b > 0)
+        .map(|(k, b)| format!("{k} {b}"))
+        .collect();
+    (lines, scale)
 }
 
 /// Folded stacks (`frame;frame;frame bytes`), sorted.
 pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
+    folded_scaled(snap, None, kind).0
+}
+
+fn folded_scaled(snap: &Snapshot, arenas: Option<&[ArenaRow]>, kind: Kind) -> (Vec<String>, u64) {
     let names: HashMap<u16, &str> = snap.tags.iter().map(|t| (t.id, t.name.as_str())).collect();
     let mut map: HashMap<String, f64> = HashMap::new();
     let w = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
@@ -146,7 +154,14 @@ pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
             }
         }
         Kind::Leaks => {
-            let (arenas, _) = retention::analyze(&snap.registry, 64, &mut Vec::new());
+            let owned;
+            let arenas = match arenas {
+                Some(a) => a,
+                None => {
+                    owned = crate::analyze(snap, &crate::Options::default()).arenas;
+                    &owned
+                }
+            };
             for a in arenas
                 .iter()
                 .filter(|a| !a.owner_alive && a.wasted_bytes > 0)
@@ -175,7 +190,18 @@ pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
 
 /// Draws the flame graph as SVG into `out`.
 pub fn render(snap: &Snapshot, kind: Kind, out: impl Write) -> Result<(), FlameError> {
-    let lines = folded(snap, kind);
+    render_with(snap, None, kind, out)
+}
+
+/// Like [`render`], with the snapshot's arenas already analysed (for
+/// [`Kind::Leaks`]; `None` analyses them here).
+pub fn render_with(
+    snap: &Snapshot,
+    arenas: Option<&[ArenaRow]>,
+    kind: Kind,
+    out: impl Write,
+) -> Result<(), FlameError> {
+    let (lines, scale) = folded_scaled(snap, arenas, kind);
     if lines.is_empty() {
         return Err(FlameError::Empty(match kind {
             Kind::Leaks => "no arena is pinned by views after its owner was dropped",
@@ -193,7 +219,11 @@ pub fn render(snap: &Snapshot, kind: Kind, out: impl Write) -> Result<(), FlameE
         },
         snap.meta.pid
     ));
-    opts.count_name = "bytes".to_owned();
+    opts.count_name = if scale == 1 {
+        "bytes".to_owned()
+    } else {
+        format!("x {scale} bytes")
+    };
     opts.colors =
         inferno::flamegraph::color::Palette::Basic(inferno::flamegraph::color::BasicPalette::Mem);
     inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
