@@ -152,5 +152,8 @@ fn snapshot_holds_the_registry_records() {
     assert_eq!(reach, 64);
     assert_eq!(registry::arena(id).unwrap().reachable_bytes, 64);
     assert!(reg.arenas_created >= 1 && reg.views_created >= 3);
+    // Stamps are on the profiler's clock: never after the snapshot itself.
+    assert!(arena.created_ns <= snap.meta.elapsed_ns);
+    assert!(live.created_ns <= snap.meta.elapsed_ns);
     drop(v);
 }
