@@ -1,0 +1,159 @@
+//! Renderers on the synthetic "views pin arenas" snapshot: flame graphs
+//! contain the expected frames, pprof totals equal the snapshot's sampled
+//! estimates, JSON round-trips, and diff/check read the report fields.
+
+use arenaprof_report::check::{check, Limits};
+use arenaprof_report::fixtures::{self, CAPACITY, GEMM_BYTES, VIEW_BYTES};
+use arenaprof_report::render::flame::{self, Kind};
+use arenaprof_report::render::{html, json, pprof, text};
+use arenaprof_report::{analyze, diff, Options, Report};
+
+fn svg(kind: Kind) -> String {
+    let mut out = Vec::new();
+    flame::render(&fixtures::pinned_views(), kind, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn flame_graphs_contain_the_expected_frames() {
+    let live = svg(Kind::Live);
+    for f in [
+        "demo_app::main",
+        "demo_app::load_signal",
+        "arenaprof_array::Array&lt;T&gt;::arange",
+        "arenaprof_gemm::pool::Workspace::new",
+        "[tag array-base]",
+        "[tag gemm-workspace]",
+    ] {
+        assert!(live.contains(f), "live flame graph lacks {f}");
+    }
+    // parse_config's allocations were all freed: not live, but allocated.
+    assert!(!live.contains("demo_app::parse_config"));
+    assert!(svg(Kind::Alloc).contains("demo_app::parse_config"));
+    assert!(svg(Kind::Peak).contains("demo_app::multiply"));
+    let leaks = svg(Kind::Leaks);
+    for f in [
+        "arena #1 arange at src/main.rs:10:13",
+        "#2 slice[1000..] at src/main.rs:11:15",
+        "#3 t() at src/main.rs:12:15",
+        "#4 slice[..10] at src/main.rs:14:15",
+    ] {
+        assert!(leaks.contains(f), "leaks flame graph lacks {f}");
+    }
+    // Folded lines: root first, bytes last.
+    let folded = flame::folded(&fixtures::pinned_views(), Kind::Live);
+    assert!(folded.contains(&format!(
+        "[tag array-base];demo_app::main;demo_app::load_signal;arenaprof_array::Array<T>::arange;alloc::raw_vec::RawVec<T,A>::allocate_in {CAPACITY}"
+    )));
+    assert!(folded.contains(&format!(
+        "[tag gemm-workspace];demo_app::main;demo_app::multiply;arenaprof_gemm::pool::Workspace::new;alloc::raw_vec::RawVec<T,A>::allocate_in {GEMM_BYTES}"
+    )));
+}
+
+#[test]
+fn pprof_totals_equal_the_snapshot_estimates() {
+    let snap = fixtures::pinned_views();
+    let p = pprof::decode_gzip(&pprof::to_gzip(&pprof::profile(&snap)).unwrap()).unwrap();
+    let sum = |k: usize| p.sample.iter().map(|s| s.value[k]).sum::<i64>() as f64;
+    let est = |live: bool, bytes: bool| -> f64 {
+        snap.heap
+            .samples
+            .iter()
+            .filter(|s| !live || s.free_ns.is_none())
+            .map(|s| {
+                if bytes {
+                    s.weight * s.size as f64
+                } else {
+                    s.weight
+                }
+            })
+            .sum()
+    };
+    // Each pprof value is rounded once per (stack, tag, thread).
+    let n = p.sample.len() as f64;
+    assert!((sum(pprof::ALLOC_SPACE) - est(false, true)).abs() <= n);
+    assert!((sum(pprof::ALLOC_OBJECTS) - est(false, false)).abs() <= n);
+    assert!((sum(pprof::INUSE_SPACE) - est(true, true)).abs() <= n);
+    assert!((sum(pprof::INUSE_OBJECTS) - est(true, false)).abs() <= n);
+    // The weight-1 records are exact: the arange and the 16 GEMM workspaces.
+    let st = |i: i64| p.string_table[i as usize].as_str();
+    let by_tag = |tag: &str| -> i64 {
+        p.sample
+            .iter()
+            .filter(|s| {
+                s.label
+                    .iter()
+                    .any(|l| st(l.key) == "tag" && st(l.str) == tag)
+            })
+            .map(|s| s.value[pprof::INUSE_SPACE])
+            .sum()
+    };
+    assert_eq!(by_tag("gemm-workspace") as u64, GEMM_BYTES);
+    assert_eq!(p.string_table[0], "");
+    assert_eq!(st(p.period_type.as_ref().unwrap().r#type), "space");
+    assert_eq!(p.period, 512 << 10);
+    // Every location id a sample names exists.
+    let ids: std::collections::HashSet<u64> = p.location.iter().map(|l| l.id).collect();
+    assert!(p
+        .sample
+        .iter()
+        .flat_map(|s| &s.location_id)
+        .all(|i| ids.contains(i)));
+}
+
+#[test]
+fn json_round_trips_and_text_and_html_agree() {
+    let r = analyze(&fixtures::pinned_views(), &Options::default());
+    let j = json::render(&r);
+    let back: Report = serde_json::from_str(&j).unwrap();
+    assert_eq!(back, r);
+    let t = text::render(&r);
+    let h = html::render(&r);
+    for s in [
+        "762.9 MiB",
+        "src/main.rs:14:15",
+        "first matmul",
+        "demo_app::load_signal",
+    ] {
+        assert!(t.contains(s) && h.contains(s), "{s}");
+    }
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn check_and_diff_use_the_report_fields() {
+    let before = analyze(&fixtures::pinned_views(), &Options::default());
+    let after = analyze(&fixtures::fixed_views(), &Options::default());
+    let limits = Limits {
+        max_wasted: Some(10 << 20),
+        max_tag: vec![("gemm-workspace".into(), 64 << 20)],
+        max_tag_peak: vec![("nope".into(), 1)],
+        ..Default::default()
+    };
+    let c = check(&before, &limits);
+    assert_eq!(c.violations.len(), 1);
+    assert_eq!(c.violations[0].field, "retention.wasted_bytes");
+    assert_eq!(c.violations[0].value, CAPACITY - VIEW_BYTES);
+    assert_eq!(c.passed.len(), 2);
+    assert!(c.notes[0].contains("\"nope\" does not occur"));
+    assert!(check(&after, &limits).violations.is_empty());
+    let d = diff::diff(&before, &after);
+    let wasted = d
+        .totals
+        .iter()
+        .find(|r| r.key == "retention.wasted_bytes")
+        .unwrap();
+    assert_eq!(wasted.delta, -((CAPACITY - VIEW_BYTES) as i64));
+    let tag = d
+        .tags
+        .iter()
+        .find(|r| r.key == "array-base" && r.metric == "live_bytes")
+        .unwrap();
+    assert_eq!(tag.delta, VIEW_BYTES as i64 - CAPACITY as i64);
+    // Sorted by growth: the new to_owned arena first, the freed arange last.
+    assert_eq!(
+        d.arenas.first().unwrap().key,
+        "to_owned at src/main.rs:14:32"
+    );
+    assert_eq!(d.arenas.last().unwrap().key, "arange at src/main.rs:10:13");
+}
