@@ -1,6 +1,6 @@
 //! Copy-on-write writes and the pinned-bytes warning.
 
-use arenaprof::array::{registry, s, warn, Array, ArrayError};
+use arenaprof::array::{registry, s, warn, Array, ArrayError, NewAxis};
 use arenaprof::Tag;
 
 #[global_allocator]
@@ -62,6 +62,11 @@ fn negative_strides_write_the_right_elements() {
     // The temporary base is gone: r is the only handle.
     r.set(&[0], 50).unwrap();
     assert_eq!(r.to_vec(), vec![50, 3, 1]);
+    // A new axis (stride 0, length 1) is writable too.
+    let mut n = Array::<f64>::zeros(&[3]).slice(s![NewAxis, ..;-1]);
+    n.fill(2.0).unwrap();
+    n.set(&[0, 2], 5.0).unwrap();
+    assert_eq!(n.to_vec(), vec![2.0, 2.0, 5.0]);
 }
 
 #[test]
