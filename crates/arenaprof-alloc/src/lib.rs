@@ -21,7 +21,7 @@
 //! - [`tag`], [`workspace`], [`sampling`], [`timeline`]: what users steer.
 //! - [`stats`] and [`snapshot`]: what users read.
 
-mod clock;
+pub mod clock;
 pub mod header;
 mod local;
 mod mmap;
