@@ -18,6 +18,8 @@
 //! assert!(text.contains("arenaprof report"));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod analysis;
 pub mod check;
 pub mod diff;

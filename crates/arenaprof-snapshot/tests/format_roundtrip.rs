@@ -19,9 +19,16 @@ fn header_layout_is_as_documented() {
     let bytes = common::rich().to_bytes().unwrap();
     assert_eq!(&bytes[0..8], &MAGIC);
     assert_eq!(&bytes[0..8], b"ARENAPRF");
-    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), FORMAT_VERSION);
+    assert_eq!(
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
     assert_eq!(FORMAT_VERSION, 1);
-    assert_eq!(u32::from_le_bytes(bytes[12..16].try_into().unwrap()), 0, "flags");
+    assert_eq!(
+        u32::from_le_bytes(bytes[12..16].try_into().unwrap()),
+        0,
+        "flags"
+    );
     let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
     assert_eq!(len as usize, bytes.len() - HEADER_LEN);
     let crc = u32::from_le_bytes(bytes[24..28].try_into().unwrap());

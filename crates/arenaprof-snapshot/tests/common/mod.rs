@@ -51,7 +51,10 @@ pub fn rich() -> Snapshot {
             os_tid: 99,
             alive: true,
             counters: c,
-            tags: vec![ThreadTagRow { tag: 2, counters: c }],
+            tags: vec![ThreadTagRow {
+                tag: 2,
+                counters: c,
+            }],
         }],
         total: c,
         timeline: Timeline {
