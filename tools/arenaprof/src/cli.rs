@@ -49,7 +49,7 @@ pub enum Format {
 /// `arenaprof report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Snapshot file.
+    /// Snapshot file (or a JSON report to render again as text or HTML).
     pub snapshot: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]

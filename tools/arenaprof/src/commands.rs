@@ -42,12 +42,12 @@ fn load_snapshot(path: &Path) -> Result<arenaprof_report::input::Snapshot, Strin
 }
 
 fn report(a: &ReportArgs) -> Result<ExitCode, String> {
-    let snap = load_snapshot(&a.snapshot)?;
     let opts = Options {
         top_sites: a.top,
         ..Options::default()
     };
-    let r = analyze(&snap, &opts);
+    let r =
+        input::report(&a.snapshot, &opts).map_err(|e| format!("{}: {e}", a.snapshot.display()))?;
     let out = match a.format {
         Format::Text => text::render(&r),
         Format::Json => json::render(&r),

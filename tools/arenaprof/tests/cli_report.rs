@@ -166,6 +166,10 @@ fn check_and_diff_read_json_reports_too() {
     ]));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL: totals.live_bytes = 811.0 MiB exceeds --max-live 100.0 MiB"));
+    // A saved JSON report renders again as text.
+    let (code, text, _) = outcome(&arenaprof(&["report", s(&json)]));
+    assert_eq!(code, 0);
+    assert!(text.contains("fix: `to_owned()` at src/main.rs:14 frees 762.9 MiB"));
     let (code, out, _) = outcome(&arenaprof(&["diff", s(&json), s(&fixed)]));
     assert_eq!(code, 0);
     assert!(out.contains("-762.9 MiB"), "{out}");
