@@ -51,6 +51,10 @@ fn sixteen_threads_mixed_load_returns_to_baseline() {
         Strides::row_major(64),
     )
     .unwrap();
+    // Array::matmul uses the global pool: warm it too.
+    let sq = Array::<f64>::ones(&[256, 256]);
+    drop(sq.matmul(&sq));
+    drop(sq);
     let base = stats();
     let base_array = base.tag(Tag::ARRAY_BASE).live_bytes;
     let base_gemm = base.tag(Tag::GEMM_WORKSPACE).live_bytes;

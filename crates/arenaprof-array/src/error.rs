@@ -97,6 +97,8 @@ pub enum ArrayError {
     },
     /// Writing to a read-only view (`broadcast_to`).
     ReadOnly,
+    /// The GEMM pool refused the operands (an internal inconsistency).
+    Gemm(String),
 }
 
 impl fmt::Display for ArrayError {
@@ -146,6 +148,7 @@ impl fmt::Display for ArrayError {
                 "cannot reshape {shape:?} with strides {strides:?} into {to:?} without copying"
             ),
             ArrayError::ReadOnly => write!(f, "the array is a read-only view (broadcast_to)"),
+            ArrayError::Gemm(e) => write!(f, "matmul: {e}"),
         }
     }
 }

@@ -1,112 +1,39 @@
-//! Matrix products. The kernels are matrixmultiply's, called through
-//! `gemm_f64` and `gemm_f32` (the one place to switch to
-//! `arenaprof-gemm` later); their packing buffers are counted under
-//! [`Tag::GEMM_WORKSPACE`](arenaprof_alloc::Tag::GEMM_WORKSPACE).
+//! Matrix products, through the process-wide GEMM pool
+//! ([`arenaprof_gemm::global`]): capped, pre-allocated per-worker workspaces
+//! counted under [`Tag::GEMM_WORKSPACE`](arenaprof_alloc::Tag::GEMM_WORKSPACE).
 
 use crate::array::Array;
 use crate::element::Numeric;
 use crate::error::ArrayError;
-use arenaprof_alloc::Tag;
+use arenaprof_gemm::{GemmScalar, Strides};
 use std::panic::Location;
 
-/// `C = A B` for `m x k` A and `k x n` B, strides in elements, C fully
-/// overwritten.
-///
-/// # Safety
-/// Every element reached from `a`, `b` and `c` by the given dims and strides
-/// must be valid (reads for A and B, writes for C), and C's strides must not
-/// alias two elements.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_f64(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f64,
-    (rsa, csa): (isize, isize),
-    b: *const f64,
-    (rsb, csb): (isize, isize),
-    c: *mut f64,
-    (rsc, csc): (isize, isize),
-) {
-    let _tag = Tag::GEMM_WORKSPACE.enter();
-    // SAFETY: forwarded from this function's contract.
-    unsafe { matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc) }
-}
-
-/// The `f32` twin of [`gemm_f64`].
-///
-/// # Safety
-/// As [`gemm_f64`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_f32(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const f32,
-    (rsa, csa): (isize, isize),
-    b: *const f32,
-    (rsb, csb): (isize, isize),
-    c: *mut f32,
-    (rsc, csc): (isize, isize),
-) {
-    let _tag = Tag::GEMM_WORKSPACE.enter();
-    // SAFETY: forwarded from this function's contract.
-    unsafe { matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, rsc, csc) }
-}
-
 /// Element types with a GEMM kernel (`f32`, `f64`).
-pub trait Gemm: Numeric {
-    /// `C = A B`, see the module docs.
-    ///
-    /// # Safety
-    /// Every element reached from `a`, `b` and `c` by the dims and strides
-    /// must be valid, and C's strides must not alias two elements.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        sa: (isize, isize),
-        b: *const Self,
-        sb: (isize, isize),
-        c: *mut Self,
-        sc: (isize, isize),
-    );
-}
+pub trait Gemm: Numeric + GemmScalar {}
+impl Gemm for f64 {}
+impl Gemm for f32 {}
 
-impl Gemm for f64 {
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const f64,
-        sa: (isize, isize),
-        b: *const f64,
-        sb: (isize, isize),
-        c: *mut f64,
-        sc: (isize, isize),
-    ) {
-        // SAFETY: forwarded from the trait's contract.
-        unsafe { gemm_f64(m, k, n, a, sa, b, sb, c, sc) }
-    }
-}
-
-impl Gemm for f32 {
-    unsafe fn gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const f32,
-        sa: (isize, isize),
-        b: *const f32,
-        sb: (isize, isize),
-        c: *mut f32,
-        sc: (isize, isize),
-    ) {
-        // SAFETY: forwarded from the trait's contract.
-        unsafe { gemm_f32(m, k, n, a, sa, b, sb, c, sc) }
-    }
+/// The smallest slice holding every element of a `rows x cols` window at
+/// `ptr` with strides `(rs, cs)`, and the strides of the window in it.
+///
+/// # Safety
+/// Every element of the window must lie in one live allocation, and nothing
+/// may write to it while the slice is used.
+unsafe fn window<'a, T>(
+    ptr: *const T,
+    (rows, cols): (usize, usize),
+    (rs, cs): (isize, isize),
+) -> (&'a [T], Strides) {
+    let reach = |n: usize, s: isize| s * (n as isize - 1);
+    let (r, c) = (reach(rows, rs), reach(cols, cs));
+    let lo = r.min(0) + c.min(0);
+    let hi = r.max(0) + c.max(0);
+    // SAFETY: `lo` is the offset of the window's lowest element, which lies
+    // in the same allocation as `ptr`; every element up to `hi` does too
+    // (the caller's contract), so the slice covers allocated, initialised
+    // elements only.
+    let slice = unsafe { std::slice::from_raw_parts(ptr.offset(lo), (hi - lo + 1) as usize) };
+    (slice, Strides::new(rs, cs).with_offset((-lo) as usize))
 }
 
 impl<T: Gemm> Array<T> {
@@ -156,24 +83,32 @@ impl<T: Gemm> Array<T> {
             return Ok(out);
         }
         let (sa, sb) = (self.strides(), other.strides());
+        // SAFETY: A and B are live m x k and k x n windows of their arenas;
+        // arenas shared by several handles are never written in place
+        // (copy-on-write), so nothing writes them during the product.
+        let (a, a_strides) = unsafe { window(self.ptr.as_ptr(), (m, k), (sa[0], sa[1])) };
+        // SAFETY: as above.
+        let (b, b_strides) = unsafe { window(other.ptr.as_ptr(), (k, n), (sb[0], sb[1])) };
         {
             let mut c = out.view_mut()?;
-            let cp = c.as_mut_ptr();
-            // SAFETY: A and B are live windows of m x k and k x n elements
-            // with these strides; C is a fresh, unshared C-ordered m x n buffer.
-            unsafe {
-                T::gemm(
+            let c = c
+                .as_slice_mut()
+                .expect("a fresh matmul result is contiguous");
+            arenaprof_gemm::global()
+                .gemm(
                     m,
                     k,
                     n,
-                    self.ptr.as_ptr(),
-                    (sa[0], sa[1]),
-                    other.ptr.as_ptr(),
-                    (sb[0], sb[1]),
-                    cp,
-                    (n as isize, 1),
+                    T::one(),
+                    a,
+                    a_strides,
+                    b,
+                    b_strides,
+                    T::default(),
+                    c,
+                    Strides::row_major(n),
                 )
-            };
+                .map_err(|e| ArrayError::Gemm(e.to_string()))?;
         }
         Ok(out)
     }
