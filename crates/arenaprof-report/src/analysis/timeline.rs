@@ -1,7 +1,7 @@
 //! The timeline: live bytes per tag over time, and its biggest jumps.
 //!
-//! A *jump* is a run of consecutive timeline points over which one tag's live
-//! bytes never fall; its size is the rise from the point before the run to its
+//! A *jump* is a run of consecutive timeline points (preceded by an implicit
+//! zero point at time 0) over which one tag's live bytes never fall; its size is the rise from the point before the run to its
 //! top. The largest rises across all tags are reported, each with the mark that
 //! falls inside it (a mark takes a point of its own, so a mark just before
 //! a rise is its first point), so "gemm-workspace +48.0 MiB
@@ -97,6 +97,22 @@ fn find_jumps(
     marks: &[MarkRow],
     max_jumps: usize,
 ) -> Vec<Jump> {
+    // Nothing is live when the profiler starts: a rise before the first
+    // recorded point counts from zero at time 0.
+    let with_origin: Vec<TimelinePointRow>;
+    let points = match points.first() {
+        Some(p) if p.t_ns > 0 && p.live_bytes.iter().any(|&b| b > 0) => {
+            with_origin = std::iter::once(TimelinePointRow {
+                t_ns: 0,
+                live_bytes: vec![0; tags.len()],
+                reason: "start".to_owned(),
+            })
+            .chain(points.iter().cloned())
+            .collect();
+            &with_origin[..]
+        }
+        _ => points,
+    };
     let mut all: Vec<Jump> = Vec::new();
     for (col, tag) in tags.iter().enumerate() {
         let v = |i: usize| points[i].live_bytes.get(col).copied().unwrap_or(0);
@@ -201,6 +217,23 @@ mod tests {
         assert_eq!(j[1].mark.as_deref(), Some("early"));
         assert_eq!(j[2].delta_bytes, 10);
         assert_eq!(j.len(), 3);
+    }
+
+    #[test]
+    fn a_rise_before_the_first_point_counts_from_zero() {
+        let t = tl(&[(40, 500, 0), (50, 500, 7)]);
+        let info = analyze(&t, &TagNames::new(), 5, &mut vec![]);
+        let j = &info.jumps[0];
+        assert_eq!(
+            (j.tag.as_str(), j.delta_bytes, j.from_ns, j.to_ns),
+            ("tag#1", 500, 0, 40)
+        );
+        assert_eq!(j.mark.as_deref(), Some("early"));
+        assert_eq!(
+            info.points.len(),
+            2,
+            "the origin is not added to the points"
+        );
     }
 
     #[test]

@@ -27,11 +27,21 @@ fn pct(ps: &[Percentile], p: f64) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
+/// When the peak happened; `-` when the writer did not record it (0 with a
+/// nonzero peak: per-thread rows carry no peak time).
+fn peak_time(c: &CounterRow) -> String {
+    if c.peak_at_ns == 0 && c.peak_bytes > 0 {
+        "-".to_owned()
+    } else {
+        format_ns(c.peak_at_ns)
+    }
+}
+
 fn counter_cells(c: &CounterRow) -> Vec<String> {
     vec![
         format_bytes(c.live_bytes),
         format_bytes(c.peak_bytes),
-        format_ns(c.peak_at_ns),
+        peak_time(c),
         format_bytes(c.allocated_bytes),
         format_count(c.alloc_count),
         format_count(c.free_count),
