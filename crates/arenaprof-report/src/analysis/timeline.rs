@@ -228,7 +228,8 @@ mod tests {
             (j.tag.as_str(), j.delta_bytes, j.from_ns, j.to_ns),
             ("tag#1", 500, 0, 40)
         );
-        assert_eq!(j.mark.as_deref(), Some("early"));
+        // The last mark inside the rise.
+        assert_eq!(j.mark.as_deref(), Some("first matmul"));
         assert_eq!(
             info.points.len(),
             2,
