@@ -208,3 +208,27 @@ fn check_without_limits_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("invalid size"), "{err}");
 }
+
+#[test]
+fn flame_without_samples_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "empty.arenaprof",
+        &arenaprof_snapshot::Snapshot::default(),
+    );
+    let out = dir.path().join("f.svg");
+    let (code, _, err) = outcome(&arenaprof(&["flame", s(&p), "-o", s(&out)]));
+    assert_eq!(code, 2);
+    assert!(err.contains("nothing to draw: no sampled stacks"), "{err}");
+    assert!(!out.exists());
+    let (code, _, err) = outcome(&arenaprof(&["flame", s(&p), "--leaks", "-o", s(&out)]));
+    assert_eq!(code, 2);
+    assert!(err.contains("no arena is pinned"), "{err}");
+    // The leaks flame graph of the pinned snapshot shows the chain.
+    let p = write(dir.path(), "pinned.arenaprof", &fixtures::pinned_views());
+    let (code, _, err) = outcome(&arenaprof(&["flame", s(&p), "--leaks", "-o", s(&out)]));
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("#3 t() at src/main.rs:12:15"));
+}
