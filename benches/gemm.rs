@@ -17,15 +17,19 @@
 //!   `openblas_set_num_threads`; only with `--features openblas`.
 //!
 //! All of them run under arenaprof's tracking allocator (jemalloc inside),
-//! as a user of arenaprof would. Each (type, size, threads) is one criterion
-//! group; the table printed at the end gives GFLOP/s from the median of the
-//! measured samples, and the ratios. Environment: `GEMM_BENCH_SIZES=256,1024`
-//! picks sizes.
+//! as a user of arenaprof would. The summary table comes first, from paired
+//! rounds: each round runs every implementation once, order rotated, so a
+//! burst of load from other processes hits all of them alike; GFLOP/s is the
+//! best round, ratios are medians of per-round ratios. Then each (type,
+//! size, threads) is one criterion group (criterion's statistics and
+//! reports), and the table is printed again at the end.
+//!
+//! Environment: `GEMM_BENCH_SIZES=256,1024` picks sizes, `GEMM_BENCH_ROUNDS`
+//! the paired rounds (default 9 up to 1024, 7 at 2048, 5 at 4096),
+//! `GEMM_BENCH_CRITERION=0` skips the criterion part.
 
 use arenaprof::gemm::{GemmConfig, GemmPool, GemmScalar, Strides};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -246,10 +250,6 @@ fn cross_check<T: Elem>(pools: &[GemmPool; 2]) {
     }
 }
 
-type Key = (&'static str, usize, usize, &'static str);
-/// Seconds per iteration of every sample, per (type, n, threads, impl).
-static SAMPLES: Mutex<BTreeMap<Key, Vec<f64>>> = Mutex::new(BTreeMap::new());
-
 fn bench<T: Elem>(c: &mut Criterion, pools: &[GemmPool; 2], n: usize, threads: usize) {
     let (a, b) = operands::<T>(n);
     let mut out = vec![T::default(); n * n];
@@ -271,14 +271,7 @@ fn bench<T: Elem>(c: &mut Criterion, pools: &[GemmPool; 2], n: usize, threads: u
                 for _ in 0..iters {
                     run(imp, threads, pools, n, &a, &b, &mut out);
                 }
-                let d = t0.elapsed();
-                SAMPLES
-                    .lock()
-                    .unwrap()
-                    .entry((T::NAME, n, threads, imp))
-                    .or_default()
-                    .push(d.as_secs_f64() / iters as f64);
-                d
+                t0.elapsed()
             })
         });
     }
@@ -286,38 +279,99 @@ fn bench<T: Elem>(c: &mut Criterion, pools: &[GemmPool; 2], n: usize, threads: u
     std::hint::black_box(&out);
 }
 
-/// GFLOP/s from the median of the last 10 samples (the measured ones;
-/// earlier ones are criterion's warm-up).
-fn summary() -> String {
-    let samples = SAMPLES.lock().unwrap();
-    let gf = |k: &Key| {
-        samples.get(k).map(|v| {
-            let mut v: Vec<f64> = v[v.len().saturating_sub(10)..].to_vec();
-            v.sort_by(f64::total_cmp);
-            2.0 * (k.1 as f64).powi(3) / v[v.len() / 2] / 1e9
-        })
+/// Paired, interleaved timing for the summary table: `rounds` rounds, each
+/// running every implementation once (order rotated), so noise from other
+/// processes hits all of them alike. An implementation's turn is a batch of
+/// back-to-back calls lasting about 50 ms (threads stay warm, as in a loop of
+/// matmuls); after OpenBLAS's turn the bench waits 150 ms, because OpenBLAS's
+/// threads keep spinning for a while after a call and would steal the next
+/// one's CPU. Returns seconds per call, per round and implementation.
+fn paired<T: Elem>(
+    pools: &[GemmPool; 2],
+    n: usize,
+    threads: usize,
+    rounds: usize,
+) -> Vec<[f64; 3]> {
+    let (a, b) = operands::<T>(n);
+    let mut out = vec![T::default(); n * n];
+    let imps: Vec<usize> = (0..IMPLS.len()).filter(|&i| available(IMPLS[i])).collect();
+    let mut batch = [1usize; 3];
+    for &i in &imps {
+        set_blas_threads(threads);
+        let t0 = Instant::now();
+        run(IMPLS[i], threads, pools, n, &a, &b, &mut out); // warm-up
+        batch[i] = (0.05 / t0.elapsed().as_secs_f64().max(1e-6)).clamp(1.0, 1000.0) as usize;
+    }
+    let settle = |i: usize| {
+        if IMPLS[i] == "openblas" && threads > 1 {
+            std::thread::sleep(Duration::from_millis(150));
+        }
     };
-    let mut keys: Vec<(&str, usize, usize)> = samples.keys().map(|k| (k.0, k.1, k.2)).collect();
-    keys.dedup();
-    let mut s = String::from(
-        "| type | n | threads | arenaprof GFLOP/s | matrixmultiply | OpenBLAS | vs matrixmultiply | vs OpenBLAS |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+    settle(2);
+    (0..rounds)
+        .map(|r| {
+            let mut t = [f64::NAN; 3];
+            for j in 0..imps.len() {
+                let i = imps[(j + r) % imps.len()];
+                set_blas_threads(threads);
+                let t0 = Instant::now();
+                for _ in 0..batch[i] {
+                    run(IMPLS[i], threads, pools, n, &a, &b, &mut out);
+                }
+                t[i] = t0.elapsed().as_secs_f64() / batch[i] as f64;
+                settle(i);
+            }
+            t
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let h = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[h]
+    } else {
+        (v[h - 1] + v[h]) / 2.0
+    }
+}
+
+/// One table row from paired rounds: GFLOP/s of the best round of each
+/// implementation, and the median over rounds of the per-round speed ratio.
+fn row(ty: &str, n: usize, threads: usize, rounds: &[[f64; 3]]) -> String {
+    let flop = 2.0 * (n as f64).powi(3);
+    let best = |i: usize| {
+        let b = rounds.iter().map(|r| r[i]).fold(f64::INFINITY, f64::min);
+        b.is_finite().then(|| flop / b / 1e9)
+    };
+    let ratio = |i: usize| {
+        if rounds.iter().any(|r| r[i].is_nan()) {
+            return "n/a".to_owned();
+        }
+        format!(
+            "{:.2}x",
+            median(rounds.iter().map(|r| r[i] / r[0]).collect())
+        )
+    };
+    let g = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into());
+    format!(
+        "| {ty} | {n} | {threads} | {} | {} | {} | {} | {} |\n",
+        g(best(0)),
+        g(best(1)),
+        g(best(2)),
+        ratio(1),
+        ratio(2)
+    )
+}
+
+fn table(rows: &[String], rounds: &str) -> String {
+    let mut s = format!(
+        "GFLOP/s: best of {rounds} interleaved rounds; ratios: arenaprof's speed over the other's, median of the per-round ratios\n\n\
+         | type | n | threads | arenaprof GFLOP/s | matrixmultiply | OpenBLAS | vs matrixmultiply | vs OpenBLAS |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n"
     );
-    let fmt = |x: Option<f64>| x.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into());
-    for (t, n, th) in keys {
-        let [ours, mm, ob] = IMPLS.map(|i| gf(&(t, n, th, i)));
-        let ratio = |o: Option<f64>| match (ours, o) {
-            (Some(x), Some(y)) => format!("{:.2}x", x / y),
-            _ => "n/a".into(),
-        };
-        s += &format!(
-            "| {t} | {n} | {th} | {} | {} | {} | {} | {} |\n",
-            fmt(ours),
-            fmt(mm),
-            fmt(ob),
-            ratio(mm),
-            ratio(ob)
-        );
+    for r in rows {
+        s += r;
     }
     s
 }
@@ -345,20 +399,51 @@ fn main() {
         let cfg = unsafe { std::ffi::CStr::from_ptr(openblas::openblas_get_config()) };
         println!("OpenBLAS: {}", cfg.to_string_lossy());
     }
-    let mut c = Criterion::default().configure_from_args();
+    // The summary table, from paired interleaved rounds.
+    let rounds_for = |n: usize| match std::env::var("GEMM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+    {
+        Some(r) => r,
+        None if smoke => 1,
+        None if n <= 1024 => 9,
+        None if n <= 2048 => 7,
+        None => 5,
+    };
+    let mut rows = Vec::new();
     for &n in &sizes {
         for threads in [1, 2] {
-            bench::<f32>(&mut c, &pools, n, threads);
-            bench::<f64>(&mut c, &pools, n, threads);
+            let r = paired::<f32>(&pools, n, threads, rounds_for(n));
+            rows.push(row("f32", n, threads, &r));
+            let r = paired::<f64>(&pools, n, threads, rounds_for(n));
+            rows.push(row("f64", n, threads, &r));
         }
     }
-    c.final_summary();
+    let rounds_text: Vec<String> = sizes
+        .iter()
+        .map(|&n| format!("{n}: {}", rounds_for(n)))
+        .collect();
+    let summary = table(&rows, &rounds_text.join(", "));
+    println!("\n{summary}");
     let ws = pools[1].mem_stat();
-    println!(
-        "\narenaprof workspace: {} B per worker, {} B for 2 threads (OpenBLAS in NumPy's wheels: 33,554,432 B per thread); overflows: {}",
+    let ws_line = format!(
+        "arenaprof workspace: {} B per worker, {} B for 2 threads (OpenBLAS in NumPy's wheels: 33,554,432 B per thread); overflows: {}",
         ws.region,
         ws.workspace_bytes,
         ws.overflows()
     );
-    println!("\n{}", summary());
+    println!("{ws_line}\n");
+
+    // Criterion's own measurements and reports (skip with GEMM_BENCH_CRITERION=0).
+    if std::env::var("GEMM_BENCH_CRITERION").as_deref() != Ok("0") {
+        let mut c = Criterion::default().configure_from_args();
+        for &n in &sizes {
+            for threads in [1, 2] {
+                bench::<f32>(&mut c, &pools, n, threads);
+                bench::<f64>(&mut c, &pools, n, threads);
+            }
+        }
+        c.final_summary();
+        println!("\n{summary}\n{ws_line}");
+    }
 }
