@@ -145,6 +145,11 @@ pub struct ThreadRow {
     pub counters: CounterRow,
     /// Per-tag cells of this thread.
     pub tags: Vec<ThreadTagRow>,
+    /// Allocation-size percentiles estimated from this thread's sampled
+    /// records (weighted; empty without samples). The snapshot keeps exact
+    /// size histograms per tag only.
+    #[serde(default)]
+    pub sampled_size_percentiles: Vec<Percentile>,
 }
 
 /// One (thread, tag) cell.

@@ -118,6 +118,29 @@ fn json_round_trips_and_text_and_html_agree() {
         assert!(t.contains(s) && h.contains(s), "{s}");
     }
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // Per-thread sizes, estimated from sampled records: the GEMM worker made
+    // sixteen 3 MiB workspaces.
+    let worker = r
+        .threads
+        .iter()
+        .find(|t| t.name == "gemm-worker-0")
+        .unwrap();
+    let p: Vec<(f64, u64)> = worker
+        .sampled_size_percentiles
+        .iter()
+        .map(|p| (p.p, p.value))
+        .collect();
+    assert_eq!(
+        p,
+        [
+            (50.0, 3 << 20),
+            (90.0, 3 << 20),
+            (99.0, 3 << 20),
+            (100.0, 3 << 20)
+        ]
+    );
+    let main = r.threads.iter().find(|t| t.name == "main").unwrap();
+    assert_eq!(main.sampled_size_percentiles[3].value, CAPACITY);
 }
 
 #[test]

@@ -97,8 +97,48 @@ pub fn tags(snap: &Snapshot) -> Vec<TagRow> {
     out
 }
 
+/// Percentiles reported for sampled sizes.
+pub const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
+
+/// Weighted percentiles of `(size, weight)` pairs (sorted here).
+///
+/// ```
+/// use arenaprof_report::analysis::counters::weighted_percentiles;
+/// let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
+/// assert_eq!((p[0].value, p[3].value), (8, 64));
+/// ```
+pub fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
+    v.sort_unstable_by_key(|&(size, _)| size);
+    let total: f64 = v.iter().map(|&(_, w)| w).sum();
+    if v.is_empty() || !total.is_finite() || total <= 0.0 {
+        return Vec::new();
+    }
+    SAMPLED_PERCENTILES
+        .iter()
+        .map(|&p| {
+            let target = total * p / 100.0;
+            let mut acc = 0.0;
+            let value = v
+                .iter()
+                .find(|&&(_, w)| {
+                    acc += w;
+                    acc >= target
+                })
+                .or(v.last())
+                .map_or(0, |&(size, _)| size);
+            Percentile { p, value }
+        })
+        .collect()
+}
+
 /// Thread rows in slot order.
 pub fn threads(snap: &Snapshot, names: &TagNames) -> Vec<ThreadRow> {
+    let mut sizes: HashMap<u32, Vec<(u64, f64)>> = HashMap::new();
+    for s in &snap.heap.samples {
+        if s.weight.is_finite() && s.weight > 0.0 {
+            sizes.entry(s.thread).or_default().push((s.size, s.weight));
+        }
+    }
     let mut out: Vec<ThreadRow> = snap
         .threads
         .iter()
@@ -116,6 +156,10 @@ pub fn threads(snap: &Snapshot, names: &TagNames) -> Vec<ThreadRow> {
                     counters: row(&c.counters),
                 })
                 .collect(),
+            sampled_size_percentiles: sizes
+                .get_mut(&t.slot)
+                .map(|v| weighted_percentiles(v))
+                .unwrap_or_default(),
         })
         .collect();
     out.sort_by_key(|t| t.slot);

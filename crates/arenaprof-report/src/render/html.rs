@@ -292,16 +292,18 @@ pub fn render(r: &Report) -> String {
     }
     let _ = write!(
         o,
-        r#"</table><h2>Threads</h2><table><tr><th class="l">thread</th>{COUNTER_TH}</tr>"#
+        r#"</table><h2>Threads</h2><table><tr><th class="l">thread</th>{COUNTER_TH}<th title="estimated from sampled records">p50~</th><th title="estimated from sampled records">p99~</th></tr>"#
     );
     for t in &r.threads {
         let _ = write!(
             o,
-            r#"<tr><td class="l">#{} {}{}</td>{}</tr>"#,
+            r#"<tr><td class="l">#{} {}{}</td>{}<td>{}</td><td>{}</td></tr>"#,
             t.slot,
             esc(&t.name),
             if t.alive { "" } else { " (exited)" },
-            counter_tds(&t.counters)
+            counter_tds(&t.counters),
+            pct(&t.sampled_size_percentiles, 50.0),
+            pct(&t.sampled_size_percentiles, 99.0)
         );
     }
     o.push_str("</table>");

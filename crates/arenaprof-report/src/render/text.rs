@@ -173,6 +173,9 @@ fn threads(out: &mut String, r: &Report) {
         };
         let mut cells = vec![format!("{name}{}", if th.alive { "" } else { " [exited]" })];
         cells.extend(counter_cells(&th.counters));
+        for p in [50.0, 99.0] {
+            cells.push(pct(&th.sampled_size_percentiles, p));
+        }
         let top = th
             .tags
             .iter()
@@ -182,7 +185,10 @@ fn threads(out: &mut String, r: &Report) {
         cells.push(top);
         t.row(cells);
     }
-    let _ = writeln!(out, "THREADS");
+    let _ = writeln!(
+        out,
+        "THREADS (exact; p50~/p99~ are allocation sizes estimated from sampled records)"
+    );
     out.push_str(&t.render("  "));
     out.push('\n');
 }
