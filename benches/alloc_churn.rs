@@ -115,15 +115,13 @@ fn churn(seed: u64, iters: u64, fill: bool) -> u64 {
             x ^= x << 17;
             let size = 16 + (x % 497) as usize;
             let mut v: Vec<u8> = Vec::with_capacity(size);
-            // SAFETY: capacity is at least `size` >= 16 bytes.
-            unsafe {
-                v.set_len(size);
-                if fill {
-                    std::ptr::write_bytes(v.as_mut_ptr(), i as u8, size);
-                } else {
-                    std::ptr::write_bytes(v.as_mut_ptr(), i as u8, 8);
-                    std::ptr::write_bytes(v.as_mut_ptr().add(size - 8), i as u8, 8);
-                }
+            if fill {
+                v.resize(size, i as u8);
+            } else {
+                // First and last words only; the rest stays uninitialised.
+                v.extend_from_slice(&[i as u8; 8]);
+                let tail = &mut v.spare_capacity_mut()[size - 16..size - 8];
+                tail.fill(std::mem::MaybeUninit::new(i as u8));
             }
             if let Some(old) = ring[i % WINDOW].replace(black_box(v)) {
                 used = used.wrapping_add(old[0] as u64);

@@ -55,7 +55,8 @@ impl Profiler {
 impl Drop for Profiler {
     fn drop(&mut self) {
         if let Some(path) = &self.out {
-            match crate::snapshot().write(path) {
+            // Encoding and writing are the profiler's own work.
+            match crate::untracked(|| crate::snapshot().write(path)) {
                 Ok(()) => eprintln!("arenaprof: wrote {}", path.display()),
                 Err(e) => eprintln!("arenaprof: could not write snapshot: {e}"),
             }

@@ -371,6 +371,8 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
             s.frames.drain(..skip);
         }
     }
+    // The symbol cache (parsed debug info) can be tens of MiB: let it go.
+    backtrace::clear_symbol_cache();
     heap.samples = t.freed.lock().unwrap_or_else(|e| e.into_inner()).clone();
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));

@@ -155,7 +155,13 @@ fn read_all() -> Stats {
             c_no_peak.peak_bytes = 0;
             row.total.merge(&c_no_peak);
         }
-        row.total.peak_bytes = row.tags.iter().map(|c| c.peak_bytes).max().unwrap_or(0);
+        // A thread's peak over all its tags is not tracked on the hot path;
+        // its largest tag peak (and its live bytes now) bound it from below.
+        if let Some(top) = row.tags.iter().max_by_key(|c| c.peak_bytes) {
+            row.total.peak_bytes = top.peak_bytes;
+            row.total.peak_at_ns = top.peak_at_ns;
+        }
+        row.total.peak_bytes = row.total.peak_bytes.max(row.total.live_bytes);
         threads.push(row);
     }
     for (t, c) in tags.iter_mut().enumerate() {

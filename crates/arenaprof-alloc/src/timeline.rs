@@ -59,15 +59,17 @@ pub(crate) fn on_publish() {
     let due = now.saturating_sub(LAST_T.load(Relaxed)) >= INTERVAL_NS.load(Relaxed)
         || total.abs_diff(last_total) >= CHURN.load(Relaxed);
     if due {
-        take(PointReason::Churn, now);
+        take(PointReason::Churn);
     }
 }
 
-/// Takes a point now, unless another thread is taking one. Never blocks.
-fn take(reason: PointReason, now: u64) -> bool {
+/// Takes a point now, unless another thread is taking one; returns its time.
+/// Never blocks. The time is read under the lock, so points are in order.
+fn take(reason: PointReason) -> Option<u64> {
     if LOCK.swap(true, Acquire) {
-        return false;
+        return None;
     }
+    let now = now_ns();
     let mut ring = RING.load(Relaxed);
     if ring.is_null() {
         ring = map_zeroed(std::mem::size_of::<Ring>()).cast();
@@ -91,7 +93,7 @@ fn take(reason: PointReason, now: u64) -> bool {
         LAST_TOTAL.store(total_live().max(0) as u64, Relaxed);
     }
     LOCK.store(false, Release);
-    true
+    Some(now)
 }
 
 /// Keeps the larger point of each pair, doubles the thresholds; returns the new length.
@@ -130,17 +132,19 @@ fn decimate(r: &mut Ring) -> usize {
 
 /// Records a labelled moment (e.g. "first matmul") and a point at it.
 pub fn mark(label: &str) {
-    let now = now_ns();
+    crate::rows::flush_current_thread();
+    let now = loop {
+        if let Some(t) = take(PointReason::Mark) {
+            break t;
+        }
+        std::hint::spin_loop();
+    };
     crate::local::with_busy(|| {
         MARKS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((now, label.to_owned()));
     });
-    crate::rows::flush_current_thread();
-    while !take(PointReason::Mark, now) {
-        std::hint::spin_loop();
-    }
 }
 
 /// Starts a background thread that takes a point every `every` (idempotent).
@@ -153,14 +157,14 @@ pub fn start_sampler(every: Duration) {
         .name("arenaprof-timeline".into())
         .spawn(move || loop {
             std::thread::sleep(every);
-            take(PointReason::Interval, now_ns());
+            take(PointReason::Interval);
         });
 }
 
 /// Copies the timeline out for a snapshot, adding a final point.
 pub(crate) fn export(tags: &[u16]) -> arenaprof_snapshot::Timeline {
     crate::rows::flush_current_thread();
-    while !take(PointReason::Final, now_ns()) {
+    while take(PointReason::Final).is_none() {
         std::hint::spin_loop();
     }
     while LOCK.swap(true, Acquire) {

@@ -104,19 +104,19 @@ impl Counters {
         self.alloc_count.saturating_sub(self.free_count)
     }
 
-    /// Adds another cell's counters; peaks take the larger value.
+    /// Adds another cell's counters (saturating); peaks take the larger value.
     pub fn merge(&mut self, o: &Counters) {
-        self.live_bytes += o.live_bytes;
+        self.live_bytes = self.live_bytes.saturating_add(o.live_bytes);
         if o.peak_bytes > self.peak_bytes {
             self.peak_bytes = o.peak_bytes;
             self.peak_at_ns = o.peak_at_ns;
         }
-        self.allocated_bytes += o.allocated_bytes;
-        self.freed_bytes += o.freed_bytes;
-        self.alloc_count += o.alloc_count;
-        self.free_count += o.free_count;
-        self.realloc_count += o.realloc_count;
-        self.failed_count += o.failed_count;
+        self.allocated_bytes = self.allocated_bytes.saturating_add(o.allocated_bytes);
+        self.freed_bytes = self.freed_bytes.saturating_add(o.freed_bytes);
+        self.alloc_count = self.alloc_count.saturating_add(o.alloc_count);
+        self.free_count = self.free_count.saturating_add(o.free_count);
+        self.realloc_count = self.realloc_count.saturating_add(o.realloc_count);
+        self.failed_count = self.failed_count.saturating_add(o.failed_count);
     }
 }
 

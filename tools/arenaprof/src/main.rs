@@ -9,6 +9,11 @@ mod demo;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// The CLI profiles itself: the demo needs the tracker, and the report
+/// commands pay only its small overhead.
+#[global_allocator]
+static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     match commands::run(args.command) {

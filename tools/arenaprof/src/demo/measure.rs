@@ -1,0 +1,53 @@
+//! Progress lines, timing and units for the demo.
+
+use std::time::Instant;
+
+/// One numbered phase: prints a line when it starts and when it ends.
+pub struct Phase {
+    n: usize,
+    name: &'static str,
+    t0: Instant,
+}
+
+impl Phase {
+    /// Prints `[n/3] name ...` and starts the clock.
+    pub fn start(n: usize, name: &'static str) -> Phase {
+        println!("[{n}/3] {name} ...");
+        Phase {
+            n,
+            name,
+            t0: Instant::now(),
+        }
+    }
+
+    /// Prints how long the phase took.
+    pub fn done(self) {
+        println!(
+            "[{}/3] {} done in {:.2} s\n",
+            self.n,
+            self.name,
+            self.t0.elapsed().as_secs_f64()
+        );
+    }
+}
+
+/// Bytes as MiB with one decimal.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// A signed change in bytes as MiB.
+pub fn delta(before: u64, after: u64) -> String {
+    let d = after as i64 - before as i64;
+    format!(
+        "{}{:.1} MiB",
+        if d >= 0 { "+" } else { "-" },
+        d.unsigned_abs() as f64 / (1u64 << 20) as f64
+    )
+}
+
+/// Process RSS now, after returning freed pages to the OS.
+pub fn rss_purged() -> u64 {
+    arenaprof::process::purge();
+    arenaprof::process::rss_bytes()
+}
