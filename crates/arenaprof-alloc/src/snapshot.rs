@@ -14,8 +14,8 @@ use crate::stats::{cell, stats};
 use crate::tag::{Tag, MAX_TAGS};
 use crate::{header, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
-    Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, StackBytes, TagStats,
-    ThreadStats, ThreadTagRow,
+    Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
+    ThreadTagRow,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -162,7 +162,7 @@ fn build() -> Snapshot {
     let tag_ids: Vec<u16> = active.iter().map(|(t, _)| t.id()).collect();
     snap.timeline = timeline::export(&tag_ids);
     snap.heap = heap;
-    snap.heap.at_peak = at_peak(&snap.heap.samples, snap.total.peak_at_ns);
+    snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
     snap.process = process::read();
     snap.overhead = Overhead {
         header_bytes_per_alloc: header::HEADER_SIZE as u64,
@@ -183,27 +183,4 @@ fn build() -> Snapshot {
     snap.overhead.snapshot_ns = now_ns().saturating_sub(t0);
     let _ = cell; // counters are read through `stats`
     snap
-}
-
-/// Estimated live bytes per stack at the moment of the global peak.
-fn at_peak(samples: &[arenaprof_snapshot::Sample], peak_ns: u64) -> Vec<StackBytes> {
-    let mut by: HashMap<u32, (f64, f64)> = HashMap::new();
-    for s in samples {
-        let live = s.alloc_ns <= peak_ns && s.free_ns.is_none_or(|f| f > peak_ns);
-        if live {
-            let e = by.entry(s.stack).or_default();
-            e.0 += s.weight * s.size as f64;
-            e.1 += s.weight;
-        }
-    }
-    let mut out: Vec<StackBytes> = by
-        .into_iter()
-        .map(|(stack, (bytes, objects))| StackBytes {
-            stack,
-            bytes,
-            objects,
-        })
-        .collect();
-    out.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
-    out
 }

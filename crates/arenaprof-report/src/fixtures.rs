@@ -15,8 +15,7 @@
 use arenaprof_snapshot::{
     ArenaRecord, Counters, Frame, HeapProfile, Histogram, JemallocStats, Layout, Mark, Meta,
     Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig, SamplingMode, Site,
-    Snapshot, Stack, StackBytes, TagStats, ThreadStats, ThreadTagRow, Timeline, TimelinePoint,
-    ViewRecord,
+    Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline, TimelinePoint, ViewRecord,
 };
 
 /// Elements of the big `arange` in [`pinned_views`].
@@ -83,28 +82,6 @@ fn frame(function: &str, file: &str, line: u32) -> Frame {
         file: file.to_owned(),
         line,
     }
-}
-
-/// Estimated live bytes per stack at `peak_ns`, as the writer computes them.
-pub fn at_peak(samples: &[Sample], peak_ns: u64) -> Vec<StackBytes> {
-    let mut by: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
-    for s in samples {
-        if s.alloc_ns <= peak_ns && !matches!(s.free_ns, Some(f) if f <= peak_ns) {
-            let e = by.entry(s.stack).or_default();
-            e.0 += s.weight * s.size as f64;
-            e.1 += s.weight;
-        }
-    }
-    let mut out: Vec<StackBytes> = by
-        .into_iter()
-        .map(|(stack, (bytes, objects))| StackBytes {
-            stack,
-            bytes,
-            objects,
-        })
-        .collect();
-    out.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
-    out
 }
 
 /// The registry of [`pinned_views`]: arena 1 (`arange(N)`, owner dropped),
@@ -292,12 +269,13 @@ pub fn pinned_views() -> Snapshot {
         });
     }
     let peak_ns = GEMM_AT_NS;
-    let heap = HeapProfile {
-        at_peak: at_peak(&samples, peak_ns),
+    let mut heap = HeapProfile {
         frames,
         stacks,
         samples,
+        ..Default::default()
     };
+    heap.at_peak = heap.live_at(peak_ns);
     let total_live = array_live + gemm + small;
     let tags = vec![
         TagStats {
@@ -521,7 +499,7 @@ pub fn large(samples: usize, views: usize) -> Snapshot {
             }
         })
         .collect();
-    s.heap.at_peak = at_peak(&s.heap.samples, samples as u64 * 500);
+    s.heap.at_peak = s.heap.live_at(samples as u64 * 500);
     let arenas = views.div_ceil(4).max(1);
     s.registry.arenas = (0..arenas as u64)
         .map(|id| ArenaRecord {

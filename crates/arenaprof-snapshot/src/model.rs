@@ -446,3 +446,38 @@ pub struct Section {
     /// Ordered key/value entries.
     pub entries: Vec<(String, String)>,
 }
+
+impl HeapProfile {
+    /// Estimated live bytes and objects per stack at time `t_ns` (samples
+    /// allocated at or before `t_ns` and not freed by then), largest first.
+    /// The writer stores this for the moment of the global peak as `at_peak`.
+    ///
+    /// ```
+    /// use arenaprof_snapshot::{HeapProfile, Sample};
+    /// let s = |stack, alloc_ns, free_ns| Sample { stack, size: 10, weight: 2.0, alloc_ns, free_ns, ..Default::default() };
+    /// let heap = HeapProfile { samples: vec![s(0, 1, None), s(1, 1, Some(5)), s(1, 9, None)], ..Default::default() };
+    /// let live = heap.live_at(6);
+    /// assert_eq!(live.len(), 1);
+    /// assert_eq!((live[0].stack, live[0].bytes, live[0].objects), (0, 20.0, 2.0));
+    /// ```
+    pub fn live_at(&self, t_ns: u64) -> Vec<StackBytes> {
+        let mut by: std::collections::BTreeMap<u32, (f64, f64)> = Default::default();
+        for s in &self.samples {
+            if s.alloc_ns <= t_ns && !matches!(s.free_ns, Some(f) if f <= t_ns) {
+                let e = by.entry(s.stack).or_default();
+                e.0 += s.weight * s.size as f64;
+                e.1 += s.weight;
+            }
+        }
+        let mut out: Vec<StackBytes> = by
+            .into_iter()
+            .map(|(stack, (bytes, objects))| StackBytes {
+                stack,
+                bytes,
+                objects,
+            })
+            .collect();
+        out.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
+        out
+    }
+}
