@@ -212,14 +212,82 @@ fn mean_ns(group: &str, threads: usize, name: &str) -> Option<f64> {
     v["mean"]["point_estimate"].as_f64()
 }
 
+/// One timed measurement per (group, threads) in a child: prints
+/// `group threads ns_per_op` lines for the parent to collect.
+fn child_round() {
+    let mode = MODE.load(Relaxed);
+    let _dhat = (mode == DHAT).then(|| {
+        dhat::Profiler::builder()
+            .file_name(std::env::temp_dir().join("arenaprof-bench-dhat.json"))
+            .build()
+    });
+    if mode == SAMPLED {
+        arenaprof::set_sampling(arenaprof::Sampling::Bytes {
+            mean: arenaprof::sampling::DEFAULT_MEAN,
+        });
+    }
+    // dhat is two orders of magnitude slower: fewer iterations, same ops/iter.
+    let iters = if mode == DHAT { 4 } else { 400 };
+    for (group, fill) in GROUPS {
+        for threads in [1usize, 2] {
+            run_threads(threads, iters / 4, fill); // warm-up
+            let t = run_threads(threads, iters, fill);
+            let per_op = t.as_nanos() as f64 / (iters as f64 * OPS as f64);
+            println!("ROUND {group} {threads} {per_op}");
+        }
+    }
+}
+
+/// Runs every variant once per round, `rounds` times, interleaved, so load
+/// changes on a shared machine hit every variant alike; returns the median
+/// ns/op per (group, threads, variant).
+fn interleaved(exe: &std::path::Path, rounds: usize) -> Vec<((String, usize, String), f64)> {
+    let mut samples: std::collections::BTreeMap<(String, usize, String), Vec<f64>> =
+        Default::default();
+    for _ in 0..rounds {
+        for (name, _) in VARIANTS {
+            let out = std::process::Command::new(exe)
+                .env("ARENAPROF_BENCH_ALLOC", name)
+                .env("ARENAPROF_BENCH_ROUND", "1")
+                .output()
+                .expect("run variant");
+            assert!(out.status.success(), "variant {name} failed");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if let ["ROUND", g, t, ns] = f[..] {
+                    samples
+                        .entry((g.to_owned(), t.parse().unwrap_or(0), name.to_owned()))
+                        .or_default()
+                        .push(ns.parse().unwrap_or(f64::NAN));
+                }
+            }
+        }
+    }
+    samples
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by(f64::total_cmp);
+            (k, v[v.len() / 2])
+        })
+        .collect()
+}
+
 fn main() {
     if let Ok(name) = std::env::var("ARENAPROF_BENCH_ALLOC") {
-        child(&name);
+        if std::env::var_os("ARENAPROF_BENCH_ROUND").is_some() {
+            child_round();
+        } else {
+            child(&name);
+        }
         return;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let exe = std::env::current_exe().expect("current exe");
+    let skip_criterion = std::env::var_os("ARENAPROF_BENCH_SKIP_CRITERION").is_some();
     for (name, _) in VARIANTS {
+        if skip_criterion {
+            break;
+        }
         let status = std::process::Command::new(&exe)
             .args(&args)
             .env("ARENAPROF_BENCH_ALLOC", name)
@@ -231,7 +299,7 @@ fn main() {
         return;
     }
     for (group, _) in GROUPS {
-        println!("\n{group}: mean time relative to bare jemalloc (lower is better)");
+        println!("\n{group}: criterion mean time relative to bare jemalloc (lower is better)");
         println!("{:<18} {:>10} {:>10}", "variant", "1 thread", "2 threads");
         for (name, _) in VARIANTS {
             let r = |t| match (mean_ns(group, t, name), mean_ns(group, t, "jemalloc")) {
@@ -239,6 +307,29 @@ fn main() {
                 _ => "n/a".into(),
             };
             println!("{:<18} {:>10} {:>10}", name, r(1), r(2));
+        }
+    }
+    let rounds = std::env::var("ARENAPROF_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9);
+    let med = interleaved(&exe, rounds);
+    let get = |g: &str, t: usize, n: &str| {
+        med.iter()
+            .find(|((mg, mt, mn), _)| mg == g && *mt == t && mn == n)
+            .map(|(_, v)| *v)
+    };
+    for (group, _) in GROUPS {
+        println!(
+            "\n{group}: median of {rounds} interleaved rounds, ns per alloc+free and ratio to bare jemalloc"
+        );
+        println!("{:<18} {:>18} {:>18}", "variant", "1 thread", "2 threads");
+        for (name, _) in VARIANTS {
+            let cell = |t| match (get(group, t, name), get(group, t, "jemalloc")) {
+                (Some(v), Some(b)) if b > 0.0 => format!("{v:.1} ns {:.2}x", v / b),
+                _ => "n/a".into(),
+            };
+            println!("{:<18} {:>18} {:>18}", name, cell(1), cell(2));
         }
     }
 }

@@ -251,6 +251,7 @@ impl Row {
     }
 
     /// Counts a request the inner allocator refused.
+    #[cold]
     pub(crate) fn on_failed(&self, tag: u16) {
         self.cell(tag).failed_count.fetch_add(1, Relaxed);
     }

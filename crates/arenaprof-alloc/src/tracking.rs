@@ -142,8 +142,22 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         }
     }
 
+    /// The hot path: a registered thread, not busy, no workspace.
     #[inline(always)]
     unsafe fn alloc_with(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
+        let row = l.row.get();
+        if l.busy.get() || !l.ws.get().is_null() || row.is_null() {
+            // SAFETY: forwarded.
+            return unsafe { self.alloc_slow(l, layout, outer, zeroed) };
+        }
+        // SAFETY: non-null rows are never unmapped; forwarded otherwise.
+        unsafe { self.alloc_tracked(l, &*row, layout, outer, zeroed) }
+    }
+
+    /// Busy threads, active workspaces and first allocations of a thread.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_slow(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
         if l.busy.get() {
             // SAFETY: forwarded.
             return unsafe { self.alloc_internal(layout, outer, zeroed) };
@@ -153,16 +167,26 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
                 return p;
             }
         }
-        let mut row = l.row.get();
-        if row.is_null() {
-            note_inner_name::<A>();
-            row = local::row(l);
-        }
+        note_inner_name::<A>();
         // SAFETY: rows are never unmapped; null only if the OS refused memory.
-        let Some(row) = (unsafe { row.as_ref() }) else {
+        match unsafe { local::row(l).as_ref() } {
             // SAFETY: forwarded.
-            return unsafe { self.alloc_internal(layout, outer, zeroed) };
-        };
+            Some(row) => unsafe { self.alloc_tracked(l, row, layout, outer, zeroed) },
+            // SAFETY: forwarded.
+            None => unsafe { self.alloc_internal(layout, outer, zeroed) },
+        }
+    }
+
+    /// Allocates from the inner allocator and counts the block in `row`.
+    #[inline(always)]
+    unsafe fn alloc_tracked(
+        &self,
+        l: &Local,
+        row: &Row,
+        layout: Layout,
+        outer: Layout,
+        zeroed: bool,
+    ) -> *mut u8 {
         let tag = l.tag.get();
         // SAFETY: forwarded.
         let base = unsafe { self.inner_alloc(outer, zeroed) };
@@ -171,26 +195,23 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return base;
         }
         let user = base.wrapping_add(header::pad(layout.align()));
-        let mut flags = 0;
-        if sampling::should_sample(l, layout.size()) {
-            flags = FLAG_SAMPLED;
-        }
+        let sampled = sampling::should_sample(l, layout.size());
         // SAFETY: `user` is `pad` bytes into a block of `outer` size.
         unsafe {
             header::write(
                 user,
                 Header {
                     tag,
-                    flags,
+                    flags: if sampled { FLAG_SAMPLED } else { 0 },
                     slot: row.slot(),
                 },
             )
         };
         row.on_alloc(tag, layout.size());
         if layout.align() > header::HEADER_SIZE {
-            WIDE_PAD_LIVE.fetch_add((layout.align() - header::HEADER_SIZE) as u64, Relaxed);
+            note_wide_pad(layout.align(), true);
         }
-        if flags != 0 {
+        if sampled {
             note_inner_name::<A>();
             sampling::record(l, user, tag, row.slot(), layout.size());
         }
@@ -227,7 +248,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             sampling::on_free(user);
         }
         if align > header::HEADER_SIZE {
-            WIDE_PAD_LIVE.fetch_sub((align - header::HEADER_SIZE) as u64, Relaxed);
+            note_wide_pad(align, false);
         }
         // SAFETY: rows are never unmapped.
         match unsafe { cur_row.as_ref() } {
@@ -238,6 +259,18 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
                 }
             }
         }
+    }
+}
+
+/// Header bytes beyond 8 held by live blocks aligned above 8.
+#[cold]
+#[inline(never)]
+fn note_wide_pad(align: usize, alloc: bool) {
+    let extra = (align - header::HEADER_SIZE) as u64;
+    if alloc {
+        WIDE_PAD_LIVE.fetch_add(extra, Relaxed);
+    } else {
+        WIDE_PAD_LIVE.fetch_sub(extra, Relaxed);
     }
 }
 

@@ -181,7 +181,7 @@ impl Drop for WorkspaceGuard<'_> {
 }
 
 /// Serves `layout` from the active workspace, or `None` (overflow counted).
-#[inline]
+#[inline(never)]
 pub(crate) fn try_alloc(ws: *const WsInner, layout: Layout, zeroed: bool) -> Option<*mut u8> {
     // SAFETY: an active workspace outlives its guard, and the guard is what
     // set this pointer on this thread.
