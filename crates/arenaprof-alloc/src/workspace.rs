@@ -38,6 +38,8 @@ pub(crate) struct WsInner {
     /// Bump offset; written only by the thread the workspace is entered on.
     used: AtomicUsize,
     live_blocks: AtomicUsize,
+    /// Guards alive (or forgotten) that made this the active workspace.
+    entered: AtomicUsize,
     peak_used: AtomicUsize,
     served_count: AtomicU64,
     served_bytes: AtomicU64,
@@ -103,10 +105,12 @@ impl Workspace {
     /// Scopes nest: the previous workspace (if any) is restored on drop.
     pub fn enter(&mut self) -> WorkspaceGuard<'_> {
         let me: *const WsInner = &*self.inner;
+        self.inner.entered.fetch_add(1, AcqRel);
         let prev = LOCAL
             .try_with(|l| l.ws.replace(me))
             .unwrap_or(std::ptr::null());
         WorkspaceGuard {
+            ws: me,
             prev,
             _ws: PhantomData,
             _not_send: PhantomData,
@@ -136,9 +140,10 @@ impl Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
-        if self.inner.live_blocks.load(Acquire) != 0 {
-            // Blocks still point into the region: leaking it is the only safe
-            // choice. Their frees only touch `WsInner`, which we leak too.
+        if self.inner.live_blocks.load(Acquire) != 0 || self.inner.entered.load(Acquire) != 0 {
+            // Blocks still point into the region, or a guard was forgotten
+            // (`mem::forget`) and a thread may still serve allocations from
+            // it: leaking region and record is the only safe choice.
             let inner =
                 crate::local::with_busy(|| std::mem::replace(&mut self.inner, Box::new(empty())));
             std::mem::forget(inner);
@@ -159,6 +164,7 @@ fn empty() -> WsInner {
         capacity: 0,
         used: AtomicUsize::new(0),
         live_blocks: AtomicUsize::new(0),
+        entered: AtomicUsize::new(0),
         peak_used: AtomicUsize::new(0),
         served_count: AtomicU64::new(0),
         served_bytes: AtomicU64::new(0),
@@ -169,6 +175,7 @@ fn empty() -> WsInner {
 
 /// Restores the previous workspace (or none) when dropped.
 pub struct WorkspaceGuard<'a> {
+    ws: *const WsInner,
     prev: *const WsInner,
     _ws: PhantomData<&'a mut Workspace>,
     _not_send: PhantomData<*const ()>,
@@ -177,6 +184,8 @@ pub struct WorkspaceGuard<'a> {
 impl Drop for WorkspaceGuard<'_> {
     fn drop(&mut self) {
         let _ = LOCAL.try_with(|l| l.ws.set(self.prev));
+        // SAFETY: the workspace outlives its guard (the guard borrows it).
+        unsafe { &*self.ws }.entered.fetch_sub(1, AcqRel);
     }
 }
 

@@ -195,3 +195,15 @@ fn workspace_serves_without_inner_allocations_and_counts_overflow() {
     drop(ws);
     assert_eq!(stats().tag(tag).live_bytes, 0);
 }
+
+#[test]
+fn forgetting_a_workspace_guard_then_dropping_the_workspace_is_safe() {
+    let mut ws = Workspace::new(1 << 16).unwrap();
+    std::mem::forget(ws.enter());
+    drop(ws); // leaked, not freed: this thread still points at it
+    let v = vec![1u8; 100]; // served from the leaked region, still valid
+    assert_eq!(v.iter().map(|&b| b as u32).sum::<u32>(), 100);
+    drop(v);
+    // This test's thread ends here; its allocations until then came from the
+    // leaked region.
+}
