@@ -30,11 +30,11 @@ pub const PANEL: usize = 16;
 /// Bytes in front of the packing buffer inside a workspace: the workspace's
 /// 16-byte block head rounded up to the kernels' largest alignment, 64.
 pub const ALIGN_SLACK: usize = 64;
-/// Bytes the tracking allocator charges to `Tag::GEMM_WORKSPACE` for each
-/// workspace besides its region: arenaprof-alloc's `Workspace::new` allocates
-/// its own record (72 bytes in arenaprof-alloc 0.1) under the current tag.
-/// Budgets reserve this much per workspace, so the tag's bytes stay under the
-/// cap. `tests/gemm_exact.rs` checks the real figure is not larger.
+/// Margin reserved per workspace besides its region. arenaprof-alloc counts a
+/// workspace's own record as profiler overhead, so the tag holds exactly the
+/// regions; the margin keeps budgets valid should a future allocator charge
+/// the record to the tag. `tests/gemm_exact.rs` checks the real figure is not
+/// larger.
 pub const WORKSPACE_RECORD: usize = 128;
 /// Smallest region a worker is given; below it the pool runs with no
 /// workspace at all (every packing buffer is an overflow).
