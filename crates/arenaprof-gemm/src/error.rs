@@ -86,6 +86,13 @@ pub enum GemmError {
     },
     /// A pool thread panicked while computing; C is partly written.
     WorkerPanicked,
+    /// The allocator refused the workspaces of every worker that took part,
+    /// again at this call; C is untouched. (Running without one would let
+    /// matrixmultiply allocate its packing buffer itself and abort.)
+    WorkspaceUnavailable {
+        /// Bytes of the workspace each worker needs.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for GemmError {
@@ -126,6 +133,10 @@ impl fmt::Display for GemmError {
                 "operand C ({rows} x {cols}, strides ({r}, {c})) maps two elements to one place"
             ),
             GemmError::WorkerPanicked => f.write_str("a GEMM pool thread panicked"),
+            GemmError::WorkspaceUnavailable { bytes } => write!(
+                f,
+                "the allocator refused every GEMM workspace ({bytes} bytes each); nothing was computed"
+            ),
         }
     }
 }

@@ -373,7 +373,9 @@ impl GemmPool {
             c: raw(cm.ptr, sc),
             grid,
             blocks: Blocks::for_region(std::mem::size_of::<T>(), st.plan.region),
+            region: st.plan.region,
         };
+        let tiles = job.grid.count();
         // SAFETY: pool lock held, nothing in flight. The job's pointers stay
         // valid until `wait_done` below returns: this function borrows the
         // slices until it returns, and it does not return (nor unwind: tile
@@ -388,11 +390,16 @@ impl GemmPool {
         st.shared.wait_done();
         st.calls += 1;
         let theirs_ok = !st.shared.panicked.swap(false, AcqRel);
-        if mine_ok && theirs_ok {
-            Ok(())
-        } else {
-            Err(GemmError::WorkerPanicked)
+        if !(mine_ok && theirs_ok) {
+            return Err(GemmError::WorkerPanicked);
         }
+        if st.shared.next_tile.load(Acquire) < tiles {
+            // Every worker lacked its workspace; nothing was computed.
+            return Err(GemmError::WorkspaceUnavailable {
+                bytes: st.plan.region,
+            });
+        }
+        Ok(())
     }
 
     /// Changes the number of threads: threads above `threads` stop and their

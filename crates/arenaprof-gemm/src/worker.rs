@@ -51,6 +51,8 @@ pub(crate) struct Job {
     pub c: RawMat,
     pub grid: Grid,
     pub blocks: Option<Blocks>,
+    /// Workspace bytes the plan gives each worker (0: none by policy).
+    pub region: usize,
 }
 
 impl Job {
@@ -83,6 +85,7 @@ impl Job {
             cols: 0,
         },
         blocks: None,
+        region: 0,
     };
 }
 
@@ -259,6 +262,16 @@ pub(crate) fn resize(ws: &mut Option<Workspace>, region: usize, c: &Counters) {
 pub(crate) unsafe fn run_tiles(shared: &Shared, ws: &mut Option<Workspace>, c: &Counters) -> bool {
     // SAFETY: forwarded.
     let job = unsafe { shared.job() };
+    if ws.is_none() && job.region > 0 {
+        // The allocator refused this worker's workspace earlier: ask again.
+        resize(ws, job.region, c);
+        if ws.is_none() {
+            // Without it matrixmultiply would allocate its packing buffer
+            // itself and abort if refused: take no tile; the caller reports
+            // any tile left undone as `GemmError::WorkspaceUnavailable`.
+            return true;
+        }
+    }
     let before = ws.as_ref().map(|w| w.stats()).unwrap_or_default();
     let has_ws = ws.is_some();
     let mut tiles = 0u64;
