@@ -181,18 +181,23 @@ fn bench_variant(c: &mut Criterion, name: &str) {
     }
 }
 
-fn child(name: &str) {
+/// Starts what the variant needs: dhat's profiler, or sampled backtraces.
+fn start_variant() -> Option<dhat::Profiler> {
     let mode = MODE.load(Relaxed);
-    let _dhat = (mode == DHAT).then(|| {
-        dhat::Profiler::builder()
-            .file_name(std::env::temp_dir().join("arenaprof-bench-dhat.json"))
-            .build()
-    });
     if mode == SAMPLED {
         arenaprof::set_sampling(arenaprof::Sampling::Bytes {
             mean: arenaprof::sampling::DEFAULT_MEAN,
         });
     }
+    (mode == DHAT).then(|| {
+        dhat::Profiler::builder()
+            .file_name(std::env::temp_dir().join("arenaprof-bench-dhat.json"))
+            .build()
+    })
+}
+
+fn child(name: &str) {
+    let _dhat = start_variant();
     let mut c = Criterion::default().configure_from_args();
     bench_variant(&mut c, name);
     c.final_summary();
@@ -216,16 +221,7 @@ fn mean_ns(group: &str, threads: usize, name: &str) -> Option<f64> {
 /// `group threads ns_per_op` lines for the parent to collect.
 fn child_round() {
     let mode = MODE.load(Relaxed);
-    let _dhat = (mode == DHAT).then(|| {
-        dhat::Profiler::builder()
-            .file_name(std::env::temp_dir().join("arenaprof-bench-dhat.json"))
-            .build()
-    });
-    if mode == SAMPLED {
-        arenaprof::set_sampling(arenaprof::Sampling::Bytes {
-            mean: arenaprof::sampling::DEFAULT_MEAN,
-        });
-    }
+    let _dhat = start_variant();
     // dhat is two orders of magnitude slower: fewer iterations, same ops/iter.
     let iters = if mode == DHAT { 4 } else { 400 };
     for (group, fill) in GROUPS {
