@@ -8,8 +8,9 @@
 //! assert!(!page.contains(" src=") && !page.contains("<link"));
 //! ```
 
+use super::cells::{pct, peak_time};
 use super::chart::{arenas_svg, esc, timeline_svg};
-use crate::report::{CounterRow, Percentile, Report, SiteRow};
+use crate::report::{CounterRow, Report, SiteRow};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
 
@@ -63,23 +64,6 @@ fn esc_code(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn pct(ps: &[Percentile], p: f64) -> String {
-    ps.iter()
-        .find(|x| x.p == p)
-        .map(|x| format_bytes(x.value))
-        .unwrap_or_else(|| "-".to_owned())
-}
-
-/// When the peak happened; `-` when the writer did not record it (0 with a
-/// nonzero peak: per-thread rows carry no peak time).
-fn peak_time(c: &CounterRow) -> String {
-    if c.peak_at_ns == 0 && c.peak_bytes > 0 {
-        "-".to_owned()
-    } else {
-        format_ns(c.peak_at_ns)
-    }
 }
 
 fn counter_tds(c: &CounterRow) -> String {

@@ -7,6 +7,7 @@
 //! assert!(json.contains("\"schema_version\": 1"));
 //! ```
 
+mod cells;
 pub mod chart;
 pub mod flame;
 pub mod html;

@@ -6,8 +6,9 @@
 //! assert!(out.contains("RETENTION"));
 //! ```
 
+use super::cells::{pct, peak_time};
 use super::table::Table;
-use crate::report::{ArenaRow, CounterRow, Percentile, Report, SiteRow, TimelineInfo};
+use crate::report::{ArenaRow, CounterRow, Report, SiteRow, TimelineInfo};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
 
@@ -19,23 +20,6 @@ pub const MAX_RETAINERS: usize = 5;
 pub const MAX_SITES: usize = 10;
 /// Width of a sparkline.
 pub const SPARK_WIDTH: usize = 48;
-
-fn pct(ps: &[Percentile], p: f64) -> String {
-    ps.iter()
-        .find(|x| x.p == p)
-        .map(|x| format_bytes(x.value))
-        .unwrap_or_else(|| "-".to_owned())
-}
-
-/// When the peak happened; `-` when the writer did not record it (0 with a
-/// nonzero peak: per-thread rows carry no peak time).
-fn peak_time(c: &CounterRow) -> String {
-    if c.peak_at_ns == 0 && c.peak_bytes > 0 {
-        "-".to_owned()
-    } else {
-        format_ns(c.peak_at_ns)
-    }
-}
 
 fn counter_cells(c: &CounterRow) -> Vec<String> {
     vec![
