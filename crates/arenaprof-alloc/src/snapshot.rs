@@ -10,7 +10,7 @@
 
 use crate::clock::now_ns;
 use crate::rows::{self, BUCKETS};
-use crate::stats::{cell, stats};
+use crate::stats::stats;
 use crate::tag::{Tag, MAX_TAGS};
 use crate::{header, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
@@ -181,6 +181,5 @@ fn build() -> Snapshot {
         f(&mut snap);
     }
     snap.overhead.snapshot_ns = now_ns().saturating_sub(t0);
-    let _ = cell; // counters are read through `stats`
     snap
 }

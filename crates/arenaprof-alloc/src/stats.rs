@@ -93,7 +93,7 @@ pub fn current_thread_slot() -> Option<u32> {
     crate::local::current_slot()
 }
 
-pub(crate) fn cell(r: &Row, t: usize) -> TagCounters {
+fn cell(r: &Row, t: usize) -> TagCounters {
     let c = &r.cells[t];
     let allocated = c.allocated_bytes.load(Relaxed);
     let freed = c
@@ -142,25 +142,13 @@ fn read_all() -> Stats {
             if let Some(slot) = row.tags.get_mut(t) {
                 *slot = c;
             }
-            let peak = c.peak_bytes.max(tags[t].peak_bytes);
-            let peak_at = if c.peak_bytes >= tags[t].peak_bytes {
-                c.peak_at_ns
-            } else {
-                tags[t].peak_at_ns
-            };
+            // `merge` keeps the larger peak with its time.
             tags[t].merge(&c);
-            tags[t].peak_bytes = peak;
-            tags[t].peak_at_ns = peak_at;
-            let mut c_no_peak = c;
-            c_no_peak.peak_bytes = 0;
-            row.total.merge(&c_no_peak);
+            row.total.merge(&c);
         }
         // A thread's peak over all its tags is not tracked on the hot path;
-        // its largest tag peak (and its live bytes now) bound it from below.
-        if let Some(top) = row.tags.iter().max_by_key(|c| c.peak_bytes) {
-            row.total.peak_bytes = top.peak_bytes;
-            row.total.peak_at_ns = top.peak_at_ns;
-        }
+        // its largest tag peak (kept by `merge`) and its live bytes now bound
+        // it from below.
         row.total.peak_bytes = row.total.peak_bytes.max(row.total.live_bytes);
         threads.push(row);
     }
