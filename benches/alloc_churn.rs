@@ -240,8 +240,11 @@ fn child_round() {
 fn interleaved(exe: &std::path::Path, rounds: usize) -> Vec<((String, usize, String), f64)> {
     let mut samples: std::collections::BTreeMap<(String, usize, String), Vec<f64>> =
         Default::default();
+    // `ARENAPROF_BENCH_VARIANTS=jemalloc,tracking` limits the rounds to some variants.
+    let only = std::env::var("ARENAPROF_BENCH_VARIANTS").ok();
+    let chosen = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|v| v == name));
     for _ in 0..rounds {
-        for (name, _) in VARIANTS {
+        for (name, _) in VARIANTS.into_iter().filter(|(n, _)| chosen(n)) {
             let out = std::process::Command::new(exe)
                 .env("ARENAPROF_BENCH_ALLOC", name)
                 .env("ARENAPROF_BENCH_ROUND", "1")

@@ -24,6 +24,9 @@ pub const FLAG_INTERNAL: u16 = 2;
 /// holds the workspace id.
 pub const FLAG_WORKSPACE: u16 = 4;
 
+/// The block's alignment is above 8, so its pad is `align` bytes, not 8.
+pub const FLAG_WIDE: u16 = 8;
+
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(8))]
@@ -68,6 +71,24 @@ pub fn outer_layout(layout: Layout) -> Option<Layout> {
     Some(unsafe { Layout::from_size_align_unchecked(size, outer_align) })
 }
 
+impl Header {
+    /// The header as the 64-bit word stored in memory.
+    #[inline(always)]
+    pub const fn to_word(self) -> u64 {
+        self.tag as u64 | (self.flags as u64) << 16 | (self.slot as u64) << 32
+    }
+
+    /// The header stored as `word`.
+    #[inline(always)]
+    pub const fn from_word(word: u64) -> Header {
+        Header {
+            tag: word as u16,
+            flags: (word >> 16) as u16,
+            slot: (word >> 32) as u32,
+        }
+    }
+}
+
 /// Writes a header in front of `user`.
 ///
 /// # Safety
@@ -75,7 +96,16 @@ pub fn outer_layout(layout: Layout) -> Option<Layout> {
 /// `pad(layout.align())`, so the 8 bytes before it are ours.
 #[inline(always)]
 pub unsafe fn write(user: *mut u8, h: Header) {
-    let word = h.tag as u64 | (h.flags as u64) << 16 | (h.slot as u64) << 32;
+    // SAFETY: forwarded.
+    unsafe { write_word(user, h.to_word()) }
+}
+
+/// Writes a header, given as its word, in front of `user`.
+///
+/// # Safety
+/// As for [`write`].
+#[inline(always)]
+pub unsafe fn write_word(user: *mut u8, word: u64) {
     // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the
     // block's padding; `user` is at least 8-aligned, so the header slot is too.
     unsafe { user.sub(HEADER_SIZE).cast::<u64>().write(word) }
@@ -87,14 +117,19 @@ pub unsafe fn write(user: *mut u8, h: Header) {
 /// `user` must be a live block handed out by the tracker.
 #[inline(always)]
 pub unsafe fn read(user: *const u8) -> Header {
+    // SAFETY: forwarded.
+    Header::from_word(unsafe { read_word(user) })
+}
+
+/// Reads the header word in front of `user`.
+///
+/// # Safety
+/// As for [`read`].
+#[inline(always)]
+pub unsafe fn read_word(user: *const u8) -> u64 {
     // SAFETY: every block the tracker hands out has its header in the 8 bytes
     // before it, written by `write` and aligned to 8.
-    let word = unsafe { user.sub(HEADER_SIZE).cast::<u64>().read() };
-    Header {
-        tag: word as u16,
-        flags: (word >> 16) as u16,
-        slot: (word >> 32) as u32,
-    }
+    unsafe { user.sub(HEADER_SIZE).cast::<u64>().read() }
 }
 
 /// The base pointer of the block that `user` was carved from.

@@ -10,6 +10,14 @@ use crate::workspace::WsInner;
 use std::cell::Cell;
 
 pub(crate) struct Local {
+    /// This thread's row while the hot path may use it: registered, its own
+    /// row (not the shared overflow row), not busy, no workspace. Else null.
+    /// Kept in step by [`Local::set_busy`], [`Local::set_ws`] and registration.
+    pub fast: Cell<*const Row>,
+    /// `slot << 16` for a thread with its own row, else `u64::MAX`. A block's
+    /// header word shifted right by 16 equals this exactly when the block was
+    /// allocated on this thread with no flags, so one compare picks the fast free.
+    pub key: Cell<u64>,
     /// This thread's counter row, null until its first allocation.
     pub row: Cell<*const Row>,
     /// Current tag id.
@@ -30,6 +38,8 @@ pub(crate) struct Local {
 thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
+            fast: Cell::new(std::ptr::null()),
+            key: Cell::new(u64::MAX),
             row: Cell::new(std::ptr::null()),
             tag: Cell::new(0),
             busy: Cell::new(false),
@@ -39,6 +49,34 @@ thread_local! {
             rng: Cell::new(0),
         }
     };
+}
+
+impl Local {
+    /// Sets `busy`, returning the previous value.
+    #[inline]
+    pub(crate) fn set_busy(&self, busy: bool) -> bool {
+        let prev = self.busy.replace(busy);
+        self.refresh();
+        prev
+    }
+
+    /// Sets the active workspace, returning the previous one.
+    pub(crate) fn set_ws(&self, ws: *const WsInner) -> *const WsInner {
+        let prev = self.ws.replace(ws);
+        self.refresh();
+        prev
+    }
+
+    /// Recomputes `fast` from `row`, `busy` and `ws`.
+    #[inline]
+    fn refresh(&self) {
+        let fast = !self.busy.get() && self.ws.get().is_null() && self.key.get() != u64::MAX;
+        self.fast.set(if fast {
+            self.row.get()
+        } else {
+            std::ptr::null()
+        });
+    }
 }
 
 struct ExitMarker(*const Row);
@@ -61,10 +99,10 @@ pub(crate) fn with_busy<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {
-            let _ = LOCAL.try_with(|l| l.busy.set(self.0));
+            let _ = LOCAL.try_with(|l| l.set_busy(self.0));
         }
     }
-    let prev = LOCAL.try_with(|l| l.busy.replace(true)).unwrap_or(true);
+    let prev = LOCAL.try_with(|l| l.set_busy(true)).unwrap_or(true);
     let _reset = Reset(prev);
     f()
 }
@@ -92,13 +130,19 @@ pub(crate) fn row(l: &Local) -> *const Row {
 
 #[cold]
 fn register(l: &Local) -> *const Row {
-    let prev = l.busy.replace(true);
+    let prev = l.set_busy(true);
     let r = Row::register();
     l.row.set(r);
+    // SAFETY: rows are never unmapped; null only if the OS refused memory.
+    if let Some(row) = unsafe { r.as_ref() } {
+        if !row.shared {
+            l.key.set((row.slot() as u64) << 16);
+        }
+    }
     // Registering a TLS destructor may allocate; we are busy, so that
     // allocation goes straight to the inner allocator.
     let _ = EXIT.try_with(|e| e.set(Some(ExitMarker(r))));
-    l.busy.set(prev);
+    l.set_busy(prev);
     r
 }
 

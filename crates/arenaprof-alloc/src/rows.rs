@@ -28,6 +28,10 @@ pub const FLUSH_BYTES: i64 = 64 << 10;
 ///
 /// The first cache line is written only by the owning thread; the second holds
 /// the fields other threads write (remote frees) and rarely-written ones.
+///
+/// The owner's hot path compares `live` with one bound per direction: above
+/// `hi` (a new peak, or a batch to publish) or below `lo` (a batch to publish)
+/// it takes the cold [`alloc_edge`] or [`free_edge`], which moves the bounds.
 #[derive(Default)]
 #[repr(C, align(128))]
 pub struct Cell {
@@ -37,12 +41,16 @@ pub struct Cell {
     pub(crate) free_count: AtomicU64,
     /// Owner's view of live bytes: exact except for remote frees not yet folded in.
     pub(crate) live: AtomicU64,
+    /// `min(peak_bytes, published + FLUSH_BYTES - 1)`: `live` above it is an edge.
+    pub(crate) hi: AtomicU64,
+    /// `published - FLUSH_BYTES + 1` (as i64): `live` below it is an edge.
+    pub(crate) lo: AtomicU64,
     /// Part of `live` already added to `GLOBAL`.
     pub(crate) published: AtomicU64,
+    // -- second line --
     pub(crate) peak_bytes: AtomicU64,
     /// `remote_freed_bytes` already folded into `live`.
     pub(crate) remote_seen: AtomicU64,
-    // -- second line --
     pub(crate) realloc_count: AtomicU64,
     pub(crate) failed_count: AtomicU64,
     pub(crate) peak_at_ns: AtomicU64,
@@ -154,6 +162,13 @@ impl Row {
         if self.shared {
             return self.shared_change(tag, size as i64, true);
         }
+        self.own_alloc(tag, size);
+    }
+
+    /// [`on_alloc`](Self::on_alloc) for a row that is not the shared one: the
+    /// hot path, plain stores only.
+    #[inline(always)]
+    pub(crate) fn own_alloc(&self, tag: u16, size: usize) {
         let c = self.cell(tag);
         let size = size as u64;
         own_add(&c.allocated_bytes, size);
@@ -164,11 +179,8 @@ impl Row {
         );
         let live = c.live.load(Relaxed).wrapping_add(size);
         c.live.store(live, Relaxed);
-        if live > c.peak_bytes.load(Relaxed) {
-            new_peak(c);
-        }
-        if live.wrapping_sub(c.published.load(Relaxed)) as i64 >= FLUSH_BYTES {
-            publish_cell(c, tag);
+        if live as i64 > c.hi.load(Relaxed) as i64 {
+            alloc_edge(c, tag);
         }
     }
 
@@ -178,14 +190,21 @@ impl Row {
         if self.shared {
             return self.shared_change(tag, -(size as i64), false);
         }
+        self.own_free(tag, size);
+    }
+
+    /// [`on_free_local`](Self::on_free_local) for a row that is not the shared
+    /// one: the hot path, plain stores only.
+    #[inline(always)]
+    pub(crate) fn own_free(&self, tag: u16, size: usize) {
         let c = self.cell(tag);
         let size = size as u64;
         own_add(&c.freed_bytes, size);
         own_add(&c.free_count, 1);
         let live = c.live.load(Relaxed).wrapping_sub(size);
         c.live.store(live, Relaxed);
-        if c.published.load(Relaxed).wrapping_sub(live) as i64 >= FLUSH_BYTES {
-            publish_cell(c, tag);
+        if (live as i64) < c.lo.load(Relaxed) as i64 {
+            free_edge(c, tag);
         }
     }
 
@@ -232,6 +251,7 @@ impl Row {
         }
         for (tag, c) in self.cells.iter().enumerate() {
             publish_cell(c, tag as u16);
+            set_bounds(c);
         }
     }
 
@@ -264,24 +284,47 @@ fn own_add(a: &AtomicU64, v: u64) {
     a.store(a.load(Relaxed).wrapping_add(v), Relaxed);
 }
 
-/// Folds remote frees into the owner's view, then raises the peak if due.
+/// `live` rose above `hi`: folds remote frees into the owner's view, raises
+/// the peak and publishes a batch if due, and moves the bounds.
 #[cold]
-fn new_peak(c: &Cell) {
+#[inline(never)]
+fn alloc_edge(c: &Cell, tag: u16) {
     let remote = c.remote_freed_bytes.load(Relaxed);
     let d = remote.wrapping_sub(c.remote_seen.load(Relaxed));
     c.remote_seen.store(remote, Relaxed);
     let live = c.live.load(Relaxed).wrapping_sub(d);
     c.live.store(live, Relaxed);
+    // Remote frees were published by the freeing thread.
     c.published
         .store(c.published.load(Relaxed).wrapping_sub(d), Relaxed);
     if live > c.peak_bytes.load(Relaxed) {
         c.peak_bytes.store(live, Relaxed);
         c.peak_at_ns.store(now_ns(), Relaxed);
     }
+    if live.wrapping_sub(c.published.load(Relaxed)) as i64 >= FLUSH_BYTES {
+        publish_cell(c, tag);
+    }
+    set_bounds(c);
+}
+
+/// `live` fell below `lo`: publishes the batch and moves the bounds.
+#[cold]
+#[inline(never)]
+fn free_edge(c: &Cell, tag: u16) {
+    publish_cell(c, tag);
+    set_bounds(c);
+}
+
+/// Sets `hi` and `lo` from the peak and the published part.
+fn set_bounds(c: &Cell) {
+    let published = c.published.load(Relaxed) as i64;
+    let peak = c.peak_bytes.load(Relaxed) as i64;
+    let hi = peak.min(published.wrapping_add(FLUSH_BYTES - 1));
+    c.hi.store(hi as u64, Relaxed);
+    c.lo.store(published.wrapping_sub(FLUSH_BYTES - 1) as u64, Relaxed);
 }
 
 /// Publishes the owner's unpublished change of one cell.
-#[cold]
 fn publish_cell(c: &Cell, tag: u16) {
     let live = c.live.load(Relaxed);
     let delta = live.wrapping_sub(c.published.load(Relaxed)) as i64;

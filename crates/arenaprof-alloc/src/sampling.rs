@@ -220,7 +220,7 @@ fn weight(size: u64) -> f64 {
 /// Records a sampled allocation at `user`. Runs with the thread busy.
 #[cold]
 pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usize) {
-    if l.busy.replace(true) {
+    if l.set_busy(true) {
         return;
     }
     let t0 = now_ns();
@@ -263,7 +263,7 @@ pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usiz
     );
     CAPTURED.fetch_add(1, Relaxed);
     CAPTURE_NS.fetch_add(now_ns().saturating_sub(t0), Relaxed);
-    l.busy.set(false);
+    l.set_busy(false);
 }
 
 /// Moves a freed sampled allocation to the freed list.

@@ -4,7 +4,7 @@
 //! slow path (which takes interning locks while the thread is marked busy, so
 //! its own allocations bypass tracking and cannot re-enter it).
 
-use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WORKSPACE};
+use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WIDE, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
 use crate::rows::Row;
 use crate::{sampling, workspace};
@@ -112,16 +112,72 @@ fn note_inner_name<A>() {
     }
 }
 
+/// Largest size the fast path takes: `size + 8` at alignment 8 is still a
+/// valid layout.
+const FAST_MAX: usize = isize::MAX as usize - 2 * header::HEADER_SIZE + 1;
+
+/// The outer layout of a fast-path block: `size` plus the 8-byte header.
+#[inline(always)]
+fn fast_outer(size: usize) -> Layout {
+    // SAFETY: 8 is a power of two, and callers keep `size <= FAST_MAX`, so the
+    // rounded-up size stays within isize::MAX.
+    unsafe { Layout::from_size_align_unchecked(size + header::HEADER_SIZE, header::HEADER_SIZE) }
+}
+
 impl<A: GlobalAlloc> TrackingAlloc<A> {
+    /// The hot path: alignment at most 8 and a thread whose `fast` row is set
+    /// (registered, own row, not busy, no workspace). The header word is the
+    /// tag and the thread's key; counting is a few plain stores to the
+    /// thread's own cell.
     #[inline(always)]
     unsafe fn alloc_impl(&self, layout: Layout, zeroed: bool) -> *mut u8 {
+        let size = layout.size();
+        if layout.align() > header::HEADER_SIZE || size > FAST_MAX {
+            // SAFETY: forwarded from the caller's GlobalAlloc contract.
+            return unsafe { self.alloc_general(layout, zeroed) };
+        }
+        match LOCAL.try_with(|l| {
+            // SAFETY: `fast` is null or this thread's own row, never unmapped.
+            let Some(row) = (unsafe { l.fast.get().as_ref() }) else {
+                // SAFETY: forwarded.
+                return unsafe { self.alloc_slow(l, layout, fast_outer(size), zeroed) };
+            };
+            if sampling::should_sample(l, size) {
+                // SAFETY: forwarded.
+                return unsafe { self.alloc_tracked(l, row, layout, fast_outer(size), zeroed, true) };
+            }
+            let tag = l.tag.get();
+            let word = tag as u64 | l.key.get() << 16;
+            // SAFETY: the outer layout has a non-zero size.
+            let base = unsafe { self.inner_alloc(fast_outer(size), zeroed) };
+            if base.is_null() {
+                row.on_failed(tag);
+                return base;
+            }
+            let user = base.wrapping_add(header::HEADER_SIZE);
+            // SAFETY: `user` is 8 bytes into a block of `size + 8` bytes.
+            unsafe { header::write_word(user, word) };
+            row.own_alloc(tag, size);
+            user
+        }) {
+            Ok(p) => p,
+            // SAFETY: forwarded; only reachable if thread-local state is gone,
+            // which const thread locals without destructors never are.
+            Err(_) => unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) },
+        }
+    }
+
+    /// Alignments above 8 and sizes too large for the fast path.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_general(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let Some(outer) = header::outer_layout(layout) else {
             note_failed();
             return std::ptr::null_mut();
         };
         match LOCAL.try_with(|l| {
             // SAFETY: forwarded from the caller's GlobalAlloc contract.
-            unsafe { self.alloc_with(l, layout, outer, zeroed) }
+            unsafe { self.alloc_slow(l, layout, outer, zeroed) }
         }) {
             Ok(p) => p,
             // SAFETY: forwarded; without thread-local state the block is
@@ -142,19 +198,8 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         }
     }
 
-    /// The hot path: a registered thread, not busy, no workspace.
-    #[inline(always)]
-    unsafe fn alloc_with(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
-        let row = l.row.get();
-        if l.busy.get() || !l.ws.get().is_null() || row.is_null() {
-            // SAFETY: forwarded.
-            return unsafe { self.alloc_slow(l, layout, outer, zeroed) };
-        }
-        // SAFETY: non-null rows are never unmapped; forwarded otherwise.
-        unsafe { self.alloc_tracked(l, &*row, layout, outer, zeroed) }
-    }
-
-    /// Busy threads, active workspaces and first allocations of a thread.
+    /// Busy threads, active workspaces, first allocations of a thread, the
+    /// shared overflow row, and layouts the fast path does not take.
     #[cold]
     #[inline(never)]
     unsafe fn alloc_slow(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
@@ -170,15 +215,20 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         note_inner_name::<A>();
         // SAFETY: rows are never unmapped; null only if the OS refused memory.
         match unsafe { local::row(l).as_ref() } {
-            // SAFETY: forwarded.
-            Some(row) => unsafe { self.alloc_tracked(l, row, layout, outer, zeroed) },
+            Some(row) => {
+                let sampled = sampling::should_sample(l, layout.size());
+                // SAFETY: forwarded.
+                unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, sampled) }
+            }
             // SAFETY: forwarded.
             None => unsafe { self.alloc_internal(layout, outer, zeroed) },
         }
     }
 
-    /// Allocates from the inner allocator and counts the block in `row`.
-    #[inline(always)]
+    /// Allocates from the inner allocator and counts the block in `row`; the
+    /// path for every block that is not a plain fast-path one.
+    #[cold]
+    #[inline(never)]
     unsafe fn alloc_tracked(
         &self,
         l: &Local,
@@ -186,6 +236,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         layout: Layout,
         outer: Layout,
         zeroed: bool,
+        sampled: bool,
     ) -> *mut u8 {
         let tag = l.tag.get();
         // SAFETY: forwarded.
@@ -195,20 +246,21 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return base;
         }
         let user = base.wrapping_add(header::pad(layout.align()));
-        let sampled = sampling::should_sample(l, layout.size());
+        let wide = layout.align() > header::HEADER_SIZE;
+        let flags = if sampled { FLAG_SAMPLED } else { 0 } | if wide { FLAG_WIDE } else { 0 };
         // SAFETY: `user` is `pad` bytes into a block of `outer` size.
         unsafe {
             header::write(
                 user,
                 Header {
                     tag,
-                    flags: if sampled { FLAG_SAMPLED } else { 0 },
+                    flags,
                     slot: row.slot(),
                 },
             )
         };
         row.on_alloc(tag, layout.size());
-        if layout.align() > header::HEADER_SIZE {
+        if wide {
             note_wide_pad(layout.align(), true);
         }
         if sampled {
@@ -307,19 +359,31 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: `ptr` is a live block we handed out, so it has a header.
-        let h = unsafe { header::read(ptr) };
-        if h.flags & (FLAG_INTERNAL | FLAG_WORKSPACE) != 0 {
+        let word = unsafe { header::read_word(ptr) };
+        let own = LOCAL
+            .try_with(|l| {
+                if word >> 16 != l.key.get() {
+                    return false;
+                }
+                // SAFETY: `key` matches only once this thread has its own
+                // row, which is never unmapped.
+                unsafe { &*l.row.get() }.own_free(word as u16, layout.size());
+                true
+            })
+            .unwrap_or(false);
+        if !own {
             // SAFETY: forwarded.
-            unsafe { self.dealloc_special(ptr, layout, h) };
-            return;
+            return unsafe { self.dealloc_slow(ptr, layout, Header::from_word(word)) };
         }
-        let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(std::ptr::null());
-        Self::count_free(h, ptr, layout.size(), layout.align(), cur);
-        let outer = header::outer_layout(layout);
-        if let Some(outer) = outer {
-            // SAFETY: `base` and `outer` are what the inner allocator gave us.
-            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
-        }
+        // No flags means alignment at most 8: the block is `size + 8` bytes
+        // from 8 bytes before `ptr`, as the fast path or `alloc_tracked` made it.
+        // SAFETY: that is the pointer and layout the inner allocator returned.
+        unsafe {
+            self.inner.dealloc(
+                ptr.wrapping_sub(header::HEADER_SIZE),
+                fast_outer(layout.size()),
+            )
+        };
     }
 
     #[inline]
@@ -340,6 +404,17 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             note_failed();
             return std::ptr::null_mut();
         };
+        let own = LOCAL
+            .try_with(|l| (l.fast.get(), l.tag.get(), l.key.get()))
+            .ok()
+            .filter(|&(row, _, key)| !row.is_null() && h.to_word() >> 16 == key);
+        if let Some((row, tag, key)) = own {
+            if new_size <= FAST_MAX && !sampling::enabled() {
+                // SAFETY: `row` is this thread's own row (never unmapped);
+                // the rest is forwarded.
+                return unsafe { self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, tag, key) };
+            }
+        }
         let fast = h.flags == 0
             && LOCAL
                 .try_with(|l| !l.busy.get() && l.ws.get().is_null())
@@ -392,6 +467,54 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
 }
 
 impl<A: GlobalAlloc> TrackingAlloc<A> {
+    /// Frees of other threads' blocks, flagged blocks, and frees on threads
+    /// without their own row.
+    #[inline(never)]
+    unsafe fn dealloc_slow(&self, ptr: *mut u8, layout: Layout, h: Header) {
+        if h.flags & (FLAG_INTERNAL | FLAG_WORKSPACE) != 0 {
+            // SAFETY: forwarded.
+            unsafe { self.dealloc_special(ptr, layout, h) };
+            return;
+        }
+        let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(std::ptr::null());
+        Self::count_free(h, ptr, layout.size(), layout.align(), cur);
+        if let Some(outer) = header::outer_layout(layout) {
+            // SAFETY: `base` and `outer` are what the inner allocator gave us.
+            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
+        }
+    }
+
+    /// Realloc of a block this thread allocated with no flags (alignment at
+    /// most 8), on a thread that is not busy, with sampling off.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn realloc_own(
+        &self,
+        row: &Row,
+        ptr: *mut u8,
+        old: usize,
+        new: usize,
+        old_tag: u16,
+        tag: u16,
+        key: u64,
+    ) -> *mut u8 {
+        let base = ptr.wrapping_sub(header::HEADER_SIZE);
+        // SAFETY: `base` and `fast_outer(old)` are the inner allocator's block;
+        // the new outer size is non-zero and `new <= FAST_MAX`.
+        let nbase = unsafe { self.inner.realloc(base, fast_outer(old), new + header::HEADER_SIZE) };
+        if nbase.is_null() {
+            row.on_failed(tag);
+            return nbase;
+        }
+        row.own_free(old_tag, old);
+        row.own_alloc(tag, new);
+        row.alloc_to_realloc(tag);
+        let user = nbase.wrapping_add(header::HEADER_SIZE);
+        // SAFETY: `user` is 8 bytes into a block of `new + 8` bytes.
+        unsafe { header::write_word(user, tag as u64 | key << 16) };
+        user
+    }
+
     #[cold]
     unsafe fn dealloc_special(&self, ptr: *mut u8, layout: Layout, h: Header) {
         if h.flags & FLAG_WORKSPACE != 0 {

@@ -107,7 +107,7 @@ impl Workspace {
         let me: *const WsInner = &*self.inner;
         self.inner.entered.fetch_add(1, AcqRel);
         let prev = LOCAL
-            .try_with(|l| l.ws.replace(me))
+            .try_with(|l| l.set_ws(me))
             .unwrap_or(std::ptr::null());
         WorkspaceGuard {
             ws: me,
@@ -183,7 +183,7 @@ pub struct WorkspaceGuard<'a> {
 
 impl Drop for WorkspaceGuard<'_> {
     fn drop(&mut self) {
-        let _ = LOCAL.try_with(|l| l.ws.set(self.prev));
+        let _ = LOCAL.try_with(|l| l.set_ws(self.prev));
         // SAFETY: the workspace outlives its guard (the guard borrows it).
         unsafe { &*self.ws }.entered.fetch_sub(1, AcqRel);
     }
