@@ -10,10 +10,13 @@ use crate::workspace::WsInner;
 use std::cell::Cell;
 
 pub(crate) struct Local {
-    /// This thread's row while the hot path may use it: registered, its own
-    /// row (not the shared overflow row), not busy, no workspace. Else null.
-    /// Kept in step by [`Local::set_busy`], [`Local::set_ws`] and registration.
-    pub fast: Cell<*const Row>,
+    /// The current tag's cell in this thread's row while the hot path may use
+    /// it: registered, its own row (not the shared overflow row), not busy, no
+    /// workspace. Else null. Kept in step by [`Local::set_busy`],
+    /// [`Local::set_ws`], [`Local::set_tag`] and registration.
+    pub cell: Cell<*const crate::rows::Cell>,
+    /// The header word of a block allocated now: the current tag and `key`.
+    pub word: Cell<u64>,
     /// `slot << 16` for a thread with its own row, else `u64::MAX`. A block's
     /// header word shifted right by 16 equals this exactly when the block was
     /// allocated on this thread with no flags, so one compare picks the fast free.
@@ -38,7 +41,8 @@ pub(crate) struct Local {
 thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
-            fast: Cell::new(std::ptr::null()),
+            cell: Cell::new(std::ptr::null()),
+            word: Cell::new(0),
             key: Cell::new(u64::MAX),
             row: Cell::new(std::ptr::null()),
             tag: Cell::new(0),
@@ -67,15 +71,27 @@ impl Local {
         prev
     }
 
-    /// Recomputes `fast` from `row`, `busy` and `ws`.
+    /// Sets the current tag, returning the previous one.
+    #[inline]
+    pub(crate) fn set_tag(&self, tag: u16) -> u16 {
+        let prev = self.tag.replace(tag);
+        self.refresh();
+        prev
+    }
+
+    /// Recomputes `cell` and `word` from `row`, `tag`, `busy` and `ws`.
     #[inline]
     fn refresh(&self) {
-        let fast = !self.busy.get() && self.ws.get().is_null() && self.key.get() != u64::MAX;
-        self.fast.set(if fast {
-            self.row.get()
-        } else {
-            std::ptr::null()
-        });
+        let key = self.key.get();
+        let tag = self.tag.get();
+        self.word.set(tag as u64 | key << 16);
+        let fast = !self.busy.get() && self.ws.get().is_null() && key != u64::MAX;
+        // SAFETY: a non-null row is never unmapped.
+        let cell = match unsafe { self.row.get().as_ref() } {
+            Some(row) if fast => row.cell(tag) as *const _,
+            _ => std::ptr::null(),
+        };
+        self.cell.set(cell);
     }
 }
 
@@ -109,7 +125,7 @@ pub(crate) fn with_busy<R>(f: impl FnOnce() -> R) -> R {
 
 /// Sets the current tag and returns the previous one.
 pub(crate) fn swap_tag(tag: u16) -> u16 {
-    LOCAL.try_with(|l| l.tag.replace(tag)).unwrap_or(0)
+    LOCAL.try_with(|l| l.set_tag(tag)).unwrap_or(0)
 }
 
 /// The current tag.

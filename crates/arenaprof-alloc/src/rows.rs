@@ -24,27 +24,27 @@ pub const BUCKETS: usize = 256;
 /// A thread publishes its net change of a tag's live bytes once it reaches this.
 pub const FLUSH_BYTES: i64 = 64 << 10;
 
-/// Counters of one (thread, tag) cell.
+/// Counters of one (thread, tag) cell, and its size histogram.
 ///
 /// The first cache line is written only by the owning thread; the second holds
 /// the fields other threads write (remote frees) and rarely-written ones.
+/// Counts that follow from others are not stored: allocations are the sum of
+/// the histogram, and bytes freed on the owning thread are
+/// `allocated_bytes - live - remote_seen`.
 ///
 /// The owner's hot path compares `live` with one bound per direction: above
 /// `hi` (a new peak, or a batch to publish) or below `lo` (a batch to publish)
 /// it takes the cold [`alloc_edge`] or [`free_edge`], which moves the bounds.
-#[derive(Default)]
 #[repr(C, align(128))]
 pub struct Cell {
     pub(crate) allocated_bytes: AtomicU64,
-    pub(crate) alloc_count: AtomicU64,
-    pub(crate) freed_bytes: AtomicU64,
-    pub(crate) free_count: AtomicU64,
     /// Owner's view of live bytes: exact except for remote frees not yet folded in.
     pub(crate) live: AtomicU64,
     /// `min(peak_bytes, published + FLUSH_BYTES - 1)`: `live` above it is an edge.
     pub(crate) hi: AtomicU64,
     /// `published - FLUSH_BYTES + 1` (as i64): `live` below it is an edge.
     pub(crate) lo: AtomicU64,
+    pub(crate) free_count: AtomicU64,
     /// Part of `live` already added to `GLOBAL`.
     pub(crate) published: AtomicU64,
     // -- second line --
@@ -56,13 +56,14 @@ pub struct Cell {
     pub(crate) peak_at_ns: AtomicU64,
     pub(crate) remote_freed_bytes: AtomicU64,
     pub(crate) remote_free_count: AtomicU64,
+    /// Allocations per size bucket (see [`bucket`]).
+    pub(crate) hist: [AtomicU64; BUCKETS],
 }
 
 /// One thread's counters.
 #[repr(C)]
 pub struct Row {
     pub(crate) cells: [Cell; MAX_TAGS],
-    pub(crate) hist: [[AtomicU64; BUCKETS]; MAX_TAGS],
     pub(crate) slot: u32,
     pub(crate) shared: bool,
     pub(crate) alive: AtomicBool,
@@ -95,24 +96,26 @@ pub static GLOBAL: [TagGlobal; MAX_TAGS] = [ZERO_GLOBAL; MAX_TAGS];
 /// Bit `t` is set once tag `t` has seen an allocation.
 pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
 
-/// Size-histogram bucket: 4 sub-buckets per power of two.
+/// Size-histogram bucket: 4 sub-buckets per power of two from 4 bytes up
+/// (bucket `4 * lg + top two bits after the leading one`); sizes 0 and 1, 2
+/// and 3 have buckets 0, 1, 6 and 7 of their own. Branch-free.
 #[inline(always)]
 pub fn bucket(size: usize) -> usize {
-    let s = size.max(1) as u64;
-    let lg = 63 - s.leading_zeros() as u64;
-    let idx = if lg < 2 {
-        s
-    } else {
-        (lg << 2) | ((s >> (lg - 2)) & 3)
-    };
-    (idx as usize).min(BUCKETS - 1)
+    let s = size as u64;
+    let lg = 63 - (s | 1).leading_zeros() as u64;
+    let shift = lg.max(2) - 2;
+    ((lg << 2) | ((s >> shift) & 3)) as usize
 }
 
 /// Smallest size that falls in bucket `b`.
 pub fn bucket_lower(b: usize) -> u64 {
     let b = b as u64;
     if b < 8 {
-        return b.max(1);
+        return match b {
+            6 => 2,
+            7 => 3,
+            _ => b.min(1),
+        };
     }
     let lg = b >> 2;
     let sub = b & 3;
@@ -151,8 +154,9 @@ impl Row {
         self.slot
     }
 
+    /// The cell of `tag`.
     #[inline(always)]
-    fn cell(&self, tag: u16) -> &Cell {
+    pub(crate) fn cell(&self, tag: u16) -> &Cell {
         &self.cells[tag as usize & (MAX_TAGS - 1)]
     }
 
@@ -162,26 +166,7 @@ impl Row {
         if self.shared {
             return self.shared_change(tag, size as i64, true);
         }
-        self.own_alloc(tag, size);
-    }
-
-    /// [`on_alloc`](Self::on_alloc) for a row that is not the shared one: the
-    /// hot path, plain stores only.
-    #[inline(always)]
-    pub(crate) fn own_alloc(&self, tag: u16, size: usize) {
-        let c = self.cell(tag);
-        let size = size as u64;
-        own_add(&c.allocated_bytes, size);
-        own_add(&c.alloc_count, 1);
-        own_add(
-            &self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size as usize)],
-            1,
-        );
-        let live = c.live.load(Relaxed).wrapping_add(size);
-        c.live.store(live, Relaxed);
-        if live as i64 > c.hi.load(Relaxed) as i64 {
-            alloc_edge(c, tag);
-        }
+        self.cell(tag).own_alloc(tag, size);
     }
 
     /// Counts a free, on the owning thread, of `size` bytes made under `tag`.
@@ -190,22 +175,7 @@ impl Row {
         if self.shared {
             return self.shared_change(tag, -(size as i64), false);
         }
-        self.own_free(tag, size);
-    }
-
-    /// [`on_free_local`](Self::on_free_local) for a row that is not the shared
-    /// one: the hot path, plain stores only.
-    #[inline(always)]
-    pub(crate) fn own_free(&self, tag: u16, size: usize) {
-        let c = self.cell(tag);
-        let size = size as u64;
-        own_add(&c.freed_bytes, size);
-        own_add(&c.free_count, 1);
-        let live = c.live.load(Relaxed).wrapping_sub(size);
-        c.live.store(live, Relaxed);
-        if (live as i64) < c.lo.load(Relaxed) as i64 {
-            free_edge(c, tag);
-        }
+        self.cell(tag).own_free(tag, size);
     }
 
     /// The overflow row's path: every field updated atomically, every change
@@ -216,18 +186,17 @@ impl Row {
         let size = delta.unsigned_abs();
         if alloc {
             c.allocated_bytes.fetch_add(size, Relaxed);
-            c.alloc_count.fetch_add(1, Relaxed);
-            self.hist[tag as usize & (MAX_TAGS - 1)][bucket(size as usize)].fetch_add(1, Relaxed);
-            let live = c.allocated_bytes.load(Relaxed).wrapping_sub(
-                c.freed_bytes
-                    .load(Relaxed)
-                    .wrapping_add(c.remote_freed_bytes.load(Relaxed)),
-            );
+            c.hist[bucket(size as usize)].fetch_add(1, Relaxed);
+            let live = c
+                .live
+                .fetch_add(size, Relaxed)
+                .wrapping_add(size)
+                .wrapping_sub(c.remote_freed_bytes.load(Relaxed));
             if live > c.peak_bytes.fetch_max(live, Relaxed) {
                 c.peak_at_ns.store(now_ns(), Relaxed);
             }
         } else {
-            c.freed_bytes.fetch_add(size, Relaxed);
+            c.live.fetch_sub(size, Relaxed);
             c.free_count.fetch_add(1, Relaxed);
         }
         publish(tag, delta);
@@ -235,7 +204,7 @@ impl Row {
 
     /// Counts a free, on another thread, of `size` bytes made under `tag`.
     pub(crate) fn on_free_remote(&self, tag: u16, size: usize) {
-        let c = &self.cells[tag as usize & (MAX_TAGS - 1)];
+        let c = self.cell(tag);
         c.remote_freed_bytes.fetch_add(size as u64, Relaxed);
         c.remote_free_count.fetch_add(1, Relaxed);
         GLOBAL[tag as usize & (MAX_TAGS - 1)]
@@ -273,7 +242,59 @@ impl Row {
     /// Counts a request the inner allocator refused.
     #[cold]
     pub(crate) fn on_failed(&self, tag: u16) {
-        self.cell(tag).failed_count.fetch_add(1, Relaxed);
+        self.cell(tag).on_failed();
+    }
+}
+
+impl Cell {
+    /// Counts an allocation of `size` bytes in a cell of a thread's own row:
+    /// the hot path, plain stores only. Owning thread only.
+    #[inline(always)]
+    pub(crate) fn own_alloc(&self, tag: u16, size: usize) {
+        let size = size as u64;
+        own_add(&self.allocated_bytes, size);
+        own_add(&self.hist[bucket(size as usize)], 1);
+        let live = self.live.load(Relaxed).wrapping_add(size);
+        self.live.store(live, Relaxed);
+        if live as i64 > self.hi.load(Relaxed) as i64 {
+            alloc_edge(self, tag);
+        }
+    }
+
+    /// Counts a free of `size` bytes in a cell of a thread's own row, on that
+    /// thread: the hot path, plain stores only.
+    #[inline(always)]
+    pub(crate) fn own_free(&self, tag: u16, size: usize) {
+        own_add(&self.free_count, 1);
+        let live = self.live.load(Relaxed).wrapping_sub(size as u64);
+        self.live.store(live, Relaxed);
+        if (live as i64) < self.lo.load(Relaxed) as i64 {
+            free_edge(self, tag);
+        }
+    }
+
+    /// Counts a request the inner allocator refused.
+    #[cold]
+    pub(crate) fn on_failed(&self) {
+        self.failed_count.fetch_add(1, Relaxed);
+    }
+
+    /// Allocations counted in this cell: the sum of its histogram.
+    pub(crate) fn alloc_count(&self) -> u64 {
+        self.hist.iter().map(|h| h.load(Relaxed)).sum()
+    }
+
+    /// Bytes freed: on the owning thread (`allocated - live - remote_seen`,
+    /// read in an order that never makes it negative) plus remotely.
+    pub(crate) fn freed_bytes(&self) -> u64 {
+        let remote_seen = self.remote_seen.load(Acquire);
+        let live = self.live.load(Acquire);
+        let allocated = self.allocated_bytes.load(Acquire);
+        let local = allocated
+            .wrapping_sub(live)
+            .wrapping_sub(remote_seen)
+            .min(allocated);
+        local.wrapping_add(self.remote_freed_bytes.load(Relaxed))
     }
 }
 

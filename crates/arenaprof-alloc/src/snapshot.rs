@@ -116,8 +116,8 @@ fn build() -> Snapshot {
     // Size histograms, summed over rows.
     let mut hist = vec![[0u64; BUCKETS]; MAX_TAGS];
     for r in rows::all() {
-        for (t, h) in r.hist.iter().enumerate() {
-            for (b, c) in h.iter().enumerate() {
+        for (t, cell) in r.cells.iter().enumerate() {
+            for (b, c) in cell.hist.iter().enumerate() {
                 hist[t][b] += c.load(std::sync::atomic::Ordering::Relaxed);
             }
         }

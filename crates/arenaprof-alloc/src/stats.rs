@@ -95,18 +95,15 @@ pub fn current_thread_slot() -> Option<u32> {
 
 fn cell(r: &Row, t: usize) -> TagCounters {
     let c = &r.cells[t];
+    let freed = c.freed_bytes();
     let allocated = c.allocated_bytes.load(Relaxed);
-    let freed = c
-        .freed_bytes
-        .load(Relaxed)
-        .wrapping_add(c.remote_freed_bytes.load(Relaxed));
     TagCounters {
-        live_bytes: allocated.wrapping_sub(freed),
+        live_bytes: allocated.saturating_sub(freed),
         peak_bytes: c.peak_bytes.load(Relaxed),
         peak_at_ns: c.peak_at_ns.load(Relaxed),
         allocated_bytes: allocated,
         freed_bytes: freed,
-        alloc_count: c.alloc_count.load(Relaxed),
+        alloc_count: c.alloc_count(),
         free_count: c
             .free_count
             .load(Relaxed)

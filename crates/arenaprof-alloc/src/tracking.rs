@@ -137,27 +137,27 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return unsafe { self.alloc_general(layout, zeroed) };
         }
         match LOCAL.try_with(|l| {
-            // SAFETY: `fast` is null or this thread's own row, never unmapped.
-            let Some(row) = (unsafe { l.fast.get().as_ref() }) else {
+            // SAFETY: `cell` is null or a cell of this thread's own row, which
+            // is never unmapped.
+            let Some(cell) = (unsafe { l.cell.get().as_ref() }) else {
                 // SAFETY: forwarded.
                 return unsafe { self.alloc_slow(l, layout, fast_outer(size), zeroed) };
             };
             if sampling::should_sample(l, size) {
-                // SAFETY: forwarded.
-                return unsafe { self.alloc_tracked(l, row, layout, fast_outer(size), zeroed, true) };
+                // SAFETY: forwarded; `cell` non-null means `row` is set.
+                return unsafe { self.alloc_sampled(l, layout, zeroed) };
             }
-            let tag = l.tag.get();
-            let word = tag as u64 | l.key.get() << 16;
+            let word = l.word.get();
             // SAFETY: the outer layout has a non-zero size.
             let base = unsafe { self.inner_alloc(fast_outer(size), zeroed) };
             if base.is_null() {
-                row.on_failed(tag);
+                cell.on_failed();
                 return base;
             }
             let user = base.wrapping_add(header::HEADER_SIZE);
             // SAFETY: `user` is 8 bytes into a block of `size + 8` bytes.
             unsafe { header::write_word(user, word) };
-            row.own_alloc(tag, size);
+            cell.own_alloc(word as u16, size);
             user
         }) {
             Ok(p) => p,
@@ -165,6 +165,18 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // which const thread locals without destructors never are.
             Err(_) => unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) },
         }
+    }
+
+    /// A fast-path allocation chosen for a backtrace.
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_sampled(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: the caller saw this thread's cell, so its row is registered
+        // and never unmapped.
+        let row = unsafe { &*l.row.get() };
+        let outer = fast_outer(layout.size());
+        // SAFETY: forwarded.
+        unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, true) }
     }
 
     /// Alignments above 8 and sizes too large for the fast path.
@@ -365,9 +377,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
                 if word >> 16 != l.key.get() {
                     return false;
                 }
+                let tag = word as u16;
                 // SAFETY: `key` matches only once this thread has its own
                 // row, which is never unmapped.
-                unsafe { &*l.row.get() }.own_free(word as u16, layout.size());
+                unsafe { &*l.row.get() }
+                    .cell(tag)
+                    .own_free(tag, layout.size());
                 true
             })
             .unwrap_or(false);
@@ -405,14 +420,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             return std::ptr::null_mut();
         };
         let own = LOCAL
-            .try_with(|l| (l.fast.get(), l.tag.get(), l.key.get()))
+            .try_with(|l| (l.cell.get(), l.row.get(), l.word.get(), l.key.get()))
             .ok()
-            .filter(|&(row, _, key)| !row.is_null() && h.to_word() >> 16 == key);
-        if let Some((row, tag, key)) = own {
+            .filter(|&(cell, _, _, key)| !cell.is_null() && h.to_word() >> 16 == key);
+        if let Some((_, row, word, _)) = own {
             if new_size <= FAST_MAX && !sampling::enabled() {
                 // SAFETY: `row` is this thread's own row (never unmapped);
                 // the rest is forwarded.
-                return unsafe { self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, tag, key) };
+                return unsafe { self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, word) };
             }
         }
         let fast = h.flags == 0
@@ -485,8 +500,8 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 
     /// Realloc of a block this thread allocated with no flags (alignment at
-    /// most 8), on a thread that is not busy, with sampling off.
-    #[allow(clippy::too_many_arguments)]
+    /// most 8), on a thread that is not busy, with sampling off. `word` is the
+    /// header word of a block allocated now.
     #[inline(always)]
     unsafe fn realloc_own(
         &self,
@@ -495,9 +510,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         old: usize,
         new: usize,
         old_tag: u16,
-        tag: u16,
-        key: u64,
+        word: u64,
     ) -> *mut u8 {
+        let tag = word as u16;
         let base = ptr.wrapping_sub(header::HEADER_SIZE);
         // SAFETY: `base` and `fast_outer(old)` are the inner allocator's block;
         // the new outer size is non-zero and `new <= FAST_MAX`.
@@ -506,12 +521,12 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             row.on_failed(tag);
             return nbase;
         }
-        row.own_free(old_tag, old);
-        row.own_alloc(tag, new);
+        row.cell(old_tag).own_free(old_tag, old);
+        row.cell(tag).own_alloc(tag, new);
         row.alloc_to_realloc(tag);
         let user = nbase.wrapping_add(header::HEADER_SIZE);
         // SAFETY: `user` is 8 bytes into a block of `new + 8` bytes.
-        unsafe { header::write_word(user, tag as u64 | key << 16) };
+        unsafe { header::write_word(user, word) };
         user
     }
 
