@@ -47,6 +47,10 @@ pub struct Cell {
     pub(crate) free_count: AtomicU64,
     /// Part of `live` already added to `GLOBAL`.
     pub(crate) published: AtomicU64,
+    /// Non-zero while backtrace sampling is on: a copy of the global switch
+    /// in every cell, so the hot path reads a line it touches anyway. Written
+    /// by [`set_sampling_flags`] and registration, read by the owner.
+    pub(crate) sampling: AtomicU64,
     // -- second line --
     pub(crate) peak_bytes: AtomicU64,
     /// `remote_freed_bytes` already folded into `live`.
@@ -96,15 +100,16 @@ pub static GLOBAL: [TagGlobal; MAX_TAGS] = [ZERO_GLOBAL; MAX_TAGS];
 /// Bit `t` is set once tag `t` has seen an allocation.
 pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
 
-/// Size-histogram bucket: 4 sub-buckets per power of two from 4 bytes up
-/// (bucket `4 * lg + top two bits after the leading one`); sizes 0 and 1, 2
-/// and 3 have buckets 0, 1, 6 and 7 of their own. Branch-free.
+/// Size-histogram bucket: 4 sub-buckets per power of two, `4 * lg + the two
+/// bits after the leading one`. Sizes 1, 2 and 3 have buckets 0, 4 and 6.
+/// Branch-free: `(4 * size) >> lg` is the leading bit and the next two, also
+/// when `lg < 2`.
 #[inline(always)]
 pub fn bucket(size: usize) -> usize {
     let s = size as u64;
     let lg = 63 - (s | 1).leading_zeros() as u64;
-    let shift = lg.max(2) - 2;
-    ((lg << 2) | ((s >> shift) & 3)) as usize
+    let sub = (s << 2 >> lg) & 3;
+    ((lg << 2) | sub) as usize
 }
 
 /// Smallest size that falls in bucket `b`.
@@ -112,9 +117,9 @@ pub fn bucket_lower(b: usize) -> u64 {
     let b = b as u64;
     if b < 8 {
         return match b {
-            6 => 2,
-            7 => 3,
-            _ => b.min(1),
+            4 | 5 => 2,
+            6 | 7 => 3,
+            _ => 1,
         };
     }
     let lg = b >> 2;
@@ -145,7 +150,7 @@ impl Row {
             (*row).name[0].store(thread_name_word(0), Relaxed);
             (*row).name[1].store(thread_name_word(1), Relaxed);
         }
-        ROWS[slot as usize].store(row, Release);
+        publish_row(slot as usize, row);
         row
     }
 
@@ -259,6 +264,30 @@ impl Cell {
         if live as i64 > self.hi.load(Relaxed) as i64 {
             alloc_edge(self, tag);
         }
+    }
+
+    /// [`own_alloc`](Self::own_alloc) when it stays within the bounds:
+    /// returns `false`, counting nothing, when it would reach an edge.
+    #[inline(always)]
+    pub(crate) fn own_alloc_quiet(&self, size: usize) -> bool {
+        let size = size as u64;
+        let live = self.live.load(Relaxed).wrapping_add(size);
+        if live as i64 > self.hi.load(Relaxed) as i64 {
+            return false;
+        }
+        self.live.store(live, Relaxed);
+        own_add(&self.allocated_bytes, size);
+        own_add(&self.hist[bucket(size as usize)], 1);
+        true
+    }
+
+    /// Takes back an [`own_alloc_quiet`](Self::own_alloc_quiet) of `size`
+    /// bytes whose allocation failed.
+    pub(crate) fn own_unalloc(&self, size: usize) {
+        let size = size as u64;
+        own_add(&self.live, size.wrapping_neg());
+        own_add(&self.allocated_bytes, size.wrapping_neg());
+        own_add(&self.hist[bucket(size as usize)], u64::MAX);
     }
 
     /// Counts a free of `size` bytes in a cell of a thread's own row, on that
@@ -397,12 +426,56 @@ fn shared_row() -> *const Row {
     }
     match SHARED.compare_exchange(std::ptr::null_mut(), row, AcqRel, Acquire) {
         Ok(_) => {
-            ROWS[MAX_ROWS - 1].store(row, Release);
+            publish_row(MAX_ROWS - 1, row);
             row
         }
         // Another thread won: its row is used and ours stays mapped but unused.
         Err(other) => other,
     }
+}
+
+/// Orders [`set_sampling_flags`] against rows being published, so every row
+/// ends with the flag of the last call. Held only for plain stores: nothing
+/// allocates under it.
+static FLAGS_LOCK: AtomicBool = AtomicBool::new(false);
+
+fn with_flags_lock<R>(f: impl FnOnce() -> R) -> R {
+    while FLAGS_LOCK
+        .compare_exchange_weak(false, true, Acquire, Relaxed)
+        .is_err()
+    {
+        std::hint::spin_loop();
+    }
+    let r = f();
+    FLAGS_LOCK.store(false, Release);
+    r
+}
+
+/// Publishes a new row in `ROWS` with the sampling flag in force.
+fn publish_row(slot: usize, row: *mut Row) {
+    with_flags_lock(|| {
+        let on = crate::sampling::enabled() as u64;
+        // SAFETY: `row` is a fresh mapping that only this thread writes.
+        for c in unsafe { &(*row).cells } {
+            c.sampling.store(on, Relaxed);
+        }
+        ROWS[slot].store(row, Release);
+    });
+}
+
+/// Sets the sampling flag of every cell of every row (after the global mode
+/// changed): each thread sees the change at its next allocation.
+pub(crate) fn set_sampling_flags(on: bool) {
+    with_flags_lock(|| {
+        for r in ROWS.iter().filter_map(|p| {
+            // SAFETY: published rows are never unmapped.
+            unsafe { p.load(Acquire).as_ref() }
+        }) {
+            for c in &r.cells {
+                c.sampling.store(on as u64, Relaxed);
+            }
+        }
+    });
 }
 
 /// The row of `slot`, if registered.
@@ -485,4 +558,32 @@ pub fn flush_current_thread() {
             r.flush();
         }
     });
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::*;
+
+    /// The reference definition: the leading bit's position and the two bits after it.
+    fn reference(s: u64) -> usize {
+        let lg = 63 - s.leading_zeros() as u64;
+        let sub = if lg >= 2 { (s >> (lg - 2)) & 3 } else { (s << (2 - lg)) & 3 };
+        ((lg << 2) | sub) as usize
+    }
+
+    #[test]
+    fn bucket_matches_reference_and_lower_bound() {
+        let mut sizes: Vec<u64> = (1..5000).collect();
+        for lg in 2..53 {
+            let p = 1u64 << lg;
+            sizes.extend([p - 1, p, p + 1, p + p / 4 - 1, p + p / 4, p + p / 2, p + 3 * p / 4]);
+        }
+        for s in sizes {
+            let b = bucket(s as usize);
+            assert_eq!(b, reference(s), "size {s}");
+            assert!(bucket_lower(b) <= s, "size {s} bucket {b}");
+            assert!(bucket(bucket_lower(b) as usize) == b, "bucket {b}");
+        }
+        assert!(bucket(isize::MAX as usize) < BUCKETS);
+    }
 }

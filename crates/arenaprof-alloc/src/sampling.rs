@@ -72,6 +72,7 @@ pub fn set_sampling(s: Sampling) {
     PARAM.store(p, Relaxed);
     MODE.store(m, Release);
     EPOCH.fetch_add(1, Relaxed);
+    crate::rows::set_sampling_flags(m != OFF);
 }
 
 /// The sampling mode in force.

@@ -143,21 +143,28 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
                 // SAFETY: forwarded.
                 return unsafe { self.alloc_slow(l, layout, fast_outer(size), zeroed) };
             };
-            if sampling::should_sample(l, size) {
+            if cell.sampling.load(Relaxed) != 0 && sampling::should_sample(l, size) {
                 // SAFETY: forwarded; `cell` non-null means `row` is set.
                 return unsafe { self.alloc_sampled(l, layout, zeroed) };
             }
             let word = l.word.get();
+            // Counted before the call, so only `word` and `size` live across
+            // it; a refused request takes the count back. A request that
+            // would reach a new peak or a batch goes the ordered way instead,
+            // so a refused one never moves a peak.
+            if !cell.own_alloc_quiet(size) {
+                // SAFETY: forwarded; `cell` non-null means `row` is set.
+                return unsafe { self.alloc_edge_path(l, layout, zeroed) };
+            }
             // SAFETY: the outer layout has a non-zero size.
             let base = unsafe { self.inner_alloc(fast_outer(size), zeroed) };
             if base.is_null() {
-                cell.on_failed();
+                undo_alloc(size);
                 return base;
             }
             let user = base.wrapping_add(header::HEADER_SIZE);
             // SAFETY: `user` is 8 bytes into a block of `size + 8` bytes.
             unsafe { header::write_word(user, word) };
-            cell.own_alloc(word as u16, size);
             user
         }) {
             Ok(p) => p,
@@ -165,6 +172,19 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // which const thread locals without destructors never are.
             Err(_) => unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) },
         }
+    }
+
+    /// A fast-path allocation that reaches a cell's bound: allocate, then
+    /// count (which moves the peak or publishes a batch).
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_edge_path(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
+        // SAFETY: the caller saw this thread's cell, so its row is registered
+        // and never unmapped.
+        let row = unsafe { &*l.row.get() };
+        let outer = fast_outer(layout.size());
+        // SAFETY: forwarded.
+        unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, false) }
     }
 
     /// A fast-path allocation chosen for a backtrace.
@@ -324,6 +344,19 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
         }
     }
+}
+
+/// Takes back the count of a fast-path allocation the inner allocator refused.
+#[cold]
+#[inline(never)]
+fn undo_alloc(size: usize) {
+    let _ = LOCAL.try_with(|l| {
+        // SAFETY: the fast path that counted the request saw this cell.
+        if let Some(cell) = unsafe { l.cell.get().as_ref() } {
+            cell.own_unalloc(size);
+            cell.on_failed();
+        }
+    });
 }
 
 /// Header bytes beyond 8 held by live blocks aligned above 8.
