@@ -24,7 +24,7 @@ pub const BUCKETS: usize = 256;
 /// A thread publishes its net change of a tag's live bytes once it reaches this.
 pub const FLUSH_BYTES: i64 = 64 << 10;
 
-/// Counters of one (thread, tag) cell, and its size histogram.
+/// Counters of one (thread, tag) cell.
 ///
 /// The first cache line is written only by the owning thread; the second holds
 /// the fields other threads write (remote frees) and rarely-written ones.
@@ -51,6 +51,8 @@ pub struct Cell {
     /// in every cell, so the hot path reads a line it touches anyway. Written
     /// by [`set_sampling_flags`] and registration, read by the owner.
     pub(crate) sampling: AtomicU64,
+    /// This cell's size histogram (in the row's `hists`), set at registration.
+    pub(crate) hist: AtomicPtr<[AtomicU64; BUCKETS]>,
     // -- second line --
     pub(crate) peak_bytes: AtomicU64,
     /// `remote_freed_bytes` already folded into `live`.
@@ -60,14 +62,14 @@ pub struct Cell {
     pub(crate) peak_at_ns: AtomicU64,
     pub(crate) remote_freed_bytes: AtomicU64,
     pub(crate) remote_free_count: AtomicU64,
-    /// Allocations per size bucket (see [`bucket`]).
-    pub(crate) hist: [AtomicU64; BUCKETS],
 }
 
 /// One thread's counters.
 #[repr(C)]
 pub struct Row {
     pub(crate) cells: [Cell; MAX_TAGS],
+    /// Allocations per size bucket (see [`bucket`]), one histogram per cell.
+    pub(crate) hists: [[AtomicU64; BUCKETS]; MAX_TAGS],
     pub(crate) slot: u32,
     pub(crate) shared: bool,
     pub(crate) alive: AtomicBool,
@@ -150,6 +152,7 @@ impl Row {
             (*row).name[0].store(thread_name_word(0), Relaxed);
             (*row).name[1].store(thread_name_word(1), Relaxed);
         }
+        init_row(row);
         publish_row(slot as usize, row);
         row
     }
@@ -191,7 +194,7 @@ impl Row {
         let size = delta.unsigned_abs();
         if alloc {
             c.allocated_bytes.fetch_add(size, Relaxed);
-            c.hist[bucket(size as usize)].fetch_add(1, Relaxed);
+            c.hist()[bucket(size as usize)].fetch_add(1, Relaxed);
             let live = c
                 .live
                 .fetch_add(size, Relaxed)
@@ -258,7 +261,7 @@ impl Cell {
     pub(crate) fn own_alloc(&self, tag: u16, size: usize) {
         let size = size as u64;
         own_add(&self.allocated_bytes, size);
-        own_add(&self.hist[bucket(size as usize)], 1);
+        own_add(&self.hist()[bucket(size as usize)], 1);
         let live = self.live.load(Relaxed).wrapping_add(size);
         self.live.store(live, Relaxed);
         if live as i64 > self.hi.load(Relaxed) as i64 {
@@ -277,7 +280,7 @@ impl Cell {
         }
         self.live.store(live, Relaxed);
         own_add(&self.allocated_bytes, size);
-        own_add(&self.hist[bucket(size as usize)], 1);
+        own_add(&self.hist()[bucket(size as usize)], 1);
         true
     }
 
@@ -287,7 +290,7 @@ impl Cell {
         let size = size as u64;
         own_add(&self.live, size.wrapping_neg());
         own_add(&self.allocated_bytes, size.wrapping_neg());
-        own_add(&self.hist[bucket(size as usize)], u64::MAX);
+        own_add(&self.hist()[bucket(size as usize)], u64::MAX);
     }
 
     /// Counts a free of `size` bytes in a cell of a thread's own row, on that
@@ -308,9 +311,17 @@ impl Cell {
         self.failed_count.fetch_add(1, Relaxed);
     }
 
+    /// This cell's size histogram.
+    #[inline(always)]
+    pub(crate) fn hist(&self) -> &[AtomicU64; BUCKETS] {
+        // SAFETY: set to the row's own histogram before the row is published,
+        // and rows are never unmapped.
+        unsafe { &*self.hist.load(Relaxed) }
+    }
+
     /// Allocations counted in this cell: the sum of its histogram.
     pub(crate) fn alloc_count(&self) -> u64 {
-        self.hist.iter().map(|h| h.load(Relaxed)).sum()
+        self.hist().iter().map(|h| h.load(Relaxed)).sum()
     }
 
     /// Bytes freed: on the owning thread (`allocated - live - remote_seen`,
@@ -424,6 +435,7 @@ fn shared_row() -> *const Row {
         (*row).shared = true;
         (*row).alive.store(true, Relaxed);
     }
+    init_row(row);
     match SHARED.compare_exchange(std::ptr::null_mut(), row, AcqRel, Acquire) {
         Ok(_) => {
             publish_row(MAX_ROWS - 1, row);
@@ -451,13 +463,24 @@ fn with_flags_lock<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Points each cell of a fresh row at its histogram; before anyone else sees it.
+fn init_row(row: *mut Row) {
+    // SAFETY: `row` is a fresh zeroed mapping that no other thread sees yet.
+    let r = unsafe { &*row };
+    for (c, h) in r.cells.iter().zip(&r.hists) {
+        c.hist.store(std::ptr::from_ref(h).cast_mut(), Relaxed);
+    }
+}
+
 /// Publishes a new row in `ROWS` with the sampling flag in force.
 fn publish_row(slot: usize, row: *mut Row) {
+    // SAFETY: rows are never unmapped.
+    let r = unsafe { &*row };
     with_flags_lock(|| {
-        let on = crate::sampling::enabled() as u64;
-        // SAFETY: `row` is a fresh mapping that only this thread writes.
-        for c in unsafe { &(*row).cells } {
-            c.sampling.store(on, Relaxed);
+        if crate::sampling::enabled() {
+            for c in &r.cells {
+                c.sampling.store(1, Relaxed);
+            }
         }
         ROWS[slot].store(row, Release);
     });

@@ -117,7 +117,7 @@ fn build() -> Snapshot {
     let mut hist = vec![[0u64; BUCKETS]; MAX_TAGS];
     for r in rows::all() {
         for (t, cell) in r.cells.iter().enumerate() {
-            for (b, c) in cell.hist.iter().enumerate() {
+            for (b, c) in cell.hist().iter().enumerate() {
                 hist[t][b] += c.load(std::sync::atomic::Ordering::Relaxed);
             }
         }
