@@ -12,7 +12,8 @@ use std::cell::Cell;
 pub(crate) struct Local {
     /// The current tag's cell in this thread's row while the hot path may use
     /// it: registered, its own row (not the shared overflow row), not busy, no
-    /// workspace. Else null. Kept in step by [`Local::set_busy`],
+    /// workspace. Else [`CLOSED`](crate::rows::CLOSED), which sends every
+    /// allocation to the slow path. Kept in step by [`Local::set_busy`],
     /// [`Local::set_ws`], [`Local::set_tag`] and registration.
     pub cell: Cell<*const crate::rows::Cell>,
     /// The header word of a block allocated now: the current tag and `key`.
@@ -41,7 +42,7 @@ pub(crate) struct Local {
 thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
-            cell: Cell::new(std::ptr::null()),
+            cell: Cell::new(std::ptr::addr_of!(crate::rows::CLOSED)),
             word: Cell::new(0),
             key: Cell::new(u64::MAX),
             row: Cell::new(std::ptr::null()),
@@ -79,6 +80,12 @@ impl Local {
         prev
     }
 
+    /// Whether the hot path may count in `cell`.
+    #[inline(always)]
+    pub(crate) fn is_open(&self) -> bool {
+        !std::ptr::eq(self.cell.get(), &crate::rows::CLOSED)
+    }
+
     /// Recomputes `cell` and `word` from `row`, `tag`, `busy` and `ws`.
     #[inline]
     fn refresh(&self) {
@@ -89,7 +96,7 @@ impl Local {
         // SAFETY: a non-null row is never unmapped.
         let cell = match unsafe { self.row.get().as_ref() } {
             Some(row) if fast => row.cell(tag) as *const _,
-            _ => std::ptr::null(),
+            _ => &crate::rows::CLOSED as *const _,
         };
         self.cell.set(cell);
     }

@@ -64,6 +64,28 @@ pub struct Cell {
     pub(crate) remote_free_count: AtomicU64,
 }
 
+/// The cell a thread's hot path sees while it may not use its own (not
+/// registered, busy, in a workspace, or on the shared row): `hi` is the
+/// lowest value, so every allocation takes the edge path, which sends it on
+/// to the slow path. Never written.
+pub(crate) static CLOSED: Cell = Cell {
+    allocated_bytes: AtomicU64::new(0),
+    live: AtomicU64::new(0),
+    hi: AtomicU64::new(i64::MIN as u64),
+    lo: AtomicU64::new(i64::MIN as u64),
+    free_count: AtomicU64::new(0),
+    published: AtomicU64::new(0),
+    sampling: AtomicU64::new(0),
+    hist: AtomicPtr::new(std::ptr::null_mut()),
+    peak_bytes: AtomicU64::new(0),
+    remote_seen: AtomicU64::new(0),
+    realloc_count: AtomicU64::new(0),
+    failed_count: AtomicU64::new(0),
+    peak_at_ns: AtomicU64::new(0),
+    remote_freed_bytes: AtomicU64::new(0),
+    remote_free_count: AtomicU64::new(0),
+};
+
 /// One thread's counters.
 #[repr(C)]
 pub struct Row {

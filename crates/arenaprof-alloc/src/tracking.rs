@@ -112,9 +112,10 @@ fn note_inner_name<A>() {
     }
 }
 
-/// Largest size the fast path takes: `size + 8` at alignment 8 is still a
+/// Largest size the fast paths take: `size + 8` at alignment 8 is still a
 /// valid layout.
 const FAST_MAX: usize = isize::MAX as usize - 2 * header::HEADER_SIZE + 1;
+const _: () = assert!((9usize << 58) - 1 <= FAST_MAX);
 
 /// The outer layout of a fast-path block: `size` plus the 8-byte header.
 #[inline(always)]
@@ -132,17 +133,19 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[inline(always)]
     unsafe fn alloc_impl(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let size = layout.size();
-        if layout.align() > header::HEADER_SIZE || size > FAST_MAX {
+        // One compare for both: alignment at most 8, and `size >> 58` at
+        // most 8, which keeps `size + 8` a valid layout size.
+        if layout.align() | (size >> 58) > header::HEADER_SIZE {
             // SAFETY: forwarded from the caller's GlobalAlloc contract.
             return unsafe { self.alloc_general(layout, zeroed) };
         }
+        // SAFETY: just checked: `size >> 58 <= 8`, so `size < 9 << 58`. Lets
+        // the compiler drop the inner allocator's own overflow checks.
+        unsafe { std::hint::assert_unchecked(size < 9 << 58) };
         match LOCAL.try_with(|l| {
-            // SAFETY: `cell` is null or a cell of this thread's own row, which
-            // is never unmapped.
-            let Some(cell) = (unsafe { l.cell.get().as_ref() }) else {
-                // SAFETY: forwarded.
-                return unsafe { self.alloc_slow(l, layout, fast_outer(size), zeroed) };
-            };
+            // SAFETY: `cell` is `CLOSED` or a cell of this thread's own row,
+            // which is never unmapped.
+            let cell = unsafe { &*l.cell.get() };
             if cell.sampling.load(Relaxed) != 0 && sampling::should_sample(l, size) {
                 // SAFETY: forwarded; `cell` non-null means `row` is set.
                 return unsafe { self.alloc_sampled(l, layout, zeroed) };
@@ -153,7 +156,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // would reach a new peak or a batch goes the ordered way instead,
             // so a refused one never moves a peak.
             if !cell.own_alloc_quiet(size) {
-                // SAFETY: forwarded; `cell` non-null means `row` is set.
+                // SAFETY: forwarded.
                 return unsafe { self.alloc_edge_path(l, layout, zeroed) };
             }
             // SAFETY: the outer layout has a non-zero size.
@@ -175,14 +178,19 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 
     /// A fast-path allocation that reaches a cell's bound: allocate, then
-    /// count (which moves the peak or publishes a batch).
+    /// count (which moves the peak or publishes a batch). With the `CLOSED`
+    /// cell: the slow path.
     #[cold]
     #[inline(never)]
     unsafe fn alloc_edge_path(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: the caller saw this thread's cell, so its row is registered
-        // and never unmapped.
-        let row = unsafe { &*l.row.get() };
         let outer = fast_outer(layout.size());
+        if !l.is_open() {
+            // SAFETY: forwarded.
+            return unsafe { self.alloc_slow(l, layout, outer, zeroed) };
+        }
+        // SAFETY: an open cell means this thread's row is registered, and
+        // rows are never unmapped.
+        let row = unsafe { &*l.row.get() };
         // SAFETY: forwarded.
         unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, false) }
     }
@@ -191,8 +199,8 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[cold]
     #[inline(never)]
     unsafe fn alloc_sampled(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: the caller saw this thread's cell, so its row is registered
-        // and never unmapped.
+        // SAFETY: only open cells have the sampling flag, and an open cell
+        // means this thread's row is registered; rows are never unmapped.
         let row = unsafe { &*l.row.get() };
         let outer = fast_outer(layout.size());
         // SAFETY: forwarded.
@@ -351,8 +359,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
 #[inline(never)]
 fn undo_alloc(size: usize) {
     let _ = LOCAL.try_with(|l| {
-        // SAFETY: the fast path that counted the request saw this cell.
-        if let Some(cell) = unsafe { l.cell.get().as_ref() } {
+        if l.is_open() {
+            // SAFETY: open cells belong to this thread's row, never unmapped.
+            let cell = unsafe { &*l.cell.get() };
             cell.own_unalloc(size);
             cell.on_failed();
         }
@@ -453,9 +462,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             return std::ptr::null_mut();
         };
         let own = LOCAL
-            .try_with(|l| (l.cell.get(), l.row.get(), l.word.get(), l.key.get()))
+            .try_with(|l| (l.is_open(), l.row.get(), l.word.get(), l.key.get()))
             .ok()
-            .filter(|&(cell, _, _, key)| !cell.is_null() && h.to_word() >> 16 == key);
+            .filter(|&(open, _, _, key)| open && h.to_word() >> 16 == key);
         if let Some((_, row, word, _)) = own {
             if new_size <= FAST_MAX && !sampling::enabled() {
                 // SAFETY: `row` is this thread's own row (never unmapped);
