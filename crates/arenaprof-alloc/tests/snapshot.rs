@@ -207,3 +207,38 @@ fn forgetting_a_workspace_guard_then_dropping_the_workspace_is_safe() {
     // This test's thread ends here; its allocations until then came from the
     // leaked region.
 }
+
+#[test]
+fn turning_sampling_on_reaches_a_thread_that_is_already_running() {
+    use std::sync::{Arc, Barrier};
+    let _s = SAMPLING.lock().unwrap();
+    let tag = Tag::new("snap-running-thread");
+    let registered = Arc::new(Barrier::new(2));
+    let switched = Arc::new(Barrier::new(2));
+    let (r, s) = (registered.clone(), switched.clone());
+    let worker = std::thread::spawn(move || {
+        // Registered, hot path open, sampling off.
+        let before = with_tag(tag, || vec![1u8; 4242]);
+        r.wait();
+        s.wait();
+        let after = with_tag(tag, || vec![2u8; 4343]);
+        let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+        (before, after, slot)
+    });
+    registered.wait();
+    set_sampling(Sampling::All);
+    switched.wait();
+    let (before, after, slot) = worker.join().unwrap();
+    set_sampling(Sampling::Off);
+    let snap = snapshot();
+    let ours = |size| {
+        snap.heap
+            .samples
+            .iter()
+            .filter(|x| x.tag == tag.id() && x.thread == slot && x.size == size)
+            .count()
+    };
+    assert_eq!(ours(4242), 0, "allocated before sampling was on");
+    assert_eq!(ours(4343), 1, "the running thread saw the switch");
+    drop((before, after));
+}
