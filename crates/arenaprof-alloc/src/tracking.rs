@@ -434,8 +434,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
         }
         // No flags means alignment at most 8: the block is `size + 8` bytes
         // from 8 bytes before `ptr`, as the fast path or `alloc_tracked` made it.
-        // SAFETY: that is the pointer and layout the inner allocator returned.
+        // SAFETY: a layout's size is at most isize::MAX; telling the compiler
+        // lets it drop the inner allocator's own overflow checks. Then: that
+        // is the pointer and layout the inner allocator returned.
         unsafe {
+            std::hint::assert_unchecked(layout.size() <= isize::MAX as usize);
             self.inner.dealloc(
                 ptr.wrapping_sub(header::HEADER_SIZE),
                 fast_outer(layout.size()),
