@@ -242,7 +242,10 @@ fn interleaved(exe: &std::path::Path, rounds: usize) -> Vec<((String, usize, Str
         Default::default();
     // `ARENAPROF_BENCH_VARIANTS=jemalloc,tracking` limits the rounds to some variants.
     let only = std::env::var("ARENAPROF_BENCH_VARIANTS").ok();
-    let chosen = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|v| v == name));
+    let chosen = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|v| v == name))
+    };
     for _ in 0..rounds {
         for (name, _) in VARIANTS.into_iter().filter(|(n, _)| chosen(n)) {
             let out = std::process::Command::new(exe)

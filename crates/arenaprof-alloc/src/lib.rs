@@ -34,6 +34,7 @@ pub mod stats;
 pub mod tag;
 pub mod timeline;
 pub mod tracking;
+mod unwind;
 pub mod workspace;
 
 pub use arenaprof_snapshot as format;

@@ -612,7 +612,11 @@ mod bucket_tests {
     /// The reference definition: the leading bit's position and the two bits after it.
     fn reference(s: u64) -> usize {
         let lg = 63 - s.leading_zeros() as u64;
-        let sub = if lg >= 2 { (s >> (lg - 2)) & 3 } else { (s << (2 - lg)) & 3 };
+        let sub = if lg >= 2 {
+            (s >> (lg - 2)) & 3
+        } else {
+            (s << (2 - lg)) & 3
+        };
         ((lg << 2) | sub) as usize
     }
 
@@ -621,7 +625,15 @@ mod bucket_tests {
         let mut sizes: Vec<u64> = (1..5000).collect();
         for lg in 2..53 {
             let p = 1u64 << lg;
-            sizes.extend([p - 1, p, p + 1, p + p / 4 - 1, p + p / 4, p + p / 2, p + 3 * p / 4]);
+            sizes.extend([
+                p - 1,
+                p,
+                p + 1,
+                p + p / 4 - 1,
+                p + p / 4,
+                p + p / 2,
+                p + 3 * p / 4,
+            ]);
         }
         for s in sizes {
             let b = bucket(s as usize);

@@ -226,15 +226,7 @@ pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usiz
     }
     let t0 = now_ns();
     let mut ips = [0usize; MAX_DEPTH];
-    let mut n = 0;
-    backtrace::trace(|f| match ips.get_mut(n) {
-        Some(slot) => {
-            *slot = f.ip() as usize;
-            n += 1;
-            n < MAX_DEPTH
-        }
-        None => false,
-    });
+    let n = crate::unwind::capture(&mut ips);
     let t = tables();
     let key = &ips[..n];
     let stack = match t.stack_ids.get(key) {
@@ -295,17 +287,22 @@ fn to_sample(r: &LiveRec, free_ns: Option<u64>) -> arenaprof_snapshot::Sample {
     }
 }
 
-/// Frames whose functions belong to the allocation machinery, not the caller.
+/// Frames whose functions belong to the allocation machinery, not the caller
+/// (the tracker's thread-local accessor is inlined into it).
 fn is_alloc_frame(name: &str) -> bool {
-    const SKIP: [&str; 10] = [
+    const SKIP: [&str; 14] = [
         "backtrace::",
         "arenaprof_alloc::",
         "<arenaprof_alloc::",
+        "std::thread::local::",
+        "<std::thread::local::",
         "__rust_alloc",
         "__rust_realloc",
         "__rust_dealloc",
+        "__rustc::",
         "__rdl_",
         "alloc::alloc::",
+        "<alloc::alloc::Global",
         "std::alloc::",
         "__rg_",
     ];

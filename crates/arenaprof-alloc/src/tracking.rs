@@ -472,7 +472,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             if new_size <= FAST_MAX && !sampling::enabled() {
                 // SAFETY: `row` is this thread's own row (never unmapped);
                 // the rest is forwarded.
-                return unsafe { self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, word) };
+                return unsafe {
+                    self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, word)
+                };
             }
         }
         let fast = h.flags == 0
@@ -561,7 +563,10 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         let base = ptr.wrapping_sub(header::HEADER_SIZE);
         // SAFETY: `base` and `fast_outer(old)` are the inner allocator's block;
         // the new outer size is non-zero and `new <= FAST_MAX`.
-        let nbase = unsafe { self.inner.realloc(base, fast_outer(old), new + header::HEADER_SIZE) };
+        let nbase = unsafe {
+            self.inner
+                .realloc(base, fast_outer(old), new + header::HEADER_SIZE)
+        };
         if nbase.is_null() {
             row.on_failed(tag);
             return nbase;

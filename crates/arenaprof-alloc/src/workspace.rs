@@ -106,9 +106,7 @@ impl Workspace {
     pub fn enter(&mut self) -> WorkspaceGuard<'_> {
         let me: *const WsInner = &*self.inner;
         self.inner.entered.fetch_add(1, AcqRel);
-        let prev = LOCAL
-            .try_with(|l| l.set_ws(me))
-            .unwrap_or(std::ptr::null());
+        let prev = LOCAL.try_with(|l| l.set_ws(me)).unwrap_or(std::ptr::null());
         WorkspaceGuard {
             ws: me,
             prev,
