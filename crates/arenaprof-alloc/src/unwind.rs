@@ -136,9 +136,43 @@ mod cfi {
             )
         };
         let top = stack_top()?;
-        let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
-        let state = guard.get_or_insert_with(State::new);
-        walk(state, ips, (rip, rsp, rbp), rsp..top)
+        // The loader's counters of loads and unloads, read before our lock
+        // is taken (never under it: the loader's lock is taken there, and a
+        // thread holding it may be allocating). Every object with code on
+        // this stack was loaded before this read, so a matching generation
+        // means every module the walk can reach is current.
+        let now = generation();
+        let current = matches!(&*lock(), Some(s) if s.generation == now);
+        if !current {
+            refresh();
+        }
+        walk(lock().as_mut()?, ips, (rip, rsp, rbp), rsp..top)
+    }
+
+    fn lock() -> std::sync::MutexGuard<'static, Option<State>> {
+        STATE.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads the module list and installs it if it changed.
+    fn refresh() {
+        let (modules, generation) = load_modules();
+        let mut guard = lock();
+        match guard.as_mut() {
+            Some(s) if s.generation == generation => {}
+            Some(s) => {
+                s.modules = modules;
+                s.generation = generation;
+                s.cache.clear();
+            }
+            None => {
+                *guard = Some(State {
+                    modules,
+                    generation,
+                    cache: HashMap::default(),
+                    ctx: Box::new(UnwindContext::new()),
+                })
+            }
+        }
     }
 
     /// Steps from `regs` (`rip`, `rsp`, `rbp` of the innermost frame) up the
@@ -194,32 +228,12 @@ mod cfi {
     }
 
     impl State {
-        fn new() -> State {
-            let (modules, generation) = load_modules();
-            State {
-                modules,
-                generation,
-                cache: HashMap::default(),
-                ctx: Box::new(UnwindContext::new()),
-            }
-        }
-
         /// The rule for `addr`, from the cache or evaluated now.
         fn step(&mut self, addr: u64) -> Step {
             if let Some(&s) = self.cache.get(&addr) {
                 return s;
             }
-            let mut s = self.evaluate(addr);
-            if s == Step::NoInfo {
-                // A library loaded or unloaded since the modules were read?
-                let (modules, generation) = load_modules();
-                if generation != self.generation {
-                    self.modules = modules;
-                    self.generation = generation;
-                    self.cache.clear();
-                    s = self.evaluate(addr);
-                }
-            }
+            let s = self.evaluate(addr);
             if self.cache.len() >= MAX_CACHED {
                 self.cache.clear();
             }
@@ -300,6 +314,26 @@ mod cfi {
         };
         let _ = TOP.try_with(|t| t.set(top));
         Some(top)
+    }
+
+    /// The loader's `(adds, subs)` counters: they change when an object is
+    /// loaded or unloaded. Visits only the first object.
+    fn generation() -> (u64, u64) {
+        unsafe extern "C" fn first(
+            info: *mut libc::dl_phdr_info,
+            _size: libc::size_t,
+            data: *mut libc::c_void,
+        ) -> libc::c_int {
+            // SAFETY: the loader passes a valid `dl_phdr_info`; `data` is the
+            // tuple passed below.
+            let (info, out) = unsafe { (&*info, &mut *(data as *mut (u64, u64))) };
+            *out = (info.dlpi_adds, info.dlpi_subs);
+            1
+        }
+        let mut out = (0u64, 0u64);
+        // SAFETY: `first` matches the callback type and only writes `out`.
+        unsafe { libc::dl_iterate_phdr(Some(first), (&mut out as *mut (u64, u64)).cast()) };
+        out
     }
 
     /// Reads the loaded objects' unwind sections.
@@ -429,6 +463,25 @@ mod cfi {
                 let (fast, slow) = nested(depth);
                 assert_same_callers(&fast, &slow);
             }
+        }
+
+        #[test]
+        fn follows_libraries_loaded_and_unloaded() {
+            let before = super::generation();
+            // SAFETY: libresolv is part of glibc; loading and unloading it
+            // runs no user code.
+            let h = unsafe { libc::dlopen(c"libresolv.so.2".as_ptr(), libc::RTLD_NOW) };
+            assert!(!h.is_null(), "libresolv.so.2 loads");
+            let loaded = super::generation();
+            assert!(loaded.0 > before.0, "{before:?} -> {loaded:?}");
+            let (fast, slow) = nested(2);
+            assert_same_callers(&fast, &slow);
+            // SAFETY: `h` came from dlopen and nothing from it is in use.
+            unsafe { libc::dlclose(h) };
+            let (fast, slow) = nested(2);
+            assert_same_callers(&fast, &slow);
+            let state = super::lock();
+            assert_eq!(state.as_ref().unwrap().generation, super::generation());
         }
 
         #[test]
