@@ -141,6 +141,21 @@ fn json_round_trips_and_text_and_html_agree() {
     );
     let main = r.threads.iter().find(|t| t.name == "main").unwrap();
     assert_eq!(main.sampled_size_percentiles[3].value, CAPACITY);
+    // The text THREADS table has a column for each of those cells: the
+    // worker's row ends with its top tag, after its p50~ and p99~ sizes.
+    let row = t
+        .lines()
+        .find(|l| l.trim_start().starts_with('#') && l.contains("gemm-worker-0"))
+        .expect("worker row");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells.last(), Some(&"gemm-workspace"), "{row}");
+    assert_eq!(
+        cells[cells.len() - 5..cells.len() - 1],
+        ["3.0", "MiB", "3.0", "MiB"],
+        "{row}"
+    );
+    let head = t.lines().find(|l| l.contains("top tag")).unwrap();
+    assert!(head.contains("p50~") && head.contains("p99~"), "{head}");
 }
 
 #[test]

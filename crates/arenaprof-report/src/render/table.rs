@@ -34,6 +34,12 @@ impl Table {
 
     /// Adds a row (missing cells print empty, extra ones are dropped).
     pub fn row(&mut self, mut cells: Vec<String>) {
+        debug_assert!(
+            cells.len() <= self.head.len(),
+            "{} cells for {} columns",
+            cells.len(),
+            self.head.len()
+        );
         cells.resize(self.head.len(), String::new());
         self.rows.push(cells);
     }

@@ -147,6 +147,8 @@ fn threads(out: &mut String, r: &Report) {
         "allocs",
         "frees",
         "live#",
+        "p50~",
+        "p99~",
         "top tag",
     ]);
     for th in &r.threads {
