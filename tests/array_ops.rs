@@ -165,7 +165,8 @@ fn zero_copy_interop_with_ndarray() {
     assert_eq!(nd.strides(), &[-4, 1]);
     assert_eq!(nd[[0, 0]], 9.0);
     let owned_ptr = a.as_ndarray().as_ptr();
-    // The view's first element lies inside the owner's buffer.
+    // SAFETY: the view's first element lies inside the owner's buffer, so
+    // both pointers are in one allocation.
     let off = unsafe { nd.as_ptr().offset_from(owned_ptr) };
     assert_eq!(off, 9);
 }

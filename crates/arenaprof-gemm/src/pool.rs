@@ -342,8 +342,8 @@ impl GemmPool {
             rs: s.row,
             cs: s.col,
         };
-        // SAFETY (both): A and B are non-empty (m, k, n > 0) and validated,
-        // so element (0, 0) lies inside each slice.
+        // SAFETY: A and B are non-empty (m, k, n > 0) and validated, so
+        // element (0, 0) lies inside each slice (both offsets).
         let (pa, pb) = unsafe { (a.as_ptr().add(sa.offset), b.as_ptr().add(sb.offset)) };
         let mut guard = self.lock();
         let st = &mut *guard;
