@@ -62,6 +62,10 @@ pub struct Cell {
     pub(crate) peak_at_ns: AtomicU64,
     pub(crate) remote_freed_bytes: AtomicU64,
     pub(crate) remote_free_count: AtomicU64,
+    /// Largest allocation that took the edge path: every allocation of at
+    /// least `2 * FLUSH_BYTES` does, so it is the exact largest size whenever
+    /// that is at least 128 KiB.
+    pub(crate) max_size: AtomicU64,
 }
 
 /// The cell a thread's hot path sees while it may not use its own (not
@@ -84,6 +88,7 @@ pub(crate) static CLOSED: Cell = Cell {
     peak_at_ns: AtomicU64::new(0),
     remote_freed_bytes: AtomicU64::new(0),
     remote_free_count: AtomicU64::new(0),
+    max_size: AtomicU64::new(0),
 };
 
 /// One thread's counters.
@@ -253,6 +258,7 @@ impl Row {
             if live > c.peak_bytes.fetch_max(live, Relaxed) {
                 c.peak_at_ns.store(now_ns(), Relaxed);
             }
+            c.max_size.fetch_max(size, Relaxed);
         } else {
             c.live.fetch_sub(size, Relaxed);
             c.free_count.fetch_add(1, Relaxed);
@@ -315,7 +321,7 @@ impl Cell {
         let live = self.live.load(Relaxed).wrapping_add(size);
         self.live.store(live, Relaxed);
         if live as i64 > self.hi.load(Relaxed) as i64 {
-            alloc_edge(self, tag);
+            alloc_edge(self, tag, size);
         }
     }
 
@@ -399,7 +405,10 @@ fn own_add(a: &AtomicU64, v: u64) {
 /// the peak and publishes a batch if due, and moves the bounds.
 #[cold]
 #[inline(never)]
-fn alloc_edge(c: &Cell, tag: u16) {
+fn alloc_edge(c: &Cell, tag: u16, size: u64) {
+    if size > c.max_size.load(Relaxed) {
+        c.max_size.store(size, Relaxed);
+    }
     let remote = c.remote_freed_bytes.load(Relaxed);
     let d = remote.wrapping_sub(c.remote_seen.load(Relaxed));
     c.remote_seen.store(remote, Relaxed);

@@ -37,23 +37,46 @@ pub fn register_contributor(f: Contributor) {
 
 const PERCENTILES: [f64; 6] = [50.0, 75.0, 90.0, 99.0, 99.9, 100.0];
 
-fn histogram(buckets: &[(u64, u64)]) -> Histogram {
+/// Percentiles of `(bucket lower bound, count)` buckets, each count at its
+/// bucket's lower bound, except that when the exact largest value `max` is
+/// known and lies in the top bucket, one count sits there instead (and no
+/// percentile exceeds it).
+fn histogram_with_max(buckets: &[(u64, u64)], max: Option<u64>) -> Histogram {
     let mut h = hdrhistogram::Histogram::<u64>::new(2).expect("2 significant digits is valid");
+    let top = buckets.last().map(|&(lo, _)| lo);
+    let max = max.filter(|&m| {
+        top.is_some_and(|t| m >= t && rows::bucket(m as usize) == rows::bucket(t as usize))
+    });
     for &(lo, n) in buckets {
-        let _ = h.record_n(lo.max(1), n);
+        match max {
+            Some(m) if Some(lo) == top => {
+                let _ = h.record_n(lo.max(1), n - 1);
+                let _ = h.record(m);
+            }
+            _ => {
+                let _ = h.record_n(lo.max(1), n);
+            }
+        }
     }
     let percentiles = if h.is_empty() {
         Vec::new()
     } else {
         PERCENTILES
             .iter()
-            .map(|&p| (p, h.value_at_percentile(p)))
+            .map(|&p| {
+                let v = h.value_at_percentile(p);
+                (p, max.map_or(v, |m| v.min(m)))
+            })
             .collect()
     };
     Histogram {
         buckets: buckets.to_vec(),
         percentiles,
     }
+}
+
+fn histogram(buckets: &[(u64, u64)]) -> Histogram {
+    histogram_with_max(buckets, None)
 }
 
 fn lifetimes(samples: &[arenaprof_snapshot::Sample], tag: u16) -> Histogram {
@@ -70,6 +93,14 @@ fn lifetimes(samples: &[arenaprof_snapshot::Sample], tag: u16) -> Histogram {
         .collect();
     b.sort_unstable();
     histogram(&b)
+}
+
+/// The largest edge-path allocation of `tag` over all threads, if any.
+fn max_size(tag: u16) -> Option<u64> {
+    rows::all()
+        .map(|r| r.cell(tag).max_size.load(std::sync::atomic::Ordering::Relaxed))
+        .max()
+        .filter(|&m| m > 0)
 }
 
 /// Takes a snapshot of everything the profiler knows now.
@@ -134,7 +165,7 @@ fn build() -> Snapshot {
             id: tag.id(),
             name: tag.name().to_owned(),
             counters: *c,
-            sizes: histogram(&buckets),
+            sizes: histogram_with_max(&buckets, max_size(tag.id())),
             lifetimes_ns: lifetimes(&heap.samples, tag.id()),
         });
     }

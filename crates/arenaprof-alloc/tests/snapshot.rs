@@ -242,3 +242,31 @@ fn turning_sampling_on_reaches_a_thread_that_is_already_running() {
     assert_eq!(ours(4343), 1, "the running thread saw the switch");
     drop((before, after));
 }
+
+#[test]
+fn size_percentiles_use_the_exact_largest_allocation() {
+    // 800,000,000 B lies in the bucket [671,088,640, 805,306,368): the bucket
+    // alone would say 671 MB; the tracker knows the exact size.
+    let tag = Tag::new("snap-exact-max");
+    let big = with_tag(tag, || Vec::<u8>::with_capacity(800_000_000));
+    let small: Vec<Vec<u8>> = (0..9)
+        .map(|_| with_tag(tag, || Vec::with_capacity(1000)))
+        .collect();
+    let snap = snapshot();
+    let t = snap.tags.iter().find(|t| t.name == "snap-exact-max").unwrap();
+    let pct = |p: f64| {
+        t.sizes
+            .percentiles
+            .iter()
+            .find(|x| x.0 == p)
+            .map(|x| x.1)
+            .unwrap()
+    };
+    assert_eq!(pct(100.0), 800_000_000);
+    assert_eq!(t.sizes.buckets.last(), Some(&(671_088_640, 1)));
+    // Nine of ten allocations are 1,000 B, counted at their bucket's lower
+    // bound (896 B), within hdrhistogram's 1%.
+    let p50 = pct(50.0);
+    assert!((896..=905).contains(&p50), "{p50}");
+    drop((big, small));
+}
