@@ -98,7 +98,11 @@ fn lifetimes(samples: &[arenaprof_snapshot::Sample], tag: u16) -> Histogram {
 /// The largest edge-path allocation of `tag` over all threads, if any.
 fn max_size(tag: u16) -> Option<u64> {
     rows::all()
-        .map(|r| r.cell(tag).max_size.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|r| {
+            r.cell(tag)
+                .max_size
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
         .max()
         .filter(|&m| m > 0)
 }

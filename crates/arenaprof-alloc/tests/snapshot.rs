@@ -253,7 +253,11 @@ fn size_percentiles_use_the_exact_largest_allocation() {
         .map(|_| with_tag(tag, || Vec::with_capacity(1000)))
         .collect();
     let snap = snapshot();
-    let t = snap.tags.iter().find(|t| t.name == "snap-exact-max").unwrap();
+    let t = snap
+        .tags
+        .iter()
+        .find(|t| t.name == "snap-exact-max")
+        .unwrap();
     let pct = |p: f64| {
         t.sizes
             .percentiles
