@@ -1,8 +1,10 @@
 //! The `GlobalAlloc` wrapper.
 //!
 //! Every path here is panic-free and lock-free except the sampled-backtrace
-//! slow path (which takes interning locks while the thread is marked busy, so
-//! its own allocations bypass tracking and cannot re-enter it).
+//! slow path (which takes interning and unwinder locks while the thread is
+//! marked busy, so its own allocations bypass tracking and cannot re-enter
+//! it) and a thread's first allocation (which publishes its row under a spin
+//! lock held only for plain stores).
 
 use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WIDE, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
@@ -126,10 +128,10 @@ fn fast_outer(size: usize) -> Layout {
 }
 
 impl<A: GlobalAlloc> TrackingAlloc<A> {
-    /// The hot path: alignment at most 8 and a thread whose `fast` row is set
-    /// (registered, own row, not busy, no workspace). The header word is the
-    /// tag and the thread's key; counting is a few plain stores to the
-    /// thread's own cell.
+    /// The hot path: alignment at most 8 and a thread whose thread-local
+    /// `cell` is open (registered, own row, not busy, no workspace). The
+    /// header word is the tag and the thread's key; counting is a few plain
+    /// stores to the thread's own cell, before the inner allocator's call.
     #[inline(always)]
     unsafe fn alloc_impl(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let size = layout.size();
