@@ -1,8 +1,8 @@
 //! arenaprof: where a numeric program's memory goes, and why it stays.
 //!
 //! This facade re-exports the tracking allocator ([`TrackingAlloc`], [`Tag`],
-//! [`stats`], [`snapshot`], [`Profiler`]), the arrays ([`array`]) and the GEMM
-//! pool ([`gemm`]).
+//! [`stats()`], [`snapshot()`], [`Profiler`]), the arrays ([`array`](mod@array))
+//! and the GEMM pool ([`gemm`]).
 //!
 //! ```no_run
 //! #[global_allocator]

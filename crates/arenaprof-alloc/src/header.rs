@@ -103,7 +103,7 @@ pub unsafe fn write(user: *mut u8, h: Header) {
 /// Writes a header, given as its word, in front of `user`.
 ///
 /// # Safety
-/// As for [`write`].
+/// As for [`write`](fn@write).
 #[inline(always)]
 pub unsafe fn write_word(user: *mut u8, word: u64) {
     // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the

@@ -19,7 +19,7 @@
 //!   stores, other threads' frees with atomic adds.
 //! - [`tracking`]: the `GlobalAlloc` itself.
 //! - [`tag`], [`workspace`], [`sampling`], [`timeline`]: what users steer.
-//! - [`stats`] and [`snapshot`]: what users read.
+//! - [`stats`](mod@stats) and [`snapshot`](mod@snapshot): what users read.
 
 pub mod clock;
 pub mod header;

@@ -34,7 +34,7 @@ pub const FLUSH_BYTES: i64 = 64 << 10;
 ///
 /// The owner's hot path compares `live` with one bound per direction: above
 /// `hi` (a new peak, or a batch to publish) or below `lo` (a batch to publish)
-/// it takes the cold [`alloc_edge`] or [`free_edge`], which moves the bounds.
+/// it takes the cold `alloc_edge` or `free_edge`, which moves the bounds.
 #[repr(C, align(128))]
 pub struct Cell {
     pub(crate) allocated_bytes: AtomicU64,

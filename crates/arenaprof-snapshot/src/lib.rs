@@ -7,7 +7,7 @@
 //! global state, so the report tool reads snapshots without profiling itself.
 //!
 //! The on-disk format is described in `docs/FORMAT.md` and implemented in
-//! [`format`](crate::format): a fixed header (magic, version, length, CRC-32) and a postcard
+//! [`format`](mod@format): a fixed header (magic, version, length, CRC-32) and a postcard
 //! payload. Reading never panics: a truncated, corrupt or foreign file is a
 //! [`FormatError`].
 //!
