@@ -21,6 +21,25 @@ pub const MAX_SITES: usize = 10;
 /// Width of a sparkline.
 pub const SPARK_WIDTH: usize = 48;
 
+/// Column heads of [`counter_cells`], in its order.
+const COUNTER_HEAD: [&str; 7] = [
+    "live",
+    "peak",
+    "at",
+    "allocated",
+    "allocs",
+    "frees",
+    "live#",
+];
+
+/// A table's heads: `first`, the counter columns, then `rest`.
+fn heads<'a>(first: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    std::iter::once(first)
+        .chain(COUNTER_HEAD)
+        .chain(rest.iter().copied())
+        .collect()
+}
+
 fn counter_cells(c: &CounterRow) -> Vec<String> {
     vec![
         format_bytes(c.live_bytes),
@@ -110,20 +129,7 @@ fn header(out: &mut String, r: &Report) {
 }
 
 fn tags(out: &mut String, r: &Report) {
-    let mut t = Table::new(&[
-        "tag",
-        "live",
-        "peak",
-        "at",
-        "allocated",
-        "allocs",
-        "frees",
-        "live#",
-        "p50",
-        "p90",
-        "p99",
-        "max",
-    ]);
+    let mut t = Table::new(&heads("tag", &["p50", "p90", "p99", "max"]));
     for g in &r.tags {
         let mut cells = vec![g.name.clone()];
         cells.extend(counter_cells(&g.counters));
@@ -138,19 +144,7 @@ fn tags(out: &mut String, r: &Report) {
 }
 
 fn threads(out: &mut String, r: &Report) {
-    let mut t = Table::new(&[
-        "thread",
-        "live",
-        "peak",
-        "at",
-        "allocated",
-        "allocs",
-        "frees",
-        "live#",
-        "p50~",
-        "p99~",
-        "top tag",
-    ]);
+    let mut t = Table::new(&heads("thread", &["p50~", "p99~", "top tag"]));
     for th in &r.threads {
         let name = if th.name.is_empty() {
             format!("#{} (tid {})", th.slot, th.os_tid)
