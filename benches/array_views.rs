@@ -26,14 +26,39 @@ const PAIRS: [(&str, &str); 3] = [
     ("2d/arenaprof", "2d/ndarray-arc-ixdyn"),
 ];
 
+/// The arrays both measurements slice: the same data on each side.
+struct Fixtures {
+    a: Array<f64>,
+    nd_dyn: ArcArray<f64, IxDyn>,
+    nd_1: ArcArray<f64, Ix1>,
+    m: Array<f64>,
+    nd_m: ArcArray<f64, IxDyn>,
+}
+
+fn fixtures() -> Fixtures {
+    let a = Array::<f64>::arange(1 << 20);
+    let nd_dyn = ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
+        .unwrap()
+        .into_shared();
+    let nd_1 = ndarray::Array::from_vec(a.to_vec()).into_shared();
+    Fixtures {
+        a,
+        nd_dyn,
+        nd_1,
+        m: Array::<f64>::zeros(&[512, 512]),
+        nd_m: ndarray::ArrayD::zeros(IxDyn(&[512, 512])).into_shared(),
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("view-create-drop");
-    let a = Array::<f64>::arange(1 << 20);
-    let nd_dyn: ArcArray<f64, IxDyn> =
-        ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
-            .unwrap()
-            .into_shared();
-    let nd_1: ArcArray<f64, Ix1> = ndarray::Array::from_vec(a.to_vec()).into_shared();
+    let Fixtures {
+        a,
+        nd_dyn,
+        nd_1,
+        m,
+        nd_m,
+    } = fixtures();
     g.bench_function("1d/arenaprof", |b| {
         b.iter(|| drop(black_box(black_box(&a).slice(s![..10]))))
     });
@@ -44,8 +69,6 @@ fn bench(c: &mut Criterion) {
         b.iter(|| drop(black_box(black_box(&nd_1).clone().slice_move(s![..10]))))
     });
 
-    let m = Array::<f64>::zeros(&[512, 512]);
-    let nd_m: ArcArray<f64, IxDyn> = ndarray::ArrayD::zeros(IxDyn(&[512, 512])).into_shared();
     g.bench_function("2d/arenaprof", |b| {
         b.iter(|| drop(black_box(black_box(&m).slice(s![1..;2, ..;-1]))))
     });
@@ -116,14 +139,13 @@ fn main() {
             }
         }
     }
-    let a = Array::<f64>::arange(1 << 20);
-    let nd_dyn: ArcArray<f64, IxDyn> =
-        ndarray::Array::from_shape_vec(IxDyn(&[1 << 20]), a.to_vec())
-            .unwrap()
-            .into_shared();
-    let nd_1: ArcArray<f64, Ix1> = ndarray::Array::from_vec(a.to_vec()).into_shared();
-    let m = Array::<f64>::zeros(&[512, 512]);
-    let nd_m: ArcArray<f64, IxDyn> = ndarray::ArrayD::zeros(IxDyn(&[512, 512])).into_shared();
+    let Fixtures {
+        a,
+        nd_dyn,
+        nd_1,
+        m,
+        nd_m,
+    } = fixtures();
     let ours_1d = || drop(black_box(black_box(&a).slice(s![..10])));
     let ours_2d = || drop(black_box(black_box(&m).slice(s![1..;2, ..;-1])));
     let rows = [
