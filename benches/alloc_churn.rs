@@ -186,7 +186,7 @@ fn start_variant() -> Option<dhat::Profiler> {
     let mode = MODE.load(Relaxed);
     if mode == SAMPLED {
         arenaprof::set_sampling(arenaprof::Sampling::Bytes {
-            mean: arenaprof::sampling::DEFAULT_MEAN,
+            mean: arenaprof::Sampling::DEFAULT_MEAN,
         });
     }
     (mode == DHAT).then(|| {

@@ -1,9 +1,5 @@
 //! arenaprof: where a numeric program's memory goes, and why it stays.
 //!
-//! This facade re-exports the tracking allocator ([`TrackingAlloc`], [`Tag`],
-//! [`stats()`], [`snapshot()`], [`Profiler`]), the arrays ([`array`](mod@array))
-//! and the GEMM pool ([`gemm`]).
-//!
 //! ```no_run
 //! #[global_allocator]
 //! static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
@@ -16,7 +12,61 @@
 //!     drop(v);
 //! }
 //! ```
+//!
+//! # Public API
+//!
+//! The facade re-exports this list and nothing else:
+//!
+//! | item | from | what it is |
+//! |---|---|---|
+//! | [`TrackingAlloc`], [`Jemalloc`] | arenaprof-alloc | the `#[global_allocator]` and its default inner allocator |
+//! | [`Tag`], [`TagGuard`], [`TagError`], [`with_tag`], [`current_tag`] | arenaprof-alloc | what allocations are for |
+//! | [`stats()`], [`Stats`], [`TagCounters`], [`ThreadRow`], [`current_thread_slot`] | arenaprof-alloc | exact counters now |
+//! | [`snapshot()`], [`Snapshot`], [`register_contributor`], [`Contributor`] | arenaprof-alloc | the whole picture, written for `arenaprof report` |
+//! | [`Profiler`] | arenaprof-alloc | writes `$ARENAPROF_OUT` when `main` ends |
+//! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling()`] | arenaprof-alloc | which allocations get a stack |
+//! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | arenaprof-alloc | a pre-allocated region for a scope's allocations |
+//! | [`untracked`] | arenaprof-alloc | bookkeeping outside the counters |
+//! | [`timeline`], [`process`], [`clock`], [`limits`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes |
+//! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
+//! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
+//! | [`model`] | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
+//!
+//! Allocator internals are not reachable from here:
+//!
+//! ```compile_fail
+//! let _ = arenaprof::rows::GLOBAL;
+//! ```
+//!
+//! ```compile_fail
+//! arenaprof::rows::flush_current_thread();
+//! ```
+//!
+//! ```compile_fail
+//! let _ = arenaprof::format::format::HEADER_LEN;
+//! ```
+//!
+//! A tag guard is `!Send`: the current tag belongs to a thread.
+//!
+//! ```compile_fail
+//! let g = arenaprof::Tag::new("x").enter();
+//! std::thread::spawn(move || drop(g));
+//! ```
+//!
+//! # Changes in 0.2
+//!
+//! See the README's "Changes in 0.2" for what moved where.
 
-pub use arenaprof_alloc::*;
+pub use arenaprof_alloc::{
+    clock, current_tag, current_thread_slot, limits, process, register_contributor, sampling,
+    set_sampling, snapshot, stats, timeline, untracked, with_tag, Contributor, Profiler, Sampling,
+    SamplingParseError, Snapshot, Stats, Tag, TagCounters, TagError, TagGuard, ThreadRow,
+    TrackingAlloc, Workspace, WorkspaceGuard, WorkspaceStats,
+};
+
+#[cfg(feature = "jemalloc")]
+pub use arenaprof_alloc::Jemalloc;
+
 pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;
+pub use arenaprof_snapshot as model;

@@ -146,7 +146,7 @@ fn snapshot_holds_the_registry_records() {
     let owner = views.iter().find(|r| Some(r.id) == reshape.parent).unwrap();
     assert!(owner.is_owner && owner.parent.is_none());
     // The report tool's footprint agrees with the live registry.
-    let reach = arenaprof::format::footprint::reachable_bytes(
+    let reach = arenaprof_snapshot::footprint::reachable_bytes(
         views.iter().filter(|r| r.alive).map(|r| &r.layout),
     );
     assert_eq!(reach, 64);

@@ -134,7 +134,7 @@ fn pinned_warning_names_the_retaining_view_and_the_fix() {
 #[test]
 fn array_base_counts_arena_bytes_exactly() {
     // Other tests in this binary run concurrently; use this thread's row.
-    let slot = arenaprof::stats::current_thread_slot().unwrap();
+    let slot = arenaprof::current_thread_slot().unwrap();
     let mine = || {
         arenaprof::stats()
             .thread(slot)

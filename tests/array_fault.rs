@@ -59,7 +59,7 @@ fn refused<R>(f: impl FnOnce() -> R) -> R {
 #[test]
 fn refused_allocations_are_errors_and_counters_stay_exact() {
     let a = Array::<f64>::arange(1000);
-    let slot = arenaprof::stats::current_thread_slot().unwrap();
+    let slot = arenaprof::current_thread_slot().unwrap();
     let mine = || {
         arenaprof::stats()
             .thread(slot)

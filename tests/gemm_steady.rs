@@ -86,7 +86,7 @@ fn hundred_warm_calls_allocate_nothing() {
             call(pool, i).unwrap(); // warm-up: thread handles, tags, first use
         }
         let stat0 = pool.mem_stat();
-        let me = arenaprof::stats::current_thread_slot().unwrap();
+        let me = arenaprof::current_thread_slot().unwrap();
         let before = read();
         for i in 0..100 {
             call(pool, i).unwrap();

@@ -14,34 +14,34 @@
 use std::alloc::Layout;
 
 /// Size of the header itself.
-pub const HEADER_SIZE: usize = 8;
+pub(crate) const HEADER_SIZE: usize = 8;
 
 /// The block was sampled for a backtrace: its free must update the sample table.
-pub const FLAG_SAMPLED: u16 = 1;
+pub(crate) const FLAG_SAMPLED: u16 = 1;
 /// The block belongs to the profiler itself (made while the tracker was busy).
-pub const FLAG_INTERNAL: u16 = 2;
+pub(crate) const FLAG_INTERNAL: u16 = 2;
 /// The block was served from a scoped [`Workspace`](crate::Workspace); `slot`
 /// holds the workspace id.
-pub const FLAG_WORKSPACE: u16 = 4;
+pub(crate) const FLAG_WORKSPACE: u16 = 4;
 
 /// The block's alignment is above 8, so its pad is `align` bytes, not 8.
-pub const FLAG_WIDE: u16 = 8;
+pub(crate) const FLAG_WIDE: u16 = 8;
 
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(8))]
-pub struct Header {
+pub(crate) struct Header {
     /// Tag id the block was allocated under.
-    pub tag: u16,
+    pub(crate) tag: u16,
     /// `FLAG_*` bits.
-    pub flags: u16,
+    pub(crate) flags: u16,
     /// Thread slot (or workspace id when `FLAG_WORKSPACE` is set).
-    pub slot: u32,
+    pub(crate) slot: u32,
 }
 
 /// Bytes added in front of a block of alignment `align`.
 #[inline(always)]
-pub const fn pad(align: usize) -> usize {
+pub(crate) const fn pad(align: usize) -> usize {
     if align > HEADER_SIZE {
         align
     } else {
@@ -52,7 +52,7 @@ pub const fn pad(align: usize) -> usize {
 /// The layout requested from the inner allocator for a user layout, or `None`
 /// when it would overflow.
 #[inline(always)]
-pub fn outer_layout(layout: Layout) -> Option<Layout> {
+pub(crate) fn outer_layout(layout: Layout) -> Option<Layout> {
     let align = layout.align();
     let pad = pad(align);
     let size = layout.size().checked_add(pad)?;
@@ -74,13 +74,13 @@ pub fn outer_layout(layout: Layout) -> Option<Layout> {
 impl Header {
     /// The header as the 64-bit word stored in memory.
     #[inline(always)]
-    pub const fn to_word(self) -> u64 {
+    pub(crate) const fn to_word(self) -> u64 {
         self.tag as u64 | (self.flags as u64) << 16 | (self.slot as u64) << 32
     }
 
     /// The header stored as `word`.
     #[inline(always)]
-    pub const fn from_word(word: u64) -> Header {
+    pub(crate) const fn from_word(word: u64) -> Header {
         Header {
             tag: word as u16,
             flags: (word >> 16) as u16,
@@ -95,7 +95,7 @@ impl Header {
 /// `user` must be a block returned for `layout`'s outer layout, offset by
 /// `pad(layout.align())`, so the 8 bytes before it are ours.
 #[inline(always)]
-pub unsafe fn write(user: *mut u8, h: Header) {
+pub(crate) unsafe fn write(user: *mut u8, h: Header) {
     // SAFETY: forwarded.
     unsafe { write_word(user, h.to_word()) }
 }
@@ -105,7 +105,7 @@ pub unsafe fn write(user: *mut u8, h: Header) {
 /// # Safety
 /// As for [`write`](fn@write).
 #[inline(always)]
-pub unsafe fn write_word(user: *mut u8, word: u64) {
+pub(crate) unsafe fn write_word(user: *mut u8, word: u64) {
     // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the
     // block's padding; `user` is at least 8-aligned, so the header slot is too.
     unsafe { user.sub(HEADER_SIZE).cast::<u64>().write(word) }
@@ -116,7 +116,7 @@ pub unsafe fn write_word(user: *mut u8, word: u64) {
 /// # Safety
 /// `user` must be a live block handed out by the tracker.
 #[inline(always)]
-pub unsafe fn read(user: *const u8) -> Header {
+pub(crate) unsafe fn read(user: *const u8) -> Header {
     // SAFETY: forwarded.
     Header::from_word(unsafe { read_word(user) })
 }
@@ -126,7 +126,7 @@ pub unsafe fn read(user: *const u8) -> Header {
 /// # Safety
 /// As for [`read`].
 #[inline(always)]
-pub unsafe fn read_word(user: *const u8) -> u64 {
+pub(crate) unsafe fn read_word(user: *const u8) -> u64 {
     // SAFETY: every block the tracker hands out has its header in the 8 bytes
     // before it, written by `write` and aligned to 8.
     unsafe { user.sub(HEADER_SIZE).cast::<u64>().read() }
@@ -134,6 +134,6 @@ pub unsafe fn read_word(user: *const u8) -> u64 {
 
 /// The base pointer of the block that `user` was carved from.
 #[inline(always)]
-pub fn base(user: *mut u8, layout: Layout) -> *mut u8 {
+pub(crate) fn base(user: *mut u8, layout: Layout) -> *mut u8 {
     user.wrapping_sub(pad(layout.align()))
 }

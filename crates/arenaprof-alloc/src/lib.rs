@@ -11,47 +11,105 @@
 //! # drop(v);
 //! ```
 //!
-//! Layers, bottom up:
-//! - [`header`]: the 8- or `align`-byte header in front of every block, which
-//!   records the tag and thread a block was allocated under, so a free on any
-//!   thread is attributed exactly.
-//! - [`rows`]: one counter row per thread; the owner updates it with plain
-//!   stores, other threads' frees with atomic adds.
-//! - [`tracking`]: the `GlobalAlloc` itself.
-//! - [`tag`], [`workspace`], [`sampling`], [`timeline`]: what users steer.
-//! - [`stats`](mod@stats) and [`snapshot`](mod@snapshot): what users read.
+//! # Public API
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`TrackingAlloc`] | the `#[global_allocator]` (jemalloc inside, or any `GlobalAlloc` via [`TrackingAlloc::wrap`]) |
+//! | [`Tag`], [`TagGuard`], [`TagError`], [`with_tag`], [`current_tag`] | what allocations are for; scope guards per thread |
+//! | [`stats`], [`Stats`], [`TagCounters`], [`ThreadRow`], [`current_thread_slot`] | exact counters now |
+//! | [`snapshot`], [`Snapshot`], [`register_contributor`], [`Contributor`] | the whole picture, for the report tool |
+//! | [`Profiler`] | writes a snapshot when `main` ends (`ARENAPROF_OUT`) |
+//! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling`] | which allocations get a stack |
+//! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | a pre-allocated region that serves a scope's allocations |
+//! | [`untracked`] | runs profiler bookkeeping outside the counters |
+//! | [`timeline`] | marks and the background sampler |
+//! | [`process`] | RSS and jemalloc's own figures |
+//! | [`clock`] | the profiler's one clock |
+//! | [`limits`] | fixed table sizes |
+//!
+//! Everything else is private. The internals cannot be reached:
+//!
+//! ```compile_fail
+//! let _ = &arenaprof_alloc::rows::GLOBAL; // private
+//! ```
+//!
+//! ```compile_fail
+//! unsafe { arenaprof_alloc::header::write(std::ptr::null_mut(), todo!()) } // private
+//! ```
+//!
+//! A tag guard belongs to its thread:
+//!
+//! ```compile_fail
+//! fn is_send<T: Send>(_: T) {}
+//! is_send(arenaprof_alloc::Tag::UNTAGGED.enter());
+//! ```
+//!
+//! # Layers
+//!
+//! Modules depend on the ones above them in this list only (a test,
+//! `tests/layers.rs` in the facade, fails on any other import):
+//!
+//! 1. `limits`, `clock`, `mmap`, `spin`, `header`: constants, time, raw
+//!    pages, a spin flag, the 8-byte block header.
+//! 2. `totals`: per-tag totals over all threads (plain data).
+//! 3. `ring`: the timeline's point buffer; reads the totals.
+//! 4. `rows`: one counter row per thread (the owner writes with plain
+//!    stores, other threads' frees with atomic adds); publishes batches into
+//!    the totals and pokes the ring.
+//! 5. `region`: the bump region behind a workspace.
+//! 6. `local`: the thread-local state the hot path reads (current row, cell,
+//!    tag, workspace).
+//! 7. `tag`, `workspace`, `unwind`, `sampling`, `timeline`: what users
+//!    steer; `fork`: the `pthread_atfork` handlers that free the locks of
+//!    all of the above in a forked child.
+//! 8. `tracking`: the `GlobalAlloc` itself.
+//! 9. `process`, `stats`, `snapshot`, `profiler`: what users read.
+
 
 pub mod clock;
-pub mod header;
+mod fork;
+mod header;
+pub mod limits;
 mod local;
 mod mmap;
 pub mod process;
 mod profiler;
-pub mod rows;
-pub mod sampling;
-pub mod snapshot;
-pub mod stats;
-pub mod tag;
+mod region;
+mod ring;
+mod rows;
+mod sampling;
+mod snapshot;
+mod spin;
+mod stats;
+mod tag;
 pub mod timeline;
-pub mod tracking;
+mod totals;
+mod tracking;
 mod unwind;
-pub mod workspace;
+mod workspace;
 
-pub use arenaprof_snapshot as format;
+pub use arenaprof_snapshot::Snapshot;
 pub use profiler::Profiler;
-pub use sampling::{set_sampling, Sampling};
-pub use snapshot::{register_contributor, snapshot};
-pub use stats::{stats, Stats, TagCounters, ThreadRow};
-pub use tag::{current_tag, with_tag, Tag, TagGuard};
+pub use sampling::{sampling, set_sampling, Sampling, SamplingParseError};
+pub use snapshot::{register_contributor, snapshot, Contributor};
+pub use stats::{current_thread_slot, stats, Stats, TagCounters, ThreadRow};
+pub use tag::{current_tag, with_tag, Tag, TagError, TagGuard};
 pub use tracking::TrackingAlloc;
 pub use workspace::{Workspace, WorkspaceGuard, WorkspaceStats};
 
+/// jemalloc, the default inner allocator (re-exported from tikv-jemallocator).
 #[cfg(feature = "jemalloc")]
 pub use tikv_jemallocator::Jemalloc;
 
 /// Runs `f` with this thread's allocations bypassing the counters (they are
 /// counted as the profiler's own overhead instead). Used by components that keep
 /// profiling metadata, such as the array registry.
+///
+/// ```
+/// let v = arenaprof_alloc::untracked(|| vec![0u8; 64]); // profiler overhead
+/// # drop(v);
+/// ```
 pub fn untracked<R>(f: impl FnOnce() -> R) -> R {
     local::with_busy(f)
 }

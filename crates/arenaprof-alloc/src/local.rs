@@ -5,17 +5,20 @@
 //! thread's TLS destructors run. A second thread local, with a destructor, only
 //! marks the thread's row as exited.
 
-use crate::rows::Row;
-use crate::workspace::WsInner;
+use crate::region::Region;
+use crate::rows::{self, Row};
 use std::cell::Cell;
+
+/// Nested tag guards tracked per thread; deeper ones restore in LIFO order only.
+pub(crate) const TAG_STACK: usize = 32;
 
 pub(crate) struct Local {
     /// The current tag's cell in this thread's row while the hot path may use
     /// it: registered, its own row (not the shared overflow row), not busy, no
-    /// workspace. Else [`CLOSED`](crate::rows::CLOSED), which sends every
+    /// workspace. Else [`CLOSED`](rows::CLOSED), which sends every
     /// allocation to the slow path. Kept in step by [`Local::set_busy`],
     /// [`Local::set_ws`], [`Local::set_tag`] and registration.
-    pub cell: Cell<*const crate::rows::Cell>,
+    pub cell: Cell<*const rows::Cell>,
     /// The header word of a block allocated now: the current tag and `key`.
     pub word: Cell<u64>,
     /// `slot << 16` for a thread with its own row, else `u64::MAX`. A block's
@@ -26,11 +29,17 @@ pub(crate) struct Local {
     pub row: Cell<*const Row>,
     /// Current tag id.
     pub tag: Cell<u16>,
+    /// Tag guards alive on this thread that are tracked in `tag_prev`.
+    pub tag_depth: Cell<u32>,
+    /// Bit `i`: the guard at depth `i` was dropped while inner ones lived.
+    pub tag_dropped: Cell<u32>,
+    /// The tag that was current before the guard at each depth.
+    pub tag_prev: [Cell<u16>; TAG_STACK],
     /// Set while the tracker itself runs on this thread: allocations made then
     /// go straight to the inner allocator and count as profiler overhead.
     pub busy: Cell<bool>,
     /// Active scoped workspace, or null.
-    pub ws: Cell<*const WsInner>,
+    pub ws: Cell<*const Region>,
     /// Bytes left until the next backtrace sample.
     pub countdown: Cell<i64>,
     /// Sampling epoch the countdown was drawn for.
@@ -42,11 +51,14 @@ pub(crate) struct Local {
 thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
-            cell: Cell::new(std::ptr::addr_of!(crate::rows::CLOSED)),
+            cell: Cell::new(std::ptr::addr_of!(rows::CLOSED)),
             word: Cell::new(0),
             key: Cell::new(u64::MAX),
             row: Cell::new(std::ptr::null()),
             tag: Cell::new(0),
+            tag_depth: Cell::new(0),
+            tag_dropped: Cell::new(0),
+            tag_prev: [const { Cell::new(0) }; TAG_STACK],
             busy: Cell::new(false),
             ws: Cell::new(std::ptr::null()),
             countdown: Cell::new(i64::MAX),
@@ -66,7 +78,7 @@ impl Local {
     }
 
     /// Sets the active workspace, returning the previous one.
-    pub(crate) fn set_ws(&self, ws: *const WsInner) -> *const WsInner {
+    pub(crate) fn set_ws(&self, ws: *const Region) -> *const Region {
         let prev = self.ws.replace(ws);
         self.refresh();
         prev
@@ -83,7 +95,7 @@ impl Local {
     /// Whether the hot path may count in `cell`.
     #[inline(always)]
     pub(crate) fn is_open(&self) -> bool {
-        !std::ptr::eq(self.cell.get(), &crate::rows::CLOSED)
+        !std::ptr::eq(self.cell.get(), &rows::CLOSED)
     }
 
     /// Recomputes `cell` and `word` from `row`, `tag`, `busy` and `ws`.
@@ -96,7 +108,7 @@ impl Local {
         // SAFETY: a non-null row is never unmapped.
         let cell = match unsafe { self.row.get().as_ref() } {
             Some(row) if fast => row.cell(tag) as *const _,
-            _ => &crate::rows::CLOSED as *const _,
+            _ => &rows::CLOSED as *const _,
         };
         self.cell.set(cell);
     }
@@ -117,6 +129,14 @@ thread_local! {
     static EXIT: Cell<Option<ExitMarker>> = const { Cell::new(None) };
 }
 
+/// A token for the calling thread, non-zero and unique among live threads
+/// (the address of its thread-local state).
+pub(crate) fn token() -> usize {
+    LOCAL
+        .try_with(|l| l as *const Local as usize)
+        .unwrap_or(usize::MAX)
+}
+
 /// Runs `f` with the thread marked busy: allocations inside bypass tracking.
 pub(crate) fn with_busy<R>(f: impl FnOnce() -> R) -> R {
     struct Reset(bool);
@@ -130,9 +150,44 @@ pub(crate) fn with_busy<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Sets the current tag and returns the previous one.
-pub(crate) fn swap_tag(tag: u16) -> u16 {
-    LOCAL.try_with(|l| l.set_tag(tag)).unwrap_or(0)
+/// Makes `tag` current; returns the guard's depth and the tag it replaced.
+pub(crate) fn push_tag(tag: u16) -> (u32, u16) {
+    LOCAL
+        .try_with(|l| {
+            let d = l.tag_depth.get();
+            let prev = l.set_tag(tag);
+            if (d as usize) < TAG_STACK {
+                l.tag_prev[d as usize].set(prev);
+                l.tag_depth.set(d + 1);
+            }
+            (d, prev)
+        })
+        .unwrap_or((u32::MAX, 0))
+}
+
+/// Ends the guard made by [`push_tag`] at depth `d` (which replaced `prev`).
+/// Guards may end in any order: the current tag is always the one of the
+/// innermost guard still alive.
+pub(crate) fn pop_tag(d: u32, prev: u16) {
+    let _ = LOCAL.try_with(|l| {
+        if d as usize >= TAG_STACK {
+            l.set_tag(prev);
+            return;
+        }
+        let mut dropped = l.tag_dropped.get() | 1 << d;
+        let mut depth = l.tag_depth.get();
+        let mut restore = None;
+        while depth > 0 && dropped & (1 << (depth - 1)) != 0 {
+            depth -= 1;
+            dropped &= !(1 << depth);
+            restore = Some(l.tag_prev[depth as usize].get());
+        }
+        l.tag_dropped.set(dropped);
+        l.tag_depth.set(depth);
+        if let Some(t) = restore {
+            l.set_tag(t);
+        }
+    });
 }
 
 /// The current tag.
@@ -169,8 +224,19 @@ fn register(l: &Local) -> *const Row {
     r
 }
 
+/// Publishes the calling thread's pending batches, so global figures include
+/// everything this thread did.
+pub(crate) fn flush_current_thread() {
+    let _ = LOCAL.try_with(|l| {
+        // SAFETY: rows are never unmapped.
+        if let Some(r) = unsafe { l.row.get().as_ref() } {
+            r.flush();
+        }
+    });
+}
+
 /// This thread's row slot, registering the row if needed.
-pub fn current_slot() -> Option<u32> {
+pub(crate) fn current_slot() -> Option<u32> {
     LOCAL
         .try_with(|l| {
             // SAFETY: a non-null row pointer is valid for the process lifetime.

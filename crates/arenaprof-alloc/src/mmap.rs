@@ -2,7 +2,7 @@
 //! never go through any allocator (and never recurse into the tracker).
 
 /// Maps `len` zeroed bytes, or returns null.
-pub fn map_zeroed(len: usize) -> *mut u8 {
+pub(crate) fn map_zeroed(len: usize) -> *mut u8 {
     // SAFETY: an anonymous private mapping with no address hint has no
     // preconditions; failure is reported as MAP_FAILED and turned into null.
     let p = unsafe {

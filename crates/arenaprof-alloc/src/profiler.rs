@@ -21,11 +21,11 @@ pub struct Profiler {
 impl Profiler {
     /// A profiler configured from the environment.
     pub fn from_env() -> Profiler {
-        if let Some(s) = std::env::var("ARENAPROF_SAMPLE")
-            .ok()
-            .and_then(|v| crate::sampling::parse(&v))
-        {
-            crate::set_sampling(s);
+        if let Ok(v) = std::env::var("ARENAPROF_SAMPLE") {
+            match v.parse::<crate::Sampling>() {
+                Ok(s) => crate::set_sampling(s),
+                Err(e) => warn(format_args!("ARENAPROF_SAMPLE: {e}; sampling stays off")),
+            }
         }
         if let Some(ms) = std::env::var("ARENAPROF_TIMELINE_MS")
             .ok()
@@ -57,9 +57,16 @@ impl Drop for Profiler {
         if let Some(path) = &self.out {
             // Encoding and writing are the profiler's own work.
             match crate::untracked(|| crate::snapshot().write(path)) {
-                Ok(()) => eprintln!("arenaprof: wrote {}", path.display()),
-                Err(e) => eprintln!("arenaprof: could not write snapshot: {e}"),
+                Ok(()) => warn(format_args!("wrote {}", path.display())),
+                Err(e) => warn(format_args!("could not write snapshot: {e}")),
             }
         }
     }
+}
+
+/// Writes `arenaprof: {msg}` to stderr. A closed or full stderr is ignored:
+/// the profiler never turns a program's exit into a panic.
+fn warn(msg: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "arenaprof: {msg}");
 }

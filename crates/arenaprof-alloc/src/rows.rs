@@ -7,22 +7,18 @@
 //! cell are `allocated - freed_local - freed_remote`, exact at any quiescent
 //! moment.
 //!
-//! Tag totals across threads are also kept in [`GLOBAL`], fed in batches of at
+//! Tag totals across threads are also kept in [`totals`], fed in batches of at
 //! most [`FLUSH_BYTES`] per thread and tag, so the tag peak is exact to within
 //! `FLUSH_BYTES` per thread that holds a partial batch, and exact for any single
 //! allocation of at least `FLUSH_BYTES`.
 
 use crate::clock::now_ns;
+use crate::limits::{BUCKETS, FLUSH_BYTES, MAX_ROWS, MAX_TAGS};
 use crate::mmap::map_zeroed;
-use crate::tag::MAX_TAGS;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
-
-/// Most thread rows; threads past this share the last row with atomic updates.
-pub const MAX_ROWS: usize = 4096;
-/// Size-histogram buckets per cell: 4 sub-buckets per power of two.
-pub const BUCKETS: usize = 256;
-/// A thread publishes its net change of a tag's live bytes once it reaches this.
-pub const FLUSH_BYTES: i64 = 64 << 10;
+use crate::ring;
+use crate::spin::SpinFlag;
+use crate::totals::{self, TAGS_USED, TOTAL};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
 /// Counters of one (thread, tag) cell.
 ///
@@ -36,7 +32,7 @@ pub const FLUSH_BYTES: i64 = 64 << 10;
 /// `hi` (a new peak, or a batch to publish) or below `lo` (a batch to publish)
 /// it takes the cold `alloc_edge` or `free_edge`, which moves the bounds.
 #[repr(C, align(128))]
-pub struct Cell {
+pub(crate) struct Cell {
     pub(crate) allocated_bytes: AtomicU64,
     /// Owner's view of live bytes: exact except for remote frees not yet folded in.
     pub(crate) live: AtomicU64,
@@ -93,7 +89,7 @@ pub(crate) static CLOSED: Cell = Cell {
 
 /// One thread's counters.
 #[repr(C)]
-pub struct Row {
+pub(crate) struct Row {
     pub(crate) cells: [Cell; MAX_TAGS],
     /// Allocations per size bucket (see [`bucket`]), one histogram per cell.
     pub(crate) hists: [[AtomicU64; BUCKETS]; MAX_TAGS],
@@ -104,30 +100,10 @@ pub struct Row {
     pub(crate) name: [AtomicU64; 2],
 }
 
-/// A tag's totals over all threads, fed in batches.
-#[derive(Default)]
-#[repr(C, align(64))]
-pub struct TagGlobal {
-    pub(crate) live: AtomicI64,
-    pub(crate) peak: AtomicI64,
-    pub(crate) peak_at_ns: AtomicU64,
-}
-
 #[allow(clippy::declare_interior_mutable_const)]
 const NULL_ROW: AtomicPtr<Row> = AtomicPtr::new(std::ptr::null_mut());
 static ROWS: [AtomicPtr<Row>; MAX_ROWS] = [NULL_ROW; MAX_ROWS];
 static NEXT_SLOT: AtomicU32 = AtomicU32::new(0);
-
-#[allow(clippy::declare_interior_mutable_const)]
-const ZERO_GLOBAL: TagGlobal = TagGlobal {
-    live: AtomicI64::new(0),
-    peak: AtomicI64::new(0),
-    peak_at_ns: AtomicU64::new(0),
-};
-/// Per-tag totals over all threads.
-pub static GLOBAL: [TagGlobal; MAX_TAGS] = [ZERO_GLOBAL; MAX_TAGS];
-/// Bit `t` is set once tag `t` has seen an allocation.
-pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
 
 /// Size-histogram bucket: 4 sub-buckets per power of two, `4 * lg + the two
 /// bits after the leading one`. Sizes 1, 2 and 3 have buckets 0, 4 and 6.
@@ -138,7 +114,7 @@ pub static TAGS_USED: AtomicU64 = AtomicU64::new(0);
 /// bucket. Elsewhere `(4 * size) >> lg` gives the leading bit and the next
 /// two, also when `lg < 2`.
 #[inline(always)]
-pub fn bucket(size: usize) -> usize {
+pub(crate) fn bucket(size: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         let bits: u64;
@@ -170,7 +146,7 @@ pub fn bucket(size: usize) -> usize {
 }
 
 /// Smallest size that falls in bucket `b`.
-pub fn bucket_lower(b: usize) -> u64 {
+pub(crate) fn bucket_lower(b: usize) -> u64 {
     let b = b as u64;
     if b < 8 {
         return match b {
@@ -213,7 +189,7 @@ impl Row {
     }
 
     /// The thread slot of this row.
-    pub fn slot(&self) -> u32 {
+    pub(crate) fn slot(&self) -> u32 {
         self.slot
     }
 
@@ -271,9 +247,7 @@ impl Row {
         let c = self.cell(tag);
         c.remote_freed_bytes.fetch_add(size as u64, Relaxed);
         c.remote_free_count.fetch_add(1, Relaxed);
-        GLOBAL[tag as usize & (MAX_TAGS - 1)]
-            .live
-            .fetch_sub(size as i64, Relaxed);
+        totals::global(tag).live.fetch_sub(size as i64, Relaxed);
         TOTAL.live.fetch_sub(size as i64, Relaxed);
     }
 
@@ -454,13 +428,11 @@ fn publish_cell(c: &Cell, tag: u16) {
     }
 }
 
-/// Live bytes over all tags, fed in the same batches as [`GLOBAL`].
-pub static TOTAL: TagGlobal = ZERO_GLOBAL;
-
-/// Adds a batch to a tag's global live bytes and raises its peak.
+/// Adds a batch to a tag's global live bytes, raises its peak, and lets the
+/// timeline ring take a point if one is due.
 #[cold]
 fn publish(tag: u16, delta: i64) {
-    let g = &GLOBAL[tag as usize & (MAX_TAGS - 1)];
+    let g = totals::global(tag);
     let now = g.live.fetch_add(delta, Relaxed).wrapping_add(delta);
     let total = TOTAL.live.fetch_add(delta, Relaxed).wrapping_add(delta);
     if delta > 0 {
@@ -471,9 +443,9 @@ fn publish(tag: u16, delta: i64) {
         if total > TOTAL.peak.fetch_max(total, Relaxed) {
             TOTAL.peak_at_ns.store(now_ns(), Relaxed);
         }
-        crate::timeline::on_publish();
+        ring::on_publish();
     } else if delta <= -FLUSH_BYTES {
-        crate::timeline::on_publish();
+        ring::on_publish();
     }
 }
 
@@ -508,18 +480,13 @@ fn shared_row() -> *const Row {
 /// Orders [`set_sampling_flags`] against rows being published, so every row
 /// ends with the flag of the last call. Held only for plain stores: nothing
 /// allocates under it.
-static FLAGS_LOCK: AtomicBool = AtomicBool::new(false);
+pub(crate) static FLAGS_LOCK: SpinFlag = SpinFlag::new();
+/// Whether sampling is on, as last set by [`set_sampling_flags`] (under
+/// `FLAGS_LOCK`); new rows copy it into their cells.
+static SAMPLING_ON: AtomicBool = AtomicBool::new(false);
 
 fn with_flags_lock<R>(f: impl FnOnce() -> R) -> R {
-    while FLAGS_LOCK
-        .compare_exchange_weak(false, true, Acquire, Relaxed)
-        .is_err()
-    {
-        std::hint::spin_loop();
-    }
-    let r = f();
-    FLAGS_LOCK.store(false, Release);
-    r
+    FLAGS_LOCK.with(f)
 }
 
 /// Points each cell of a fresh row at its histogram; before anyone else sees it.
@@ -536,7 +503,7 @@ fn publish_row(slot: usize, row: *mut Row) {
     // SAFETY: rows are never unmapped.
     let r = unsafe { &*row };
     with_flags_lock(|| {
-        if crate::sampling::enabled() {
+        if SAMPLING_ON.load(Relaxed) {
             for c in &r.cells {
                 c.sampling.store(1, Relaxed);
             }
@@ -549,6 +516,7 @@ fn publish_row(slot: usize, row: *mut Row) {
 /// changed): each thread sees the change at its next allocation.
 pub(crate) fn set_sampling_flags(on: bool) {
     with_flags_lock(|| {
+        SAMPLING_ON.store(on, Relaxed);
         for r in ROWS.iter().filter_map(|p| {
             // SAFETY: published rows are never unmapped.
             unsafe { p.load(Acquire).as_ref() }
@@ -561,7 +529,7 @@ pub(crate) fn set_sampling_flags(on: bool) {
 }
 
 /// The row of `slot`, if registered.
-pub fn row(slot: u32) -> Option<&'static Row> {
+pub(crate) fn row(slot: u32) -> Option<&'static Row> {
     let p = ROWS.get(slot as usize)?.load(Acquire);
     // SAFETY: rows are never unmapped once published, so a non-null pointer
     // stays valid for the rest of the process.
@@ -569,7 +537,7 @@ pub fn row(slot: u32) -> Option<&'static Row> {
 }
 
 /// All registered rows, in slot order.
-pub fn all() -> impl Iterator<Item = &'static Row> {
+pub(crate) fn all() -> impl Iterator<Item = &'static Row> {
     let n = (NEXT_SLOT.load(Acquire) as usize).min(MAX_ROWS);
     (0..n)
         .chain(std::iter::once(MAX_ROWS - 1))
@@ -584,7 +552,7 @@ pub fn all() -> impl Iterator<Item = &'static Row> {
 }
 
 /// Bytes of address space held by rows (mapped; resident only where touched).
-pub fn table_bytes() -> u64 {
+pub(crate) fn table_bytes() -> u64 {
     (all().count() * std::mem::size_of::<Row>()) as u64
 }
 
@@ -608,7 +576,7 @@ fn thread_name_word(i: usize) -> u64 {
 
 impl Row {
     /// The thread's name as captured at registration.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&self.name[0].load(Relaxed).to_le_bytes());
         b[8..].copy_from_slice(&self.name[1].load(Relaxed).to_le_bytes());
@@ -617,29 +585,18 @@ impl Row {
     }
 
     /// Whether the thread is still running.
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         self.alive.load(Relaxed)
     }
 
     /// The OS thread id.
-    pub fn os_tid(&self) -> u64 {
+    pub(crate) fn os_tid(&self) -> u64 {
         self.os_tid.load(Relaxed)
     }
 
     pub(crate) fn mark_exited(&self) {
         self.alive.store(false, Relaxed);
     }
-}
-
-/// Publishes the calling thread's pending batches, so global figures include
-/// everything this thread did.
-pub fn flush_current_thread() {
-    let _ = crate::local::LOCAL.try_with(|l| {
-        // SAFETY: rows are never unmapped.
-        if let Some(r) = unsafe { l.row.get().as_ref() } {
-            r.flush();
-        }
-    });
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! ```
 
 use crate::clock::now_ns;
+use arenaprof_snapshot::size::parse_size;
 use crate::local::{with_busy, Local};
 use dashmap::DashMap;
 use std::collections::HashMap;
@@ -42,12 +43,15 @@ pub enum Sampling {
     All,
 }
 
-/// jemalloc's and Go's default mean sampling interval.
-pub const DEFAULT_MEAN: u64 = 512 << 10;
-/// Most freed samples kept; older ones are dropped and counted.
-pub const MAX_FREED: usize = 4 << 20;
+impl Sampling {
+    /// jemalloc's and Go's default mean sampling interval (512 KiB).
+    pub const DEFAULT_MEAN: u64 = 512 << 10;
+}
+
+/// Most freed samples kept; later ones are dropped and counted.
+pub(crate) const MAX_FREED: usize = 4 << 20;
 /// Deepest stack captured.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 const OFF: u8 = 0;
 const BYTES: u8 = 1;
@@ -55,13 +59,19 @@ const THRESHOLD: u8 = 2;
 const ALL: u8 = 3;
 
 static MODE: AtomicU8 = AtomicU8::new(OFF);
-static PARAM: AtomicU64 = AtomicU64::new(DEFAULT_MEAN);
+static PARAM: AtomicU64 = AtomicU64::new(Sampling::DEFAULT_MEAN);
 static EPOCH: AtomicU32 = AtomicU32::new(1);
 static CAPTURED: AtomicU64 = AtomicU64::new(0);
 static CAPTURE_NS: AtomicU64 = AtomicU64::new(0);
 static DROPPED_FREED: AtomicU64 = AtomicU64::new(0);
 
 /// Sets the sampling mode for all threads.
+///
+/// ```
+/// arenaprof_alloc::set_sampling(arenaprof_alloc::Sampling::All);
+/// assert_eq!(arenaprof_alloc::sampling(), arenaprof_alloc::Sampling::All);
+/// arenaprof_alloc::set_sampling(arenaprof_alloc::Sampling::Off);
+/// ```
 pub fn set_sampling(s: Sampling) {
     let (m, p) = match s {
         Sampling::Off => (OFF, 0),
@@ -86,41 +96,48 @@ pub fn sampling() -> Sampling {
     }
 }
 
-/// Parses `ARENAPROF_SAMPLE`: `off`, `all`, `bytes` / `bytes:512KiB`, `min:1MiB`.
-pub fn parse(s: &str) -> Option<Sampling> {
-    let s = s.trim();
-    match s {
-        "off" | "0" | "" => return Some(Sampling::Off),
-        "all" => return Some(Sampling::All),
-        "bytes" | "on" => return Some(Sampling::Bytes { mean: DEFAULT_MEAN }),
-        _ => {}
-    }
-    if let Some(v) = s.strip_prefix("bytes:") {
-        return parse_size(v).map(|mean| Sampling::Bytes { mean });
-    }
-    if let Some(v) = s.strip_prefix("min:") {
-        return parse_size(v).map(|min_size| Sampling::Threshold { min_size });
-    }
-    None
+/// A mistyped `ARENAPROF_SAMPLE` value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid sampling mode {given:?}: expected off, all, bytes, bytes:SIZE (e.g. bytes:512KiB) or min:SIZE (e.g. min:1MiB)")]
+pub struct SamplingParseError {
+    given: String,
 }
 
-/// Parses sizes such as `512`, `64KiB`, `16MiB`, `1GiB`, `10MB`.
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
+impl std::str::FromStr for Sampling {
+    type Err = SamplingParseError;
+
+    /// Parses `ARENAPROF_SAMPLE`'s forms: `off`, `all`, `bytes` (mean
+    /// [`Sampling::DEFAULT_MEAN`]), `bytes:512KiB`, `min:1MiB`; sizes in the
+    /// grammar of [`arenaprof_snapshot::size`].
+    ///
+    /// ```
+    /// use arenaprof_alloc::Sampling;
+    /// assert_eq!("bytes:1MiB".parse(), Ok(Sampling::Bytes { mean: 1 << 20 }));
+    /// assert!("byte".parse::<Sampling>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Sampling, SamplingParseError> {
+        let t = s.trim();
+        let err = || SamplingParseError { given: s.to_owned() };
+        match t {
+            "off" | "0" | "" => return Ok(Sampling::Off),
+            "all" => return Ok(Sampling::All),
+            "bytes" | "on" => {
+                return Ok(Sampling::Bytes {
+                    mean: Sampling::DEFAULT_MEAN,
+                })
+            }
+            _ => {}
+        }
+        if let Some(v) = t.strip_prefix("bytes:") {
+            let mean = parse_size(v).map_err(|_| err())?;
+            return Ok(Sampling::Bytes { mean });
+        }
+        if let Some(v) = t.strip_prefix("min:") {
+            let min_size = parse_size(v).map_err(|_| err())?;
+            return Ok(Sampling::Threshold { min_size });
+        }
+        Err(err())
+    }
 }
 
 /// Whether any sampling is on.
@@ -375,9 +392,4 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
     (heap, CAPTURED.load(Relaxed), CAPTURE_NS.load(Relaxed))
-}
-
-/// Freed samples dropped because the freed list was full.
-pub fn dropped_freed() -> u64 {
-    DROPPED_FREED.load(Relaxed)
 }

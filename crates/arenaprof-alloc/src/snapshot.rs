@@ -9,10 +9,11 @@
 //! ```
 
 use crate::clock::now_ns;
-use crate::rows::{self, BUCKETS};
+use crate::limits::{BUCKETS, MAX_TAGS};
+use crate::rows;
 use crate::stats::stats;
-use crate::tag::{Tag, MAX_TAGS};
-use crate::{header, process, sampling, timeline, tracking};
+use crate::tag::Tag;
+use crate::{header, local, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagRow,
@@ -114,7 +115,7 @@ pub fn snapshot() -> Snapshot {
 
 fn build() -> Snapshot {
     let t0 = now_ns();
-    rows::flush_current_thread();
+    local::flush_current_thread();
     let st = stats();
     let mut snap = Snapshot::default();
     let (mode, mean, threshold) = match sampling::sampling() {

@@ -3,7 +3,7 @@
 //!
 //! Live bytes and counts are exact whenever no allocation is in flight. A
 //! thread's peak is exact; a tag's peak over all threads is exact to within
-//! [`FLUSH_BYTES`](crate::rows::FLUSH_BYTES) per thread holding a partial batch
+//! [`FLUSH_BYTES`](crate::limits::FLUSH_BYTES) per thread holding a partial batch
 //! (exact for any allocation of at least that size).
 //!
 //! ```
@@ -12,8 +12,10 @@
 //! assert!(t.peak_bytes >= t.live_bytes);
 //! ```
 
-use crate::rows::{self, Row, GLOBAL, TOTAL};
-use crate::tag::{self, Tag, MAX_TAGS};
+use crate::limits::MAX_TAGS;
+use crate::rows::{self, Row};
+use crate::tag::{self, Tag};
+use crate::totals::{GLOBAL, TOTAL};
 use std::sync::atomic::Ordering::Relaxed;
 
 /// Exact counters of one tag, thread, or of everything.
@@ -88,7 +90,14 @@ impl Stats {
     }
 }
 
-/// The slot of the calling thread's row.
+/// The calling thread's slot (the index of its [`ThreadRow`]), registering
+/// the thread with the tracker if needed; `None` if the OS refused memory
+/// for its row.
+///
+/// ```
+/// let slot = arenaprof_alloc::current_thread_slot();
+/// assert_eq!(slot, arenaprof_alloc::current_thread_slot()); // stable per thread
+/// ```
 pub fn current_thread_slot() -> Option<u32> {
     crate::local::current_slot()
 }

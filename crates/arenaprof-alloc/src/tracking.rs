@@ -8,8 +8,8 @@
 
 use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WIDE, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
-use crate::rows::Row;
-use crate::{sampling, workspace};
+use crate::rows::{self, Row};
+use crate::{fork, region, sampling};
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
@@ -96,7 +96,7 @@ pub(crate) static WIDE_PAD_LIVE: AtomicU64 = AtomicU64::new(0);
 static INNER_NAME: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
 
 /// The inner allocator's type name, once something was allocated.
-pub fn inner_name() -> &'static str {
+pub(crate) fn inner_name() -> &'static str {
     let p = INNER_NAME.0.load(Relaxed) as *const u8;
     let n = INNER_NAME.1.load(Relaxed);
     if p.is_null() {
@@ -250,11 +250,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return unsafe { self.alloc_internal(layout, outer, zeroed) };
         }
         if !l.ws.get().is_null() {
-            if let Some(p) = workspace::try_alloc(l.ws.get(), layout, zeroed) {
+            if let Some(p) = region::try_alloc(l.ws.get(), l as *const Local as usize, layout, zeroed) {
                 return p;
             }
         }
         note_inner_name::<A>();
+        if !fork::installed() {
+            fork::install();
+        }
         // SAFETY: rows are never unmapped; null only if the OS refused memory.
         match unsafe { local::row(l).as_ref() } {
             Some(row) => {
@@ -348,7 +351,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         match unsafe { cur_row.as_ref() } {
             Some(r) if r.slot() == h.slot => r.on_free_local(h.tag, size),
             _ => {
-                if let Some(r) = crate::rows::row(h.slot) {
+                if let Some(r) = rows::row(h.slot) {
                     r.on_free_remote(h.tag, size);
                 }
             }
@@ -500,7 +503,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             .try_with(|l| (local::row(l), l.tag.get()))
             .unwrap_or((std::ptr::null(), 0));
         // Old bytes leave the cell they were allocated in.
-        if let Some(r) = crate::rows::row(h.slot) {
+        if let Some(r) = rows::row(h.slot) {
             if std::ptr::eq(row, r) {
                 r.on_free_local(h.tag, layout.size());
             } else {
@@ -585,7 +588,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[cold]
     unsafe fn dealloc_special(&self, ptr: *mut u8, layout: Layout, h: Header) {
         if h.flags & FLAG_WORKSPACE != 0 {
-            workspace::dealloc(ptr, h);
+            region::dealloc(ptr, layout);
             return;
         }
         if let Some(outer) = header::outer_layout(layout) {
@@ -641,12 +644,12 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
 }
 
 /// Header bytes held by live tracked blocks: 8 per block plus wider pads.
-pub fn live_header_bytes(live_blocks: u64) -> u64 {
+pub(crate) fn live_header_bytes(live_blocks: u64) -> u64 {
     live_blocks * header::HEADER_SIZE as u64 + WIDE_PAD_LIVE.load(Relaxed)
 }
 
 /// Bytes held by the profiler's own allocations right now.
-pub fn internal_live_bytes() -> u64 {
+pub(crate) fn internal_live_bytes() -> u64 {
     INTERNAL_LIVE.load(Relaxed)
 }
 

@@ -23,38 +23,20 @@
 //! assert!(ws.stats().served_count <= 1);
 //! ```
 
-use crate::header::{self, Header, FLAG_WORKSPACE};
-use crate::local::LOCAL;
+use crate::local::{self, LOCAL};
+use crate::region::Region;
 use std::alloc::Layout;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
-
-/// Bytes in front of each workspace block: the owner pointer and the header.
-const BLOCK_HEAD: usize = 16;
-
-pub(crate) struct WsInner {
-    region: *mut u8,
-    capacity: usize,
-    /// Bump offset; written only by the thread the workspace is entered on.
-    used: AtomicUsize,
-    live_blocks: AtomicUsize,
-    /// Guards alive (or forgotten) that made this the active workspace.
-    entered: AtomicUsize,
-    peak_used: AtomicUsize,
-    served_count: AtomicU64,
-    served_bytes: AtomicU64,
-    overflow_count: AtomicU64,
-    overflow_bytes: AtomicU64,
-}
+use std::sync::atomic::Ordering::*;
 
 /// A pre-allocated region that serves allocations while entered.
 pub struct Workspace {
-    inner: Box<WsInner>,
+    inner: Box<Region>,
 }
 
-// SAFETY: the region pointer is owned by the workspace; all shared counters
-// are atomics, and bumping happens only on the thread that holds `&mut self`
-// through `enter`.
+// SAFETY: the region pointer is owned by the workspace; every shared field is
+// an atomic, and only the thread that owns the region (claimed atomically in
+// `enter`) carves from it, whichever threads hold guards.
 unsafe impl Send for Workspace {}
 // SAFETY: `&Workspace` only reads atomics (`stats`).
 unsafe impl Sync for Workspace {}
@@ -91,25 +73,26 @@ impl Workspace {
             return None;
         }
         // The bookkeeping is the profiler's own; only the region is tagged.
-        let inner = crate::local::with_busy(|| {
-            Box::new(WsInner {
-                region,
-                capacity: layout.size(),
-                ..empty()
-            })
-        });
+        let inner = local::with_busy(|| Box::new(Region::new(region, layout.size())));
         Some(Workspace { inner })
     }
 
     /// Serves this thread's allocations from the region until the guard drops.
     /// Scopes nest: the previous workspace (if any) is restored on drop.
+    ///
+    /// One thread carves at a time: if a guard on another thread is still
+    /// alive (or was forgotten), this thread's requests overflow to the
+    /// inner allocator instead, and are counted as overflows.
     pub fn enter(&mut self) -> WorkspaceGuard<'_> {
-        let me: *const WsInner = &*self.inner;
-        self.inner.entered.fetch_add(1, AcqRel);
-        let prev = LOCAL.try_with(|l| l.set_ws(me)).unwrap_or(std::ptr::null());
+        let ws: *const Region = &*self.inner;
+        let me = local::token();
+        let owned = self.inner.enter(me);
+        let prev = LOCAL.try_with(|l| l.set_ws(ws)).unwrap_or(std::ptr::null());
         WorkspaceGuard {
-            ws: me,
+            ws,
             prev,
+            me,
+            owned,
             _ws: PhantomData,
             _not_send: PhantomData,
         }
@@ -143,7 +126,7 @@ impl Drop for Workspace {
             // (`mem::forget`) and a thread may still serve allocations from
             // it: leaking region and record is the only safe choice.
             let inner =
-                crate::local::with_busy(|| std::mem::replace(&mut self.inner, Box::new(empty())));
+                local::with_busy(|| std::mem::replace(&mut self.inner, Box::new(Region::new(std::ptr::null_mut(), 0))));
             std::mem::forget(inner);
             return;
         }
@@ -156,25 +139,12 @@ impl Drop for Workspace {
     }
 }
 
-fn empty() -> WsInner {
-    WsInner {
-        region: std::ptr::null_mut(),
-        capacity: 0,
-        used: AtomicUsize::new(0),
-        live_blocks: AtomicUsize::new(0),
-        entered: AtomicUsize::new(0),
-        peak_used: AtomicUsize::new(0),
-        served_count: AtomicU64::new(0),
-        served_bytes: AtomicU64::new(0),
-        overflow_count: AtomicU64::new(0),
-        overflow_bytes: AtomicU64::new(0),
-    }
-}
-
 /// Restores the previous workspace (or none) when dropped.
 pub struct WorkspaceGuard<'a> {
-    ws: *const WsInner,
-    prev: *const WsInner,
+    ws: *const Region,
+    prev: *const Region,
+    me: usize,
+    owned: bool,
     _ws: PhantomData<&'a mut Workspace>,
     _not_send: PhantomData<*const ()>,
 }
@@ -183,63 +153,6 @@ impl Drop for WorkspaceGuard<'_> {
     fn drop(&mut self) {
         let _ = LOCAL.try_with(|l| l.set_ws(self.prev));
         // SAFETY: the workspace outlives its guard (the guard borrows it).
-        unsafe { &*self.ws }.entered.fetch_sub(1, AcqRel);
-    }
-}
-
-/// Serves `layout` from the active workspace, or `None` (overflow counted).
-#[inline(never)]
-pub(crate) fn try_alloc(ws: *const WsInner, layout: Layout, zeroed: bool) -> Option<*mut u8> {
-    // SAFETY: an active workspace outlives its guard, and the guard is what
-    // set this pointer on this thread.
-    let w = unsafe { &*ws };
-    if w.live_blocks.load(Acquire) == 0 {
-        w.used.store(0, Relaxed);
-    }
-    let used = w.used.load(Relaxed);
-    let align = layout.align().max(8);
-    let start = (w.region as usize)
-        .checked_add(used)?
-        .checked_add(BLOCK_HEAD)?;
-    let user = start.checked_add(align - 1)? & !(align - 1);
-    let end = user.checked_add(layout.size())?;
-    if end > w.region as usize + w.capacity {
-        w.overflow_count.fetch_add(1, Relaxed);
-        w.overflow_bytes.fetch_add(layout.size() as u64, Relaxed);
-        return None;
-    }
-    let new_used = end - w.region as usize;
-    w.used.store(new_used, Relaxed);
-    w.peak_used.fetch_max(new_used, Relaxed);
-    w.live_blocks.fetch_add(1, AcqRel);
-    w.served_count.fetch_add(1, Relaxed);
-    w.served_bytes.fetch_add(layout.size() as u64, Relaxed);
-    let user = user as *mut u8;
-    // SAFETY: `user - 16 .. user + size` lies inside the region (checked
-    // above); `user` is at least 8-aligned, so both words are aligned.
-    unsafe {
-        user.sub(BLOCK_HEAD).cast::<*const WsInner>().write(ws);
-        header::write(
-            user,
-            Header {
-                tag: 0,
-                flags: FLAG_WORKSPACE,
-                slot: 0,
-            },
-        );
-        if zeroed {
-            std::ptr::write_bytes(user, 0, layout.size());
-        }
-    }
-    Some(user)
-}
-
-/// Frees a block carved from a workspace.
-pub(crate) fn dealloc(user: *mut u8, _h: Header) {
-    // SAFETY: workspace blocks store their owner pointer 16 bytes in front.
-    let ws = unsafe { user.sub(BLOCK_HEAD).cast::<*const WsInner>().read() };
-    // SAFETY: a workspace (or its leaked inner) outlives its live blocks.
-    if let Some(w) = unsafe { ws.as_ref() } {
-        w.live_blocks.fetch_sub(1, AcqRel);
+        unsafe { &*self.ws }.leave(self.me, self.owned);
     }
 }

@@ -24,7 +24,7 @@ fn tagged_alloc_and_free_are_exact() {
 fn free_on_other_thread_is_attributed_to_allocating_thread() {
     let t = Tag::new("basic-remote");
     let v = with_tag(t, || vec![1u8; 4096]);
-    let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+    let slot = arenaprof_alloc::current_thread_slot().unwrap();
     std::thread::spawn(move || drop(v)).join().unwrap();
     let s = stats();
     assert_eq!(s.tag(t).live_bytes, 0);

@@ -65,7 +65,7 @@ fn fail_next(n: u32) {
 #[test]
 fn refused_alloc_passes_null_through_and_counters_stay_exact() {
     let tag = Tag::new("fault-alloc");
-    let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+    let slot = arenaprof_alloc::current_thread_slot().unwrap();
     let before = stats().thread(slot).unwrap().tag(tag);
     fail_next(1);
     let r = with_tag(tag, || Vec::<u8>::new().try_reserve_exact(1000));
@@ -135,7 +135,7 @@ fn allocations_in_thread_local_destructors_are_counted() {
     let tag = Tag::new("fault-tls-dtor");
     let slot = std::thread::spawn(move || {
         ON_EXIT.with(|c| c.set(Some(AllocOnDrop(tag))));
-        arenaprof_alloc::stats::current_thread_slot().unwrap()
+        arenaprof_alloc::current_thread_slot().unwrap()
     })
     .join()
     .unwrap();

@@ -1,7 +1,7 @@
 //! Threads past the 4,095th share one row, updated atomically. Its own test
 //! binary: rows are process-wide and never given back.
 
-use arenaprof_alloc::rows::MAX_ROWS;
+use arenaprof_alloc::limits::MAX_ROWS;
 use arenaprof_alloc::{stats, with_tag, Tag, TrackingAlloc};
 use std::sync::mpsc;
 
@@ -31,7 +31,7 @@ fn threads_past_the_last_row_share_it_exactly() {
             let sent = blocks.split_off(PER_THREAD / 2);
             drop(blocks);
             tx.send(sent).unwrap();
-            arenaprof_alloc::stats::current_thread_slot().unwrap()
+            arenaprof_alloc::current_thread_slot().unwrap()
         })
         .join()
         .unwrap();

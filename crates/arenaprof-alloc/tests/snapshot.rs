@@ -1,6 +1,6 @@
 //! Snapshots: what a run leaves behind, checked against what the test did.
 
-use arenaprof_alloc::format::{PointReason, SamplingMode, Snapshot};
+use arenaprof_snapshot::{PointReason, SamplingMode, Snapshot};
 use arenaprof_alloc::{set_sampling, snapshot, stats, timeline, with_tag, Sampling, Tag};
 use arenaprof_alloc::{TrackingAlloc, Workspace};
 use std::sync::Mutex;
@@ -165,7 +165,7 @@ fn workspace_serves_without_inner_allocations_and_counts_overflow() {
     let mut ws = with_tag(tag, || Workspace::new(1 << 20).unwrap());
     let region = stats().tag(tag);
     assert_eq!(region.live_bytes, 1 << 20);
-    let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+    let slot = arenaprof_alloc::current_thread_slot().unwrap();
     let before = stats().thread(slot).unwrap().total;
     {
         let _scope = ws.enter();
@@ -222,7 +222,7 @@ fn turning_sampling_on_reaches_a_thread_that_is_already_running() {
         r.wait();
         s.wait();
         let after = with_tag(tag, || vec![2u8; 4343]);
-        let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+        let slot = arenaprof_alloc::current_thread_slot().unwrap();
         (before, after, slot)
     });
     registered.wait();

@@ -118,7 +118,7 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
             );
             std::thread::spawn(move || {
                 let mut rng = StdRng::seed_from_u64(0xA11C_0000 + me as u64);
-                let slot = arenaprof_alloc::stats::current_thread_slot().unwrap();
+                let slot = arenaprof_alloc::current_thread_slot().unwrap();
                 let mut live: Vec<Block> = Vec::with_capacity(MAX_LIVE_PER_THREAD + 1);
                 let free_block = |b: Block, ledger: &Mutex<Ledger>| {
                     // SAFETY: the block is live, came from `alloc` with `b.layout`.

@@ -410,22 +410,9 @@ pub fn to_snapshot() -> Registry {
     reg
 }
 
-/// The snapshot contributor registered with `arenaprof_alloc`. Times are
-/// moved onto the profiler's clock: both clocks are `CLOCK_MONOTONIC`, so
-/// one offset (the snapshot's `elapsed_ns` against the registry's now)
-/// maps every stamp, to within the time the snapshot takes to build.
+/// The snapshot contributor registered with `arenaprof_alloc`. Every time
+/// in the registry already comes from the profiler's one clock
+/// ([`arenaprof_alloc::clock`]), like the snapshot's own.
 pub(crate) fn contribute(snap: &mut Snapshot) {
-    let mut reg = to_snapshot();
-    let shift = snap.meta.elapsed_ns as i128 - crate::site::now_ns() as i128;
-    let map = |t: u64| (t as i128 + shift).clamp(0, u64::MAX as i128) as u64;
-    for a in &mut reg.arenas {
-        a.created_ns = map(a.created_ns);
-    }
-    for v in &mut reg.views {
-        v.created_ns = map(v.created_ns);
-    }
-    for c in &mut reg.cow {
-        c.t_ns = map(c.t_ns);
-    }
-    snap.registry = reg;
+    snap.registry = to_snapshot();
 }

@@ -333,7 +333,7 @@ fn thread_slot() -> u32 {
         if v != u32::MAX {
             return v;
         }
-        let v = arenaprof_alloc::stats::current_thread_slot().unwrap_or(u32::MAX);
+        let v = arenaprof_alloc::current_thread_slot().unwrap_or(u32::MAX);
         c.set(v);
         v
     })

@@ -43,10 +43,7 @@ static RECENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 pub fn threshold() -> Option<u64> {
     let mut t = THRESHOLD.load(Relaxed);
     if t == UNSET {
-        t = std::env::var("ARENAPROF_WARN_PINNED")
-            .ok()
-            .and_then(|v| arenaprof_alloc::sampling::parse_size(v.trim()))
-            .unwrap_or(OFF);
+        t = arenaprof_snapshot::size::from_env("ARENAPROF_WARN_PINNED").unwrap_or(OFF);
         let _ = THRESHOLD.compare_exchange(UNSET, t, Relaxed, Relaxed);
         t = THRESHOLD.load(Relaxed);
     }

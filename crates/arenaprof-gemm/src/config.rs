@@ -83,10 +83,7 @@ impl GemmConfig {
         {
             c.threads = t;
         }
-        if let Some(b) = std::env::var(ENV_WORKSPACE_CAP)
-            .ok()
-            .and_then(|s| arenaprof_alloc::sampling::parse_size(&s))
-        {
+        if let Some(b) = arenaprof_snapshot::size::from_env(ENV_WORKSPACE_CAP) {
             c.workspace_cap = usize::try_from(b).unwrap_or(usize::MAX);
         }
         c

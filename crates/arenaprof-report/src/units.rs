@@ -1,10 +1,7 @@
-//! Byte and time formatting, and size parsing for command-line limits.
+//! Byte and time formatting. Size parsing (for command-line limits) is the
+//! workspace's one grammar, [`arenaprof_snapshot::size`], re-exported here.
 //!
-//! Sizes print in binary units (`762.9 MiB`). Parsing accepts plain byte
-//! counts and both unit families: `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024),
-//! `KB`/`MB`/`GB`/`TB` (powers of 1000), and the short `K`/`M`/`G`/`T`, which
-//! mean powers of 1024 as in most memory tools. Case does not matter, and a
-//! decimal fraction is allowed (`1.5GiB`).
+//! Sizes print in binary units (`762.9 MiB`).
 //!
 //! ```
 //! use arenaprof_report::units::{format_bytes, parse_size};
@@ -63,58 +60,7 @@ pub fn format_count(n: u64) -> String {
     out
 }
 
-/// Why a size could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SizeError(pub String);
-
-impl std::fmt::Display for SizeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SizeError {}
-
-/// Parses a size such as `10MiB`, `16MB`, `1.5G`, `4096` or `0`.
-pub fn parse_size(s: &str) -> Result<u64, SizeError> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit = unit.trim();
-    let bad = || {
-        SizeError(format!(
-            "invalid size {s:?}: expected a number with an optional unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, K, M, G, T)"
-        ))
-    };
-    if num.is_empty() {
-        return Err(bad());
-    }
-    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kib" => 1 << 10,
-        "m" | "mib" => 1 << 20,
-        "g" | "gib" => 1 << 30,
-        "t" | "tib" => 1 << 40,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        _ => return Err(bad()),
-    };
-    if let Ok(n) = num.parse::<u64>() {
-        return n
-            .checked_mul(mult)
-            .ok_or_else(|| SizeError(format!("size {s:?} is too large")));
-    }
-    let f: f64 = num.parse().map_err(|_| bad())?;
-    let v = f * mult as f64;
-    if !v.is_finite() || v >= u64::MAX as f64 {
-        return Err(SizeError(format!("size {s:?} is too large")));
-    }
-    Ok(v.round() as u64)
-}
+pub use arenaprof_snapshot::size::{parse_size, SizeError};
 
 #[cfg(test)]
 mod tests {
@@ -131,21 +77,6 @@ mod tests {
         assert_eq!(format_delta(48 << 20), "+48.0 MiB");
     }
 
-    #[test]
-    fn parses_sizes() {
-        assert_eq!(parse_size("0"), Ok(0));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("10MiB"), Ok(10 << 20));
-        assert_eq!(parse_size("10 mib"), Ok(10 << 20));
-        assert_eq!(parse_size("16M"), Ok(16 << 20));
-        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
-        assert_eq!(parse_size("2kb"), Ok(2000));
-        assert!(parse_size("").is_err());
-        assert!(parse_size("MiB").is_err());
-        assert!(parse_size("10 furlongs").is_err());
-        assert!(parse_size("-1").is_err());
-        assert!(parse_size("99999999999999TiB").is_err());
-    }
 
     #[test]
     fn formats_counts_and_times() {

@@ -20,6 +20,7 @@
 
 pub mod footprint;
 pub mod format;
+pub mod size;
 mod model;
 
 pub use format::{FormatError, FORMAT_VERSION, MAGIC};

@@ -46,7 +46,7 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| format!("cannot create {}: {e}", opts.out.display()))?;
     arenaprof::set_sampling(Sampling::Bytes {
-        mean: arenaprof::sampling::DEFAULT_MEAN,
+        mean: arenaprof::Sampling::DEFAULT_MEAN,
     });
     arenaprof::timeline::start_sampler(std::time::Duration::from_millis(5));
     println!(
