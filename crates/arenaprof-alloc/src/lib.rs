@@ -66,7 +66,6 @@
 //! 8. `tracking`: the `GlobalAlloc` itself.
 //! 9. `process`, `stats`, `snapshot`, `profiler`: what users read.
 
-
 pub mod clock;
 mod fork;
 mod header;

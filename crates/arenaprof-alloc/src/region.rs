@@ -94,7 +94,12 @@ impl Region {
 /// Serves `layout` from region `ws` for thread `me`, or `None` (an overflow,
 /// counted) when `me` is not the owner or the block does not fit.
 #[inline(never)]
-pub(crate) fn try_alloc(ws: *const Region, me: usize, layout: Layout, zeroed: bool) -> Option<*mut u8> {
+pub(crate) fn try_alloc(
+    ws: *const Region,
+    me: usize,
+    layout: Layout,
+    zeroed: bool,
+) -> Option<*mut u8> {
     // SAFETY: a region set on a thread outlives every guard that set it: a
     // `Workspace` whose guards were forgotten leaks its region (see its Drop).
     let w = unsafe { &*ws };
@@ -121,8 +126,7 @@ pub(crate) fn try_alloc(ws: *const Region, me: usize, layout: Layout, zeroed: bo
     let new_used = end - base;
     // Remote frees may roll `used` back concurrently; only a free of the
     // topmost block does, and that block is not this one.
-    if w
-        .used
+    if w.used
         .compare_exchange(used, new_used, AcqRel, Acquire)
         .is_err()
     {

@@ -12,8 +12,8 @@
 use crate::clock::now_ns;
 use crate::limits::MAX_TAGS;
 use crate::mmap::map_zeroed;
-use crate::totals::{total_live, GLOBAL};
 use crate::spin::SpinFlag;
+use crate::totals::{total_live, GLOBAL};
 use arenaprof_snapshot::PointReason;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 

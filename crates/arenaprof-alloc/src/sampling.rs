@@ -17,8 +17,8 @@
 //! ```
 
 use crate::clock::now_ns;
-use arenaprof_snapshot::size::parse_size;
 use crate::local::{with_busy, Local};
+use arenaprof_snapshot::size::parse_size;
 use dashmap::DashMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
@@ -117,7 +117,9 @@ impl std::str::FromStr for Sampling {
     /// ```
     fn from_str(s: &str) -> Result<Sampling, SamplingParseError> {
         let t = s.trim();
-        let err = || SamplingParseError { given: s.to_owned() };
+        let err = || SamplingParseError {
+            given: s.to_owned(),
+        };
         match t {
             "off" | "0" | "" => return Ok(Sampling::Off),
             "all" => return Ok(Sampling::All),

@@ -250,7 +250,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return unsafe { self.alloc_internal(layout, outer, zeroed) };
         }
         if !l.ws.get().is_null() {
-            if let Some(p) = region::try_alloc(l.ws.get(), l as *const Local as usize, layout, zeroed) {
+            if let Some(p) =
+                region::try_alloc(l.ws.get(), l as *const Local as usize, layout, zeroed)
+            {
                 return p;
             }
         }

@@ -125,8 +125,12 @@ impl Drop for Workspace {
             // Blocks still point into the region, or a guard was forgotten
             // (`mem::forget`) and a thread may still serve allocations from
             // it: leaking region and record is the only safe choice.
-            let inner =
-                local::with_busy(|| std::mem::replace(&mut self.inner, Box::new(Region::new(std::ptr::null_mut(), 0))));
+            let inner = local::with_busy(|| {
+                std::mem::replace(
+                    &mut self.inner,
+                    Box::new(Region::new(std::ptr::null_mut(), 0)),
+                )
+            });
             std::mem::forget(inner);
             return;
         }

@@ -1,8 +1,8 @@
 //! Snapshots: what a run leaves behind, checked against what the test did.
 
-use arenaprof_snapshot::{PointReason, SamplingMode, Snapshot};
 use arenaprof_alloc::{set_sampling, snapshot, stats, timeline, with_tag, Sampling, Tag};
 use arenaprof_alloc::{TrackingAlloc, Workspace};
+use arenaprof_snapshot::{PointReason, SamplingMode, Snapshot};
 use std::sync::Mutex;
 
 #[global_allocator]

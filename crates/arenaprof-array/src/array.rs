@@ -5,7 +5,8 @@ use crate::dims::{Shape, Small, Strides};
 use crate::element::Element;
 use crate::error::ArrayError;
 use crate::op::Op;
-use crate::registry::{self, ArenaKey, ViewKey, NONE};
+use crate::registry;
+use crate::store::{self, ArenaKey, ViewKey, NONE};
 use crate::warn;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
@@ -33,7 +34,7 @@ unsafe impl<T: Send + Sync> Sync for Arena<T> {}
 
 impl<T> Drop for Arena<T> {
     fn drop(&mut self) {
-        registry::remove_arena(self.key);
+        store::remove_arena(self.key);
         // SAFETY: ptr, len and cap come from a `Vec<T>` taken apart in
         // `Array::from_buffer`; this is the only place that frees it.
         drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
@@ -157,7 +158,8 @@ impl<T: Element> Array<T> {
         if vec.is_empty() || size_of::<T>() == 0 {
             return Ok(Array::empty(dim, strides, 0));
         }
-        let key = registry::register_arena(
+        registry::ensure_contributor();
+        let key = store::register_arena(
             (vec.capacity() * size_of::<T>()) as u64,
             T::NAME,
             size_of::<T>() as u64,
@@ -166,7 +168,7 @@ impl<T: Element> Array<T> {
             site,
         )
         .ok_or(ArrayError::Alloc {
-            bytes: size_of::<registry::ArenaRec>(),
+            bytes: size_of::<store::ArenaRec>(),
         })?;
         let mut v = ManuallyDrop::new(vec);
         let (len, cap) = (v.len(), v.capacity());
@@ -174,7 +176,7 @@ impl<T: Element> Array<T> {
         let arena = arenaprof_alloc::untracked(|| Arc::new(Arena { ptr, len, cap, key }));
         // Without a record (the registry could not grow) the owner still
         // works; it is counted in `RegistryStats::unrecorded_views`.
-        let view = registry::register_view(key, NONE, Op::Owner(op), site, true, 0, &dim, &strides);
+        let view = store::register_view(key, NONE, Op::Owner(op), site, true, 0, &dim, &strides);
         Ok(Array {
             ptr,
             dim,
@@ -224,8 +226,7 @@ impl<T: Element> Array<T> {
         // SAFETY: `ptr` was derived from this array's pointer by ndarray's
         // in-bounds slicing or by a permutation, so it lies in the arena.
         let offset = unsafe { ptr.as_ptr().offset_from(arena.ptr.as_ptr()) };
-        let view =
-            registry::register_view(arena.key, parent, op, site, false, offset, &dim, &strides);
+        let view = store::register_view(arena.key, parent, op, site, false, offset, &dim, &strides);
         Array {
             ptr,
             dim,
@@ -712,7 +713,7 @@ impl<T: Element> Clone for Array<T> {
 impl<T: Element> Drop for Array<T> {
     fn drop(&mut self) {
         if let (Some(arena), Some(view)) = (&self.arena, self.view) {
-            registry::drop_view(arena.key, view);
+            store::drop_view(arena.key, view);
             if warn::enabled() && Arc::strong_count(arena) > 1 {
                 warn::check(arena.key);
             }

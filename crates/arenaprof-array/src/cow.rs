@@ -5,7 +5,7 @@
 use crate::array::{Array, IS_VIEW};
 use crate::element::Element;
 use crate::error::ArrayError;
-use crate::registry;
+use crate::store;
 use ndarray::{ArrayViewMutD, Axis, IxDyn, RawArrayViewMut, ShapeBuilder};
 use std::panic::Location;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ impl<T: Element> Array<T> {
         let copy = self.copy_as("cow", site)?;
         let to = copy.arena_id().unwrap_or(0);
         let bytes = copy.len() as u64 * std::mem::size_of::<T>() as u64;
-        registry::record_cow(from, to, bytes, site);
+        store::record_cow(from, to, bytes, site);
         *self = copy;
         self.flags &= !IS_VIEW;
         Ok(())

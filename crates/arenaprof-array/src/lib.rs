@@ -28,7 +28,7 @@
 //! Modules: [`array`](Array) (the handle, constructors, accessors),
 //! `view_ops` (views), `copy_ops` (copies), `cow` (copy-on-write writes),
 //! `arith` (broadcasting arithmetic, sums, means), `linalg` (matmul),
-//! [`registry`] and [`provenance`] (records and queries), [`warn`] (the
+//! `store` (the records), [`registry`] (reading them), [`warn`] (the
 //! `ARENAPROF_WARN_PINNED` warning).
 //!
 //! Arena buffers are allocated under [`arenaprof_alloc::Tag::ARRAY_BASE`]
@@ -45,10 +45,10 @@ mod element;
 mod error;
 pub mod linalg;
 mod op;
-pub mod provenance;
 pub mod registry;
 mod site;
 mod spin;
+mod store;
 mod view_ops;
 pub mod warn;
 

@@ -1,534 +1,421 @@
-//! The arena registry: one record per live arena and per view that is alive
-//! or still needed to explain a live descendant.
+//! Reading the registry: per arena, its capacity, the bytes live views can
+//! reach, the wasted rest, and every retaining view with the chain of
+//! operations (and sites) that made it.
 //!
-//! Storage is 16 shards, each a spin lock around two slabs (arenas, views).
-//! An arena is placed on its creating thread's home shard and all its views
-//! live on the same shard, so creating or dropping a view takes exactly one
-//! uncontended lock and touches no global atomic. Every allocation made here
-//! runs inside [`arenaprof_alloc::untracked`]: registry memory is counted as
-//! profiler overhead, never as `ARRAY_BASE` or user bytes.
-//!
-//! Public reads are re-exported here from [`crate::provenance`].
-//!
-//! Read it through [`arenas`], [`arena`], [`stats`], [`cow_events`] and
-//! [`to_snapshot`] (see [`crate::provenance`]).
+//! ```
+//! use arenaprof_array::{registry, s, Array};
+//! let a = Array::<f64>::arange(1000);
+//! let v = a.slice(s![..10]);
+//! let id = a.arena_id().unwrap();
+//! drop(a);
+//! let info = registry::arena(id).unwrap();
+//! assert_eq!(info.capacity_bytes, 8000);
+//! assert_eq!(info.reachable_bytes, 80);
+//! assert_eq!(info.wasted_bytes, 7920);
+//! assert!(!info.owner_alive);
+//! assert_eq!(info.retainers.len(), 1);
+//! assert_eq!(info.retainers[0].view.op, "slice[..10]");
+//! assert_eq!(info.retainers[0].chain.len(), 2); // the dropped owner, then the view
+//! # drop(v);
+//! ```
 
-pub use crate::provenance::{
-    arena, arenas, cow_events, stats, to_snapshot, ArenaInfo, RegistryStats, Retainer, ViewInfo,
-};
+use crate::site::site_of;
+use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
+use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
+use std::collections::HashMap;
+use std::fmt;
 
-use crate::dims::{Shape, Small, Strides};
-use crate::op::Op;
-use crate::site;
-use crate::spin::{SpinGuard, SpinLock};
-use arenaprof_snapshot::{CowRecord, Layout};
-use std::cell::Cell;
-use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, Once};
-
-/// Number of shards.
-pub(crate) const SHARDS: usize = 16;
-/// Marks "no parent" in a view record.
-pub(crate) const NONE: u32 = u32::MAX;
-
-/// A slab entry: records are reused in place, so a new record is written
-/// field by field into a vacant entry instead of being moved in whole.
-pub(crate) trait Entry {
-    /// A vacant entry.
-    fn vacant() -> Self;
-    /// Whether the entry holds a record.
-    fn is_used(&self) -> bool;
-    /// Marks the entry vacant (freeing any heap parts).
-    fn vacate(&mut self);
-}
-
-/// A slab: stable `u32` slots with a free list.
-pub(crate) struct Slab<T> {
-    entries: Vec<T>,
-    free: Vec<u32>,
-    len: usize,
-}
-
-impl<T: Entry> Slab<T> {
-    const fn new() -> Self {
-        Slab {
-            entries: Vec::new(),
-            free: Vec::new(),
-            len: 0,
-        }
-    }
-
-    /// Whether [`Slab::claim`] would allocate.
-    #[inline]
-    fn insert_allocates(&self) -> bool {
-        self.free.is_empty() && self.entries.len() == self.entries.capacity()
-    }
-
-    /// A vacant entry to fill; the caller must make it used. Allocates only
-    /// when [`Slab::insert_allocates`] says so; the free list always has
-    /// room for every slot, so [`Slab::remove`] never allocates.
-    /// `None` when the table had to grow and the allocator refused (the
-    /// registry never aborts the process).
-    #[inline(always)]
-    fn claim(&mut self) -> Option<(u32, &mut T)> {
-        let i = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                if self.entries.len() == self.entries.capacity() {
-                    self.entries.try_reserve(1).ok()?;
-                }
-                let cap = self.entries.capacity();
-                self.free.try_reserve_exact(cap).ok()?;
-                self.entries.push(T::vacant());
-                (self.entries.len() - 1) as u32
-            }
-        };
-        self.len += 1;
-        Some((i, &mut self.entries[i as usize]))
-    }
-
-    fn insert(&mut self, v: T) -> Option<u32> {
-        let (i, e) = self.claim()?;
-        *e = v;
-        Some(i)
-    }
-
-    /// Vacates the entry in place; whether it was used.
-    fn remove(&mut self, i: u32) -> bool {
-        let Some(e) = self.entries.get_mut(i as usize) else {
-            return false;
-        };
-        if !e.is_used() {
-            return false;
-        }
-        e.vacate();
-        self.len -= 1;
-        self.free.push(i);
-        if self.len == 0 {
-            // Give the memory back once a burst of views is over.
-            self.entries = Vec::new();
-            self.free = Vec::new();
-        }
-        true
-    }
-
-    #[inline]
-    pub(crate) fn get(&self, i: u32) -> Option<&T> {
-        self.entries.get(i as usize).filter(|e| e.is_used())
-    }
-
-    #[inline]
-    fn get_mut(&mut self, i: u32) -> Option<&mut T> {
-        self.entries.get_mut(i as usize).filter(|e| e.is_used())
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.is_used())
-            .map(|(i, e)| (i as u32, e))
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-}
-
-/// A placeholder site for vacant entries.
-fn nowhere() -> &'static Location<'static> {
-    Location::caller()
-}
-
-/// One arena as the registry keeps it.
-#[derive(Clone, Debug)]
-pub(crate) struct ArenaRec {
-    pub used: bool,
+/// One view (or owning array) in a chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewInfo {
+    /// View id (unique per run).
     pub id: u64,
-    pub capacity_bytes: u64,
-    pub elem_type: &'static str,
-    pub elem_size: u64,
-    pub shape: Shape,
-    pub site: &'static Location<'static>,
-    pub op: &'static str,
-    pub thread: u32,
-    pub created_ns: u64,
-    pub owner_alive: bool,
-    /// A pinned-bytes warning was printed for this arena.
-    pub warned: bool,
-}
-
-/// One view as the registry keeps it (all inline for up to 4 axes).
-#[derive(Clone, Debug)]
-pub(crate) struct ViewRec {
-    pub used: bool,
-    pub id: u64,
-    pub arena: u32,
-    pub parent: u32,
-    /// View records (alive or kept) whose parent this is.
-    pub children: u32,
+    /// Id of the view it was derived from (`None` for an owning array).
+    pub parent: Option<u64>,
+    /// The operation, e.g. `"slice[..10]"`, `"t()"`, or an owner's
+    /// constructor (`"arange"`).
+    pub op: String,
+    /// Where it was made (file:line:col of the user's code).
+    pub site: Site,
+    /// Whether a handle to it is alive (dropped ancestors are kept as records).
     pub alive: bool,
+    /// Whether it is the arena's owning array.
     pub is_owner: bool,
-    pub op: Op,
-    pub site: &'static Location<'static>,
-    pub offset: isize,
-    pub dim: Shape,
-    /// Strides in elements.
-    pub strides: Strides,
+    /// Its window on the arena, in elements.
+    pub layout: Layout,
+    /// Creation time (ns since the registry's clock started; views are
+    /// stamped at the kernel tick's resolution).
     pub created_ns: u64,
+    /// Tracker thread slot that made it.
     pub thread: u32,
 }
 
-impl Entry for ArenaRec {
-    fn vacant() -> Self {
-        ArenaRec {
-            used: false,
-            id: 0,
-            capacity_bytes: 0,
-            elem_type: "",
-            elem_size: 0,
-            shape: Small::zeros(0),
-            site: nowhere(),
-            op: "",
-            thread: 0,
-            created_ns: 0,
-            owner_alive: false,
-            warned: false,
+/// A live view that keeps an arena allocated, and how it came to be.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retainer {
+    /// The live view.
+    pub view: ViewInfo,
+    /// Its derivation, root first: the owning array's record, then each
+    /// derived view down to `view` itself (dropped links included).
+    pub chain: Vec<ViewInfo>,
+    /// Bytes of the arena this view can reach.
+    pub reachable_bytes: u64,
+    /// Bytes a `to_owned()` copy of this view would allocate.
+    pub copy_bytes: u64,
+}
+
+impl fmt::Display for Retainer {
+    /// `arena <- arange@a.rs:3:9 <- slice[..10]@a.rs:4:9 <- t()@a.rs:5:9`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("arena")?;
+        for v in &self.chain {
+            write!(f, " <- {}@{}", v.op, v.site)?;
         }
-    }
-    fn is_used(&self) -> bool {
-        self.used
-    }
-    fn vacate(&mut self) {
-        *self = ArenaRec::vacant();
+        Ok(())
     }
 }
 
-impl Entry for ViewRec {
-    fn vacant() -> Self {
-        ViewRec {
-            used: false,
-            id: 0,
-            arena: 0,
-            parent: NONE,
-            children: 0,
-            alive: false,
-            is_owner: false,
-            op: Op::Clone,
-            site: nowhere(),
-            offset: 0,
-            dim: Small::zeros(0),
-            strides: Small::zeros(0),
-            created_ns: 0,
-            thread: 0,
-        }
-    }
-    #[inline]
-    fn is_used(&self) -> bool {
-        self.used
-    }
-    #[inline]
-    fn vacate(&mut self) {
-        self.used = false;
-        if matches!(self.dim, Small::Heap(_)) || matches!(self.strides, Small::Heap(_)) {
-            self.dim = Small::zeros(0);
-            self.strides = Small::zeros(0);
-        }
-    }
-}
-
-impl ViewRec {
-    pub(crate) fn layout(&self, elem_size: u64) -> Layout {
-        Layout {
-            offset: self.offset as i64,
-            shape: self.dim.as_slice().to_vec(),
-            strides: self.strides.as_slice().to_vec(),
-            elem_size,
-        }
-    }
-}
-
-/// One shard of the registry.
-pub(crate) struct Shard {
-    pub arenas: Slab<ArenaRec>,
-    pub views: Slab<ViewRec>,
-    view_seq: u64,
-}
-
-impl Shard {
-    pub(crate) fn arena_mut(&mut self, slot: u32) -> Option<&mut ArenaRec> {
-        self.arenas.get_mut(slot)
-    }
-}
-
-#[repr(align(128))]
-struct Padded(SpinLock<Shard>);
-
-#[allow(clippy::declare_interior_mutable_const)]
-const EMPTY: Padded = Padded(SpinLock::new(Shard {
-    arenas: Slab::new(),
-    views: Slab::new(),
-    view_seq: 0,
-}));
-
-static SHARD: [Padded; SHARDS] = [EMPTY; SHARDS];
-static ARENAS_CREATED: AtomicU64 = AtomicU64::new(0);
-static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
-static CONTRIBUTOR: Once = Once::new();
-/// Views made while the registry could not grow its table.
-static UNRECORDED: AtomicU64 = AtomicU64::new(0);
-
-/// Views made without a record because the allocator refused the registry
-/// room for it (the views work; they just do not show up).
-pub(crate) fn unrecorded_views() -> u64 {
-    UNRECORDED.load(Relaxed)
-}
-
-/// Most copy-on-write events kept; later ones are counted, not stored.
-pub const MAX_COW_EVENTS: usize = 65_536;
-
-pub(crate) struct CowLog {
-    pub events: Vec<CowRecord>,
-    pub total: u64,
-}
-
-pub(crate) static COW: Mutex<CowLog> = Mutex::new(CowLog {
-    events: Vec::new(),
-    total: 0,
-});
-
-thread_local! {
-    static HOME: Cell<u16> = const { Cell::new(u16::MAX) };
-}
-
-/// Locks shard `i`.
-#[inline]
-pub(crate) fn lock(i: usize) -> SpinGuard<'static, Shard> {
-    SHARD[i].0.lock()
-}
-
-fn home_shard() -> u16 {
-    HOME.try_with(|h| {
-        let v = h.get();
-        if v != u16::MAX {
-            return v;
-        }
-        let v = (NEXT_HOME.fetch_add(1, Relaxed) % SHARDS) as u16;
-        h.set(v);
-        v
-    })
-    .unwrap_or(0)
-}
-
-thread_local! {
-    static SLOT: Cell<u32> = const { Cell::new(u32::MAX) };
-}
-
-/// The tracker's slot for this thread, cached (a slot never changes).
-#[inline]
-fn thread_slot() -> u32 {
-    SLOT.try_with(|c| {
-        let v = c.get();
-        if v != u32::MAX {
-            return v;
-        }
-        let v = arenaprof_alloc::current_thread_slot().unwrap_or(u32::MAX);
-        c.set(v);
-        v
-    })
-    .unwrap_or(u32::MAX)
-}
-
-/// Where an arena's records live.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ArenaKey {
-    pub shard: u16,
-    pub slot: u32,
+/// One live arena with its figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArenaInfo {
+    /// Arena id (unique per run).
     pub id: u64,
+    /// Bytes of its buffer.
+    pub capacity_bytes: u64,
+    /// Bytes live views can reach (union of their strided footprints).
+    pub reachable_bytes: u64,
+    /// `capacity_bytes - reachable_bytes`.
+    pub wasted_bytes: u64,
+    /// Element type, e.g. `"f64"`.
+    pub elem_type: String,
+    /// Element size in bytes.
+    pub elem_size: u64,
+    /// Shape of the owning array when it was made.
+    pub shape: Vec<usize>,
+    /// Constructor, e.g. `"arange"`, `"to_owned"`, `"cow"`.
+    pub op: String,
+    /// Where it was made.
+    pub site: Site,
+    /// Tracker thread slot that made it.
+    pub thread: u32,
+    /// Creation time (ns since the registry's clock started).
+    pub created_ns: u64,
+    /// Whether the owning array's handle is still alive.
+    pub owner_alive: bool,
+    /// Every live handle on the arena (the owner included while alive),
+    /// largest reach first.
+    pub retainers: Vec<Retainer>,
 }
 
-/// Where a view's record lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ViewKey {
-    pub slot: u32,
-    pub id: u64,
-}
-
-/// Registers a new arena.
-pub(crate) fn register_arena(
-    capacity_bytes: u64,
-    elem_type: &'static str,
-    elem_size: u64,
-    shape: &[usize],
-    op: &'static str,
-    site: &'static Location<'static>,
-) -> Option<ArenaKey> {
-    CONTRIBUTOR.call_once(|| arenaprof_alloc::register_contributor(crate::provenance::contribute));
-    let shard = home_shard();
-    let id = ARENAS_CREATED.fetch_add(1, Relaxed) + 1;
-    let rec = ArenaRec {
-        used: true,
-        id,
-        capacity_bytes,
-        elem_type,
-        elem_size,
-        shape: Small::from_slice(shape),
-        site,
-        op,
-        thread: thread_slot(),
-        created_ns: site::now_ns(),
-        owner_alive: true,
-        warned: false,
-    };
-    arenaprof_alloc::untracked(|| {
-        let slot = lock(shard as usize).arenas.insert(rec)?;
-        Some(ArenaKey { shard, slot, id })
-    })
-}
-
-/// Removes an arena's record (its buffer is being freed).
-pub(crate) fn remove_arena(key: ArenaKey) {
-    arenaprof_alloc::untracked(|| {
-        lock(key.shard as usize).arenas.remove(key.slot);
-    })
-}
-
-/// Registers a view (or an arena's owning array, `parent == NONE`).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn register_view(
-    arena: ArenaKey,
-    parent: u32,
-    op: Op,
-    site: &'static Location<'static>,
-    is_owner: bool,
-    offset: isize,
-    dim: &Shape,
-    strides: &Strides,
-) -> Option<ViewKey> {
-    let created_ns = site::coarse_now_ns();
-    let thread = thread_slot();
-    let mut sh = lock(arena.shard as usize);
-    let make = |sh: &mut Shard| {
-        let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
-        // Written field by field into a vacant entry (no copy of the record).
-        let Some((slot, r)) = sh.views.claim() else {
-            UNRECORDED.fetch_add(1, Relaxed);
-            return None;
-        };
-        r.used = true;
-        r.id = id;
-        r.arena = arena.slot;
-        r.parent = parent;
-        r.children = 0;
-        r.alive = true;
-        r.is_owner = is_owner;
-        r.op = op;
-        r.site = site;
-        r.offset = offset;
-        r.dim.clone_from(dim);
-        r.strides.clone_from(strides);
-        r.created_ns = created_ns;
-        r.thread = thread;
-        sh.view_seq += 1;
-        if let Some(p) = sh.views.get_mut(parent) {
-            p.children += 1;
+impl ArenaInfo {
+    /// Bytes freed if every retainer were replaced by its `to_owned()` copy:
+    /// the capacity minus the copies' bytes (0 while the owner is alive).
+    ///
+    /// ```
+    /// use arenaprof_array::{registry, s, Array};
+    /// let a = Array::<f64>::arange(100);
+    /// let v = a.slice(s![..10]);
+    /// let id = a.arena_id().unwrap();
+    /// assert_eq!(registry::arena(id).unwrap().to_owned_frees(), 0);
+    /// drop(a);
+    /// assert_eq!(registry::arena(id).unwrap().to_owned_frees(), 720);
+    /// # drop(v);
+    /// ```
+    pub fn to_owned_frees(&self) -> u64 {
+        if self.owner_alive {
+            return 0;
         }
-        Some(ViewKey { slot, id })
-    };
-    // Allocations must bypass the counters; skip the thread-local switch
-    // when none can happen (the common case).
-    if sh.views.insert_allocates() || matches!(dim, Small::Heap(_)) {
-        arenaprof_alloc::untracked(|| make(&mut sh))
-    } else {
-        make(&mut sh)
+        let copies: u64 = self.retainers.iter().map(|r| r.copy_bytes).sum();
+        self.capacity_bytes.saturating_sub(copies)
     }
 }
 
-/// Marks a view's handle dropped and removes every record no live view
-/// needs any more (the view itself, then ancestors whose last descendant it
-/// was). Never allocates (frees of registry blocks are attributed to the
-/// profiler by their headers wherever they happen).
-pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
-    {
-        let mut sh = lock(arena.shard as usize);
-        let mut slot = view.slot;
-        let Some(v) = sh.views.get_mut(slot) else {
-            return;
+/// Registry totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegistryStats {
+    /// Arenas allocated now.
+    pub live_arenas: u64,
+    /// View handles alive now (owners included).
+    pub live_views: u64,
+    /// View records kept (live views plus dropped ancestors they need).
+    pub view_records: u64,
+    /// Arenas created since the start.
+    pub arenas_created: u64,
+    /// Views created since the start (owners included).
+    pub views_created: u64,
+    /// Copy-on-write copies made since the start.
+    pub cow_events: u64,
+    /// Views made without a record because the allocator refused the
+    /// registry room for one (they work, but no query sees them).
+    pub unrecorded_views: u64,
+}
+
+impl RegistryStats {
+    /// No arena and no view record is left.
+    ///
+    /// ```
+    /// assert!(arenaprof_array::registry::RegistryStats::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.live_arenas == 0 && self.view_records == 0
+    }
+}
+
+struct Raw {
+    arenas: Vec<(usize, u32, ArenaRec)>,
+    views: Vec<(usize, u32, ViewRec)>,
+}
+
+fn collect(only: Option<u64>) -> Raw {
+    arenaprof_alloc::untracked(|| {
+        let mut raw = Raw {
+            arenas: Vec::new(),
+            views: Vec::new(),
         };
-        v.alive = false;
-        if v.is_owner {
-            if let Some(a) = sh.arenas.get_mut(arena.slot) {
-                a.owner_alive = false;
-            }
-        }
-        loop {
-            let Some(v) = sh.views.get(slot) else { return };
-            if v.alive || v.children > 0 {
-                return;
-            }
-            let parent = v.parent;
-            sh.views.remove(slot);
-            match sh.views.get_mut(parent) {
-                Some(p) => {
-                    p.children -= 1;
-                    slot = parent;
+        for i in 0..SHARDS {
+            let sh = store::lock(i);
+            let mut slots = Vec::new();
+            for (slot, a) in sh.arenas.iter() {
+                if only.is_none_or(|id| id == a.id) {
+                    raw.arenas.push((i, slot, a.clone()));
+                    slots.push(slot);
                 }
-                None => return,
+            }
+            if slots.is_empty() {
+                continue;
+            }
+            for (slot, v) in sh.views.iter() {
+                if only.is_none() || slots.contains(&v.arena) {
+                    raw.views.push((i, slot, v.clone()));
+                }
             }
         }
-    }
-}
-
-/// Records a copy-on-write event.
-pub(crate) fn record_cow(
-    from_arena: u64,
-    to_arena: u64,
-    bytes: u64,
-    at: &'static Location<'static>,
-) {
-    let rec = CowRecord {
-        from_arena,
-        to_arena,
-        bytes,
-        site: site::site_of(at),
-        t_ns: site::now_ns(),
-    };
-    arenaprof_alloc::untracked(|| {
-        let mut log = COW.lock().unwrap_or_else(|e| e.into_inner());
-        log.total += 1;
-        if log.events.len() < MAX_COW_EVENTS {
-            log.events.push(rec);
-        }
+        raw
     })
 }
 
-/// Arenas created since the process started.
-pub(crate) fn arenas_created() -> u64 {
-    ARENAS_CREATED.load(Relaxed)
-}
-
-/// Views created since the process started (owners included).
-pub(crate) fn views_created() -> u64 {
-    (0..SHARDS).map(|i| lock(i).view_seq).sum()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_stay_small() {
-        // Documented in docs/array.md: one view record is at most 192 bytes.
-        assert!(
-            std::mem::size_of::<ViewRec>() <= 192,
-            "{}",
-            std::mem::size_of::<ViewRec>()
-        );
-        println!(
-            "ViewRec {} B, ArenaRec {} B",
-            std::mem::size_of::<ViewRec>(),
-            std::mem::size_of::<ArenaRec>()
-        );
+fn view_info(v: &ViewRec, parent: Option<u64>, elem_size: u64) -> ViewInfo {
+    let op = match v.op.owner_name() {
+        Some(n) => n.to_owned(),
+        None => v.op.render(v.dim.as_slice()),
+    };
+    ViewInfo {
+        id: v.id,
+        parent,
+        op,
+        site: site_of(v.site),
+        alive: v.alive,
+        is_owner: v.is_owner,
+        layout: v.layout(elem_size),
+        created_ns: v.created_ns,
+        thread: v.thread,
     }
+}
+
+fn build(raw: Raw) -> Vec<ArenaInfo> {
+    let by_slot: HashMap<(usize, u32), &ViewRec> = raw
+        .views
+        .iter()
+        .map(|(s, slot, v)| ((*s, *slot), v))
+        .collect();
+    let mut out = Vec::with_capacity(raw.arenas.len());
+    for (shard, aslot, a) in &raw.arenas {
+        let es = a.elem_size;
+        let parent_id = |v: &ViewRec| {
+            (v.parent != NONE)
+                .then(|| by_slot.get(&(*shard, v.parent)).map(|p| p.id))
+                .flatten()
+        };
+        let mut retainers = Vec::new();
+        let mut layouts = Vec::new();
+        for (s, _, v) in &raw.views {
+            if s != shard || v.arena != *aslot || !v.alive {
+                continue;
+            }
+            let info = view_info(v, parent_id(v), es);
+            let mut chain = vec![info.clone()];
+            let mut cur = v.parent;
+            while let Some(p) = (cur != NONE).then(|| by_slot.get(&(*shard, cur))).flatten() {
+                chain.push(view_info(p, parent_id(p), es));
+                cur = p.parent;
+            }
+            chain.reverse();
+            let reachable_bytes = footprint::layout_bytes(&info.layout);
+            let copy_bytes = info.layout.shape.iter().product::<usize>() as u64 * es;
+            layouts.push(info.layout.clone());
+            retainers.push(Retainer {
+                view: info,
+                chain,
+                reachable_bytes,
+                copy_bytes,
+            });
+        }
+        retainers.sort_by(|x, y| {
+            y.reachable_bytes
+                .cmp(&x.reachable_bytes)
+                .then(x.view.id.cmp(&y.view.id))
+        });
+        let reachable = footprint::reachable_bytes(&layouts).min(a.capacity_bytes);
+        out.push(ArenaInfo {
+            id: a.id,
+            capacity_bytes: a.capacity_bytes,
+            reachable_bytes: reachable,
+            wasted_bytes: a.capacity_bytes - reachable,
+            elem_type: a.elem_type.to_owned(),
+            elem_size: es,
+            shape: a.shape.as_slice().to_vec(),
+            op: a.op.to_owned(),
+            site: site_of(a.site),
+            thread: a.thread,
+            created_ns: a.created_ns,
+            owner_alive: a.owner_alive,
+            retainers,
+        });
+    }
+    out.sort_by_key(|a| a.id);
+    out
+}
+
+/// Every live arena with its figures and retainers, by id.
+///
+/// Cost: one pass over the registry under each shard's lock, then the
+/// footprint union per arena outside the locks.
+///
+/// ```
+/// let a = arenaprof_array::Array::<u8>::zeros(&[16]);
+/// let all = arenaprof_array::registry::arenas();
+/// assert!(all.iter().any(|x| Some(x.id) == a.arena_id() && x.capacity_bytes == 16));
+/// ```
+pub fn arenas() -> Vec<ArenaInfo> {
+    build(collect(None))
+}
+
+/// One live arena by id (`None` once its buffer is freed).
+///
+/// ```
+/// let a = arenaprof_array::Array::<f32>::zeros(&[4, 4]);
+/// let info = arenaprof_array::registry::arena(a.arena_id().unwrap()).unwrap();
+/// assert_eq!((info.capacity_bytes, info.wasted_bytes), (64, 0));
+/// assert_eq!(info.elem_type, "f32");
+/// ```
+pub fn arena(id: u64) -> Option<ArenaInfo> {
+    build(collect(Some(id))).pop()
+}
+
+/// Registry totals.
+///
+/// ```
+/// let s = arenaprof_array::registry::stats();
+/// assert!(s.views_created >= s.live_views);
+/// ```
+pub fn stats() -> RegistryStats {
+    let mut s = RegistryStats {
+        arenas_created: store::arenas_created(),
+        ..RegistryStats::default()
+    };
+    for i in 0..SHARDS {
+        let sh = store::lock(i);
+        s.live_arenas += sh.arenas.len() as u64;
+        s.view_records += sh.views.len() as u64;
+        s.live_views += sh.views.iter().filter(|(_, v)| v.alive).count() as u64;
+    }
+    s.views_created = store::views_created();
+    s.unrecorded_views = store::unrecorded_views();
+    s.cow_events = store::COW.lock().unwrap_or_else(|e| e.into_inner()).total;
+    s
+}
+
+/// Copy-on-write events, oldest first (the first
+/// [`MAX_COW_EVENTS`](crate::registry::MAX_COW_EVENTS); [`stats`] counts all).
+///
+/// ```
+/// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
+/// let mut b = a.clone();
+/// b.set(&[0], 1.0).unwrap();
+/// let ev = arenaprof_array::registry::cow_events();
+/// assert!(ev.iter().any(|e| Some(e.from_arena) == a.arena_id() && e.bytes == 64));
+/// ```
+pub fn cow_events() -> Vec<arenaprof_snapshot::CowRecord> {
+    store::COW
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .events
+        .clone()
+}
+
+/// The registry as snapshot records: live arenas, live views and the dropped
+/// ancestors they need, and copy-on-write events.
+///
+/// ```
+/// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
+/// let reg = arenaprof_array::registry::to_snapshot();
+/// let rec = reg.arenas.iter().find(|r| Some(r.id) == a.arena_id()).unwrap();
+/// assert_eq!((rec.capacity_bytes, rec.op.as_str()), (64, "zeros"));
+/// ```
+pub fn to_snapshot() -> Registry {
+    let raw = collect(None);
+    let by_slot: HashMap<(usize, u32), u64> = raw
+        .views
+        .iter()
+        .map(|(s, slot, v)| ((*s, *slot), v.id))
+        .collect();
+    let arena_of: HashMap<(usize, u32), (u64, u64)> = raw
+        .arenas
+        .iter()
+        .map(|(s, slot, a)| ((*s, *slot), (a.id, a.elem_size)))
+        .collect();
+    let mut reg = Registry {
+        arenas_created: store::arenas_created(),
+        views_created: store::views_created(),
+        cow: cow_events(),
+        ..Registry::default()
+    };
+    for (s, _, v) in &raw.views {
+        let Some(&(arena, es)) = arena_of.get(&(*s, v.arena)) else {
+            continue;
+        };
+        let info = view_info(v, by_slot.get(&(*s, v.parent)).copied(), es);
+        reg.views.push(ViewRecord {
+            id: info.id,
+            arena,
+            parent: info.parent,
+            op: info.op,
+            site: info.site,
+            alive: info.alive,
+            is_owner: info.is_owner,
+            layout: info.layout,
+            created_ns: info.created_ns,
+            thread: info.thread,
+        });
+    }
+    reg.views.sort_by_key(|v| v.id);
+    for (_, _, a) in &raw.arenas {
+        reg.arenas.push(ArenaRecord {
+            id: a.id,
+            capacity_bytes: a.capacity_bytes,
+            elem_type: a.elem_type.to_owned(),
+            elem_size: a.elem_size,
+            shape: a.shape.as_slice().to_vec(),
+            site: site_of(a.site),
+            op: a.op.to_owned(),
+            thread: a.thread,
+            created_ns: a.created_ns,
+            owner_alive: a.owner_alive,
+        });
+    }
+    reg.arenas.sort_by_key(|a| a.id);
+    reg
+}
+
+/// Registers [`contribute`] with the allocator's snapshot (once).
+pub(crate) fn ensure_contributor() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| arenaprof_alloc::register_contributor(contribute));
+}
+
+/// The snapshot contributor registered with `arenaprof_alloc`. Every time
+/// in the registry already comes from the profiler's one clock
+/// ([`arenaprof_alloc::clock`]), like the snapshot's own.
+pub(crate) fn contribute(snap: &mut Snapshot) {
+    snap.registry = to_snapshot();
 }

@@ -20,8 +20,8 @@
 //! # drop(v);
 //! ```
 
-use crate::provenance;
-use crate::registry::{self, ArenaKey};
+use crate::registry;
+use crate::store::{self, ArenaKey};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
@@ -79,20 +79,20 @@ pub(crate) fn enabled() -> bool {
 pub(crate) fn check(key: ArenaKey) {
     let Some(limit) = threshold() else { return };
     {
-        let sh = registry::lock(key.shard as usize);
+        let sh = store::lock(key.shard as usize);
         match sh.arenas.get(key.slot) {
             Some(a) if !a.warned && a.id == key.id && a.capacity_bytes >= limit => {}
             _ => return,
         }
     }
-    let Some(info) = provenance::arena(key.id) else {
+    let Some(info) = registry::arena(key.id) else {
         return;
     };
     if info.wasted_bytes < limit || info.retainers.is_empty() {
         return;
     }
     {
-        let mut sh = registry::lock(key.shard as usize);
+        let mut sh = store::lock(key.shard as usize);
         match sh.arena_mut(key.slot) {
             Some(a) if !a.warned && a.id == key.id => a.warned = true,
             _ => return,

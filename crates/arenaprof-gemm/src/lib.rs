@@ -42,6 +42,7 @@ pub mod operand;
 pub mod partition;
 mod pool;
 pub mod stat;
+mod state;
 mod worker;
 
 pub use budget::{Limit, Plan};

@@ -3,7 +3,7 @@
 
 use crate::budget::{Limit, WORKSPACE_RECORD};
 use crate::kernel::Blocks;
-use crate::pool::{PoolInner, State};
+use crate::state::{PoolInner, State};
 use crate::worker::Counters;
 use arenaprof_snapshot::{Section, Snapshot};
 use std::fmt;

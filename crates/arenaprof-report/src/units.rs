@@ -77,7 +77,6 @@ mod tests {
         assert_eq!(format_delta(48 << 20), "+48.0 MiB");
     }
 
-
     #[test]
     fn formats_counts_and_times() {
         assert_eq!(format_count(1_000_000), "1,000,000");

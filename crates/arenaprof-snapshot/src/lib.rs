@@ -20,8 +20,8 @@
 
 pub mod footprint;
 pub mod format;
-pub mod size;
 mod model;
+pub mod size;
 
 pub use format::{FormatError, FORMAT_VERSION, MAGIC};
 pub use model::*;

@@ -76,7 +76,10 @@ pub fn from_env(var: &str) -> Option<u64> {
         Ok(n) => Some(n),
         Err(e) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr().lock(), "arenaprof: {var}={v:?}: {e}; ignored");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "arenaprof: {var}={v:?}: {e}; ignored"
+            );
             None
         }
     }

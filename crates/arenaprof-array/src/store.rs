@@ -1,0 +1,524 @@
+//! The registry's store: one record per live arena and per view that is
+//! alive or still needed to explain a live descendant. Written by arrays and
+//! views; read by [`registry`](crate::registry), the layer above.
+//!
+//! Storage is 16 shards, each a spin lock around two slabs (arenas, views).
+//! An arena is placed on its creating thread's home shard and all its views
+//! live on the same shard, so creating or dropping a view takes exactly one
+//! uncontended lock and touches no global atomic. Every allocation made here
+//! runs inside [`arenaprof_alloc::untracked`]: registry memory is counted as
+//! profiler overhead, never as `ARRAY_BASE` or user bytes.
+//!
+use crate::dims::{Shape, Small, Strides};
+use crate::op::Op;
+use crate::site;
+use crate::spin::{SpinGuard, SpinLock};
+use arenaprof_snapshot::{CowRecord, Layout};
+use std::cell::Cell;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// Number of shards.
+pub(crate) const SHARDS: usize = 16;
+/// Marks "no parent" in a view record.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A slab entry: records are reused in place, so a new record is written
+/// field by field into a vacant entry instead of being moved in whole.
+pub(crate) trait Entry {
+    /// A vacant entry.
+    fn vacant() -> Self;
+    /// Whether the entry holds a record.
+    fn is_used(&self) -> bool;
+    /// Marks the entry vacant (freeing any heap parts).
+    fn vacate(&mut self);
+}
+
+/// A slab: stable `u32` slots with a free list.
+pub(crate) struct Slab<T> {
+    entries: Vec<T>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T: Entry> Slab<T> {
+    const fn new() -> Self {
+        Slab {
+            entries: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// Whether [`Slab::claim`] would allocate.
+    #[inline]
+    fn insert_allocates(&self) -> bool {
+        self.free.is_empty() && self.entries.len() == self.entries.capacity()
+    }
+
+    /// A vacant entry to fill; the caller must make it used. Allocates only
+    /// when [`Slab::insert_allocates`] says so; the free list always has
+    /// room for every slot, so [`Slab::remove`] never allocates.
+    /// `None` when the table had to grow and the allocator refused (the
+    /// registry never aborts the process).
+    #[inline(always)]
+    fn claim(&mut self) -> Option<(u32, &mut T)> {
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                if self.entries.len() == self.entries.capacity() {
+                    self.entries.try_reserve(1).ok()?;
+                }
+                let cap = self.entries.capacity();
+                self.free.try_reserve_exact(cap).ok()?;
+                self.entries.push(T::vacant());
+                (self.entries.len() - 1) as u32
+            }
+        };
+        self.len += 1;
+        Some((i, &mut self.entries[i as usize]))
+    }
+
+    fn insert(&mut self, v: T) -> Option<u32> {
+        let (i, e) = self.claim()?;
+        *e = v;
+        Some(i)
+    }
+
+    /// Vacates the entry in place; whether it was used.
+    fn remove(&mut self, i: u32) -> bool {
+        let Some(e) = self.entries.get_mut(i as usize) else {
+            return false;
+        };
+        if !e.is_used() {
+            return false;
+        }
+        e.vacate();
+        self.len -= 1;
+        self.free.push(i);
+        if self.len == 0 {
+            // Give the memory back once a burst of views is over.
+            self.entries = Vec::new();
+            self.free = Vec::new();
+        }
+        true
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: u32) -> Option<&T> {
+        self.entries.get(i as usize).filter(|e| e.is_used())
+    }
+
+    #[inline]
+    fn get_mut(&mut self, i: u32) -> Option<&mut T> {
+        self.entries.get_mut(i as usize).filter(|e| e.is_used())
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.is_used())
+            .map(|(i, e)| (i as u32, e))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// A placeholder site for vacant entries.
+fn nowhere() -> &'static Location<'static> {
+    Location::caller()
+}
+
+/// One arena as the registry keeps it.
+#[derive(Clone, Debug)]
+pub(crate) struct ArenaRec {
+    pub used: bool,
+    pub id: u64,
+    pub capacity_bytes: u64,
+    pub elem_type: &'static str,
+    pub elem_size: u64,
+    pub shape: Shape,
+    pub site: &'static Location<'static>,
+    pub op: &'static str,
+    pub thread: u32,
+    pub created_ns: u64,
+    pub owner_alive: bool,
+    /// A pinned-bytes warning was printed for this arena.
+    pub warned: bool,
+}
+
+/// One view as the registry keeps it (all inline for up to 4 axes).
+#[derive(Clone, Debug)]
+pub(crate) struct ViewRec {
+    pub used: bool,
+    pub id: u64,
+    pub arena: u32,
+    pub parent: u32,
+    /// View records (alive or kept) whose parent this is.
+    pub children: u32,
+    pub alive: bool,
+    pub is_owner: bool,
+    pub op: Op,
+    pub site: &'static Location<'static>,
+    pub offset: isize,
+    pub dim: Shape,
+    /// Strides in elements.
+    pub strides: Strides,
+    pub created_ns: u64,
+    pub thread: u32,
+}
+
+impl Entry for ArenaRec {
+    fn vacant() -> Self {
+        ArenaRec {
+            used: false,
+            id: 0,
+            capacity_bytes: 0,
+            elem_type: "",
+            elem_size: 0,
+            shape: Small::zeros(0),
+            site: nowhere(),
+            op: "",
+            thread: 0,
+            created_ns: 0,
+            owner_alive: false,
+            warned: false,
+        }
+    }
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    fn vacate(&mut self) {
+        *self = ArenaRec::vacant();
+    }
+}
+
+impl Entry for ViewRec {
+    fn vacant() -> Self {
+        ViewRec {
+            used: false,
+            id: 0,
+            arena: 0,
+            parent: NONE,
+            children: 0,
+            alive: false,
+            is_owner: false,
+            op: Op::Clone,
+            site: nowhere(),
+            offset: 0,
+            dim: Small::zeros(0),
+            strides: Small::zeros(0),
+            created_ns: 0,
+            thread: 0,
+        }
+    }
+    #[inline]
+    fn is_used(&self) -> bool {
+        self.used
+    }
+    #[inline]
+    fn vacate(&mut self) {
+        self.used = false;
+        if matches!(self.dim, Small::Heap(_)) || matches!(self.strides, Small::Heap(_)) {
+            self.dim = Small::zeros(0);
+            self.strides = Small::zeros(0);
+        }
+    }
+}
+
+impl ViewRec {
+    pub(crate) fn layout(&self, elem_size: u64) -> Layout {
+        Layout {
+            offset: self.offset as i64,
+            shape: self.dim.as_slice().to_vec(),
+            strides: self.strides.as_slice().to_vec(),
+            elem_size,
+        }
+    }
+}
+
+/// One shard of the registry.
+pub(crate) struct Shard {
+    pub arenas: Slab<ArenaRec>,
+    pub views: Slab<ViewRec>,
+    view_seq: u64,
+}
+
+impl Shard {
+    pub(crate) fn arena_mut(&mut self, slot: u32) -> Option<&mut ArenaRec> {
+        self.arenas.get_mut(slot)
+    }
+}
+
+#[repr(align(128))]
+struct Padded(SpinLock<Shard>);
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY: Padded = Padded(SpinLock::new(Shard {
+    arenas: Slab::new(),
+    views: Slab::new(),
+    view_seq: 0,
+}));
+
+static SHARD: [Padded; SHARDS] = [EMPTY; SHARDS];
+static ARENAS_CREATED: AtomicU64 = AtomicU64::new(0);
+static NEXT_HOME: AtomicUsize = AtomicUsize::new(0);
+/// Views made while the registry could not grow its table.
+static UNRECORDED: AtomicU64 = AtomicU64::new(0);
+
+/// Views made without a record because the allocator refused the registry
+/// room for it (the views work; they just do not show up).
+pub(crate) fn unrecorded_views() -> u64 {
+    UNRECORDED.load(Relaxed)
+}
+
+/// Most copy-on-write events kept; later ones are counted, not stored.
+pub const MAX_COW_EVENTS: usize = 65_536;
+
+pub(crate) struct CowLog {
+    pub events: Vec<CowRecord>,
+    pub total: u64,
+}
+
+pub(crate) static COW: Mutex<CowLog> = Mutex::new(CowLog {
+    events: Vec::new(),
+    total: 0,
+});
+
+thread_local! {
+    static HOME: Cell<u16> = const { Cell::new(u16::MAX) };
+}
+
+/// Locks shard `i`.
+#[inline]
+pub(crate) fn lock(i: usize) -> SpinGuard<'static, Shard> {
+    SHARD[i].0.lock()
+}
+
+fn home_shard() -> u16 {
+    HOME.try_with(|h| {
+        let v = h.get();
+        if v != u16::MAX {
+            return v;
+        }
+        let v = (NEXT_HOME.fetch_add(1, Relaxed) % SHARDS) as u16;
+        h.set(v);
+        v
+    })
+    .unwrap_or(0)
+}
+
+thread_local! {
+    static SLOT: Cell<u32> = const { Cell::new(u32::MAX) };
+}
+
+/// The tracker's slot for this thread, cached (a slot never changes).
+#[inline]
+fn thread_slot() -> u32 {
+    SLOT.try_with(|c| {
+        let v = c.get();
+        if v != u32::MAX {
+            return v;
+        }
+        let v = arenaprof_alloc::current_thread_slot().unwrap_or(u32::MAX);
+        c.set(v);
+        v
+    })
+    .unwrap_or(u32::MAX)
+}
+
+/// Where an arena's records live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ArenaKey {
+    pub shard: u16,
+    pub slot: u32,
+    pub id: u64,
+}
+
+/// Where a view's record lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ViewKey {
+    pub slot: u32,
+    pub id: u64,
+}
+
+/// Registers a new arena.
+pub(crate) fn register_arena(
+    capacity_bytes: u64,
+    elem_type: &'static str,
+    elem_size: u64,
+    shape: &[usize],
+    op: &'static str,
+    site: &'static Location<'static>,
+) -> Option<ArenaKey> {
+    let shard = home_shard();
+    let id = ARENAS_CREATED.fetch_add(1, Relaxed) + 1;
+    let rec = ArenaRec {
+        used: true,
+        id,
+        capacity_bytes,
+        elem_type,
+        elem_size,
+        shape: Small::from_slice(shape),
+        site,
+        op,
+        thread: thread_slot(),
+        created_ns: site::now_ns(),
+        owner_alive: true,
+        warned: false,
+    };
+    arenaprof_alloc::untracked(|| {
+        let slot = lock(shard as usize).arenas.insert(rec)?;
+        Some(ArenaKey { shard, slot, id })
+    })
+}
+
+/// Removes an arena's record (its buffer is being freed).
+pub(crate) fn remove_arena(key: ArenaKey) {
+    arenaprof_alloc::untracked(|| {
+        lock(key.shard as usize).arenas.remove(key.slot);
+    })
+}
+
+/// Registers a view (or an arena's owning array, `parent == NONE`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn register_view(
+    arena: ArenaKey,
+    parent: u32,
+    op: Op,
+    site: &'static Location<'static>,
+    is_owner: bool,
+    offset: isize,
+    dim: &Shape,
+    strides: &Strides,
+) -> Option<ViewKey> {
+    let created_ns = site::coarse_now_ns();
+    let thread = thread_slot();
+    let mut sh = lock(arena.shard as usize);
+    let make = |sh: &mut Shard| {
+        let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
+        // Written field by field into a vacant entry (no copy of the record).
+        let Some((slot, r)) = sh.views.claim() else {
+            UNRECORDED.fetch_add(1, Relaxed);
+            return None;
+        };
+        r.used = true;
+        r.id = id;
+        r.arena = arena.slot;
+        r.parent = parent;
+        r.children = 0;
+        r.alive = true;
+        r.is_owner = is_owner;
+        r.op = op;
+        r.site = site;
+        r.offset = offset;
+        r.dim.clone_from(dim);
+        r.strides.clone_from(strides);
+        r.created_ns = created_ns;
+        r.thread = thread;
+        sh.view_seq += 1;
+        if let Some(p) = sh.views.get_mut(parent) {
+            p.children += 1;
+        }
+        Some(ViewKey { slot, id })
+    };
+    // Allocations must bypass the counters; skip the thread-local switch
+    // when none can happen (the common case).
+    if sh.views.insert_allocates() || matches!(dim, Small::Heap(_)) {
+        arenaprof_alloc::untracked(|| make(&mut sh))
+    } else {
+        make(&mut sh)
+    }
+}
+
+/// Marks a view's handle dropped and removes every record no live view
+/// needs any more (the view itself, then ancestors whose last descendant it
+/// was). Never allocates (frees of registry blocks are attributed to the
+/// profiler by their headers wherever they happen).
+pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
+    {
+        let mut sh = lock(arena.shard as usize);
+        let mut slot = view.slot;
+        let Some(v) = sh.views.get_mut(slot) else {
+            return;
+        };
+        v.alive = false;
+        if v.is_owner {
+            if let Some(a) = sh.arenas.get_mut(arena.slot) {
+                a.owner_alive = false;
+            }
+        }
+        loop {
+            let Some(v) = sh.views.get(slot) else { return };
+            if v.alive || v.children > 0 {
+                return;
+            }
+            let parent = v.parent;
+            sh.views.remove(slot);
+            match sh.views.get_mut(parent) {
+                Some(p) => {
+                    p.children -= 1;
+                    slot = parent;
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+/// Records a copy-on-write event.
+pub(crate) fn record_cow(
+    from_arena: u64,
+    to_arena: u64,
+    bytes: u64,
+    at: &'static Location<'static>,
+) {
+    let rec = CowRecord {
+        from_arena,
+        to_arena,
+        bytes,
+        site: site::site_of(at),
+        t_ns: site::now_ns(),
+    };
+    arenaprof_alloc::untracked(|| {
+        let mut log = COW.lock().unwrap_or_else(|e| e.into_inner());
+        log.total += 1;
+        if log.events.len() < MAX_COW_EVENTS {
+            log.events.push(rec);
+        }
+    })
+}
+
+/// Arenas created since the process started.
+pub(crate) fn arenas_created() -> u64 {
+    ARENAS_CREATED.load(Relaxed)
+}
+
+/// Views created since the process started (owners included).
+pub(crate) fn views_created() -> u64 {
+    (0..SHARDS).map(|i| lock(i).view_seq).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_stay_small() {
+        // Documented in docs/array.md: one view record is at most 192 bytes.
+        assert!(
+            std::mem::size_of::<ViewRec>() <= 192,
+            "{}",
+            std::mem::size_of::<ViewRec>()
+        );
+        println!(
+            "ViewRec {} B, ArenaRec {} B",
+            std::mem::size_of::<ViewRec>(),
+            std::mem::size_of::<ArenaRec>()
+        );
+    }
+}
