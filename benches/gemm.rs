@@ -28,7 +28,7 @@
 //! the paired rounds (default 9 up to 1024, 7 at 2048, 5 at 4096),
 //! `GEMM_BENCH_CRITERION=0` skips the criterion part.
 
-use arenaprof::gemm::{GemmConfig, GemmPool, GemmScalar, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, GemmScalar, MatMut, MatRef, Strides};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::time::{Duration, Instant};
 
@@ -199,7 +199,13 @@ fn run<T: Elem>(
         "arenaprof" => {
             let rm = Strides::row_major(n);
             pools[threads - 1]
-                .gemm(n, n, n, T::of(1.0), a, rm, b, rm, T::of(0.0), c, rm)
+                .gemm(
+                    T::of(1.0),
+                    MatRef::new(a, n, n, rm),
+                    MatRef::new(b, n, n, rm),
+                    T::of(0.0),
+                    MatMut::new(c, n, n, rm),
+                )
                 .unwrap();
         }
         "matrixmultiply" => T::mm(threads > 1, n, a, b, c),

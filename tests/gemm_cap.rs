@@ -13,7 +13,7 @@
 //! figures while each pool runs.
 
 use arenaprof::gemm::budget::WORKSPACE_RECORD;
-use arenaprof::gemm::{GemmConfig, GemmPool, Limit, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, Limit, MatMut, MatRef, Strides};
 use arenaprof::{stats, untracked, with_tag, Tag, Workspace};
 
 #[global_allocator]
@@ -43,17 +43,11 @@ where
     let mut c: Vec<T> = vec![T::from(0); m * n];
     let rm = Strides::row_major;
     pool.gemm(
-        m,
-        k,
-        n,
         T::from(1),
-        &a,
-        rm(k),
-        &b,
-        rm(n),
+        MatRef::new(&a, m, k, rm(k)),
+        MatRef::new(&b, k, n, rm(n)),
         T::from(0),
-        &mut c,
-        rm(n),
+        MatMut::new(&mut c, m, n, rm(n)),
     )
     .unwrap();
     for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3)] {

@@ -3,7 +3,9 @@
 //! offsets), f32 and f64, on pools that split, tile and overflow differently.
 //! Elements of C's slice outside the matrix must be left untouched.
 
-use arenaprof::gemm::{GemmConfig, GemmError, GemmPool, GemmScalar, Operand, Strides};
+use arenaprof::gemm::{
+    GemmConfig, GemmError, GemmPool, GemmScalar, MatMut, MatRef, Operand, Strides,
+};
 
 #[global_allocator]
 static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
@@ -137,7 +139,6 @@ fn place<T: Elem>(
     Placed { data, s }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn check_one<T: Elem>(pool: &GemmPool, rng: &mut Rng, m: usize, k: usize, n: usize, label: &str) {
     let a = place::<T>(rng, m, k, false, false);
     let b = place::<T>(rng, k, n, false, false);
@@ -161,17 +162,11 @@ fn check_one<T: Elem>(pool: &GemmPool, rng: &mut Rng, m: usize, k: usize, n: usi
     let (alpha_t, beta_t) = (T::of(alpha), T::of(beta));
     let c0 = c.data.clone();
     pool.gemm(
-        m,
-        k,
-        n,
         alpha_t,
-        &a.data,
-        a.s,
-        &b.data,
-        b.s,
+        MatRef::new(&a.data, m, k, a.s),
+        MatRef::new(&b.data, k, n, b.s),
         beta_t,
-        &mut c.data,
-        c.s,
+        MatMut::new(&mut c.data, m, n, c.s),
     )
     .unwrap_or_else(|e| panic!("{label}: {e}"));
     // The reference, in f64 on the values as stored in T.
@@ -326,30 +321,36 @@ fn beta_zero_overwrites_nan_and_alpha_zero_skips_a_and_b() {
     let a = vec![1.0; 6];
     let b = vec![2.0; 6];
     let mut c = vec![f64::NAN; 4];
-    pool.dgemm(2, 3, 2, 1.0, &a, (3, 1), &b, (2, 1), 0.0, &mut c, (2, 1))
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, 2, 3, (3, 1)),
+        MatRef::new(&b, 3, 2, (2, 1)),
+        0.0,
+        MatMut::new(&mut c, 2, 2, (2, 1)),
+    )
+    .unwrap();
     assert_eq!(c, [6.0; 4]);
     // α = 0: A and B are not read (NaN there must not reach C).
     let nan = vec![f64::NAN; 6];
-    pool.dgemm(
-        2,
-        3,
-        2,
+    pool.gemm(
         0.0,
-        &nan,
-        (3, 1),
-        &nan,
-        (2, 1),
+        MatRef::new(&nan, 2, 3, (3, 1)),
+        MatRef::new(&nan, 3, 2, (2, 1)),
         0.5,
-        &mut c,
-        (2, 1),
+        MatMut::new(&mut c, 2, 2, (2, 1)),
     )
     .unwrap();
     assert_eq!(c, [3.0; 4]);
     // k = 0 and β = 0 zeroes C, even NaN.
     let mut c = vec![f32::NAN; 4];
-    pool.sgemm(2, 0, 2, 1.0, &[], (0, 1), &[], (2, 1), 0.0, &mut c, (2, 1))
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&[], 2, 0, (0, 1)),
+        MatRef::new(&[], 0, 2, (2, 1)),
+        0.0,
+        MatMut::new(&mut c, 2, 2, (2, 1)),
+    )
+    .unwrap();
     assert_eq!(c, [0.0; 4]);
 }
 
@@ -363,7 +364,13 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
     let mut c = vec![7.0; 9];
     let rm = Strides::row_major;
     let e = pool
-        .dgemm(3, 4, 3, 1.0, &a[..11], rm(4), &b, rm(3), 0.0, &mut c, rm(3))
+        .gemm(
+            1.0,
+            MatRef::new(&a[..11], 3, 4, rm(4)),
+            MatRef::new(&b, 4, 3, rm(3)),
+            0.0,
+            MatMut::new(&mut c, 3, 3, rm(3)),
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -378,7 +385,13 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
         "{e}"
     );
     let e = pool
-        .dgemm(3, 4, 3, 1.0, &a, rm(4), &b[..11], rm(3), 0.0, &mut c, rm(3))
+        .gemm(
+            1.0,
+            MatRef::new(&a, 3, 4, rm(4)),
+            MatRef::new(&b[..11], 4, 3, rm(3)),
+            0.0,
+            MatMut::new(&mut c, 3, 3, rm(3)),
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -391,7 +404,13 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
         "{e}"
     );
     let e = pool
-        .dgemm(3, 4, 3, 1.0, &a, rm(4), &b, rm(3), 0.0, &mut c[..8], rm(3))
+        .gemm(
+            1.0,
+            MatRef::new(&a, 3, 4, rm(4)),
+            MatRef::new(&b, 4, 3, rm(3)),
+            0.0,
+            MatMut::new(&mut c[..8], 3, 3, rm(3)),
+        )
         .unwrap_err();
     assert!(
         matches!(
@@ -407,18 +426,12 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
     );
     // A negative stride without an offset reaches before the slice.
     let e = pool
-        .dgemm(
-            3,
-            4,
-            3,
+        .gemm(
             1.0,
-            &a,
-            Strides::new(-4, 1),
-            &b,
-            rm(3),
+            MatRef::new(&a, 3, 4, Strides::new(-4, 1)),
+            MatRef::new(&b, 4, 3, rm(3)),
             0.0,
-            &mut c,
-            rm(3),
+            MatMut::new(&mut c, 3, 3, rm(3)),
         )
         .unwrap_err();
     assert!(
@@ -434,22 +447,22 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
     );
     assert!(e.to_string().contains("offset must be at least 8"), "{e}");
     let ok = Strides::new(-4, 1).with_offset(8);
-    pool.dgemm(3, 4, 3, 1.0, &a, ok, &b, rm(3), 0.0, &mut c, rm(3))
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, 3, 4, ok),
+        MatRef::new(&b, 4, 3, rm(3)),
+        0.0,
+        MatMut::new(&mut c, 3, 3, rm(3)),
+    )
+    .unwrap();
     // An offset that pushes the last element out.
     let e = pool
-        .dgemm(
-            3,
-            4,
-            3,
+        .gemm(
             1.0,
-            &a,
-            rm(4).with_offset(1),
-            &b,
-            rm(3),
+            MatRef::new(&a, 3, 4, rm(4).with_offset(1)),
+            MatRef::new(&b, 4, 3, rm(3)),
             0.0,
-            &mut c,
-            rm(3),
+            MatMut::new(&mut c, 3, 3, rm(3)),
         )
         .unwrap_err();
     assert!(
@@ -465,27 +478,33 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
     );
     // C with overlapping elements.
     let e = pool
-        .dgemm(3, 4, 3, 1.0, &a, rm(4), &b, rm(3), 0.0, &mut c, (1, 1))
+        .gemm(
+            1.0,
+            MatRef::new(&a, 3, 4, rm(4)),
+            MatRef::new(&b, 4, 3, rm(3)),
+            0.0,
+            MatMut::new(&mut c, 3, 3, (1, 1)),
+        )
         .unwrap_err();
     assert!(matches!(e, GemmError::OverlappingOutput { .. }), "{e}");
     let e = pool
-        .dgemm(3, 4, 3, 1.0, &a, rm(4), &b, rm(3), 0.0, &mut c, (0, 1))
+        .gemm(
+            1.0,
+            MatRef::new(&a, 3, 4, rm(4)),
+            MatRef::new(&b, 4, 3, rm(3)),
+            0.0,
+            MatMut::new(&mut c, 3, 3, (0, 1)),
+        )
         .unwrap_err();
     assert!(matches!(e, GemmError::OverlappingOutput { .. }), "{e}");
     // Absurd strides overflow cleanly.
     let e = pool
-        .dgemm(
-            3,
-            4,
-            3,
+        .gemm(
             1.0,
-            &a,
-            (isize::MAX, 1),
-            &b,
-            rm(3),
+            MatRef::new(&a, 3, 4, (isize::MAX, 1)),
+            MatRef::new(&b, 4, 3, rm(3)),
             0.0,
-            &mut c,
-            rm(3),
+            MatMut::new(&mut c, 3, 3, rm(3)),
         )
         .unwrap_err();
     assert_eq!(
@@ -497,12 +516,30 @@ fn short_slices_and_bad_strides_are_errors_naming_the_operand() {
     // Nothing was written by refused calls: the last successful call left C = A B.
     let mut want = vec![4.0; 9];
     let good = Strides::new(-4, 1).with_offset(8);
-    pool.dgemm(3, 4, 3, 1.0, &a, good, &b, rm(3), 0.0, &mut want, rm(3))
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, 3, 4, good),
+        MatRef::new(&b, 4, 3, rm(3)),
+        0.0,
+        MatMut::new(&mut want, 3, 3, rm(3)),
+    )
+    .unwrap();
     assert_eq!(c, want);
     // Empty products never touch the slices.
-    pool.dgemm(0, 4, 3, 1.0, &[], rm(4), &b, rm(3), 0.0, &mut [], rm(3))
-        .unwrap();
-    pool.dgemm(3, 4, 0, 1.0, &a, rm(4), &[], rm(0), 0.0, &mut [], rm(0))
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&[], 0, 4, rm(4)),
+        MatRef::new(&b, 4, 3, rm(3)),
+        0.0,
+        MatMut::new(&mut [], 0, 3, rm(3)),
+    )
+    .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, 3, 4, rm(4)),
+        MatRef::new(&[], 4, 0, rm(0)),
+        0.0,
+        MatMut::new(&mut [], 3, 0, rm(0)),
+    )
+    .unwrap();
 }

@@ -7,7 +7,7 @@
 //! One test: the global pool and the tag's counters are process-wide.
 
 use arenaprof::gemm::budget::FULL_WORKSPACE;
-use arenaprof::gemm::{self, GemmConfig, Limit, Strides};
+use arenaprof::gemm::{self, GemmConfig, Limit, MatMut, MatRef, Strides};
 use arenaprof::{stats, untracked, with_tag, Tag, Workspace};
 
 #[global_allocator]
@@ -32,7 +32,13 @@ fn square(n: usize) {
     let mut c = vec![0.0; n * n];
     let rm = Strides::row_major(n);
     gemm::global()
-        .dgemm(n, n, n, 1.0, &a, rm, &a, rm, 0.0, &mut c, rm)
+        .gemm(
+            1.0,
+            MatRef::new(&a, n, n, rm),
+            MatRef::new(&a, n, n, rm),
+            0.0,
+            MatMut::new(&mut c, n, n, rm),
+        )
         .unwrap();
     let want: f64 = (0..n).map(|p| a[p] * a[p * n]).sum();
     assert_eq!(c[0], want);

@@ -1,7 +1,7 @@
 //! GEMM when the allocator refuses its workspaces: an error, never an abort,
 //! and the next call succeeds once memory is there again.
 
-use arenaprof::gemm::{GemmConfig, GemmError, GemmPool, Strides};
+use arenaprof::gemm::{GemmConfig, GemmError, GemmPool, MatMut, MatRef, Strides};
 use arenaprof::TrackingAlloc;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -46,7 +46,13 @@ fn refused_workspaces_give_an_error_then_recover() {
         ..Default::default()
     });
     let err = pool
-        .dgemm(n, n, n, 1.0, &a, rm, &a, rm, 0.0, &mut c, rm)
+        .gemm(
+            1.0,
+            MatRef::new(&a, n, n, rm),
+            MatRef::new(&a, n, n, rm),
+            0.0,
+            MatMut::new(&mut c, n, n, rm),
+        )
         .unwrap_err();
     assert!(
         matches!(err, GemmError::WorkspaceUnavailable { bytes } if bytes > 1 << 20),
@@ -54,8 +60,14 @@ fn refused_workspaces_give_an_error_then_recover() {
     );
     assert!(c.iter().all(|&x| x == 7.0), "C untouched");
     REFUSE_BIG.store(false, Relaxed);
-    pool.dgemm(n, n, n, 1.0, &a, rm, &a, rm, 0.0, &mut c, rm)
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, n, n, rm),
+        MatRef::new(&a, n, n, rm),
+        0.0,
+        MatMut::new(&mut c, n, n, rm),
+    )
+    .unwrap();
     assert!(c.iter().all(|&x| x == n as f64));
     let st = pool.mem_stat();
     assert_eq!(st.overflows(), 0, "the retried workspace served the call");

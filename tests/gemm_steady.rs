@@ -5,7 +5,7 @@
 //!
 //! One test per binary: the counters are process-wide.
 
-use arenaprof::gemm::{GemmConfig, GemmPool, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 use arenaprof::{stats, untracked, Stats};
 
 #[global_allocator]
@@ -50,35 +50,35 @@ fn hundred_warm_calls_allocate_nothing() {
     let mut c32 = vec![0.0f32; m * n];
     let rm = Strides::row_major;
     let mut call = |pool: &GemmPool, i: usize| match i % 4 {
-        0 => pool.dgemm(m, k, n, 1.0, &a64, rm(k), &b64, rm(n), 0.0, &mut c64, rm(n)),
-        1 => pool.sgemm(m, k, n, 1.0, &a32, rm(k), &b32, rm(n), 0.5, &mut c32, rm(n)),
-        // B read transposed, C column-major.
-        2 => pool.dgemm(
-            m,
-            k,
-            n,
-            2.0,
-            &a64,
-            rm(k),
-            &b64[..k * n],
-            Strides::col_major(k),
+        0 => pool.gemm(
+            1.0,
+            MatRef::new(&a64, m, k, rm(k)),
+            MatRef::new(&b64, k, n, rm(n)),
             0.0,
-            &mut c64,
-            Strides::col_major(m),
+            MatMut::new(&mut c64, m, n, rm(n)),
+        ),
+        1 => pool.gemm(
+            1.0,
+            MatRef::new(&a32, m, k, rm(k)),
+            MatRef::new(&b32, k, n, rm(n)),
+            0.5,
+            MatMut::new(&mut c32, m, n, rm(n)),
+        ),
+        // B read transposed, C column-major.
+        2 => pool.gemm(
+            2.0,
+            MatRef::new(&a64, m, k, rm(k)),
+            MatRef::new(&b64[..k * n], k, n, Strides::col_major(k)),
+            0.0,
+            MatMut::new(&mut c64, m, n, Strides::col_major(m)),
         ),
         // A with rows bottom-up.
-        _ => pool.sgemm(
-            m,
-            k,
-            n,
+        _ => pool.gemm(
             1.0,
-            &a32,
-            rm(k).flip_rows(m),
-            &b32,
-            rm(n),
+            MatRef::new(&a32, m, k, rm(k).flip_rows(m)),
+            MatRef::new(&b32, k, n, rm(n)),
             0.0,
-            &mut c32,
-            rm(n),
+            MatMut::new(&mut c32, m, n, rm(n)),
         ),
     };
     for pool in [&full, &small] {

@@ -7,7 +7,7 @@
 //! One test: the tag's peak is process-wide.
 
 use arenaprof::gemm::partition::Grid;
-use arenaprof::gemm::{GemmConfig, GemmPool, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 use arenaprof::{stats, untracked, Tag};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -29,8 +29,14 @@ fn exact_call(pool: &GemmPool, seed: usize, m: usize, k: usize, n: usize) {
         Strides::col_major(k),
         Strides::row_major(n),
     );
-    pool.dgemm(m, k, n, 1.0, &a, sa, &b, sb, 0.0, &mut c, sc)
-        .unwrap();
+    pool.gemm(
+        1.0,
+        MatRef::new(&a, m, k, sa),
+        MatRef::new(&b, k, n, sb),
+        0.0,
+        MatMut::new(&mut c, m, n, sc),
+    )
+    .unwrap();
     for i in 0..m {
         for j in 0..n {
             let want: f64 = (0..k).map(|p| a[sa.index(i, p)] * b[sb.index(p, j)]).sum();

@@ -4,7 +4,7 @@
 //! nothing deadlocked (a watchdog aborts the process if the run overstays).
 
 use arenaprof::array::{registry, s, Array};
-use arenaprof::gemm::{GemmConfig, GemmPool, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 use arenaprof::{stats, with_tag, Tag, TrackingAlloc};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -37,18 +37,12 @@ fn sixteen_threads_mixed_load_returns_to_baseline() {
     // Warm the pool so its workspaces are part of the baseline.
     let warm = vec![1.0f64; 64 * 64];
     let mut out = vec![0.0f64; 64 * 64];
-    pool.dgemm(
-        64,
-        64,
-        64,
+    pool.gemm(
         1.0,
-        &warm,
-        Strides::row_major(64),
-        &warm,
-        Strides::row_major(64),
+        MatRef::new(&warm, 64, 64, Strides::row_major(64)),
+        MatRef::new(&warm, 64, 64, Strides::row_major(64)),
         0.0,
-        &mut out,
-        Strides::row_major(64),
+        MatMut::new(&mut out, 64, 64, Strides::row_major(64)),
     )
     .unwrap();
     // Array::matmul uses the global pool: warm it too.
@@ -102,18 +96,12 @@ fn sixteen_threads_mixed_load_returns_to_baseline() {
                     let n = 16 + (xorshift(&mut x) % 48) as usize;
                     let m = vec![1.0f64; n * n];
                     let mut out = vec![0.0f64; n * n];
-                    pool.dgemm(
-                        n,
-                        n,
-                        n,
+                    pool.gemm(
                         1.0,
-                        &m,
-                        Strides::row_major(n),
-                        &m,
-                        Strides::row_major(n),
+                        MatRef::new(&m, n, n, Strides::row_major(n)),
+                        MatRef::new(&m, n, n, Strides::row_major(n)),
                         0.0,
-                        &mut out,
-                        Strides::row_major(n),
+                        MatMut::new(&mut out, n, n, Strides::row_major(n)),
                     )
                     .unwrap();
                     assert_eq!(out[0], n as f64);

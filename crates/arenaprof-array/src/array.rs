@@ -6,7 +6,7 @@ use crate::element::Element;
 use crate::error::ArrayError;
 use crate::op::Op;
 use crate::registry;
-use crate::store::{self, ArenaKey, ViewKey, NONE};
+use crate::store::{self, ArenaKey, Geometry, ViewKey, NONE};
 use crate::warn;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
@@ -176,7 +176,18 @@ impl<T: Element> Array<T> {
         let arena = arenaprof_alloc::untracked(|| Arc::new(Arena { ptr, len, cap, key }));
         // Without a record (the registry could not grow) the owner still
         // works; it is counted in `RegistryStats::unrecorded_views`.
-        let view = store::register_view(key, NONE, Op::Owner(op), site, true, 0, &dim, &strides);
+        let view = store::register_view(
+            key,
+            NONE,
+            Op::Owner(op),
+            site,
+            true,
+            Geometry {
+                dim: &dim,
+                strides: &strides,
+                offset: 0,
+            },
+        );
         Ok(Array {
             ptr,
             dim,
@@ -226,7 +237,18 @@ impl<T: Element> Array<T> {
         // SAFETY: `ptr` was derived from this array's pointer by ndarray's
         // in-bounds slicing or by a permutation, so it lies in the arena.
         let offset = unsafe { ptr.as_ptr().offset_from(arena.ptr.as_ptr()) };
-        let view = store::register_view(arena.key, parent, op, site, false, offset, &dim, &strides);
+        let view = store::register_view(
+            arena.key,
+            parent,
+            op,
+            site,
+            false,
+            Geometry {
+                dim: &dim,
+                strides: &strides,
+                offset,
+            },
+        );
         Array {
             ptr,
             dim,

@@ -5,7 +5,7 @@
 use crate::array::Array;
 use crate::element::Numeric;
 use crate::error::ArrayError;
-use arenaprof_gemm::{GemmScalar, Strides};
+use arenaprof_gemm::{GemmScalar, MatMut, MatRef, Strides};
 use std::panic::Location;
 
 /// Element types with a GEMM kernel (`f32`, `f64`).
@@ -96,17 +96,11 @@ impl<T: Gemm> Array<T> {
                 .expect("a fresh matmul result is contiguous");
             arenaprof_gemm::global()
                 .gemm(
-                    m,
-                    k,
-                    n,
                     T::one(),
-                    a,
-                    a_strides,
-                    b,
-                    b_strides,
+                    MatRef::new(a, m, k, a_strides),
+                    MatRef::new(b, k, n, b_strides),
                     T::default(),
-                    c,
-                    Strides::row_major(n),
+                    MatMut::new(c, m, n, Strides::row_major(n)),
                 )
                 .map_err(|e| ArrayError::Gemm(e.to_string()))?;
         }

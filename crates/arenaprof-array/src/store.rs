@@ -384,18 +384,27 @@ pub(crate) fn remove_arena(key: ArenaKey) {
     })
 }
 
+/// Where a view's elements lie in its arena: shape, strides and offset.
+pub(crate) struct Geometry<'a> {
+    pub dim: &'a Shape,
+    pub strides: &'a Strides,
+    pub offset: isize,
+}
+
 /// Registers a view (or an arena's owning array, `parent == NONE`).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn register_view(
     arena: ArenaKey,
     parent: u32,
     op: Op,
     site: &'static Location<'static>,
     is_owner: bool,
-    offset: isize,
-    dim: &Shape,
-    strides: &Strides,
+    g: Geometry<'_>,
 ) -> Option<ViewKey> {
+    let Geometry {
+        dim,
+        strides,
+        offset,
+    } = g;
     let created_ns = site::coarse_now_ns();
     let thread = thread_slot();
     let mut sh = lock(arena.shard as usize);

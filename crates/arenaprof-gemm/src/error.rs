@@ -32,15 +32,26 @@ impl fmt::Display for Operand {
 /// let (a, b) = (vec![1.0; 6], vec![1.0; 5]); // B should hold 3 x 2 = 6
 /// let mut c = vec![0.0; 4];
 /// let err = pool
-///     .dgemm(2, 3, 2, 1.0, &a, Strides::row_major(3), &b, Strides::row_major(2), 0.0, &mut c, Strides::row_major(2))
+///     .gemm(1.0, MatRef::new(&a, 2, 3, Strides::row_major(3)), MatRef::new(&b, 3, 2, Strides::row_major(2)), 0.0, MatMut::new(&mut c, 2, 2, Strides::row_major(2)))
 ///     .unwrap_err();
 /// assert!(matches!(err, GemmError::TooShort { operand: Operand::B, needed: 6, len: 5, .. }));
 /// assert_eq!(err.to_string(), "operand B (3 x 2, strides (2, 1), offset 0) needs a slice of 6 elements, got 5");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GemmError {
+    /// The shapes do not agree: A is `m x k`, B must be `k x n`, C `m x n`.
+    #[error("shapes do not agree: A is {} x {}, B is {} x {}, C is {} x {} (need A m x k, B k x n, C m x n)", a.0, a.1, b.0, b.1, c.0, c.1)]
+    ShapeMismatch {
+        /// A's `(rows, cols)`.
+        a: (usize, usize),
+        /// B's `(rows, cols)`.
+        b: (usize, usize),
+        /// C's `(rows, cols)`.
+        c: (usize, usize),
+    },
     /// The slice ends before the last element that the shape and strides touch.
+    #[error("operand {operand} ({rows} x {cols}, strides ({}, {}), offset {}) needs a slice of {needed} elements, got {len}", strides.0, strides.1, strides.2)]
     TooShort {
         /// Which matrix.
         operand: Operand,
@@ -57,6 +68,7 @@ pub enum GemmError {
     },
     /// A negative stride reaches before the start of the slice: the offset
     /// of element (0, 0) must be at least `reach`.
+    #[error("operand {operand} ({rows} x {cols}, strides ({}, {}), offset {}) reaches {reach} elements before element (0, 0): its offset must be at least {reach}", strides.0, strides.1, strides.2)]
     BeforeStart {
         /// Which matrix.
         operand: Operand,
@@ -70,12 +82,14 @@ pub enum GemmError {
         reach: usize,
     },
     /// The index arithmetic of the shape and strides overflows `isize`.
+    #[error("operand {operand}: shape and strides overflow isize")]
     IndexOverflow {
         /// Which matrix.
         operand: Operand,
     },
     /// C's strides map two different elements to the same place, so the
     /// result would depend on write order.
+    #[error("operand C ({rows} x {cols}, strides ({}, {})) maps two elements to one place", strides.0, strides.1)]
     OverlappingOutput {
         /// Rows of C.
         rows: usize,
@@ -85,60 +99,16 @@ pub enum GemmError {
         strides: (isize, isize),
     },
     /// A pool thread panicked while computing; C is partly written.
+    #[error("a GEMM pool thread panicked")]
     WorkerPanicked,
     /// The allocator refused the workspaces of every worker that took part,
     /// again at this call; C is untouched. (Running without one would let
     /// matrixmultiply allocate its packing buffer itself and abort.)
+    #[error(
+        "the allocator refused every GEMM workspace ({bytes} bytes each); nothing was computed"
+    )]
     WorkspaceUnavailable {
         /// Bytes of the workspace each worker needs.
         bytes: usize,
     },
 }
-
-impl fmt::Display for GemmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GemmError::TooShort {
-                operand,
-                rows,
-                cols,
-                strides: (r, c, o),
-                needed,
-                len,
-            } => write!(
-                f,
-                "operand {operand} ({rows} x {cols}, strides ({r}, {c}), offset {o}) \
-                 needs a slice of {needed} elements, got {len}"
-            ),
-            GemmError::BeforeStart {
-                operand,
-                rows,
-                cols,
-                strides: (r, c, o),
-                reach,
-            } => write!(
-                f,
-                "operand {operand} ({rows} x {cols}, strides ({r}, {c}), offset {o}) reaches \
-                 {reach} elements before element (0, 0): its offset must be at least {reach}"
-            ),
-            GemmError::IndexOverflow { operand } => {
-                write!(f, "operand {operand}: shape and strides overflow isize")
-            }
-            GemmError::OverlappingOutput {
-                rows,
-                cols,
-                strides: (r, c),
-            } => write!(
-                f,
-                "operand C ({rows} x {cols}, strides ({r}, {c})) maps two elements to one place"
-            ),
-            GemmError::WorkerPanicked => f.write_str("a GEMM pool thread panicked"),
-            GemmError::WorkspaceUnavailable { bytes } => write!(
-                f,
-                "the allocator refused every GEMM workspace ({bytes} bytes each); nothing was computed"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for GemmError {}

@@ -5,6 +5,9 @@
 //! functions change or read it afterwards.
 
 use crate::config::GemmConfig;
+use crate::error::GemmError;
+use crate::kernel::GemmScalar;
+use crate::mat::{MatMut, MatRef};
 use crate::pool::{with_thread_limit, GemmPool};
 use crate::stat::MemStat;
 use std::sync::OnceLock;
@@ -17,7 +20,7 @@ static GLOBAL: OnceLock<GemmPool> = OnceLock::new();
 /// ```
 /// let pool = arenaprof_gemm::global();
 /// let mut c = [0.0; 1];
-/// pool.dgemm(1, 1, 1, 2.0, &[3.0], (1, 1), &[4.0], (1, 1), 0.0, &mut c, (1, 1))?;
+/// pool.gemm(2.0, MatRef::new(&[3.0], 1, 1, (1, 1)), MatRef::new(&[4.0], 1, 1, (1, 1)), 0.0, MatMut::new(&mut c, 1, 1, (1, 1)))?;
 /// assert_eq!(c, [24.0]);
 /// # Ok::<(), arenaprof_gemm::GemmError>(())
 /// ```
@@ -80,4 +83,24 @@ pub fn mem_stat() -> MemStat {
 /// ```
 pub fn free_buffers() {
     global().free_buffers()
+}
+
+/// `C ← α A B + β C` on the [`global`] pool: ndarray's `general_mat_mul`,
+/// with capped, pre-allocated workspaces. See [`GemmPool::gemm`].
+///
+/// ```
+/// let a = ndarray::array![[1.0, 2.0], [3.0, 4.0]];
+/// let mut c = ndarray::Array2::<f64>::zeros((2, 2));
+/// arenaprof_gemm::general_mat_mul(1.0, a.view().into(), a.view().into(), 0.0, c.view_mut().into())?;
+/// assert_eq!(c, ndarray::array![[7.0, 10.0], [15.0, 22.0]]);
+/// # Ok::<(), arenaprof_gemm::GemmError>(())
+/// ```
+pub fn general_mat_mul<T: GemmScalar>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+) -> Result<(), GemmError> {
+    global().gemm(alpha, a, b, beta, c)
 }

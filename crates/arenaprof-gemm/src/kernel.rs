@@ -29,22 +29,13 @@ mod sealed {
         /// # Safety
         /// As `matrixmultiply::dgemm`: every element of A, B and C reachable
         /// through the shape and strides is valid, C's elements do not alias.
-        #[allow(clippy::too_many_arguments)]
         unsafe fn ap_mm(
-            m: usize,
-            k: usize,
-            n: usize,
+            dims: (usize, usize, usize),
             alpha: Self,
-            a: *const Self,
-            rsa: isize,
-            csa: isize,
-            b: *const Self,
-            rsb: isize,
-            csb: isize,
+            a: super::Mat<Self>,
+            b: super::Mat<Self>,
             beta: Self,
-            c: *mut Self,
-            rsc: isize,
-            csc: isize,
+            c: super::Mat<Self>,
         );
     }
 }
@@ -71,24 +62,19 @@ impl sealed::Sealed for f32 {
         x as f32
     }
     unsafe fn ap_mm(
-        m: usize,
-        k: usize,
-        n: usize,
+        (m, k, n): (usize, usize, usize),
         alpha: f32,
-        a: *const f32,
-        rsa: isize,
-        csa: isize,
-        b: *const f32,
-        rsb: isize,
-        csb: isize,
+        a: Mat<f32>,
+        b: Mat<f32>,
         beta: f32,
-        c: *mut f32,
-        rsc: isize,
-        csc: isize,
+        c: Mat<f32>,
     ) {
+        let c_ptr = c.ptr as *mut f32;
         // SAFETY: forwarded from the caller's contract.
         unsafe {
-            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+            matrixmultiply::sgemm(
+                m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c_ptr, c.rs, c.cs,
+            )
         }
     }
 }
@@ -104,24 +90,19 @@ impl sealed::Sealed for f64 {
         x
     }
     unsafe fn ap_mm(
-        m: usize,
-        k: usize,
-        n: usize,
+        (m, k, n): (usize, usize, usize),
         alpha: f64,
-        a: *const f64,
-        rsa: isize,
-        csa: isize,
-        b: *const f64,
-        rsb: isize,
-        csb: isize,
+        a: Mat<f64>,
+        b: Mat<f64>,
         beta: f64,
-        c: *mut f64,
-        rsc: isize,
-        csc: isize,
+        c: Mat<f64>,
     ) {
+        let c_ptr = c.ptr as *mut f64;
         // SAFETY: forwarded from the caller's contract.
         unsafe {
-            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+            matrixmultiply::dgemm(
+                m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c_ptr, c.rs, c.cs,
+            )
         }
     }
 }
@@ -198,9 +179,10 @@ impl Blocks {
     }
 }
 
-/// One matrix operand as raw parts: element (0, 0) and strides.
+/// One matrix operand as raw parts: element (0, 0) and strides. (`pub` only
+/// because the sealed scalar trait names it; this module is private.)
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Mat<T> {
+pub struct Mat<T> {
     pub ptr: *const T,
     pub rs: isize,
     pub cs: isize,
@@ -219,6 +201,24 @@ impl<T> Mat<T> {
     }
 }
 
+/// The rows `i0..i1` and columns `j0..j1` of C that one worker computes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tile {
+    pub rows: (usize, usize),
+    pub cols: (usize, usize),
+}
+
+/// One product `C ← α A B + β C` of depth `k`, as validated operands.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Product<T> {
+    pub k: usize,
+    pub alpha: T,
+    pub a: Mat<T>,
+    pub b: Mat<T>,
+    pub beta: T,
+    pub c: Mat<T>,
+}
+
 /// What a tile cost: kernel calls and the packing bytes they asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct TileCost {
@@ -234,18 +234,23 @@ pub(crate) struct TileCost {
 /// `a` (m x k), `b` (k x n) and `c` (m x n) are validated operands of one
 /// call whose buffers outlive this function; `i0 < i1 <= m`, `j0 < j1 <= n`,
 /// `k > 0`; no other thread writes `C[i0..i1, j0..j1]` meanwhile.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn run_tile<T: GemmScalar>(
     blocks: Option<Blocks>,
-    (i0, i1): (usize, usize),
-    (j0, j1): (usize, usize),
-    k: usize,
-    alpha: T,
-    a: Mat<T>,
-    b: Mat<T>,
-    beta: T,
-    c: Mat<T>,
+    tile: Tile,
+    product: Product<T>,
 ) -> TileCost {
+    let Tile {
+        rows: (i0, i1),
+        cols: (j0, j1),
+    } = tile;
+    let Product {
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c,
+    } = product;
     let es = std::mem::size_of::<T>();
     let (m, n) = (i1 - i0, j1 - j0);
     let mut cost = TileCost::default();
@@ -262,20 +267,24 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
                 // same elements of the same tile.
                 unsafe {
                     T::ap_mm(
-                        n,
-                        k,
-                        m,
+                        (n, k, m),
                         alpha,
-                        b.at(0, j0),
-                        b.cs,
-                        b.rs,
-                        a.at(i0, 0),
-                        a.cs,
-                        a.rs,
+                        Mat {
+                            ptr: b.at(0, j0),
+                            rs: b.cs,
+                            cs: b.rs,
+                        },
+                        Mat {
+                            ptr: a.at(i0, 0),
+                            rs: a.cs,
+                            cs: a.rs,
+                        },
                         beta,
-                        c.at(i0, j0) as *mut T,
-                        c.cs,
-                        c.rs,
+                        Mat {
+                            ptr: c.at(i0, j0),
+                            rs: c.cs,
+                            cs: c.rs,
+                        },
                     )
                 };
                 return cost;
@@ -284,20 +293,24 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
             // operands; matrixmultiply reads A and B and writes this tile of C.
             unsafe {
                 T::ap_mm(
-                    m,
-                    k,
-                    n,
+                    (m, k, n),
                     alpha,
-                    a.at(i0, 0),
-                    a.rs,
-                    a.cs,
-                    b.at(0, j0),
-                    b.rs,
-                    b.cs,
+                    Mat {
+                        ptr: a.at(i0, 0),
+                        rs: a.rs,
+                        cs: a.cs,
+                    },
+                    Mat {
+                        ptr: b.at(0, j0),
+                        rs: b.rs,
+                        cs: b.cs,
+                    },
                     beta,
-                    c.at(i0, j0) as *mut T,
-                    c.rs,
-                    c.cs,
+                    Mat {
+                        ptr: c.at(i0, j0),
+                        rs: c.rs,
+                        cs: c.cs,
+                    },
                 )
             };
             return cost;
@@ -319,20 +332,24 @@ pub(crate) unsafe fn run_tile<T: GemmScalar>(
                 // piece lies inside this worker's tile of C.
                 unsafe {
                     T::ap_mm(
-                        mi,
-                        kp,
-                        nj,
+                        (mi, kp, nj),
                         alpha,
-                        a.at(i, p),
-                        a.rs,
-                        a.cs,
-                        b.at(p, j),
-                        b.rs,
-                        b.cs,
+                        Mat {
+                            ptr: a.at(i, p),
+                            rs: a.rs,
+                            cs: a.cs,
+                        },
+                        Mat {
+                            ptr: b.at(p, j),
+                            rs: b.rs,
+                            cs: b.cs,
+                        },
                         beta_p,
-                        c.at(i, j) as *mut T,
-                        c.rs,
-                        c.cs,
+                        Mat {
+                            ptr: c.at(i, j),
+                            rs: c.rs,
+                            cs: c.cs,
+                        },
                     )
                 };
                 cost.calls += 1;
@@ -478,7 +495,20 @@ mod tests {
             ] {
                 // SAFETY: all three matrices are dense row-major and fully
                 // inside their vectors; tiles are disjoint.
-                unsafe { run_tile::<f64>(blocks, rows, cols, k, 2.0, am, bm, 1.0, cm) };
+                unsafe {
+                    run_tile::<f64>(
+                        blocks,
+                        Tile { rows, cols },
+                        Product {
+                            k,
+                            alpha: 2.0,
+                            a: am,
+                            b: bm,
+                            beta: 1.0,
+                            c: cm,
+                        },
+                    )
+                };
             }
             assert_eq!(c, want, "{blocks:?}");
         }

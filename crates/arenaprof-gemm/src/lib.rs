@@ -20,7 +20,7 @@
 //! let a = vec![1.0f64; m * k];
 //! let b = vec![0.5f64; k * n];
 //! let mut c = vec![0.0f64; m * n];
-//! pool.dgemm(m, k, n, 1.0, &a, Strides::row_major(k), &b, Strides::row_major(n), 0.0, &mut c, Strides::row_major(n))?;
+//! pool.gemm(1.0, MatRef::new(&a, m, k, Strides::row_major(k)), MatRef::new(&b, k, n, Strides::row_major(n)), 0.0, MatMut::new(&mut c, m, n, Strides::row_major(n)))?;
 //! assert!(c.iter().all(|&x| x == 16.0));
 //! assert_eq!(pool.mem_stat().overflows(), 0);
 //! # Ok::<(), arenaprof_gemm::GemmError>(())
@@ -38,6 +38,7 @@ pub mod config;
 pub mod error;
 mod global;
 mod kernel;
+mod mat;
 pub mod operand;
 pub mod partition;
 mod pool;
@@ -48,8 +49,11 @@ mod worker;
 pub use budget::{Limit, Plan};
 pub use config::GemmConfig;
 pub use error::{GemmError, Operand};
-pub use global::{free_buffers, global, mem_stat, set_threads, set_workspace_cap, with_threads};
+pub use global::{
+    free_buffers, general_mat_mul, global, mem_stat, set_threads, set_workspace_cap, with_threads,
+};
 pub use kernel::{Blocks, GemmScalar};
+pub use mat::{MatMut, MatRef};
 pub use operand::Strides;
 pub use pool::{GemmPool, OVERFLOW_TAG};
 pub use stat::{MemStat, WorkerStat};

@@ -12,6 +12,7 @@ use crate::budget;
 use crate::config::{resolve_threads, GemmConfig};
 use crate::error::{GemmError, Operand};
 use crate::kernel::{scale_c, Blocks, GemmScalar, Mat};
+use crate::mat::{MatMut, MatRef};
 use crate::operand::{check_bounds, check_no_overlap, Strides};
 use crate::partition::Grid;
 use crate::stat::{self, MemStat};
@@ -66,7 +67,7 @@ fn thread_limit() -> usize {
 /// let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3, row-major
 /// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 x 2, row-major
 /// let mut c = [f64::NAN; 4];               // β = 0 overwrites NaN
-/// pool.dgemm(m, k, n, 1.0, &a, Strides::row_major(k), &b, Strides::row_major(n), 0.0, &mut c, Strides::row_major(n))?;
+/// pool.gemm(1.0, MatRef::new(&a, m, k, Strides::row_major(k)), MatRef::new(&b, k, n, Strides::row_major(n)), 0.0, MatMut::new(&mut c, m, n, Strides::row_major(n)))?;
 /// assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
 /// # Ok::<(), arenaprof_gemm::GemmError>(())
 /// ```
@@ -119,121 +120,70 @@ impl GemmPool {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `C ← α A B + β C` in f64. `A` is `m x k`, `B` is `k x n`, `C` is
-    /// `m x n`; each is a slice with [`Strides`] (or `(row, col)`,
-    /// `(row, col, offset)`), any sign. With `β = 0`, C is overwritten (NaN
-    /// in C does not survive); with `α = 0` or `k = 0`, A and B are not read.
+    /// `C ← α A B + β C`, for f32 or f64, in the style of ndarray's
+    /// `general_mat_mul`. `A` is `m x k`, `B` is `k x n`, `C` is `m x n`;
+    /// each is a [`MatRef`]/[`MatMut`] made from a slice (with any
+    /// [`Strides`], of either sign) or from an ndarray 2-D view. With
+    /// `β = 0`, C is overwritten (NaN in C does not survive); with `α = 0`
+    /// or `k = 0`, A and B are not read.
     ///
-    /// Errors, before anything is written, when a slice is too short for its
-    /// shape and strides, a negative stride reaches before the slice, or C's
-    /// strides overlap.
+    /// Errors, before anything is written, when the shapes do not agree, a
+    /// slice is too short for its shape and strides, a negative stride
+    /// reaches before the slice, or C's strides overlap.
     ///
     /// ```
-    /// use arenaprof_gemm::{GemmConfig, GemmPool, Strides};
+    /// use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
     /// let pool = GemmPool::new(GemmConfig { threads: 1, ..Default::default() });
     /// // A given column-major, B transposed (stored as n x k row-major), C bottom-up.
     /// let a = [1.0, 3.0, 2.0, 4.0];            // [[1, 2], [3, 4]]
     /// let bt = [1.0, 1.0, 0.0, 1.0];           // B = [[1, 0], [1, 1]]
     /// let mut c = [0.0; 4];
     /// let c_up = Strides::row_major(2).flip_rows(2);
-    /// pool.dgemm(2, 2, 2, 1.0, &a, Strides::col_major(2), &bt, Strides::row_major(2).t(), 0.0, &mut c, c_up)?;
+    /// pool.gemm(
+    ///     1.0,
+    ///     MatRef::col_major(&a, 2, 2),
+    ///     MatRef::row_major(&bt, 2, 2).t(),
+    ///     0.0,
+    ///     MatMut::new(&mut c, 2, 2, c_up),
+    /// )?;
     /// assert_eq!(c, [7.0, 4.0, 3.0, 2.0]);     // rows [3, 2] and [7, 4], stored bottom-up
-    /// # Ok::<(), arenaprof_gemm::GemmError>(())
-    /// ```
-    #[allow(clippy::too_many_arguments)]
-    pub fn dgemm(
-        &self,
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f64,
-        a: &[f64],
-        a_strides: impl Into<Strides>,
-        b: &[f64],
-        b_strides: impl Into<Strides>,
-        beta: f64,
-        c: &mut [f64],
-        c_strides: impl Into<Strides>,
-    ) -> Result<(), GemmError> {
-        self.gemm(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        )
-    }
-
-    /// `C ← α A B + β C` in f32; as [`dgemm`](Self::dgemm).
     ///
-    /// ```
-    /// use arenaprof_gemm::{GemmConfig, GemmPool};
-    /// let pool = GemmPool::new(GemmConfig { threads: 2, ..Default::default() });
-    /// let a = [2.0f32; 6]; // 3 x 2
-    /// let b = [0.5f32; 8]; // 2 x 4
-    /// let mut c = [1.0f32; 12];
-    /// pool.sgemm(3, 2, 4, 1.0, &a, (2, 1), &b, (4, 1), 1.0, &mut c, (4, 1))?;
-    /// assert!(c.iter().all(|&x| x == 3.0));
+    /// // ndarray views convert without a copy:
+    /// let x = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+    /// let mut y = ndarray::Array2::<f32>::zeros((2, 2));
+    /// pool.gemm(1.0, x.view().into(), x.t().into(), 0.0, y.view_mut().into())?;
+    /// assert_eq!(y, ndarray::array![[5.0, 11.0], [11.0, 25.0]]);
     /// # Ok::<(), arenaprof_gemm::GemmError>(())
     /// ```
-    #[allow(clippy::too_many_arguments)]
-    pub fn sgemm(
-        &self,
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: f32,
-        a: &[f32],
-        a_strides: impl Into<Strides>,
-        b: &[f32],
-        b_strides: impl Into<Strides>,
-        beta: f32,
-        c: &mut [f32],
-        c_strides: impl Into<Strides>,
-    ) -> Result<(), GemmError> {
-        self.gemm(
-            m, k, n, alpha, a, a_strides, b, b_strides, beta, c, c_strides,
-        )
-    }
-
-    /// `C ← α A B + β C` for either element type; [`dgemm`](Self::dgemm) and
-    /// [`sgemm`](Self::sgemm) call this.
-    ///
-    /// ```
-    /// use arenaprof_gemm::{GemmPool, GemmScalar, Strides};
-    /// fn outer<T: GemmScalar>(pool: &GemmPool, x: &[T], y: &[T], out: &mut [T], one: T, zero: T)
-    ///     -> Result<(), arenaprof_gemm::GemmError> {
-    ///     pool.gemm(x.len(), 1, y.len(), one, x, (1, 1), y, (1, 1), zero, out, Strides::row_major(y.len()))
-    /// }
-    /// let pool = GemmPool::new(Default::default());
-    /// let mut out = [0.0f32; 6];
-    /// outer(&pool, &[1.0, 2.0], &[1.0, 10.0, 100.0], &mut out, 1.0, 0.0)?;
-    /// assert_eq!(out, [1.0, 10.0, 100.0, 2.0, 20.0, 200.0]);
-    /// # Ok::<(), arenaprof_gemm::GemmError>(())
-    /// ```
-    #[allow(clippy::too_many_arguments)]
     pub fn gemm<T: GemmScalar>(
         &self,
-        m: usize,
-        k: usize,
-        n: usize,
         alpha: T,
-        a: &[T],
-        a_strides: impl Into<Strides>,
-        b: &[T],
-        b_strides: impl Into<Strides>,
+        a: MatRef<'_, T>,
+        b: MatRef<'_, T>,
         beta: T,
-        c: &mut [T],
-        c_strides: impl Into<Strides>,
+        mut c: MatMut<'_, T>,
     ) -> Result<(), GemmError> {
-        let (sa, sb, sc) = (a_strides.into(), b_strides.into(), c_strides.into());
-        check_bounds(Operand::A, m, k, sa, a.len())?;
-        check_bounds(Operand::B, k, n, sb, b.len())?;
-        check_bounds(Operand::C, m, n, sc, c.len())?;
+        let ((m, k), (k2, n)) = (a.shape(), b.shape());
+        if k2 != k || c.shape() != (m, n) {
+            return Err(GemmError::ShapeMismatch {
+                a: a.shape(),
+                b: b.shape(),
+                c: c.shape(),
+            });
+        }
+        let (sa, sb, sc) = (a.strides(), b.strides(), c.strides());
+        let ((a, a_len), (b, b_len), (c, c_len)) = (a.raw(), b.raw(), c.raw());
+        check_bounds(Operand::A, m, k, sa, a_len)?;
+        check_bounds(Operand::B, k, n, sb, b_len)?;
+        check_bounds(Operand::C, m, n, sc, c_len)?;
         check_no_overlap(m, n, sc)?;
         if m == 0 || n == 0 {
             return Ok(());
         }
         let cm = Mat {
             // SAFETY: C is non-empty and validated, so its element (0, 0)
-            // is inside the slice.
-            ptr: unsafe { c.as_mut_ptr().add(sc.offset) } as *const T,
+            // is inside its buffer.
+            ptr: unsafe { c.add(sc.offset) } as *const T,
             rs: sc.row,
             cs: sc.col,
         };
@@ -248,8 +198,8 @@ impl GemmPool {
             cs: s.col,
         };
         // SAFETY: A and B are non-empty (m, k, n > 0) and validated, so
-        // element (0, 0) lies inside each slice (both offsets).
-        let (pa, pb) = unsafe { (a.as_ptr().add(sa.offset), b.as_ptr().add(sb.offset)) };
+        // element (0, 0) lies inside each buffer (both offsets).
+        let (pa, pb) = unsafe { (a.add(sa.offset), b.add(sb.offset)) };
         let mut guard = self.lock();
         let st = &mut *guard;
         if st.released {
@@ -283,7 +233,7 @@ impl GemmPool {
         let tiles = job.grid.count();
         // SAFETY: pool lock held, nothing in flight. The job's pointers stay
         // valid until `wait_done` below returns: this function borrows the
-        // slices until it returns, and it does not return (nor unwind: tile
+        // matrices until it returns, and it does not return (nor unwind: tile
         // panics are caught) before every worker counted out.
         unsafe { st.shared.prepare(Some(job), p - 1) };
         for w in &st.workers[..p - 1] {

@@ -10,7 +10,7 @@
 //! `Tag::GEMM_WORKSPACE` on that thread) and enters it around the kernel
 //! calls, so matrixmultiply's packing buffer comes from it.
 
-use crate::kernel::{run_tile, Blocks, DType, GemmScalar, Mat, TileCost};
+use crate::kernel::{run_tile, Blocks, DType, GemmScalar, Mat, Product, Tile, TileCost};
 use crate::partition::Grid;
 use arenaprof_alloc::{Tag, Workspace};
 use std::cell::UnsafeCell;
@@ -329,14 +329,15 @@ unsafe fn tile<T: GemmScalar>(job: &Job, rows: (usize, usize), cols: (usize, usi
     unsafe {
         run_tile::<T>(
             job.blocks,
-            rows,
-            cols,
-            job.k,
-            T::ap_from_f64(job.alpha),
-            job.a.typed(),
-            job.b.typed(),
-            T::ap_from_f64(job.beta),
-            job.c.typed(),
+            Tile { rows, cols },
+            Product {
+                k: job.k,
+                alpha: T::ap_from_f64(job.alpha),
+                a: job.a.typed(),
+                b: job.b.typed(),
+                beta: T::ap_from_f64(job.beta),
+                c: job.c.typed(),
+            },
         )
     }
 }

@@ -11,7 +11,7 @@
 //! wall time.
 
 use super::measure::{delta, mib, rss_purged};
-use arenaprof::gemm::{GemmConfig, GemmPool, Strides};
+use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 use arenaprof::{stats, timeline, with_tag, Tag, Workspace};
 use std::time::Instant;
 
@@ -153,8 +153,14 @@ pub fn run(threads: usize, quick: bool) -> Result<GemmFigures, String> {
     let rm = Strides::row_major(n);
     let t = Instant::now();
     for _ in 0..products {
-        pool.dgemm(n, n, n, 1.0, &a, rm, &b, rm, 0.0, &mut c_pool, rm)
-            .map_err(|e| e.to_string())?;
+        pool.gemm(
+            1.0,
+            MatRef::new(&a, n, n, rm),
+            MatRef::new(&b, n, n, rm),
+            0.0,
+            MatMut::new(&mut c_pool, n, n, rm),
+        )
+        .map_err(|e| e.to_string())?;
     }
     let pool_gflops = gflops(n, products, t.elapsed().as_secs_f64());
     let pool_bytes = stats().tag(Tag::GEMM_WORKSPACE).live_bytes - ws0;
