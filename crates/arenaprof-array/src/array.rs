@@ -47,6 +47,11 @@ pub(crate) const READ_ONLY: u8 = 2;
 /// An n-dimensional array: a strided window on an *arena* (a base buffer)
 /// that it shares with every view derived from it.
 ///
+/// **A shared handle, like ndarray's `ArcArray`** (not ndarray's owned
+/// `Array`): `clone()` is a view that shares and pins the arena, and a write
+/// through a handle whose arena is shared copies first (copy-on-write), so a
+/// write never shows through another handle.
+///
 /// Views ([`slice`](Array::slice), [`t`](Array::t),
 /// [`permuted_axes`](Array::permuted_axes), [`reshape`](Array::reshape) when
 /// strides allow, [`broadcast_to`](Array::broadcast_to), `clone`) pin the
@@ -115,6 +120,35 @@ pub(crate) fn alloc_buffer<T>(len: usize) -> Result<Vec<T>, ArrayError> {
         bytes: len.saturating_mul(size_of::<T>()),
     })?;
     Ok(v)
+}
+
+/// Moves `v`'s buffer under [`Tag::ARRAY_BASE`] without copying its
+/// elements: a same-size `realloc` under that tag, which jemalloc serves in
+/// place. If the allocator refuses, `v` is returned as it was.
+fn adopt<T>(v: Vec<T>) -> Vec<T> {
+    let cap = v.capacity();
+    let Ok(layout) = std::alloc::Layout::array::<T>(cap) else {
+        return v;
+    };
+    if layout.size() == 0 {
+        return v;
+    }
+    let mut v = ManuallyDrop::new(v);
+    let (ptr, len) = (v.as_mut_ptr(), v.len());
+    let p = {
+        let _tag = Tag::ARRAY_BASE.enter();
+        // SAFETY: `ptr` was allocated by the global allocator with `layout`
+        // (a `Vec<T>`'s buffer of capacity `cap`), and the new size is that
+        // layout's non-zero size.
+        unsafe { std::alloc::realloc(ptr.cast(), layout, layout.size()) }
+    };
+    if p.is_null() {
+        // SAFETY: a refused realloc leaves the old block as it was.
+        return unsafe { Vec::from_raw_parts(ptr, len, cap) };
+    }
+    // SAFETY: `p` holds the same `len` initialised elements in a block of
+    // `layout`, the layout of `[T; cap]`.
+    unsafe { Vec::from_raw_parts(p.cast(), len, cap) }
 }
 
 /// Like [`alloc_buffer`] but zero-filled by the allocator (`alloc_zeroed`,
@@ -416,9 +450,12 @@ impl<T: Element> Array<T> {
 
     /// An array of `shape` holding `data` in C (row-major) order.
     ///
-    /// The elements are copied into a fresh, exactly sized arena allocated
-    /// under [`Tag::ARRAY_BASE`] (so that tag counts every arena byte, and
-    /// only arena bytes); `data` is freed.
+    /// `data`'s buffer becomes the arena without copying the elements. It is
+    /// handed to the allocator once more at the same size under
+    /// [`Tag::ARRAY_BASE`] (an in-place `realloc`: jemalloc keeps the block,
+    /// the tracker moves its bytes to that tag), so the tag counts every
+    /// arena byte, and only arena bytes. Spare capacity stays part of the
+    /// arena (and shows as wasted in the registry).
     ///
     /// **Panics** if `data.len()` does not match the shape or the allocation
     /// fails; see [`try_from_vec`](Array::try_from_vec).
@@ -450,13 +487,59 @@ impl<T: Element> Array<T> {
                 got: data.len(),
             });
         }
-        let mut v = alloc_buffer::<T>(len)?;
-        v.extend_from_slice(&data);
-        drop(data);
-        Self::from_buffer(v, shape, "from_vec", site)
+        Self::from_buffer(adopt(data), shape, "from_vec", site)
     }
 
-    /// A copy of an ndarray array or view (any dimensionality), in logical order.
+    /// Takes an owned ndarray array without copying when it is in standard
+    /// (C) order from the start of its buffer, as `ndarray::Array::zeros` and
+    /// `from_shape_vec` make them; otherwise copies it in logical order.
+    /// Adopted buffers keep the tag they were allocated under, like
+    /// [`from_vec`](Array::from_vec).
+    ///
+    /// ```
+    /// let nd = ndarray::Array2::<f64>::ones((2, 3));
+    /// let p = nd.as_ptr();
+    /// let a = arenaprof_array::Array::from_ndarray_owned(nd);
+    /// assert_eq!((a.shape(), a.as_ndarray().as_ptr()), (&[2, 3][..], p)); // same buffer
+    /// ```
+    #[track_caller]
+    pub fn from_ndarray_owned<D: Dimension>(a: ndarray::Array<T, D>) -> Array<T> {
+        Self::unwrap_or_panic(Self::try_from_ndarray_owned(a))
+    }
+
+    /// [`from_ndarray_owned`](Array::from_ndarray_owned) that returns an
+    /// error on allocation failure.
+    ///
+    /// ```
+    /// let nd = ndarray::Array1::<f32>::zeros(4);
+    /// assert!(arenaprof_array::Array::try_from_ndarray_owned(nd).is_ok());
+    /// ```
+    #[track_caller]
+    pub fn try_from_ndarray_owned<D: Dimension>(
+        a: ndarray::Array<T, D>,
+    ) -> Result<Array<T>, ArrayError> {
+        let site = Location::caller();
+        if !a.is_standard_layout() {
+            let mut v = alloc_buffer::<T>(a.len())?;
+            v.extend(a.iter().copied());
+            return Self::from_buffer(v, a.shape(), "from_ndarray", site);
+        }
+        let shape = Small::from_slice(a.shape());
+        let len = a.len();
+        let (v, offset) = a.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) == 0 && v.len() == len {
+            return Self::from_buffer(adopt(v), shape.as_slice(), "from_ndarray", site);
+        }
+        let start = offset.unwrap_or(0);
+        let mut copy = alloc_buffer::<T>(len)?;
+        copy.extend_from_slice(&v[start..start + len]);
+        drop(v);
+        Self::from_buffer(copy, shape.as_slice(), "from_ndarray", site)
+    }
+
+    /// A copy of an ndarray array or view (any dimensionality), in logical
+    /// order. To move an owned ndarray array in without a copy, use
+    /// [`from_ndarray_owned`](Array::from_ndarray_owned).
     ///
     /// ```
     /// let nd = ndarray::array![[1.0, 2.0], [3.0, 4.0]];

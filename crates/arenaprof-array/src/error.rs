@@ -1,7 +1,5 @@
 //! Errors: every one names what was asked and what was possible.
 
-use std::fmt;
-
 /// Why an array operation failed.
 ///
 /// ```
@@ -14,19 +12,22 @@ use std::fmt;
 /// );
 /// assert_eq!(e.to_string(), "slice 2..9 is out of bounds for axis 1 of length 4");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ArrayError {
     /// The allocator refused the arena's buffer.
+    #[error("allocating an arena of {bytes} bytes failed")]
     Alloc {
         /// Bytes requested.
         bytes: usize,
     },
     /// A shape whose element count overflows `usize` (or `isize::MAX` bytes).
+    #[error("shape {shape:?} is too large")]
     ShapeOverflow {
         /// The shape asked for.
         shape: Vec<usize>,
     },
     /// Data and shape disagree (`from_vec`).
+    #[error("shape needs {expected} elements but {got} were given")]
     LenMismatch {
         /// Elements the shape needs.
         expected: usize,
@@ -34,6 +35,7 @@ pub enum ArrayError {
         got: usize,
     },
     /// A slice names a different number of axes than the array has.
+    #[error("slice names {got} axes but the array has {ndim}")]
     SliceArity {
         /// Axes of the array.
         ndim: usize,
@@ -41,6 +43,7 @@ pub enum ArrayError {
         got: usize,
     },
     /// A slice bound lies outside its axis.
+    #[error("slice {start}..{} is out of bounds for axis {axis} of length {len}", end.map(|e| e.to_string()).unwrap_or_default())]
     SliceOutOfBounds {
         /// Axis number.
         axis: usize,
@@ -52,11 +55,13 @@ pub enum ArrayError {
         len: usize,
     },
     /// A slice with step zero.
+    #[error("slice step is zero on axis {axis}")]
     ZeroStep {
         /// Axis number.
         axis: usize,
     },
     /// An index outside its axis.
+    #[error("index {index} is out of bounds for axis {axis} of length {len}")]
     IndexOutOfBounds {
         /// Axis number.
         axis: usize,
@@ -66,6 +71,7 @@ pub enum ArrayError {
         len: usize,
     },
     /// An axis number at or past `ndim`.
+    #[error("axis {axis} is out of bounds for an array of {ndim} axes")]
     AxisOutOfBounds {
         /// The axis asked for.
         axis: usize,
@@ -73,11 +79,13 @@ pub enum ArrayError {
         ndim: usize,
     },
     /// `permuted_axes` got something that is not a permutation of `0..ndim`.
+    #[error("{axes:?} is not a permutation of the array's axes")]
     BadPermutation {
         /// The axes given.
         axes: Vec<usize>,
     },
     /// Two shapes cannot be broadcast together or reshaped into each other.
+    #[error("{op}: shapes {from:?} and {to:?} are incompatible")]
     ShapeMismatch {
         /// What it was done to.
         op: &'static str,
@@ -87,6 +95,7 @@ pub enum ArrayError {
         to: Vec<usize>,
     },
     /// `reshape_view` would need a copy (NumPy's `copy=False` error).
+    #[error("cannot reshape {shape:?} with strides {strides:?} into {to:?} without copying")]
     ReshapeNeedsCopy {
         /// The array's shape.
         shape: Vec<usize>,
@@ -96,61 +105,10 @@ pub enum ArrayError {
         to: Vec<usize>,
     },
     /// Writing to a read-only view (`broadcast_to`).
+    #[error("the array is a read-only view (broadcast_to)")]
     ReadOnly,
-    /// The GEMM pool refused the operands (an internal inconsistency).
-    Gemm(String),
+    /// The GEMM pool refused the product; the cause is its [`GemmError`](arenaprof_gemm::GemmError)
+    /// (also as [`source`](std::error::Error::source)).
+    #[error("matmul failed")]
+    Gemm(#[source] arenaprof_gemm::GemmError),
 }
-
-impl fmt::Display for ArrayError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArrayError::Alloc { bytes } => write!(f, "allocating an arena of {bytes} bytes failed"),
-            ArrayError::ShapeOverflow { shape } => write!(f, "shape {shape:?} is too large"),
-            ArrayError::LenMismatch { expected, got } => {
-                write!(f, "shape needs {expected} elements but {got} were given")
-            }
-            ArrayError::SliceArity { ndim, got } => {
-                write!(f, "slice names {got} axes but the array has {ndim}")
-            }
-            ArrayError::SliceOutOfBounds {
-                axis,
-                start,
-                end,
-                len,
-            } => {
-                let end = end.map(|e| e.to_string()).unwrap_or_default();
-                write!(
-                    f,
-                    "slice {start}..{end} is out of bounds for axis {axis} of length {len}"
-                )
-            }
-            ArrayError::ZeroStep { axis } => write!(f, "slice step is zero on axis {axis}"),
-            ArrayError::IndexOutOfBounds { axis, index, len } => {
-                write!(
-                    f,
-                    "index {index} is out of bounds for axis {axis} of length {len}"
-                )
-            }
-            ArrayError::AxisOutOfBounds { axis, ndim } => {
-                write!(
-                    f,
-                    "axis {axis} is out of bounds for an array of {ndim} axes"
-                )
-            }
-            ArrayError::BadPermutation { axes } => {
-                write!(f, "{axes:?} is not a permutation of the array's axes")
-            }
-            ArrayError::ShapeMismatch { op, from, to } => {
-                write!(f, "{op}: shapes {from:?} and {to:?} are incompatible")
-            }
-            ArrayError::ReshapeNeedsCopy { shape, strides, to } => write!(
-                f,
-                "cannot reshape {shape:?} with strides {strides:?} into {to:?} without copying"
-            ),
-            ArrayError::ReadOnly => write!(f, "the array is a read-only view (broadcast_to)"),
-            ArrayError::Gemm(e) => write!(f, "matmul: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ArrayError {}

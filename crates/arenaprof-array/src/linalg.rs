@@ -102,7 +102,7 @@ impl<T: Gemm> Array<T> {
                     T::default(),
                     MatMut::new(c, m, n, Strides::row_major(n)),
                 )
-                .map_err(|e| ArrayError::Gemm(e.to_string()))?;
+                .map_err(ArrayError::Gemm)?;
         }
         Ok(out)
     }

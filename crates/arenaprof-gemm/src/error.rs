@@ -27,12 +27,12 @@ impl fmt::Display for Operand {
 /// an error, except for [`GemmError::WorkerPanicked`].
 ///
 /// ```
-/// use arenaprof_gemm::{GemmConfig, GemmError, GemmPool, Operand, Strides};
+/// use arenaprof_gemm::{GemmConfig, GemmError, GemmPool, MatMut, MatRef, Operand};
 /// let pool = GemmPool::new(GemmConfig { threads: 1, ..Default::default() });
 /// let (a, b) = (vec![1.0; 6], vec![1.0; 5]); // B should hold 3 x 2 = 6
 /// let mut c = vec![0.0; 4];
 /// let err = pool
-///     .gemm(1.0, MatRef::new(&a, 2, 3, Strides::row_major(3)), MatRef::new(&b, 3, 2, Strides::row_major(2)), 0.0, MatMut::new(&mut c, 2, 2, Strides::row_major(2)))
+///     .gemm(1.0, MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2), 0.0, MatMut::row_major(&mut c, 2, 2))
 ///     .unwrap_err();
 /// assert!(matches!(err, GemmError::TooShort { operand: Operand::B, needed: 6, len: 5, .. }));
 /// assert_eq!(err.to_string(), "operand B (3 x 2, strides (2, 1), offset 0) needs a slice of 6 elements, got 5");

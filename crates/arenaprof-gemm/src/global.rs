@@ -20,7 +20,8 @@ static GLOBAL: OnceLock<GemmPool> = OnceLock::new();
 /// ```
 /// let pool = arenaprof_gemm::global();
 /// let mut c = [0.0; 1];
-/// pool.gemm(2.0, MatRef::new(&[3.0], 1, 1, (1, 1)), MatRef::new(&[4.0], 1, 1, (1, 1)), 0.0, MatMut::new(&mut c, 1, 1, (1, 1)))?;
+/// use arenaprof_gemm::{MatMut, MatRef};
+/// pool.gemm(2.0, MatRef::row_major(&[3.0], 1, 1), MatRef::row_major(&[4.0], 1, 1), 0.0, MatMut::row_major(&mut c, 1, 1))?;
 /// assert_eq!(c, [24.0]);
 /// # Ok::<(), arenaprof_gemm::GemmError>(())
 /// ```

@@ -14,13 +14,13 @@
 //! [`mem_stat`] says so.
 //!
 //! ```
-//! use arenaprof_gemm::{GemmConfig, GemmPool, Strides};
+//! use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef};
 //! let pool = GemmPool::new(GemmConfig { threads: 2, workspace_cap: 16 << 20, ..Default::default() });
 //! let (m, k, n) = (64, 32, 48);
 //! let a = vec![1.0f64; m * k];
 //! let b = vec![0.5f64; k * n];
 //! let mut c = vec![0.0f64; m * n];
-//! pool.gemm(1.0, MatRef::new(&a, m, k, Strides::row_major(k)), MatRef::new(&b, k, n, Strides::row_major(n)), 0.0, MatMut::new(&mut c, m, n, Strides::row_major(n)))?;
+//! pool.gemm(1.0, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), 0.0, MatMut::row_major(&mut c, m, n))?;
 //! assert!(c.iter().all(|&x| x == 16.0));
 //! assert_eq!(pool.mem_stat().overflows(), 0);
 //! # Ok::<(), arenaprof_gemm::GemmError>(())

@@ -61,13 +61,13 @@ fn thread_limit() -> usize {
 /// A pool of GEMM workers with capped, pre-allocated workspaces.
 ///
 /// ```
-/// use arenaprof_gemm::{GemmConfig, GemmPool, Strides};
+/// use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef};
 /// let pool = GemmPool::new(GemmConfig { threads: 2, workspace_cap: 16 << 20, ..Default::default() });
 /// let (m, k, n) = (2, 3, 2);
 /// let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3, row-major
 /// let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 x 2, row-major
 /// let mut c = [f64::NAN; 4];               // β = 0 overwrites NaN
-/// pool.gemm(1.0, MatRef::new(&a, m, k, Strides::row_major(k)), MatRef::new(&b, k, n, Strides::row_major(n)), 0.0, MatMut::new(&mut c, m, n, Strides::row_major(n)))?;
+/// pool.gemm(1.0, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n), 0.0, MatMut::row_major(&mut c, m, n))?;
 /// assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
 /// # Ok::<(), arenaprof_gemm::GemmError>(())
 /// ```
