@@ -23,6 +23,7 @@
 pub mod analysis;
 pub mod check;
 pub mod diff;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod input;
 pub mod render;

@@ -1,9 +1,9 @@
 //! Arithmetic with broadcasting, reductions, matmul, fallible constructors.
 
-use arenaprof::array::{registry, s, Array, ArrayError};
+use arenaprof_array::{registry, s, Array, ArrayError};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 #[test]
 fn elementwise_ops_broadcast_like_numpy() {

@@ -3,12 +3,12 @@
 //! offsets), f32 and f64, on pools that split, tile and overflow differently.
 //! Elements of C's slice outside the matrix must be left untouched.
 
-use arenaprof::gemm::{
+use arenaprof_gemm::{
     GemmConfig, GemmError, GemmPool, GemmScalar, MatMut, MatRef, Operand, Strides,
 };
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 /// SplitMix64: deterministic, no dependency on an RNG crate's API.
 struct Rng(u64);
@@ -216,7 +216,7 @@ fn check_one<T: Elem>(pool: &GemmPool, rng: &mut Rng, m: usize, k: usize, n: usi
 }
 
 fn pools() -> Vec<(&'static str, GemmPool)> {
-    use arenaprof::gemm::budget::{EFFICIENT_WORKSPACE, WORKSPACE_RECORD};
+    use arenaprof_gemm::budget::{EFFICIENT_WORKSPACE, WORKSPACE_RECORD};
     let split = |threads, cap, tiles| GemmConfig {
         threads,
         workspace_cap: cap,

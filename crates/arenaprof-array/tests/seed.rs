@@ -4,14 +4,14 @@
 //! One test in this binary, so the registry and the `ARRAY_BASE` tag hold
 //! nothing else.
 
-use arenaprof::array::{registry, s, Array};
-use arenaprof::Tag;
+use arenaprof_array::{registry, s, Array};
+use arenaprof_alloc::Tag;
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn array_base_live() -> u64 {
-    arenaprof::stats().tag(Tag::ARRAY_BASE).live_bytes
+    arenaprof_alloc::stats().tag(Tag::ARRAY_BASE).live_bytes
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn a_ten_element_view_pins_800_mb_until_to_owned() {
     assert_eq!(array_base_live(), 800_000_000);
 
     // The fix: copy the 10 elements, drop the view.
-    let rss_pinned = arenaprof::process::rss_bytes();
+    let rss_pinned = arenaprof_alloc::process::rss_bytes();
     let o = v.to_owned();
     let after_copy = array_base_live();
     assert_eq!(after_copy, 800_000_080);
@@ -75,8 +75,8 @@ fn a_ten_element_view_pins_800_mb_until_to_owned() {
     );
 
     // jemalloc keeps freed pages until they decay; purge makes RSS fall now.
-    assert!(arenaprof::process::purge());
-    let rss_after = arenaprof::process::rss_bytes();
+    assert!(arenaprof_alloc::process::purge());
+    let rss_after = arenaprof_alloc::process::rss_bytes();
     assert!(
         rss_pinned >= rss_after + 700_000_000,
         "RSS fell from {rss_pinned} to {rss_after} only"

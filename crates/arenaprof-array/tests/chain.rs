@@ -1,10 +1,10 @@
 //! Provenance: chains survive dropped intermediate views, records go away
 //! when no descendant needs them, and snapshots carry them.
 
-use arenaprof::array::{registry, s, Array};
+use arenaprof_array::{registry, s, Array};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn record_ids(arena: u64) -> Vec<u64> {
     let mut ids: Vec<u64> = registry::to_snapshot()
@@ -111,7 +111,7 @@ fn snapshot_holds_the_registry_records() {
     let (v, lv) = (a.slice(s![2..4, ..;-2]), line!());
     let id = a.arena_id().unwrap();
     drop(a);
-    let snap = arenaprof::snapshot();
+    let snap = arenaprof_alloc::snapshot();
     let reg = &snap.registry;
     let arena = reg.arenas.iter().find(|r| r.id == id).unwrap();
     assert_eq!(

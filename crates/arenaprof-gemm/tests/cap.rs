@@ -12,12 +12,12 @@
 //! own cap. Live bytes are also checked exactly against the pool's own
 //! figures while each pool runs.
 
-use arenaprof::gemm::budget::WORKSPACE_RECORD;
-use arenaprof::gemm::{GemmConfig, GemmPool, Limit, MatMut, MatRef, Strides};
-use arenaprof::{stats, untracked, with_tag, Tag, Workspace};
+use arenaprof_gemm::budget::WORKSPACE_RECORD;
+use arenaprof_gemm::{GemmConfig, GemmPool, Limit, MatMut, MatRef, Strides};
+use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn gemm_tag() -> (u64, u64) {
     let c = untracked(stats).tag(Tag::GEMM_WORKSPACE);
@@ -36,7 +36,7 @@ fn record_bytes() -> u64 {
 /// An exact product check on integer-valued matrices (every sum is exact).
 fn run<T>(pool: &GemmPool, m: usize, k: usize, n: usize)
 where
-    T: arenaprof::gemm::GemmScalar + From<u8> + Into<f64> + Copy,
+    T: arenaprof_gemm::GemmScalar + From<u8> + Into<f64> + Copy,
 {
     let a: Vec<T> = (0..m * k).map(|x| T::from((x % 5) as u8)).collect();
     let b: Vec<T> = (0..k * n).map(|x| T::from((x % 3) as u8)).collect();
@@ -106,7 +106,7 @@ fn gemm_workspace_peak_never_exceeds_the_cap() {
         }
     }
     // What the caps cost (documented in docs/gemm.md).
-    let full = arenaprof::gemm::budget::FULL_WORKSPACE;
+    let full = arenaprof_gemm::budget::FULL_WORKSPACE;
     for &(threads, cap, workers, limit, region) in &seen {
         match (cap >> 20, threads) {
             (64, _) => assert_eq!((workers, limit, region), (threads, Limit::None, full)),

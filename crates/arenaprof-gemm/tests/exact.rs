@@ -6,12 +6,12 @@
 //!
 //! One test: the global pool and the tag's counters are process-wide.
 
-use arenaprof::gemm::budget::FULL_WORKSPACE;
-use arenaprof::gemm::{self, GemmConfig, Limit, MatMut, MatRef, Strides};
-use arenaprof::{stats, untracked, with_tag, Tag, Workspace};
+use arenaprof_gemm::budget::FULL_WORKSPACE;
+use arenaprof_gemm::{GemmConfig, Limit, MatMut, MatRef, Strides};
+use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn live() -> u64 {
     untracked(stats).tag(Tag::GEMM_WORKSPACE).live_bytes
@@ -31,7 +31,7 @@ fn square(n: usize) {
     let a: Vec<f64> = (0..n * n).map(|x| (x % 4) as f64).collect();
     let mut c = vec![0.0; n * n];
     let rm = Strides::row_major(n);
-    gemm::global()
+    arenaprof_gemm::global()
         .gemm(
             1.0,
             MatRef::new(&a, n, n, rm),
@@ -64,7 +64,7 @@ fn global_pool_bytes_are_exact_through_set_threads_and_free_buffers() {
     assert_eq!(live(), 0);
 
     // Start: 8 workers, each with a full workspace, allocated up front.
-    let s = gemm::mem_stat();
+    let s = arenaprof_gemm::mem_stat();
     assert_eq!((s.pool.as_str(), s.threads, s.workers), ("global", 8, 8));
     assert_eq!(s.limit, Limit::None);
     assert_eq!(live(), 8 * one);
@@ -72,58 +72,58 @@ fn global_pool_bytes_are_exact_through_set_threads_and_free_buffers() {
 
     // A run on 8 threads: 256^3 is worth 8 workers; all of them compute.
     square(256);
-    let s = gemm::mem_stat();
+    let s = arenaprof_gemm::mem_stat();
     assert_eq!(s.calls, 1);
     assert_eq!(s.per_worker.iter().map(|w| w.tiles).sum::<u64>(), 8);
     assert_eq!(live(), 8 * one);
 
     // set_threads(1): the other 7 workspaces are freed before it returns.
-    gemm::set_threads(1);
+    arenaprof_gemm::set_threads(1);
     assert_eq!(live(), one, "exactly one worker's workspace");
-    let s = gemm::mem_stat();
+    let s = arenaprof_gemm::mem_stat();
     assert_eq!((s.workers, s.workspace_bytes), (1, FULL_WORKSPACE));
     assert_eq!(pool_threads_alive(), 0, "pool threads above 1 have exited");
     square(64);
     assert_eq!(live(), one);
 
     // Back up to 4: three new workspaces, allocated when the threads start.
-    gemm::set_threads(4);
+    arenaprof_gemm::set_threads(4);
     assert_eq!(live(), 4 * one);
-    let tiles = |s: &gemm::MemStat| s.per_worker.iter().map(|w| w.tiles).collect::<Vec<_>>();
-    let before = tiles(&gemm::mem_stat());
+    let tiles = |s: &arenaprof_gemm::MemStat| s.per_worker.iter().map(|w| w.tiles).collect::<Vec<_>>();
+    let before = tiles(&arenaprof_gemm::mem_stat());
     // with_threads(1): this thread's calls use worker 0 only; nothing freed.
-    gemm::with_threads(1, || square(128));
-    let after = tiles(&gemm::mem_stat());
+    arenaprof_gemm::with_threads(1, || square(128));
+    let after = tiles(&arenaprof_gemm::mem_stat());
     assert_eq!(after[0], before[0] + 1);
     assert_eq!(after[1..], before[1..]);
     assert_eq!(live(), 4 * one);
     // Outside the scope the limit is gone.
     square(128);
     assert_eq!(
-        tiles(&gemm::mem_stat()).iter().sum::<u64>(),
+        tiles(&arenaprof_gemm::mem_stat()).iter().sum::<u64>(),
         after.iter().sum::<u64>() + 4
     );
 
     // free_buffers: everything released; the next call allocates again.
-    gemm::free_buffers();
+    arenaprof_gemm::free_buffers();
     assert_eq!(live(), 0);
-    let s = gemm::mem_stat();
+    let s = arenaprof_gemm::mem_stat();
     assert!(s.released && s.workspace_bytes == 0, "{s}");
     square(32);
     assert_eq!(live(), 4 * one);
-    assert!(!gemm::mem_stat().released);
+    assert!(!arenaprof_gemm::mem_stat().released);
 
     // A smaller cap resizes (frees first, then allocates) and is kept.
-    gemm::set_workspace_cap(4 << 20);
-    let s = gemm::mem_stat();
+    arenaprof_gemm::set_workspace_cap(4 << 20);
+    let s = arenaprof_gemm::mem_stat();
     assert_eq!((s.workers, s.limit), (4, Limit::SmallerBlocks));
     assert_eq!(live(), 4 * charge_of(s.region));
     assert!(live() <= 4 << 20);
     square(200);
-    assert_eq!(gemm::mem_stat().overflows(), 0);
+    assert_eq!(arenaprof_gemm::mem_stat().overflows(), 0);
 
     // The snapshot carries per-worker figures.
-    let snap = arenaprof::snapshot();
+    let snap = arenaprof_alloc::snapshot();
     let sec = snap
         .sections
         .iter()

@@ -1,10 +1,10 @@
 //! Copy-on-write writes and the pinned-bytes warning.
 
-use arenaprof::array::{registry, s, warn, Array, ArrayError, NewAxis};
-use arenaprof::Tag;
+use arenaprof_array::{registry, s, warn, Array, ArrayError, NewAxis};
+use arenaprof_alloc::Tag;
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 #[test]
 fn writing_to_a_shared_arena_copies_and_records_it() {
@@ -134,9 +134,9 @@ fn pinned_warning_names_the_retaining_view_and_the_fix() {
 #[test]
 fn array_base_counts_arena_bytes_exactly() {
     // Other tests in this binary run concurrently; use this thread's row.
-    let slot = arenaprof::current_thread_slot().unwrap();
+    let slot = arenaprof_alloc::current_thread_slot().unwrap();
     let mine = || {
-        arenaprof::stats()
+        arenaprof_alloc::stats()
             .thread(slot)
             .unwrap()
             .tag(Tag::ARRAY_BASE)

@@ -6,13 +6,13 @@
 //!
 //! One test: the tag's peak is process-wide.
 
-use arenaprof::gemm::partition::Grid;
-use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
-use arenaprof::{stats, untracked, Tag};
+use arenaprof_gemm::partition::Grid;
+use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
+use arenaprof_alloc::{stats, untracked, Tag};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn tag() -> (u64, u64) {
     let c = untracked(stats).tag(Tag::GEMM_WORKSPACE);
@@ -111,7 +111,7 @@ fn concurrent_callers_and_reconfiguration() {
         let snaps = s.spawn(|| {
             let mut n = 0;
             while !stop.load(Ordering::Acquire) {
-                let snap = arenaprof::snapshot();
+                let snap = arenaprof_alloc::snapshot();
                 assert!(snap.sections.iter().any(|s| s.name == "gemm"));
                 n += 1;
             }

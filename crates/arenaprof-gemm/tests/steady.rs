@@ -5,17 +5,17 @@
 //!
 //! One test per binary: the counters are process-wide.
 
-use arenaprof::gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
-use arenaprof::{stats, untracked, Stats};
+use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
+use arenaprof_alloc::{stats, untracked, Stats};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn read() -> Stats {
     untracked(stats)
 }
 
-fn allocs_of(s: &Stats, pred: impl Fn(&arenaprof::ThreadRow) -> bool) -> (u64, u64) {
+fn allocs_of(s: &Stats, pred: impl Fn(&arenaprof_alloc::ThreadRow) -> bool) -> (u64, u64) {
     s.threads()
         .iter()
         .filter(|t| pred(t))
@@ -86,7 +86,7 @@ fn hundred_warm_calls_allocate_nothing() {
             call(pool, i).unwrap(); // warm-up: thread handles, tags, first use
         }
         let stat0 = pool.mem_stat();
-        let me = arenaprof::current_thread_slot().unwrap();
+        let me = arenaprof_alloc::current_thread_slot().unwrap();
         let before = read();
         for i in 0..100 {
             call(pool, i).unwrap();
@@ -103,8 +103,8 @@ fn hundred_warm_calls_allocate_nothing() {
             (0, 0),
             "process-wide allocations during 100 warm calls"
         );
-        let mine = |t: &arenaprof::ThreadRow| t.slot == me;
-        let workers = |t: &arenaprof::ThreadRow| t.name.starts_with("arenaprof-gemm");
+        let mine = |t: &arenaprof_alloc::ThreadRow| t.slot == me;
+        let workers = |t: &arenaprof_alloc::ThreadRow| t.name.starts_with("arenaprof-gemm");
         assert_eq!(
             allocs_of(&after, mine),
             allocs_of(&before, mine),
@@ -118,7 +118,7 @@ fn hundred_warm_calls_allocate_nothing() {
         assert!(after.threads().iter().filter(|t| workers(t)).count() >= 2);
 
         // Every kernel call's packing buffer came from a workspace.
-        let sum = |s: &arenaprof::gemm::MemStat, f: fn(&arenaprof::gemm::WorkerStat) -> u64| {
+        let sum = |s: &arenaprof_gemm::MemStat, f: fn(&arenaprof_gemm::WorkerStat) -> u64| {
             s.per_worker.iter().map(f).sum::<u64>()
         };
         let kernel = sum(&stat1, |w| w.kernel_calls) - sum(&stat0, |w| w.kernel_calls);

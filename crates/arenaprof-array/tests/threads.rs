@@ -3,19 +3,19 @@
 //! One test in this binary, so the registry and the `ARRAY_BASE` tag hold
 //! nothing else.
 
-use arenaprof::array::{registry, s, Array};
-use arenaprof::Tag;
+use arenaprof_array::{registry, s, Array};
+use arenaprof_alloc::Tag;
 use std::sync::mpsc;
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 fn assert_send_sync<T: Send + Sync>() {}
 
 #[test]
 fn views_across_four_threads_leave_registry_empty_and_tag_at_zero() {
     assert_send_sync::<Array<f64>>();
-    assert_eq!(arenaprof::stats().tag(Tag::ARRAY_BASE).live_bytes, 0);
+    assert_eq!(arenaprof_alloc::stats().tag(Tag::ARRAY_BASE).live_bytes, 0);
     let shared = Array::<f64>::arange(4096).reshape(&[64, 64]);
     let created_before = registry::stats().views_created;
     const PER_THREAD: usize = 2000;
@@ -72,7 +72,7 @@ fn views_across_four_threads_leave_registry_empty_and_tag_at_zero() {
                 }
                 let s = registry::stats();
                 assert!(s.view_records >= s.live_views);
-                let _ = arenaprof::snapshot();
+                let _ = arenaprof_alloc::snapshot();
             }
         });
     });
@@ -89,7 +89,7 @@ fn views_across_four_threads_leave_registry_empty_and_tag_at_zero() {
     assert_eq!((s.live_arenas, s.live_views, s.view_records), (0, 0, 0));
     assert!(registry::arenas().is_empty());
     assert_eq!(registry::to_snapshot().views.len(), 0);
-    let tag = arenaprof::stats().tag(Tag::ARRAY_BASE);
+    let tag = arenaprof_alloc::stats().tag(Tag::ARRAY_BASE);
     assert_eq!(tag.live_bytes, 0);
     assert_eq!(tag.alloc_count, tag.free_count);
     // 1 shared arena + 4 per-thread arenas, all freed.

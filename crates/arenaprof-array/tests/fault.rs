@@ -2,8 +2,8 @@
 //! request on this thread while `FAIL` is set, and every `try_` path returns
 //! `ArrayError::Alloc` with the counters left exact.
 
-use arenaprof::array::{s, Array, ArrayError};
-use arenaprof::Tag;
+use arenaprof_array::{s, Array, ArrayError};
+use arenaprof_alloc::Tag;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -47,7 +47,7 @@ unsafe impl GlobalAlloc for Refusing {
 }
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc<Refusing> = arenaprof::TrackingAlloc::wrap(Refusing);
+static A: arenaprof_alloc::TrackingAlloc<Refusing> = arenaprof_alloc::TrackingAlloc::wrap(Refusing);
 
 fn refused<R>(f: impl FnOnce() -> R) -> R {
     FAIL.with(|x| x.set(true));
@@ -59,9 +59,9 @@ fn refused<R>(f: impl FnOnce() -> R) -> R {
 #[test]
 fn refused_allocations_are_errors_and_counters_stay_exact() {
     let a = Array::<f64>::arange(1000);
-    let slot = arenaprof::current_thread_slot().unwrap();
+    let slot = arenaprof_alloc::current_thread_slot().unwrap();
     let mine = || {
-        arenaprof::stats()
+        arenaprof_alloc::stats()
             .thread(slot)
             .unwrap()
             .tag(Tag::ARRAY_BASE)

@@ -10,10 +10,10 @@
 //! differs from NumPy's for negative steps: `s![a..b;-k]` takes `a..b` and
 //! walks it backwards, so NumPy's `x[7:2:-2]` is `s![3..8;-2]`.
 
-use arenaprof::array::{s, Array, NewAxis};
+use arenaprof_array::{s, Array, NewAxis};
 
 #[global_allocator]
-static A: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
+static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
 
 struct Bases {
     x: Array<i64>,
@@ -207,7 +207,7 @@ fn exact_shares_memory_on_interleaved_views() {
 
 #[test]
 fn bad_input_names_axis_and_bounds() {
-    use arenaprof::array::ArrayError;
+    use arenaprof_array::ArrayError;
     let m = Array::<f64>::zeros(&[3, 4]);
     assert_eq!(
         m.try_slice(s![.., 1..7]).unwrap_err(),
