@@ -345,13 +345,9 @@ pub fn parse_smaps(text: &str) -> Smaps {
                 "Locked" => cur.locked = n,
                 _ => {}
             },
-            None => {
-                // Fields with other shapes (`THPeligible: 0`, `ProtectionKey`)
-                // parse as plain numbers above; anything else is odd.
-                if !line.contains(':') {
-                    out.skipped_lines += 1;
-                }
-            }
+            // Fields with other shapes (`THPeligible: 0`, `ProtectionKey`)
+            // parse as plain numbers above; anything else is odd.
+            None => out.skipped_lines += 1,
         }
     }
     out
@@ -791,6 +787,21 @@ fn default_group(vmas: &[Vma], i: usize, known: &Known<'_>, exe: Option<&str>) -
                 || v.grows_down
             {
                 return Group::ThreadStacks;
+            }
+            // A guard page right below a thread stack.
+            if v.perms.is_none() && v.size() <= 64 << 10 {
+                if let Some(n) = vmas.get(i + 1).filter(|n| n.start == v.end && n.inode == 0) {
+                    let n_is_stack = known
+                        .stack_pointers
+                        .iter()
+                        .any(|&sp| sp >= n.start && sp < n.end)
+                        || (n.perms.read
+                            && n.perms.write
+                            && matches!(n.name, None | Some(VmaName::Anonymous)));
+                    if n_is_stack {
+                        return Group::ThreadStacks;
+                    }
+                }
             }
             let prev = i.checked_sub(1).map(|j| &vmas[j]);
             if let Some(p) = prev.filter(|p| p.end == v.start) {

@@ -68,7 +68,7 @@ fn worker(tid: usize, lib: Lib) -> (Expect, Vec<(usize, usize)>) {
     let ps = page();
     for i in 0..ITERS {
         let len = ((tid * 7 + i) % 16 + 1) * ps - (i % 3) * 17; // not always page multiples
-        // SAFETY: the test library's functions; pointers come from them.
+                                                                // SAFETY: the test library's functions; pointers come from them.
         unsafe {
             let p = (lib.map)(len);
             assert!(!p.is_null());
@@ -84,7 +84,10 @@ fn worker(tid: usize, lib: Lib) -> (Expect, Vec<(usize, usize)>) {
                     // Split: unmap the second page, then the two pieces.
                     assert_eq!((lib.unmap)((p as usize + ps) as *mut c_void, ps), 0);
                     assert_eq!((lib.unmap)(p, ps), 0);
-                    assert_eq!((lib.unmap)((p as usize + 2 * ps) as *mut c_void, round(len) - 2 * ps), 0);
+                    assert_eq!(
+                        (lib.unmap)((p as usize + 2 * ps) as *mut c_void, round(len) - 2 * ps),
+                        0
+                    );
                     e.munmap += 3;
                 }
                 5 => {
@@ -131,7 +134,12 @@ fn eight_threads_exact_totals_while_reading() {
     let (l1, lib1) = load(&lazy);
     let (l2, lib2) = load(&now);
     let objs = hooks::objects();
-    let id_of = |name: &str| objs.iter().find(|o| o.name.ends_with(name)).map(|o| o.id).expect(name);
+    let id_of = |name: &str| {
+        objs.iter()
+            .find(|o| o.name.ends_with(name))
+            .map(|o| o.id)
+            .expect(name)
+    };
     let (id1, id2) = (id_of("libtl_lazy.so"), id_of("libtl_now.so"));
     assert!(hooks::object(id1).unwrap().got_slots >= 3);
     assert!(hooks::object(id2).unwrap().got_slots >= 3);
@@ -163,10 +171,14 @@ fn eight_threads_exact_totals_while_reading() {
             std::thread::spawn(move || worker(t, lib))
         })
         .collect();
-    let results: Vec<(Expect, Vec<(usize, usize)>)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let results: Vec<(Expect, Vec<(usize, usize)>)> =
+        handles.into_iter().map(|h| h.join().unwrap()).collect();
     done.store(true, Ordering::SeqCst);
     let busy = reader.join().unwrap();
-    println!("reader: {} passes, {busy} busy entries skipped", reads.load(Ordering::SeqCst));
+    println!(
+        "reader: {} passes, {busy} busy entries skipped",
+        reads.load(Ordering::SeqCst)
+    );
 
     for (id, parity) in [(id1, 0), (id2, 1)] {
         let mut e = Expect::default();
@@ -191,7 +203,10 @@ fn eight_threads_exact_totals_while_reading() {
             live_bytes: o.live_bytes,
         };
         assert_eq!(got, e, "object {}", o.name);
-        assert_eq!((o.failed_calls, o.unmatched_unmaps, o.dropped, o.stale), (0, 0, 0, 0));
+        assert_eq!(
+            (o.failed_calls, o.unmatched_unmaps, o.dropped, o.stale),
+            (0, 0, 0, 0)
+        );
         assert_eq!(o.mapped_bytes_total - o.unmapped_bytes_total, o.live_bytes);
         // The table holds exactly the kept mappings.
         let mut table: Vec<(usize, usize)> = hooks::mappings()
@@ -217,7 +232,9 @@ fn eight_threads_exact_totals_while_reading() {
         let o = hooks::object(id).unwrap();
         assert_eq!((o.live_mappings, o.live_bytes), (0, 0));
     }
-    assert!(hooks::mappings().iter().all(|m| m.object != id1 && m.object != id2));
+    assert!(hooks::mappings()
+        .iter()
+        .all(|m| m.object != id1 && m.object != id2));
 
     // Uninstalled: calls are no longer seen; reinstalled: seen again.
     assert!(hooks::uninstall() >= 6);
@@ -250,7 +267,11 @@ fn forked_child_keeps_counting() {
     };
     hooks::install().expect("install");
     let (_l, lib) = load(&path);
-    let id = hooks::objects().iter().find(|o| o.name.ends_with("libtl_fork.so")).unwrap().id;
+    let id = hooks::objects()
+        .iter()
+        .find(|o| o.name.ends_with("libtl_fork.so"))
+        .unwrap()
+        .id;
     // Threads hammering the hooks while the process forks.
     let stop = Arc::new(AtomicBool::new(false));
     let hammer: Vec<_> = (0..2)
@@ -284,7 +305,10 @@ fn forked_child_keeps_counting() {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status}");
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child status {status}"
+        );
     }
     stop.store(true, Ordering::SeqCst);
     for h in hammer {

@@ -41,17 +41,40 @@ fn dgemm(lib: &blas::Library, n: usize) -> f64 {
     let mut c = vec![0.0f64; n * n];
     let n_ = n as c_int;
     // SAFETY: row-major (101), no transposes (111); a, b, c are n×n.
-    unsafe { f(101, 111, 111, n_, n_, n_, 1.0, a.as_ptr(), n_, b.as_ptr(), n_, 0.0, c.as_mut_ptr(), n_) };
+    unsafe {
+        f(
+            101,
+            111,
+            111,
+            n_,
+            n_,
+            n_,
+            1.0,
+            a.as_ptr(),
+            n_,
+            b.as_ptr(),
+            n_,
+            0.0,
+            c.as_mut_ptr(),
+            n_,
+        )
+    };
     c[n * n - 1]
 }
 
 #[test]
 fn openblas_buffers_attributed_and_limits_scoped() {
     hooks::install().expect("hooks install");
-    let lib = match blas::open(&["libopenblas.so.0", "libopenblas.so", "libopenblasp-r0.3.21.so"]) {
+    let lib = match blas::open(&[
+        "libopenblas.so.0",
+        "libopenblas.so",
+        "libopenblasp-r0.3.21.so",
+    ]) {
         Ok(l) => l,
         Err(e) => {
-            println!("SKIPPED: libopenblas is not installed ({e}); apt-get install libopenblas0-pthread");
+            println!(
+                "SKIPPED: libopenblas is not installed ({e}); apt-get install libopenblas0-pthread"
+            );
             return;
         }
     };
@@ -82,7 +105,11 @@ fn openblas_buffers_attributed_and_limits_scoped() {
         .expect("OpenBLAS found by blas::info");
     println!("{rt:?}");
     assert!(rt.path.contains("openblas"), "{}", rt.path);
-    assert!(rt.version.as_deref().is_some_and(|v| v.starts_with("0.")), "{:?}", rt.version);
+    assert!(
+        rt.version.as_deref().is_some_and(|v| v.starts_with("0.")),
+        "{:?}",
+        rt.version
+    );
     assert_eq!(rt.num_threads, 8);
 
     let id = hooks::object_id_by_base(rt.base).expect("libopenblas hooked");
@@ -96,7 +123,12 @@ fn openblas_buffers_attributed_and_limits_scoped() {
     assert!(obj.live_mappings >= 8, "{} mappings", obj.live_mappings);
     assert!(buf.mapped >= 8, "{} buffers", buf.mapped);
     assert!(buf.buffer_size >= 1 << 20);
-    assert!(obj.live_bytes >= 8 * buf.buffer_size, "{} < 8 × {}", obj.live_bytes, buf.buffer_size);
+    assert!(
+        obj.live_bytes >= 8 * buf.buffer_size,
+        "{} < 8 × {}",
+        obj.live_bytes,
+        buf.buffer_size
+    );
 
     // Resident bytes of its ranges: mincore vs /proc/self/smaps.
     let ranges: Vec<(u64, u64)> = hooks::mappings()
@@ -104,12 +136,18 @@ fn openblas_buffers_attributed_and_limits_scoped() {
         .filter(|m| m.object == id)
         .map(|m| (m.start as u64, m.end() as u64))
         .collect();
-    let ours: u64 = ranges.iter().map(|&(s, e)| maps::resident_bytes(s as usize, (e - s) as usize).unwrap()).sum();
+    let ours: u64 = ranges
+        .iter()
+        .map(|&(s, e)| maps::resident_bytes(s as usize, (e - s) as usize).unwrap())
+        .sum();
     let smaps = maps::read_smaps().unwrap();
     let mut theirs = 0u64;
     let mut partial = 0;
     for v in &smaps.vmas {
-        let covered: u64 = ranges.iter().map(|&(s, e)| e.min(v.end).saturating_sub(s.max(v.start))).sum();
+        let covered: u64 = ranges
+            .iter()
+            .map(|&(s, e)| e.min(v.end).saturating_sub(s.max(v.start)))
+            .sum();
         if covered == 0 {
             continue;
         }
@@ -118,12 +156,18 @@ fn openblas_buffers_attributed_and_limits_scoped() {
         } else {
             partial += 1;
             theirs += v.rss * covered / v.size();
-            println!("partly covered VMA {:x}-{:x} rss {} covered {}", v.start, v.end, v.rss, covered);
+            println!(
+                "partly covered VMA {:x}-{:x} rss {} covered {}",
+                v.start, v.end, v.rss, covered
+            );
         }
     }
     println!("resident: mincore {ours} B, smaps {theirs} B ({partial} partly covered VMAs)");
     let diff = ours.abs_diff(theirs) as f64;
-    assert!(diff <= 0.10 * theirs.max(1) as f64, "mincore {ours} vs smaps {theirs}");
+    assert!(
+        diff <= 0.10 * theirs.max(1) as f64,
+        "mincore {ours} vs smaps {theirs}"
+    );
 
     // Scoped limit: 1 inside, 8 after.
     let inside = blas::limits(1, || {
@@ -136,7 +180,10 @@ fn openblas_buffers_attributed_and_limits_scoped() {
 
     // Lowering the count frees nothing for OpenBLAS.
     let changes = blas::set_threads(1);
-    let c = changes.iter().find(|c| c.kind == blas::Kind::OpenBlas).unwrap();
+    let c = changes
+        .iter()
+        .find(|c| c.kind == blas::Kind::OpenBlas)
+        .unwrap();
     println!("{c:?}");
     assert_eq!(c.now, 1);
     assert_eq!(c.freed_bytes(), Some(0));

@@ -43,7 +43,10 @@ pub fn build_so(name: &str, src: &str, extra: &[&str]) -> Result<PathBuf, String
         .output()
         .map_err(|e| format!("no C compiler `{cc}`: {e}"))?;
     if !o.status.success() {
-        return Err(format!("`{cc}` failed: {}", String::from_utf8_lossy(&o.stderr)));
+        return Err(format!(
+            "`{cc}` failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
     Ok(out)
 }
