@@ -1,5 +1,6 @@
 //! smaps/maps/smaps_rollup/statm parsing against fixtures (with odd lines),
 //! grouping and the ladder on them, and the same readers on this process.
+#![allow(clippy::single_range_in_vec_init)] // one range per kind is what the fixture has
 
 use arenaprof_native::maps::{self, Group, Known, Perms, Split, VmaName};
 
