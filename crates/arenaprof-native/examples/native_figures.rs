@@ -59,7 +59,12 @@ fn hooked_pair_ns() -> Option<()> {
     )
     .ok()?;
     let so = dir.join("libfigmap.so");
-    let ok = std::process::Command::new("cc").args(["-shared", "-fPIC", "-O2", "-o"]).arg(&so).arg(&c).status().ok()?;
+    let ok = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .status()
+        .ok()?;
     if !ok.success() {
         return None;
     }
@@ -116,9 +121,15 @@ fn hooked_pair_ns() -> Option<()> {
 }
 
 fn main() {
-    let threads: c_int = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(8);
+    let threads: c_int = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
     let p = hooks::install().expect("hooks");
-    println!("hooks: {} objects, {} GOT slots patched at start", p.objects, p.slots);
+    println!(
+        "hooks: {} objects, {} GOT slots patched at start",
+        p.objects, p.slots
+    );
     let lib = match blas::open(&["libopenblas.so.0", "libopenblas.so"]) {
         Ok(l) => l,
         Err(e) => {
@@ -126,11 +137,19 @@ fn main() {
             return;
         }
     };
+    println!(
+        "loaded {} ({} adopted: mapped while it loaded)",
+        lib.name(),
+        fmt_bytes(lib.adopted())
+    );
     let s0 = maps::read_statm().unwrap();
     // SAFETY: openblas_set_num_threads(int).
-    let set: SetFn = unsafe { std::mem::transmute::<*mut c_void, SetFn>(lib.symbol("openblas_set_num_threads").unwrap()) };
+    let set: SetFn = unsafe {
+        std::mem::transmute::<*mut c_void, SetFn>(lib.symbol("openblas_set_num_threads").unwrap())
+    };
     // SAFETY: cblas_dgemm's C signature.
-    let dgemm: Dgemm = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(lib.symbol("cblas_dgemm").unwrap()) };
+    let dgemm: Dgemm =
+        unsafe { std::mem::transmute::<*mut c_void, Dgemm>(lib.symbol("cblas_dgemm").unwrap()) };
     // SAFETY: plain int.
     unsafe { set(threads) };
     let n = 1024usize;
@@ -140,7 +159,24 @@ fn main() {
     let t = Instant::now();
     let ni = n as c_int;
     // SAFETY: row-major, no transposes, n×n operands.
-    unsafe { dgemm(101, 111, 111, ni, ni, ni, 1.0, a.as_ptr(), ni, b.as_ptr(), ni, 0.0, c.as_mut_ptr(), ni) };
+    unsafe {
+        dgemm(
+            101,
+            111,
+            111,
+            ni,
+            ni,
+            ni,
+            1.0,
+            a.as_ptr(),
+            ni,
+            b.as_ptr(),
+            ni,
+            0.0,
+            c.as_mut_ptr(),
+            ni,
+        )
+    };
     let dg = t.elapsed();
     let s1 = maps::read_statm().unwrap();
     println!(
@@ -155,6 +191,25 @@ fn main() {
     );
     for s in hooks::summary() {
         println!("  attributed: {s}");
+    }
+    if std::env::var_os("NATIVE_FIGURES_DEBUG").is_some() {
+        for o in hooks::objects() {
+            println!("  {o:?}");
+        }
+        for m in hooks::mappings() {
+            println!("  table: {:x}-{:x} obj {}", m.start, m.end(), m.object);
+        }
+        for v in maps::read_smaps()
+            .unwrap()
+            .vmas
+            .iter()
+            .filter(|v| v.is_anonymous() && v.size() >= 64 << 20)
+        {
+            println!(
+                "  smaps: {:x}-{:x} {} rss {}",
+                v.start, v.end, v.perms, v.rss
+            );
+        }
     }
     let info = blas::info();
     for r in &info.runtimes {
@@ -189,23 +244,53 @@ fn main() {
     for c in ch.iter().filter(|c| c.kind == blas::Kind::OpenBlas) {
         println!(
             "set_threads(1): {} -> {}, mapped {:?} -> {:?}: freed {:?} B",
-            c.previous, c.now, c.mapped_before, c.mapped_after, c.freed_bytes()
+            c.previous,
+            c.now,
+            c.mapped_before,
+            c.mapped_after,
+            c.freed_bytes()
         );
     }
     let s2 = maps::read_statm().unwrap();
-    println!("after set_threads(1): VmSize {}, RSS {}", fmt_bytes(s2.size), fmt_bytes(s2.resident));
+    println!(
+        "after set_threads(1): VmSize {}, RSS {}",
+        fmt_bytes(s2.size),
+        fmt_bytes(s2.resident)
+    );
 
     println!("costs (median of 50):");
-    println!("  read_statm        {:>9} ns", median_ns(|| drop(maps::read_statm()), 50));
-    println!("  read_smaps_rollup {:>9} ns", median_ns(|| drop(maps::read_smaps_rollup()), 50));
-    println!("  read_maps         {:>9} ns", median_ns(|| drop(maps::read_maps()), 50));
-    println!("  read_smaps        {:>9} ns ({} mappings)", median_ns(|| drop(maps::read_smaps()), 50), pm.vmas);
+    println!(
+        "  read_statm        {:>9} ns",
+        median_ns(|| drop(maps::read_statm()), 50)
+    );
+    println!(
+        "  read_smaps_rollup {:>9} ns",
+        median_ns(|| drop(maps::read_smaps_rollup()), 50)
+    );
+    println!(
+        "  read_maps         {:>9} ns",
+        median_ns(|| drop(maps::read_maps()), 50)
+    );
+    println!(
+        "  read_smaps        {:>9} ns ({} mappings)",
+        median_ns(|| drop(maps::read_smaps()), 50),
+        pm.vmas
+    );
     println!(
         "  process_memory    {:>9} ns",
-        median_ns(|| drop(arenaprof_native::process_memory(&[], &[], 0, None)), 50)
+        median_ns(
+            || drop(arenaprof_native::process_memory(&[], &[], 0, None)),
+            50
+        )
     );
-    println!("  hooks::mappings   {:>9} ns", median_ns(|| drop(hooks::mappings()), 50));
-    println!("  blas::info        {:>9} ns", median_ns(|| drop(blas::info()), 50));
+    println!(
+        "  hooks::mappings   {:>9} ns",
+        median_ns(|| drop(hooks::mappings()), 50)
+    );
+    println!(
+        "  blas::info        {:>9} ns",
+        median_ns(|| drop(blas::info()), 50)
+    );
     if hooked_pair_ns().is_none() {
         println!("  (no cc: hooked-call cost not measured)");
     }

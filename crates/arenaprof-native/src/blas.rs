@@ -588,6 +588,7 @@ pub fn limits<R>(n: usize, f: impl FnOnce() -> R) -> R {
 pub struct Library {
     handle: *mut c_void,
     name: String,
+    adopted: u64,
 }
 
 // SAFETY: a dlopen handle may be used from any thread (dlsym/dlclose are
@@ -615,6 +616,12 @@ impl Library {
         &self.name
     }
 
+    /// Bytes of anonymous memory that appeared while it loaded and were
+    /// adopted for it (see [`open`]).
+    pub fn adopted(&self) -> u64 {
+        self.adopted
+    }
+
     /// Unloads it (`dlclose`).
     ///
     /// # Safety
@@ -627,7 +634,17 @@ impl Library {
 }
 
 /// Loads the first of `names` that `dlopen` finds (`RTLD_NOW | RTLD_LOCAL`).
-/// With hooks installed, the new object is patched as soon as it loads.
+///
+/// With hooks installed, the new objects are patched as soon as `dlopen`
+/// returns; but their constructors ran before that, and may have started
+/// threads that map memory at once (OpenBLAS's pthreads build starts
+/// `CPUs - 1` workers, each mapping its 32-128 MiB buffer when it starts).
+/// So `open` compares `/proc/self/maps` before and after the load and
+/// [adopts](hooks::adopt) for the opened object the anonymous read-write
+/// ranges of 64 KiB or more that appeared meanwhile, are not in the hooks'
+/// table, and are not thread stacks (a guard page right below). A mapping
+/// another thread of the program made during the load would be adopted
+/// too; [`Library::adopted`] says how many bytes were.
 ///
 /// ```
 /// let r = arenaprof_native::blas::open(&["libdoes-not-exist.so.0"]);
@@ -637,14 +654,31 @@ pub fn open(names: &[&str]) -> Result<Library, String> {
     let mut errs = Vec::new();
     for n in names {
         let Ok(c) = CString::new(*n) else { continue };
+        let watch = hooks::is_installed();
+        let before = if watch {
+            crate::maps::read_maps().ok()
+        } else {
+            None
+        };
+        let objs_before: Vec<usize> = if watch {
+            elf::loaded_objects().iter().map(|o| o.base).collect()
+        } else {
+            Vec::new()
+        };
         // SAFETY: dlopen with a NUL-terminated name; running the library's
         // constructors is what the caller asked for.
         let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
         if !h.is_null() {
-            return Ok(Library {
+            let mut lib = Library {
                 handle: h,
                 name: n.to_string(),
-            });
+                adopted: 0,
+            };
+            if let Some(before) = before {
+                hooks::refresh();
+                lib.adopted = adopt_load_mappings(n, &before, &objs_before);
+            }
+            return Ok(lib);
         }
         // SAFETY: dlerror returns null or a NUL-terminated message.
         let e = unsafe { libc::dlerror() };
@@ -656,4 +690,104 @@ pub fn open(names: &[&str]) -> Result<Library, String> {
         });
     }
     Err(errs.join("; "))
+}
+
+/// `[s, e)` minus the sorted, disjoint `cuts`.
+fn subtract(s: u64, e: u64, cuts: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut cur = s;
+    let first = cuts.partition_point(|c| c.1 <= s);
+    for &(cs, ce) in &cuts[first..] {
+        if cs >= e {
+            break;
+        }
+        if cs > cur {
+            out.push((cur, cs.min(e)));
+        }
+        cur = cur.max(ce);
+        if cur >= e {
+            break;
+        }
+    }
+    if cur < e {
+        out.push((cur, e));
+    }
+    out
+}
+
+fn adopt_load_mappings(name: &str, before: &crate::maps::Smaps, objs_before: &[usize]) -> u64 {
+    let Ok(after) = crate::maps::read_maps() else {
+        return 0;
+    };
+    let new_objs: Vec<elf::LoadedObject> = elf::loaded_objects()
+        .into_iter()
+        .filter(|o| o.index > 0 && !objs_before.contains(&o.base))
+        .collect();
+    let stem = name
+        .rsplit('/')
+        .next()
+        .unwrap_or(name)
+        .split(".so")
+        .next()
+        .unwrap_or(name);
+    let Some(obj) = new_objs
+        .iter()
+        .find(|o| o.name.contains(stem))
+        .or(new_objs.first())
+    else {
+        return 0;
+    };
+    let Some(id) = hooks::object_id_by_base(obj.base) else {
+        return 0;
+    };
+    let mut cuts: Vec<(u64, u64)> = before.vmas.iter().map(|v| (v.start, v.end)).collect();
+    cuts.extend(
+        hooks::mappings()
+            .iter()
+            .map(|m| (m.start as u64, m.end() as u64)),
+    );
+    cuts.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(cuts.len());
+    for (s, e) in cuts {
+        match merged.last_mut() {
+            Some(l) if s <= l.1 => l.1 = l.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    let mut adopted = 0;
+    for (i, v) in after.vmas.iter().enumerate() {
+        if !(v.is_anonymous() && v.perms.read && v.perms.write && !v.perms.shared)
+            || v.name != Some(crate::maps::VmaName::Anonymous)
+        {
+            continue;
+        }
+        let guard_below =
+            i > 0 && after.vmas[i - 1].end == v.start && after.vmas[i - 1].perms.is_none();
+        if guard_below {
+            continue;
+        }
+        for (s, e) in subtract(v.start, v.end, &merged) {
+            if e - s >= 64 << 10 && hooks::adopt(s as usize, (e - s) as usize, id) {
+                adopted += e - s;
+            }
+        }
+    }
+    adopted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subtract;
+
+    #[test]
+    fn subtract_ranges() {
+        assert_eq!(subtract(0, 100, &[]), vec![(0, 100)]);
+        assert_eq!(
+            subtract(0, 100, &[(10, 20), (50, 60)]),
+            vec![(0, 10), (20, 50), (60, 100)]
+        );
+        assert_eq!(subtract(10, 20, &[(0, 15), (18, 30)]), vec![(15, 18)]);
+        assert_eq!(subtract(10, 20, &[(0, 30)]), vec![]);
+        assert_eq!(subtract(10, 20, &[(0, 5), (25, 30)]), vec![(10, 20)]);
+    }
 }

@@ -77,7 +77,8 @@ const C_DROPPED: usize = 10;
 const C_LIVE_FILE_BYTES: usize = 11;
 const C_STALE: usize = 12;
 const C_GOT_SLOTS: usize = 13;
-const N_COUNTERS: usize = 14;
+const C_ADOPTED: usize = 14;
+const N_COUNTERS: usize = 15;
 
 const S_FREE: u32 = 0;
 const S_LIVE: u32 = 2;
@@ -1091,6 +1092,9 @@ pub struct ObjectStats {
     pub dropped: u64,
     /// Entries found stale (unmapped behind the hooks' back).
     pub stale: u64,
+    /// Mappings adopted with [`adopt`] (made while the object was loading,
+    /// before it could be patched).
+    pub adopted: u64,
 }
 
 fn stats_of(r: &Region, k: usize) -> Option<ObjectStats> {
@@ -1129,6 +1133,7 @@ fn stats_of(r: &Region, k: usize) -> Option<ObjectStats> {
         unmatched_unmaps: c(C_UNMATCHED),
         dropped: c(C_DROPPED),
         stale: c(C_STALE),
+        adopted: c(C_ADOPTED),
     })
 }
 
@@ -1336,4 +1341,36 @@ pub fn summary() -> Vec<ObjectSummary> {
         .collect();
     out.sort_by_key(|o| std::cmp::Reverse(o.virtual_bytes));
     out
+}
+
+/// Puts `[start, start+len)` in the table as a live anonymous mapping of
+/// object `id`, for memory the object made before it could be patched
+/// (e.g. by a thread its constructor started, during `dlopen`:
+/// [`crate::blas::open`] does this). Its later `munmap` through the hooks
+/// is then matched. Returns `false` without hooks, for an unknown id, an
+/// unaligned or empty range, or a full table.
+///
+/// ```
+/// assert!(!arenaprof_native::hooks::adopt(0x1000, 0, 1));
+/// ```
+pub fn adopt(start: usize, len: usize, id: u16) -> bool {
+    let Some(r) = region() else { return false };
+    let k = id as usize;
+    let ps = crate::page_size();
+    if k == 0
+        || k >= MAX_OBJECTS
+        || r.slots[k].state.load(SEQ) == S_FREE
+        || len == 0
+        || start & (ps - 1) != 0
+    {
+        return false;
+    }
+    let len = round_up(len);
+    if r.insert_raw(start, len, k, false) {
+        r.ctr(k, C_MAPPED_TOTAL).fetch_add(len as u64, SEQ);
+        r.ctr(k, C_ADOPTED).fetch_add(1, SEQ);
+        true
+    } else {
+        false
+    }
 }

@@ -78,6 +78,7 @@ fn openblas_buffers_attributed_and_limits_scoped() {
             return;
         }
     };
+    println!("adopted at load: {} B", lib.adopted());
     let set: SetFn = sym(&lib, "openblas_set_num_threads");
     let get: GetFn = sym(&lib, "openblas_get_num_threads");
     let before = maps::read_statm().unwrap();
