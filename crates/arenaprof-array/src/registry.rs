@@ -21,6 +21,7 @@
 
 use crate::site::site_of;
 use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
+pub use crate::store::MAX_COW_EVENTS;
 use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
 use std::collections::HashMap;
 use std::fmt;
@@ -326,7 +327,7 @@ pub fn stats() -> RegistryStats {
 }
 
 /// Copy-on-write events, oldest first (the first
-/// [`MAX_COW_EVENTS`](crate::registry::MAX_COW_EVENTS); [`stats`] counts all).
+/// [`MAX_COW_EVENTS`]; [`stats`] counts all).
 ///
 /// ```
 /// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
