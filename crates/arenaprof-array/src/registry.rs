@@ -20,8 +20,8 @@
 //! ```
 
 use crate::site::site_of;
-use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
 pub use crate::store::MAX_COW_EVENTS;
+use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
 use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
 use std::collections::HashMap;
 use std::fmt;
