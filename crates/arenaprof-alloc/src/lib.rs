@@ -50,8 +50,10 @@
 //! Modules depend on the ones above them in this list only (a test,
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
-//! 1. `limits`, `clock`, `mmap`, `spin`, `header`: constants, time, raw
-//!    pages, a spin flag, the 8-byte block header.
+//! 1. `sync`, `limits`, `clock`, `mmap`, `spin`, `header`, `counts`: the
+//!    atomics (std's, or loom's under model checking), constants, time, raw
+//!    pages, a spin flag, the 8-byte block header, a cell's counting
+//!    protocol.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -67,6 +69,7 @@
 //! 9. `process`, `stats`, `snapshot`, `profiler`: what users read.
 
 pub mod clock;
+mod counts;
 mod fork;
 mod header;
 pub mod limits;
@@ -81,6 +84,7 @@ mod sampling;
 mod snapshot;
 mod spin;
 mod stats;
+mod sync;
 mod tag;
 pub mod timeline;
 mod totals;

@@ -13,6 +13,7 @@
 //! allocation of at least `FLUSH_BYTES`.
 
 use crate::clock::now_ns;
+use crate::counts::{self, own_add};
 use crate::limits::{BUCKETS, FLUSH_BYTES, MAX_ROWS, MAX_TAGS};
 use crate::mmap::map_zeroed;
 use crate::ring;
@@ -245,7 +246,7 @@ impl Row {
     /// Counts a free, on another thread, of `size` bytes made under `tag`.
     pub(crate) fn on_free_remote(&self, tag: u16, size: usize) {
         let c = self.cell(tag);
-        c.remote_freed_bytes.fetch_add(size as u64, Relaxed);
+        counts::remote_free(&c.remote_freed_bytes, size as u64);
         c.remote_free_count.fetch_add(1, Relaxed);
         totals::global(tag).live.fetch_sub(size as i64, Relaxed);
         TOTAL.live.fetch_sub(size as i64, Relaxed);
@@ -356,25 +357,15 @@ impl Cell {
         self.hist().iter().map(|h| h.load(Relaxed)).sum()
     }
 
-    /// Bytes freed: on the owning thread (`allocated - live - remote_seen`,
-    /// read in an order that never makes it negative) plus remotely.
+    /// Bytes freed (see [`counts::freed_bytes`]).
     pub(crate) fn freed_bytes(&self) -> u64 {
-        let remote_seen = self.remote_seen.load(Acquire);
-        let live = self.live.load(Acquire);
-        let allocated = self.allocated_bytes.load(Acquire);
-        let local = allocated
-            .wrapping_sub(live)
-            .wrapping_sub(remote_seen)
-            .min(allocated);
-        local.wrapping_add(self.remote_freed_bytes.load(Relaxed))
+        counts::freed_bytes(
+            &self.allocated_bytes,
+            &self.live,
+            &self.remote_seen,
+            &self.remote_freed_bytes,
+        )
     }
-}
-
-/// Adds to a counter that only the owning thread writes: a plain load and
-/// store, no lock prefix.
-#[inline(always)]
-fn own_add(a: &AtomicU64, v: u64) {
-    a.store(a.load(Relaxed).wrapping_add(v), Relaxed);
 }
 
 /// `live` rose above `hi`: folds remote frees into the owner's view, raises
@@ -385,11 +376,8 @@ fn alloc_edge(c: &Cell, tag: u16, size: u64) {
     if size > c.max_size.load(Relaxed) {
         c.max_size.store(size, Relaxed);
     }
-    let remote = c.remote_freed_bytes.load(Relaxed);
-    let d = remote.wrapping_sub(c.remote_seen.load(Relaxed));
-    c.remote_seen.store(remote, Relaxed);
-    let live = c.live.load(Relaxed).wrapping_sub(d);
-    c.live.store(live, Relaxed);
+    let d = counts::fold_remote(&c.live, &c.remote_seen, &c.remote_freed_bytes);
+    let live = c.live.load(Relaxed);
     // Remote frees were published by the freeing thread.
     c.published
         .store(c.published.load(Relaxed).wrapping_sub(d), Relaxed);

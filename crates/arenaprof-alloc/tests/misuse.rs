@@ -56,12 +56,18 @@ fn one_workspace_shared_by_threads_with_forgotten_guards_never_overlaps() {
         }));
     }
     let bad: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(bad, 0, "bytes overwritten: a block was carved for two threads");
+    assert_eq!(
+        bad, 0,
+        "bytes overwritten: a block was carved for two threads"
+    );
     let s = ws.lock().unwrap().stats();
     // Every allocation inside a scope was either served or overflowed,
     // and only one thread (the region's owner) was served.
     assert!(s.served_count > 0, "the owner thread carved nothing: {s:?}");
-    assert!(s.overflow_count >= 20_000, "non-owners must overflow: {s:?}");
+    assert!(
+        s.overflow_count >= 20_000,
+        "non-owners must overflow: {s:?}"
+    );
 }
 
 #[test]
@@ -81,7 +87,11 @@ fn a_long_lived_block_pins_only_the_space_below_it() {
 
 #[test]
 fn tag_guards_dropped_out_of_order_restore_the_innermost_live_tag() {
-    let (x, y, z) = (Tag::new("order-x"), Tag::new("order-y"), Tag::new("order-z"));
+    let (x, y, z) = (
+        Tag::new("order-x"),
+        Tag::new("order-y"),
+        Tag::new("order-z"),
+    );
     let a = x.enter();
     let b = y.enter();
     drop(a); // outer first

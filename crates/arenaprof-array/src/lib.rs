@@ -61,6 +61,7 @@ pub mod registry;
 mod site;
 mod spin;
 mod store;
+mod sync;
 mod view_ops;
 pub mod warn;
 

@@ -352,8 +352,12 @@ pub fn to_snapshot() -> Registry {
         let Some(&(arena, es)) = arena_of.get(&(*s, v.arena)) else {
             continue;
         };
-        reg.views
-            .push(view_info(v, arena, by_slot.get(&(*s, v.parent)).copied(), es));
+        reg.views.push(view_info(
+            v,
+            arena,
+            by_slot.get(&(*s, v.parent)).copied(),
+            es,
+        ));
     }
     reg.views.sort_by_key(|v| v.id);
     for (_, _, a) in &raw.arenas {

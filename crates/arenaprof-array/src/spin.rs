@@ -1,13 +1,14 @@
-//! A test-and-set lock for the registry shards.
+//! A test-and-set lock for the registry shards. Model-checked with loom in
+//! `crates/arenaprof-loom` (this file is compiled there against loom).
 //!
 //! Unlocking is a plain release store, not the atomic swap a futex mutex
 //! needs to find sleepers: on the view hot path (one lock to create, one to
 //! drop) that halves the atomic read-modify-writes. Critical sections are a
 //! few dozen instructions; a waiter spins briefly, then yields its time slice.
 
+use crate::sync::{spin_loop, yield_now, AtomicBool, Ordering};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A spin lock around `T`.
 pub(crate) struct SpinLock<T> {
@@ -21,7 +22,17 @@ pub(crate) struct SpinLock<T> {
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
+    #[cfg(not(loom))]
     pub(crate) const fn new(value: T) -> Self {
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// Loom's atomics have no `const` constructor.
+    #[cfg(loom)]
+    pub(crate) fn new(value: T) -> Self {
         SpinLock {
             locked: AtomicBool::new(false),
             value: UnsafeCell::new(value),
@@ -46,10 +57,10 @@ impl<T> SpinLock<T> {
         loop {
             while self.locked.load(Ordering::Relaxed) {
                 if spins < 64 {
-                    std::hint::spin_loop();
+                    spin_loop();
                     spins += 1;
                 } else {
-                    std::thread::yield_now();
+                    yield_now();
                 }
             }
             if self

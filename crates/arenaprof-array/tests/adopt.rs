@@ -34,8 +34,8 @@ fn from_ndarray_owned_adopts_standard_layout_and_copies_the_rest() {
     assert_eq!(a.as_ndarray().as_ptr(), ptr);
     assert_eq!(a.get(&[299, 199]), Some(59_999.0));
     // A transposed (Fortran-order) array is copied into logical order.
-    let t = ndarray::Array2::<f32>::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32)
-        .reversed_axes();
+    let t =
+        ndarray::Array2::<f32>::from_shape_fn((2, 3), |(i, j)| (i * 3 + j) as f32).reversed_axes();
     let b = Array::from_ndarray_owned(t.to_owned());
     assert_eq!(b.shape(), &[3, 2]);
     assert_eq!(b.to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);

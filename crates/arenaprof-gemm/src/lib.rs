@@ -35,7 +35,7 @@
 //! | [`MatRef`], [`MatMut`], [`Strides`], [`GemmScalar`] | the operands: slices or ndarray 2-D views, any strides, f32/f64 |
 //! | [`GemmError`], [`Operand`] | why a call was refused |
 //! | [`global`], [`set_threads`], [`with_threads`], [`set_workspace_cap`], [`free_buffers`], [`mem_stat`] | the global pool, MKL-style controls |
-//! | [`MemStat`], [`WorkerStat`], [`Blocks`] | what each worker holds and did |
+//! | [`MemStat`], [`WorkerStat`], [`Blocks`], [`all_pools`] | what each worker (of each pool) holds and did |
 //! | [`budget`] | workspace sizes and how a cap is shared ([`budget::plan`], [`budget::Limit`]) |
 //! | [`partition`] | the 2-D split of C among workers |
 //!
@@ -49,6 +49,7 @@ pub mod budget;
 mod config;
 mod error;
 mod global;
+mod handoff;
 mod kernel;
 mod mat;
 mod operand;
@@ -56,6 +57,7 @@ pub mod partition;
 mod pool;
 mod stat;
 mod state;
+mod sync;
 mod worker;
 
 pub use config::GemmConfig;
@@ -67,4 +69,4 @@ pub use kernel::{Blocks, GemmScalar};
 pub use mat::{MatMut, MatRef};
 pub use operand::Strides;
 pub use pool::{GemmPool, OVERFLOW_TAG};
-pub use stat::{MemStat, WorkerStat};
+pub use stat::{all_pools, MemStat, WorkerStat};

@@ -200,7 +200,7 @@ pub(crate) fn register(pool: &Arc<PoolInner>) {
 ///
 /// ```
 /// let _ = arenaprof_gemm::global();
-/// assert!(arenaprof_gemm::stat::all_pools().iter().any(|s| s.pool == "global"));
+/// assert!(arenaprof_gemm::all_pools().iter().any(|s| s.pool == "global"));
 /// ```
 pub fn all_pools() -> Vec<MemStat> {
     let pools: Vec<Arc<PoolInner>> = POOLS
@@ -219,13 +219,7 @@ pub fn all_pools() -> Vec<MemStat> {
 }
 
 /// Entries of the snapshot's `gemm` section for these pools.
-///
-/// ```
-/// let sec = arenaprof_gemm::stat::section(&[arenaprof_gemm::mem_stat()]);
-/// assert_eq!(sec.name, "gemm");
-/// assert!(sec.entries.iter().any(|(k, _)| k == "global.worker0"));
-/// ```
-pub fn section(stats: &[MemStat]) -> Section {
+pub(crate) fn section(stats: &[MemStat]) -> Section {
     let mut e: Vec<(String, String)> = vec![("pools".into(), stats.len().to_string())];
     for s in stats {
         let p = &s.pool;
@@ -271,4 +265,14 @@ fn contribute(snap: &mut Snapshot) {
     let s = section(&all_pools());
     snap.sections.retain(|x| x.name != "gemm");
     snap.sections.push(s);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn section_names_every_worker_of_the_global_pool() {
+        let sec = super::section(&[crate::mem_stat()]);
+        assert_eq!(sec.name, "gemm");
+        assert!(sec.entries.iter().any(|(k, _)| k == "global.worker0"));
+    }
 }

@@ -78,7 +78,7 @@ impl State {
                     Err(_) => {
                         let missing = keep + 1 - index;
                         self.spawn_failures += missing as u64;
-                        self.shared.pending.fetch_sub(missing, AcqRel);
+                        self.shared.countdown.cancel(missing);
                         break;
                     }
                 }

@@ -10,15 +10,16 @@
 //! `Tag::GEMM_WORKSPACE` on that thread) and enters it around the kernel
 //! calls, so matrixmultiply's packing buffer comes from it.
 
+use crate::handoff::{Countdown, Mailbox};
 use crate::kernel::{run_tile, Blocks, DType, GemmScalar, Mat, Product, Tile, TileCost};
 use crate::partition::Grid;
 use arenaprof_alloc::{Tag, Workspace};
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A matrix operand without its element type.
 #[derive(Clone, Copy, Debug)]
@@ -94,12 +95,10 @@ pub(crate) struct Shared {
     /// The current job. Written only by the dispatcher, while no worker runs
     /// (`pending == 0`), before it bumps the participants' generations.
     job: UnsafeCell<Job>,
-    /// The thread to wake when `pending` reaches 0; same discipline as `job`.
-    caller: UnsafeCell<Option<Thread>>,
     /// Next unclaimed tile of the current job.
     pub next_tile: AtomicUsize,
     /// Workers that have not yet finished the current command.
-    pub pending: AtomicUsize,
+    pub countdown: Countdown,
     /// Set when a worker's job panicked.
     pub panicked: AtomicBool,
     /// Spin time before sleeping, in nanoseconds (0: never spin).
@@ -123,9 +122,8 @@ impl Shared {
     pub(crate) fn new(overflow_tag: Tag) -> Shared {
         Shared {
             job: UnsafeCell::new(Job::EMPTY),
-            caller: UnsafeCell::new(None),
             next_tile: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            countdown: Countdown::default(),
             panicked: AtomicBool::new(false),
             spin_ns: AtomicU64::new(0),
             overflow_tag,
@@ -138,19 +136,14 @@ impl Shared {
     /// # Safety
     /// Only the pool-lock holder calls this, and only when `pending == 0`.
     pub(crate) unsafe fn prepare(&self, job: Option<Job>, workers: usize) {
-        // SAFETY: per the contract no worker reads these cells now.
-        unsafe {
-            if let Some(job) = job {
-                *self.job.get() = job;
-            }
-            let caller = &mut *self.caller.get();
-            let me = std::thread::current();
-            if caller.as_ref().map(|t| t.id()) != Some(me.id()) {
-                *caller = Some(me);
-            }
+        if let Some(job) = job {
+            // SAFETY: per the contract no worker reads the cell now.
+            unsafe { *self.job.get() = job };
         }
         self.next_tile.store(0, Relaxed);
-        self.pending.store(workers, Release);
+        // SAFETY: per our contract we are the dispatcher and nothing is
+        // pending.
+        unsafe { self.countdown.arm(workers) };
     }
 
     /// The current job.
@@ -165,46 +158,13 @@ impl Shared {
     /// Counts one worker out of the current command; the last one wakes the
     /// caller.
     fn ack(&self) {
-        // SAFETY: the dispatcher does not rewrite `caller` before `pending`
-        // reaches 0, which cannot happen before the `fetch_sub` below.
-        let caller = unsafe { (*self.caller.get()).clone() };
-        if self.pending.fetch_sub(1, AcqRel) == 1 {
-            if let Some(t) = caller {
-                t.unpark();
-            }
-        }
+        self.countdown.ack();
     }
 
     /// Waits (spinning, then sleeping) until every worker counted out.
     pub(crate) fn wait_done(&self) {
-        let spin = Duration::from_nanos(self.spin_ns.load(Relaxed));
-        wait_until(spin, || self.pending.load(Acquire) == 0);
-    }
-}
-
-/// Spins for up to `spin`, then parks, until `done()`.
-fn wait_until(spin: Duration, mut done: impl FnMut() -> bool) {
-    if done() {
-        return;
-    }
-    if !spin.is_zero() {
-        let start = Instant::now();
-        let mut i = 0u32;
-        loop {
-            for _ in 0..64 {
-                std::hint::spin_loop();
-                if done() {
-                    return;
-                }
-            }
-            i += 1;
-            if i % 4 == 0 && start.elapsed() >= spin {
-                break;
-            }
-        }
-    }
-    while !done() {
-        std::thread::park();
+        self.countdown
+            .wait(Duration::from_nanos(self.spin_ns.load(Relaxed)));
     }
 }
 
@@ -354,10 +314,8 @@ pub(crate) const CMD_QUIT: u8 = 2;
 /// A pool thread's mailbox and figures.
 #[derive(Debug, Default)]
 pub(crate) struct Slot {
-    /// Bumped (Release) by the dispatcher for each command.
-    gen: AtomicU64,
-    cmd: AtomicU8,
-    arg: AtomicUsize,
+    /// Where the dispatcher posts its commands.
+    mailbox: Mailbox,
     /// This worker's figures.
     pub counters: Counters,
 }
@@ -392,10 +350,7 @@ impl WorkerHandle {
 
     /// Sends a command (the dispatcher has prepared `shared`).
     pub(crate) fn send(&self, cmd: u8, arg: usize) {
-        self.slot.cmd.store(cmd, Relaxed);
-        self.slot.arg.store(arg, Relaxed);
-        self.slot.gen.fetch_add(1, Release);
-        self.thread.unpark();
+        self.slot.mailbox.post(cmd, arg, &self.thread);
     }
 
     /// Waits for the thread to exit (after `CMD_QUIT` was acknowledged).
@@ -413,14 +368,13 @@ fn worker_main(shared: &Shared, slot: &Slot, region: usize) {
     let mut seen = 0u64;
     loop {
         let spin = Duration::from_nanos(shared.spin_ns.load(Relaxed));
-        wait_until(spin, || slot.gen.load(Acquire) != seen);
-        seen = slot.gen.load(Acquire);
-        match slot.cmd.load(Relaxed) {
+        let (cmd, arg) = slot.mailbox.wait(&mut seen, spin);
+        match cmd {
             CMD_RUN => {
                 // SAFETY: this thread was sent CMD_RUN for the current job.
                 unsafe { run_tiles(shared, &mut ws, &slot.counters) };
             }
-            CMD_RESIZE => resize(&mut ws, slot.arg.load(Relaxed), &slot.counters),
+            CMD_RESIZE => resize(&mut ws, arg, &slot.counters),
             _ => {
                 resize(&mut ws, 0, &slot.counters);
                 shared.ack();

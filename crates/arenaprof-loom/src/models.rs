@@ -1,0 +1,183 @@
+//! The models. Each runs every interleaving loom finds (bounded preemption
+//! where noted, to keep CI inside a minute) and asserts exact results.
+
+use crate::alloc_spin::SpinFlag;
+use crate::array_spin::SpinLock;
+use crate::counts::{fold_remote, freed_bytes, own_add, remote_free};
+use crate::handoff::{Countdown, Mailbox};
+use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use loom::sync::Arc;
+use loom::thread;
+use std::time::Duration;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(3);
+    b.max_branches = 100_000;
+    b.check(f);
+}
+
+/// One thread increments under `lock` (the ring's reader), another under
+/// `try_lock` when it gets it (the ring's writers), and the main thread
+/// under `lock` too; the data is a relaxed atomic, so a lock that fails to
+/// order it loses an increment in some interleaving.
+#[test]
+fn spin_flag_excludes_and_publishes() {
+    model(|| {
+        let flag = Arc::new(SpinFlag::new());
+        let data = Arc::new(AtomicUsize::new(0));
+        let bump = |flag: &SpinFlag, data: &AtomicUsize| {
+            let v = data.load(Relaxed);
+            data.store(v + 1, Relaxed);
+            flag.unlock();
+        };
+        let mut hs = Vec::new();
+        {
+            let (f, d) = (flag.clone(), data.clone());
+            hs.push(thread::spawn(move || {
+                f.lock();
+                bump(&f, &d);
+                0usize
+            }));
+        }
+        let (f, d) = (flag.clone(), data.clone());
+        hs.push(thread::spawn(move || {
+            if f.try_lock() {
+                bump(&f, &d);
+                1
+            } else {
+                0
+            }
+        }));
+        flag.lock();
+        bump(&flag, &data);
+        let tried: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(data.load(Relaxed), 2 + tried);
+        let free = flag.try_lock();
+        assert!(free, "the flag is free at the end (tried: {tried})");
+    });
+}
+
+/// The registry's shard lock: two threads increment through the guard.
+#[test]
+fn shard_lock_excludes_and_publishes() {
+    model(|| {
+        let lock = Arc::new(SpinLock::new(AtomicUsize::new(0)));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let l = lock.clone();
+                thread::spawn(move || {
+                    let g = l.lock();
+                    let v = g.load(Relaxed);
+                    g.store(v + 1, Relaxed);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(lock.lock().load(Relaxed), 2);
+    });
+}
+
+/// One cell's counters: the owner allocates 100 and 20 bytes and frees the
+/// 20 itself; it hands the 100-byte block to another thread, which frees it
+/// remotely; the owner folds remote frees at an edge while that may be in
+/// flight; a third thread reads `freed_bytes` at any moment.
+#[test]
+fn counter_rows_are_exact_when_quiescent() {
+    model(|| {
+        let allocated = Arc::new(AtomicU64::new(0));
+        let live = Arc::new(AtomicU64::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let remote = Arc::new(AtomicU64::new(0));
+        let handed = Arc::new(AtomicBool::new(false));
+
+        let owner = {
+            let (a, l, s, r, h) = (
+                allocated.clone(),
+                live.clone(),
+                seen.clone(),
+                remote.clone(),
+                handed.clone(),
+            );
+            thread::spawn(move || {
+                for size in [100, 20] {
+                    own_add(&a, size);
+                    own_add(&l, size);
+                }
+                h.store(true, Release); // the 100-byte block leaves
+                own_add(&l, 20u64.wrapping_neg()); // local free of the 20
+                fold_remote(&l, &s, &r); // an edge, racing the remote free
+            })
+        };
+        let freer = {
+            let (r, h) = (remote.clone(), handed.clone());
+            thread::spawn(move || {
+                while !h.load(Acquire) {
+                    thread::yield_now();
+                }
+                remote_free(&r, 100);
+            })
+        };
+        let reader = {
+            let (a, l, s, r) = (
+                allocated.clone(),
+                live.clone(),
+                seen.clone(),
+                remote.clone(),
+            );
+            thread::spawn(move || {
+                let freed = freed_bytes(&a, &l, &s, &r);
+                let alloc = a.load(Relaxed);
+                assert!(freed <= alloc, "freed {freed} of {alloc} allocated");
+            })
+        };
+        owner.join().unwrap();
+        freer.join().unwrap();
+        reader.join().unwrap();
+        let (l, s, r) = (live.load(Relaxed), seen.load(Relaxed), remote.load(Relaxed));
+        assert_eq!(l.wrapping_sub(r.wrapping_sub(s)), 0, "true live bytes");
+        assert_eq!(freed_bytes(&allocated, &live, &seen, &remote), 120);
+        // A later fold by the owner settles `live` itself.
+        fold_remote(&live, &seen, &remote);
+        assert_eq!(live.load(Relaxed), 0);
+    });
+}
+
+/// The GEMM pool's hand-off: the dispatcher writes a job, arms the
+/// countdown for two workers and posts to each mailbox; each worker reads
+/// the job and writes its result; the dispatcher waits and reads both.
+#[test]
+fn gemm_handoff_publishes_job_and_results() {
+    model(|| {
+        let job = Arc::new(AtomicUsize::new(0));
+        let out = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let countdown = Arc::new(Countdown::default());
+        let boxes = Arc::new([Mailbox::default(), Mailbox::default()]);
+        let workers: Vec<_> = (0..2)
+            .map(|i| {
+                let (job, out, cd, mb) =
+                    (job.clone(), out.clone(), countdown.clone(), boxes.clone());
+                thread::spawn(move || {
+                    let mut seen = 0;
+                    let (cmd, arg) = mb[i].wait(&mut seen, Duration::ZERO);
+                    out[i].store(job.load(Relaxed) * 10 + cmd as usize + arg, Relaxed);
+                    cd.ack();
+                })
+            })
+            .collect();
+        job.store(7, Relaxed);
+        // SAFETY: this thread is the only dispatcher and nothing is pending.
+        unsafe { countdown.arm(2) };
+        for (i, w) in workers.iter().enumerate() {
+            boxes[i].post(1, i, w.thread());
+        }
+        countdown.wait(Duration::ZERO);
+        assert_eq!(out[0].load(Relaxed), 71);
+        assert_eq!(out[1].load(Relaxed), 72);
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+}
