@@ -22,5 +22,5 @@ pub mod footprint;
 pub mod format;
 mod model;
 
-pub use format::{FormatError, FORMAT_VERSION, MAGIC};
+pub use format::{FormatError, FORMAT_VERSION, MAGIC, MAX_INPUT_BYTES};
 pub use model::*;
