@@ -21,13 +21,16 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod budget;
 pub mod check;
 pub mod diff;
 pub mod fixtures;
 pub mod input;
 pub mod render;
 pub mod report;
+pub mod sanitize;
 pub mod units;
 
-pub use analysis::{analyze, Options};
+pub use analysis::{analyze, analyze_within, Options};
+pub use budget::{Budget, BudgetError};
 pub use report::*;

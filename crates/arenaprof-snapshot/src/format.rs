@@ -101,6 +101,21 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Size of [`Snapshot::to_bytes`]' image, computed without building it.
+    ///
+    /// ```
+    /// let s = arenaprof_snapshot::Snapshot::default();
+    /// assert_eq!(s.encoded_len(), s.to_bytes().unwrap().len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        let payload = postcard::serialize_with_flavor::<_, postcard::ser_flavors::Size, usize>(
+            self,
+            postcard::ser_flavors::Size::default(),
+        )
+        .unwrap_or(0);
+        HEADER_LEN + payload
+    }
+
     /// Decodes a complete file image. Never panics on bad input.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, FormatError> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {

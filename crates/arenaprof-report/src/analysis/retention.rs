@@ -13,7 +13,12 @@
 //! Cost: views are indexed by id and grouped by arena once; each view's depth
 //! and topmost ancestor are memoised, so chains cost O(views + output) even
 //! for long linear derivations, and cycles or dangling parents in a corrupt
-//! snapshot end the walk with a warning.
+//! snapshot end the walk with a warning (one per kind, with a count). The
+//! output is what a hostile registry can blow up (a million live views in
+//! one chain list up to `max_chain` steps each), so every retainer, chain
+//! step and fix is charged to a [`Budget`] before it is made
+//! ([`analyze_within`]). Layouts of more than [`MAX_DIMS`] dimensions are
+//! invalid (their canonical form would cost quadratic time).
 //!
 //! ```
 //! use arenaprof_snapshot::{ArenaRecord, Layout, Registry, ViewRecord};
@@ -32,6 +37,7 @@
 //! assert_eq!(total.wasted_bytes, 720);
 //! ```
 
+use crate::budget::{Budget, BudgetError, MAX_DIMS};
 use crate::report::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
 use crate::units::format_bytes;
 use arenaprof_snapshot::footprint::{reachable_bytes, Runs};
@@ -79,6 +85,12 @@ pub enum Footprint {
 /// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
 /// ```
 pub fn classify(l: &Layout, capacity: u64) -> Footprint {
+    if l.shape.len() > MAX_DIMS {
+        return Footprint::Invalid(format!(
+            "{} dimensions, more than {MAX_DIMS}",
+            l.shape.len()
+        ));
+    }
     if l.shape.len() != l.strides.len() {
         return Footprint::Invalid(format!(
             "{} dimensions but {} strides",
@@ -296,7 +308,7 @@ impl<'a> Index<'a> {
     }
 
     /// Resolves the top and depth of view `i`, memoising every view on the way.
-    fn place(&mut self, i: usize, warnings: &mut Vec<String>) -> Place {
+    fn place(&mut self, i: usize, notes: &mut Notes) -> Place {
         if let Some(p) = self.place[i] {
             return p;
         }
@@ -311,10 +323,8 @@ impl<'a> Index<'a> {
                 break;
             }
             if !on_path.insert(p) {
-                warnings.push(format!(
-                    "registry: views derive from each other in a cycle (through view #{}); chain cut",
-                    self.views[p].id
-                ));
+                notes.cycles += 1;
+                notes.first_cycle.get_or_insert(self.views[p].id);
                 break;
             }
             path.push(p);
@@ -340,6 +350,46 @@ fn site_line(s: &Site) -> String {
     }
 }
 
+/// Warnings the analysis counts instead of repeating (a corrupt registry
+/// may have one per view).
+#[derive(Default)]
+struct Notes {
+    cycles: u64,
+    first_cycle: Option<u64>,
+    dangling: u64,
+    first_dangling: Option<(u64, u64, u64)>,
+    dup_arenas: u64,
+    first_dup_arena: Option<u64>,
+}
+
+impl Notes {
+    fn into_warnings(self, warnings: &mut Vec<String>) {
+        if let Some(v) = self.first_cycle {
+            warnings.push(format!(
+                "registry: views derive from each other in a cycle ({} cycles, first through view #{v}); chains cut",
+                self.cycles
+            ));
+        }
+        if let Some((view, parent, arena)) = self.first_dangling {
+            warnings.push(format!(
+                "registry: {} chains start at a view whose parent is missing (first: view #{view} names parent #{parent}, which is not recorded in arena #{arena})",
+                self.dangling
+            ));
+        }
+        if let Some(id) = self.first_dup_arena {
+            warnings.push(format!(
+                "registry: {} arenas recorded twice (first: arena #{id}); the first record of each is kept",
+                self.dup_arenas
+            ));
+        }
+    }
+}
+
+/// Bytes a chain step adds to the report.
+fn step_cost(op: &str, site: &Site) -> u64 {
+    (std::mem::size_of::<ChainStep>() + op.len() + site.file.len() + 24) as u64
+}
+
 fn step(v: &ViewRecord) -> ChainStep {
     ChainStep {
         view: v.id,
@@ -349,16 +399,21 @@ fn step(v: &ViewRecord) -> ChainStep {
     }
 }
 
-/// The chain of view `i`: the arena's creation first, then derivations down to `i`.
+const CHAINS: &str = "the retainers' derivation chains";
+
+/// The chain of view `i`: the arena's creation first, then derivations down
+/// to `i`; every step is charged to `budget` before it is made.
+#[allow(clippy::too_many_arguments)]
 fn chain(
     idx: &mut Index<'_>,
     i: usize,
     arena: &ArenaRecord,
     owner: Option<&ViewRecord>,
     max_chain: usize,
-    warnings: &mut Vec<String>,
-) -> (Vec<ChainStep>, u64) {
-    let place = idx.place(i, warnings);
+    budget: &mut Budget,
+    notes: &mut Notes,
+) -> Result<(Vec<ChainStep>, u64), BudgetError> {
+    let place = idx.place(i, notes);
     let views = idx.views;
     let top = &views[place.top];
     // Views from `i` up to `top` (inclusive); `top` merges into the arena step when it is the owner.
@@ -371,42 +426,85 @@ fn chain(
         if tail.len() as u64 >= keep.min(len) {
             break;
         }
-        tail.push(step(&views[c]));
+        let v = &views[c];
+        budget.charge(step_cost(&v.op, &v.site), CHAINS)?;
+        tail.push(step(v));
         cur = idx.parent(c);
     }
     tail.reverse();
-    if !top_is_owner && top.parent.is_some() {
-        warnings.push(format!(
-            "registry: view #{} names parent #{} which is not recorded in arena #{}; chain starts there",
-            top.id,
-            top.parent.unwrap_or_default(),
-            arena.id
-        ));
+    if !top_is_owner {
+        if let Some(parent) = top.parent {
+            notes.dangling += 1;
+            notes
+                .first_dangling
+                .get_or_insert((top.id, parent, arena.id));
+        }
     }
     let root_view = if top_is_owner { Some(top) } else { owner };
+    let root_op = if arena.op.is_empty() {
+        root_view.map_or("", |v| v.op.as_str())
+    } else {
+        arena.op.as_str()
+    };
+    budget.charge(step_cost(root_op, &arena.site), CHAINS)?;
     let root = ChainStep {
         view: root_view.map_or(0, |v| v.id),
-        op: if arena.op.is_empty() {
-            root_view.map_or_else(String::new, |v| v.op.clone())
-        } else {
-            arena.op.clone()
-        },
+        op: root_op.to_owned(),
         site: arena.site.to_string(),
         alive: arena.owner_alive || root_view.is_some_and(|v| v.alive),
     };
     let mut out = Vec::with_capacity(tail.len() + 1);
     out.push(root);
     out.extend(tail);
-    (out, len.saturating_sub(keep))
+    Ok((out, len.saturating_sub(keep)))
 }
 
-/// Analyses the registry: arena rows (largest wasted first) and totals.
+/// Sites listed in a fix's text; the fix's `sites` field has them all.
+const FIX_SITES_SHOWN: usize = 8;
+
+fn site_list(sites: &[String]) -> String {
+    let mut s = sites
+        .iter()
+        .take(FIX_SITES_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sites.len() > FIX_SITES_SHOWN {
+        s.push_str(&format!(
+            " and {} more sites",
+            sites.len() - FIX_SITES_SHOWN
+        ));
+    }
+    s
+}
+
+/// Analyses the registry (no budget: for trusted snapshots).
 pub fn analyze(
     reg: &Registry,
     max_chain: usize,
     max_merge_runs: u128,
     warnings: &mut Vec<String>,
 ) -> (Vec<ArenaRow>, RetentionSummary) {
+    analyze_within(
+        reg,
+        max_chain,
+        max_merge_runs,
+        &mut Budget::unlimited(),
+        warnings,
+    )
+    .unwrap_or_default()
+}
+
+/// Analyses the registry: arena rows (largest wasted first) and totals.
+/// The chains, fixes and names the rows repeat are charged to `budget`.
+pub fn analyze_within(
+    reg: &Registry,
+    max_chain: usize,
+    max_merge_runs: u128,
+    budget: &mut Budget,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<ArenaRow>, RetentionSummary), BudgetError> {
+    let mut notes = Notes::default();
     let mut idx = Index::new(&reg.views, warnings);
     let mut live_by_arena: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut owner_of: HashMap<u64, usize> = HashMap::new();
@@ -431,13 +529,11 @@ pub fn analyze(
     let mut bad_layouts = 0u64;
     let mut first_bad = None;
     let mut approximated = 0u64;
-    let mut budget = max_merge_runs;
+    let mut runs_left = max_merge_runs;
     for a in &reg.arenas {
         if !seen.insert(a.id) {
-            warnings.push(format!(
-                "registry: arena #{} recorded twice; first kept",
-                a.id
-            ));
+            notes.dup_arenas += 1;
+            notes.first_dup_arena.get_or_insert(a.id);
             continue;
         }
         let live = live_by_arena.remove(&a.id).unwrap_or_default();
@@ -457,7 +553,7 @@ pub fn analyze(
             .zip(&feet)
             .map(|(&i, f)| (&reg.views[i].layout, f))
             .collect();
-        let (reach, approx) = union(&items, &mut budget);
+        let (reach, approx) = union(&items, &mut runs_left);
         if approx {
             approximated += 1;
         }
@@ -469,7 +565,7 @@ pub fn analyze(
         let foot_bytes: Vec<u64> = items
             .iter()
             .map(|it| {
-                union(std::slice::from_ref(it), &mut budget)
+                union(std::slice::from_ref(it), &mut runs_left)
                     .0
                     .min(a.capacity_bytes)
             })
@@ -482,6 +578,10 @@ pub fn analyze(
             .collect();
         sites.sort();
         sites.dedup();
+        if fix_needed {
+            let listed: usize = sites.iter().map(|s| s.len() + 2).sum();
+            budget.charge((listed + 256) as u64, "the arenas' fixes")?;
+        }
         let arena_fix = fix_needed.then(|| Fix {
             action: "to_owned()".to_owned(),
             text: if live.len() == 1 {
@@ -495,7 +595,7 @@ pub fn analyze(
                 format!(
                     "`to_owned()` on the {} live views (at {}) frees {} (copies {})",
                     live.len(),
-                    sites.join(", "),
+                    site_list(&sites),
                     format_bytes(a.capacity_bytes),
                     format_bytes(copies)
                 )
@@ -508,7 +608,19 @@ pub fn analyze(
         for (k, &i) in live.iter().enumerate() {
             let v = &reg.views[i];
             let exclusive = if handles == 1 { a.capacity_bytes } else { 0 };
-            let (chain, chain_elided) = chain(&mut idx, i, a, owner, max_chain, warnings);
+            budget.charge(
+                (std::mem::size_of::<Retainer>() + v.op.len() + v.site.file.len() + 24) as u64,
+                CHAINS,
+            )?;
+            let (chain, chain_elided) =
+                chain(&mut idx, i, a, owner, max_chain, budget, &mut notes)?;
+            if fix_needed {
+                let text = arena_fix.as_ref().map_or(0, |f| f.text.len());
+                budget.charge(
+                    (2 * v.site.file.len() + text + 256) as u64,
+                    "the retainers' fixes",
+                )?;
+            }
             let fix = fix_needed.then(|| {
                 let here = site_line(&v.site);
                 let text = if live.len() == 1 {
@@ -590,8 +702,9 @@ pub fn analyze(
             "registry: {orphans} live views point at arenas that are not recorded"
         ));
     }
+    notes.into_warnings(warnings);
     rows.sort_by(|x, y| {
         (y.wasted_bytes, y.capacity_bytes, x.id).cmp(&(x.wasted_bytes, x.capacity_bytes, y.id))
     });
-    (rows, sum)
+    Ok((rows, sum))
 }
