@@ -14,6 +14,6 @@ pub mod html;
 pub mod json;
 pub mod pprof;
 pub mod proto;
-mod sink;
+pub(crate) mod sink;
 pub mod table;
 pub mod text;
