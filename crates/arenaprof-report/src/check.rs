@@ -218,10 +218,14 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 out.notes.push(format!(
                     "{} tags are named \"{shown}\" (ids {}); the limit applies to each",
                     rows.len(),
-                    rows.iter()
-                        .map(|t| t.id.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    {
+                        let mut ids: Vec<u16> = rows.iter().map(|t| t.id).collect();
+                        ids.sort_unstable();
+                        ids.iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
                 ));
             }
             let zero = TagRow::default();

@@ -53,6 +53,12 @@ pub const MAX_STRIDED_RUNS: u128 = 1 << 22;
 /// fall back to spans ([`Options::max_merge_runs`](crate::Options)): keeps a corrupt snapshot with many such arenas within seconds.
 pub const MAX_TOTAL_RUNS: u128 = 1 << 24;
 
+/// Budget bytes that allow one run of overlapping strided views to be
+/// merged exactly: a 4 MiB snapshot (320 MiB of budget) may merge 1.3
+/// million runs, a 27 MiB one 7.2 million, none more than
+/// [`MAX_TOTAL_RUNS`]. Past it, reachable bytes are bounded by spans.
+pub const BYTES_PER_RUN: u128 = 256;
+
 /// What one layout covers, classified without enumerating elements.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Footprint {
@@ -276,6 +282,7 @@ struct Place {
 struct Index<'a> {
     views: &'a [ViewRecord],
     by_id: HashMap<u64, usize>,
+    parent: Vec<Option<usize>>,
     place: Vec<Option<Place>>,
 }
 
@@ -293,18 +300,26 @@ impl<'a> Index<'a> {
                 "registry: {dups} duplicate view ids; the last record of each is used"
             ));
         }
+        // Each view's parent in the same arena, looked up once.
+        let parent = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let p = *by_id.get(&v.parent?)?;
+                (views[p].arena == v.arena && p != i).then_some(p)
+            })
+            .collect();
         Index {
             views,
             by_id,
+            parent,
             place: vec![None; views.len()],
         }
     }
 
     /// The parent of view `i` in the same arena, if its record exists.
     fn parent(&self, i: usize) -> Option<usize> {
-        let v = &self.views[i];
-        let p = *self.by_id.get(&v.parent?)?;
-        (self.views[p].arena == v.arena && p != i).then_some(p)
+        self.parent[i]
     }
 
     /// Resolves the top and depth of view `i`, memoising every view on the way.
@@ -401,18 +416,52 @@ fn step(v: &ViewRecord) -> ChainStep {
 
 const CHAINS: &str = "the retainers' derivation chains";
 
+/// What [`chain`] will add to the report for view `i`, found by walking
+/// the same steps without making them (so a registry over the budget is
+/// refused before any chain is built).
+fn chain_cost(
+    idx: &mut Index<'_>,
+    i: usize,
+    arena: &ArenaRecord,
+    owner: Option<&ViewRecord>,
+    max_chain: usize,
+    notes: &mut Notes,
+) -> u64 {
+    let place = idx.place(i, notes);
+    let views = idx.views;
+    let top = &views[place.top];
+    let len = place.depth + if top.is_owner { 0 } else { 1 };
+    let keep = (max_chain.max(2) - 1) as u64;
+    let mut cost = 0u64;
+    let mut cur = Some(i);
+    let mut steps = 0u64;
+    while let Some(c) = cur {
+        if steps >= keep.min(len) {
+            break;
+        }
+        cost = cost.saturating_add(step_cost(&views[c].op, &views[c].site));
+        steps += 1;
+        cur = idx.parent(c);
+    }
+    let root_view = if top.is_owner { Some(top) } else { owner };
+    let root_op = if arena.op.is_empty() {
+        root_view.map_or("", |v| v.op.as_str())
+    } else {
+        arena.op.as_str()
+    };
+    cost.saturating_add(step_cost(root_op, &arena.site))
+}
+
 /// The chain of view `i`: the arena's creation first, then derivations down
-/// to `i`; every step is charged to `budget` before it is made.
-#[allow(clippy::too_many_arguments)]
+/// to `i` (its cost was charged by [`chain_cost`]).
 fn chain(
     idx: &mut Index<'_>,
     i: usize,
     arena: &ArenaRecord,
     owner: Option<&ViewRecord>,
     max_chain: usize,
-    budget: &mut Budget,
     notes: &mut Notes,
-) -> Result<(Vec<ChainStep>, u64), BudgetError> {
+) -> (Vec<ChainStep>, u64) {
     let place = idx.place(i, notes);
     let views = idx.views;
     let top = &views[place.top];
@@ -426,9 +475,7 @@ fn chain(
         if tail.len() as u64 >= keep.min(len) {
             break;
         }
-        let v = &views[c];
-        budget.charge(step_cost(&v.op, &v.site), CHAINS)?;
-        tail.push(step(v));
+        tail.push(step(&views[c]));
         cur = idx.parent(c);
     }
     tail.reverse();
@@ -446,7 +493,6 @@ fn chain(
     } else {
         arena.op.as_str()
     };
-    budget.charge(step_cost(root_op, &arena.site), CHAINS)?;
     let root = ChainStep {
         view: root_view.map_or(0, |v| v.id),
         op: root_op.to_owned(),
@@ -456,7 +502,7 @@ fn chain(
     let mut out = Vec::with_capacity(tail.len() + 1);
     out.push(root);
     out.extend(tail);
-    Ok((out, len.saturating_sub(keep)))
+    (out, len.saturating_sub(keep))
 }
 
 /// Sites listed in a fix's text; the fix's `sites` field has them all.
@@ -529,7 +575,10 @@ pub fn analyze_within(
     let mut bad_layouts = 0u64;
     let mut first_bad = None;
     let mut approximated = 0u64;
-    let mut runs_left = max_merge_runs;
+    // Merging runs is transient work (O(streams) memory, O(runs log
+    // streams) time): allowed one run per BYTES_PER_RUN of the budget left.
+    let mut runs_left = max_merge_runs
+        .min(u128::from(budget.limit().saturating_sub(budget.used())) / BYTES_PER_RUN);
     for a in &reg.arenas {
         if !seen.insert(a.id) {
             notes.dup_arenas += 1;
@@ -562,14 +611,18 @@ pub fn analyze_within(
         let owner_view_alive = live.iter().any(|&i| reg.views[i].is_owner);
         let owner_alive = a.owner_alive || owner_view_alive;
         let handles = live.len() as u64 + u64::from(a.owner_alive && !owner_view_alive);
-        let foot_bytes: Vec<u64> = items
-            .iter()
-            .map(|it| {
-                union(std::slice::from_ref(it), &mut runs_left)
-                    .0
-                    .min(a.capacity_bytes)
-            })
-            .collect();
+        let foot_bytes: Vec<u64> = if items.len() == 1 {
+            vec![reachable]
+        } else {
+            items
+                .iter()
+                .map(|it| {
+                    union(std::slice::from_ref(it), &mut runs_left)
+                        .0
+                        .min(a.capacity_bytes)
+                })
+                .collect()
+        };
         let copies: u64 = foot_bytes.iter().fold(0u64, |s, &b| s.saturating_add(b));
         let fix_needed = !owner_alive && wasted > 0 && !live.is_empty();
         let mut sites: Vec<String> = live
@@ -578,10 +631,29 @@ pub fn analyze_within(
             .collect();
         sites.sort();
         sites.dedup();
-        if fix_needed {
-            let listed: usize = sites.iter().map(|s| s.len() + 2).sum();
-            budget.charge((listed + 256) as u64, "the arenas' fixes")?;
+        // Everything the rows of this arena repeat, charged before any is made.
+        let mut cost = 0u64;
+        for &i in &live {
+            let v = &reg.views[i];
+            cost = cost
+                .saturating_add(
+                    (std::mem::size_of::<Retainer>() + v.op.len() + v.site.file.len() + 24) as u64,
+                )
+                .saturating_add(chain_cost(&mut idx, i, a, owner, max_chain, &mut notes));
         }
+        if fix_needed {
+            let listed: u64 = sites.iter().map(|s| s.len() as u64 + 2).sum();
+            let per_view = live
+                .iter()
+                .map(|&i| 2 * reg.views[i].site.file.len() as u64 + 320)
+                .sum::<u64>();
+            cost = cost
+                .saturating_add(2 * listed + 256)
+                .saturating_add(per_view);
+        }
+        budget.charge_with(cost, || {
+            format!("{CHAINS} (arena #{}, {} live views)", a.id, live.len())
+        })?;
         let arena_fix = fix_needed.then(|| Fix {
             action: "to_owned()".to_owned(),
             text: if live.len() == 1 {
@@ -608,19 +680,7 @@ pub fn analyze_within(
         for (k, &i) in live.iter().enumerate() {
             let v = &reg.views[i];
             let exclusive = if handles == 1 { a.capacity_bytes } else { 0 };
-            budget.charge(
-                (std::mem::size_of::<Retainer>() + v.op.len() + v.site.file.len() + 24) as u64,
-                CHAINS,
-            )?;
-            let (chain, chain_elided) =
-                chain(&mut idx, i, a, owner, max_chain, budget, &mut notes)?;
-            if fix_needed {
-                let text = arena_fix.as_ref().map_or(0, |f| f.text.len());
-                budget.charge(
-                    (2 * v.site.file.len() + text + 256) as u64,
-                    "the retainers' fixes",
-                )?;
-            }
+            let (chain, chain_elided) = chain(&mut idx, i, a, owner, max_chain, &mut notes);
             let fix = fix_needed.then(|| {
                 let here = site_line(&v.site);
                 let text = if live.len() == 1 {
@@ -693,7 +753,7 @@ pub fn analyze_within(
     }
     if approximated > 0 {
         warnings.push(format!(
-            "registry: {approximated} arenas have overlapping strided views with too many runs to merge (over {MAX_STRIDED_RUNS} per arena or {MAX_TOTAL_RUNS} in all); their reachable bytes are bounded by the views' spans"
+            "registry: {approximated} arenas have overlapping strided views with too many runs to merge (over {MAX_STRIDED_RUNS} per arena, or past the analysis's allowance: one run per {BYTES_PER_RUN} bytes of budget, at most {MAX_TOTAL_RUNS}); their reachable bytes are bounded by the views' spans"
         ));
     }
     let orphans: usize = live_by_arena.values().map(Vec::len).sum();

@@ -92,10 +92,14 @@ fn clean(s: &str) -> String {
 
 const FOLDED: &str = "the flame graph's folded stacks";
 
-/// Folded paths, each frame cleaned once however many stacks share it.
+/// Folded paths, each frame cleaned and each stack cut once however many
+/// samples share them.
 struct Paths<'s> {
     snap: &'s Snapshot,
     frames: Vec<Option<String>>,
+    /// Per stack: its innermost valid frames (at most [`MAX_STACK_DEPTH`]),
+    /// and how many valid frames it has in all.
+    stacks: HashMap<u32, (Vec<usize>, usize)>,
     tags: HashMap<u16, String>,
 }
 
@@ -108,6 +112,7 @@ impl<'s> Paths<'s> {
         Paths {
             snap,
             frames: vec![None; snap.heap.frames.len()],
+            stacks: HashMap::new(),
             tags: tags
                 .into_iter()
                 .map(|(id, n)| (id, format!("[tag {}]", clean(n))))
@@ -115,45 +120,78 @@ impl<'s> Paths<'s> {
         }
     }
 
+    /// What [`Paths::path`] will cost: the line's bytes, and inferno's
+    /// record of about [`INFERNO_PER_FRAME`] bytes per frame while it merges
+    /// the lines.
+    fn cost(&mut self, stack: u32, tag: u16) -> u64 {
+        let heap = &self.snap.heap;
+        self.stack(stack);
+        let Some((kept, _)) = self.stacks.get(&stack) else {
+            return 0;
+        };
+        let mut len = self.tags.get(&tag).map_or(16, String::len) as u64 + 32;
+        for &i in kept {
+            let name = self.frames[i].get_or_insert_with(|| clean(&heap.frames[i].function));
+            len += name.len() as u64 + 1;
+        }
+        len + INFERNO_PER_FRAME * (kept.len() as u64 + 2)
+    }
+
+    /// The innermost valid frames of `stack` (at most [`MAX_STACK_DEPTH`])
+    /// and how many valid frames it has, found once per stack.
+    fn stack(&mut self, stack: u32) {
+        let heap = &self.snap.heap;
+        let nframes = heap.frames.len();
+        self.stacks.entry(stack).or_insert_with(|| {
+            let valid = |&&i: &&u32| (i as usize) < nframes;
+            heap.stacks
+                .get(stack as usize)
+                .map_or((Vec::new(), 0), |s| {
+                    let kept = s
+                        .frames
+                        .iter()
+                        .filter(valid)
+                        .take(MAX_STACK_DEPTH)
+                        .map(|&i| i as usize)
+                        .collect();
+                    (kept, s.frames.iter().filter(valid).count())
+                })
+        });
+    }
+
     /// `[tag NAME];outermost;...;innermost`, at most [`MAX_STACK_DEPTH`]
     /// frames (the innermost; a `[N outer frames]` frame stands for the rest).
-    fn path(&mut self, stack: u32, tag: u16, budget: &mut Budget) -> Result<String, BudgetError> {
+    /// Its cost was charged by [`Paths::cost`].
+    fn path(&mut self, stack: u32, tag: u16) -> String {
         let heap = &self.snap.heap;
+        self.stack(stack);
+        let Some((kept, total)) = self.stacks.get(&stack) else {
+            return String::new();
+        };
         let root = self
             .tags
             .get(&tag)
             .cloned()
             .unwrap_or_else(|| format!("[tag tag#{tag}]"));
-        let frames: Vec<usize> = heap
-            .stacks
-            .get(stack as usize)
-            .map(|s| {
-                s.frames
-                    .iter()
-                    .map(|&i| i as usize)
-                    .filter(|&i| i < heap.frames.len())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kept = frames.len().min(MAX_STACK_DEPTH);
-        let mut len = root.len();
-        for &i in &frames[..kept] {
-            let name = self.frames[i].get_or_insert_with(|| clean(&heap.frames[i].function));
-            len += name.len() + 1;
+        let mut out = root;
+        for &i in kept.iter() {
+            if self.frames[i].is_none() {
+                self.frames[i] = Some(clean(&heap.frames[i].function));
+            }
         }
-        budget.charge(len as u64 + 32, FOLDED)?;
-        let mut out = String::with_capacity(len + 32);
-        out.push_str(&root);
-        if frames.len() > kept {
-            out.push_str(&format!(";[{} outer frames]", frames.len() - kept));
+        if *total > kept.len() {
+            out.push_str(&format!(";[{} outer frames]", *total - kept.len()));
         }
-        for &i in frames[..kept].iter().rev() {
+        for &i in kept.iter().rev() {
             out.push(';');
             out.push_str(self.frames[i].as_deref().unwrap_or(""));
         }
-        Ok(out)
+        out
     }
 }
+
+/// Bytes inferno holds per frame of every folded line while it merges them.
+const INFERNO_PER_FRAME: u64 = 128;
 
 /// Largest total the folded counts may reach (inferno sums them in `usize`).
 const MAX_TOTAL: u128 = 1 << 60;
@@ -246,7 +284,7 @@ fn folded_within(
                                 sanitize::name(&s.site)
                             )
                         };
-                        budget.charge(step.len() as u64, FOLDED)?;
+                        budget.charge(step.len() as u64 + INFERNO_PER_FRAME, FOLDED)?;
                         path.push_str(&clean_step(&step, k > 0));
                     }
                     *map.entry(path).or_default() += a.wasted_bytes as f64 / n;
@@ -257,8 +295,13 @@ fn folded_within(
     let mut paths = Paths::new(snap);
     let mut keys: Vec<((u32, u16), f64)> = by.into_iter().collect();
     keys.sort_unstable_by_key(|&(k, _)| k);
+    // Charged before any path is made: a hostile snapshot stops at once.
+    let cost = keys.iter().fold(0u64, |acc, &((stack, tag), _)| {
+        acc.saturating_add(paths.cost(stack, tag))
+    });
+    budget.charge_with(cost, || format!("{FOLDED} ({} stacks)", keys.len()))?;
     for ((stack, tag), b) in keys {
-        let path = paths.path(stack, tag, budget)?;
+        let path = paths.path(stack, tag);
         *map.entry(path).or_default() += b;
     }
     Ok(lines(map))

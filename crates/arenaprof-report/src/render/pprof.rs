@@ -157,30 +157,34 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
     let mut thread_label: HashMap<u32, i64> = HashMap::new();
     // Location ids of each stack, made once (at most MAX_STACK_DEPTH).
     let mut stack_locs: HashMap<u32, Vec<u64>> = HashMap::new();
+    for &(stack, _, _) in &keys {
+        stack_locs.entry(stack).or_insert_with(|| {
+            heap.stacks
+                .get(stack as usize)
+                .map(|s| {
+                    s.frames
+                        .iter()
+                        .filter(|&&f| (f as usize) < heap.frames.len())
+                        .take(MAX_STACK_DEPTH)
+                        .map(|&f| u64::from(f) + 1)
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+    }
+    // Every sample's location ids and labels, charged before any is made.
     let per_sample = (std::mem::size_of::<Sample>() + 2 * std::mem::size_of::<Label>() + 32) as u64;
+    let cost = keys.iter().fold(0u64, |acc, (stack, _, _)| {
+        let locs = stack_locs.get(stack).map_or(0, Vec::len) as u64;
+        acc.saturating_add(per_sample + 8 * locs)
+    });
+    budget.charge_with(cost, || {
+        format!("{PROFILE}'s samples ({} stacks)", keys.len())
+    })?;
     let mut samples = Vec::with_capacity(keys.len());
     for key @ (stack, tag, thread) in keys {
         let v = agg.get(&key).copied().unwrap_or_default();
-        let location_id = match stack_locs.get(&stack) {
-            Some(l) => l.clone(),
-            None => {
-                let l: Vec<u64> = heap
-                    .stacks
-                    .get(stack as usize)
-                    .map(|s| {
-                        s.frames
-                            .iter()
-                            .filter(|&&f| (f as usize) < heap.frames.len())
-                            .take(MAX_STACK_DEPTH)
-                            .map(|&f| u64::from(f) + 1)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                stack_locs.insert(stack, l.clone());
-                l
-            }
-        };
-        budget.charge(per_sample + 8 * location_id.len() as u64, PROFILE)?;
+        let location_id = stack_locs.get(&stack).cloned().unwrap_or_default();
         let tag_s = match tag_label.get(&tag) {
             Some(&i) => i,
             None => {
