@@ -215,6 +215,7 @@ hostile!(
     shared_slot,
     strided_overlap,
     many_dims,
+    wide_sections,
     escapes,
     other_tags,
     json_timeline,
@@ -226,7 +227,7 @@ hostile!(
 #[test]
 fn every_case_is_listed() {
     // The macro above must name every case the generator makes.
-    assert_eq!(hostile::cases().len(), 17);
+    assert_eq!(hostile::cases().len(), 18);
 }
 
 #[test]

@@ -199,9 +199,10 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
     s
 }
 
-/// Most steps in one series' path (two per pixel column, and four values
-/// per column when the points are denser than that).
-pub const MAX_PATH_STEPS: usize = 4 * PLOT_COLUMNS;
+/// Most steps (`H` and `V` commands) in one series' path: two per point up
+/// to two points per pixel column, else at most five per pixel column (to
+/// the column, then its first, highest, lowest and last value).
+pub const MAX_PATH_STEPS: usize = 5 * (PLOT_COLUMNS + 1);
 /// Pixel columns of the plot area.
 const PLOT_COLUMNS: usize = (W - L - R) as usize;
 /// Jumps circled in the timeline chart.
@@ -253,8 +254,12 @@ fn series_path(
         } else {
             let _ = write!(d, "H{xx:.1}V{:.1}", y(first));
         }
+        let mut at = first;
         for v in [hi, lo, last] {
-            let _ = write!(d, "V{:.1}", y(v));
+            if v != at {
+                let _ = write!(d, "V{:.1}", y(v));
+                at = v;
+            }
         }
     }
     d

@@ -441,6 +441,29 @@ pub fn many_dims() -> Case {
     )
 }
 
+/// A million empty section entries (2 bytes each): the largest decoded
+/// and rendered expansion per input byte (a 24-byte string per byte in
+/// memory, a table row per entry in the output).
+pub fn wide_sections() -> Case {
+    let mut s = Snapshot::default();
+    s.sections = vec![Section {
+        name: "many".into(),
+        entries: vec![(String::new(), String::new()); 1_000_000],
+    }];
+    snap_case(
+        "wide_sections",
+        "1,000,000 empty section entries",
+        s,
+        |cmd| {
+            if cmd == "flame --leaks" {
+                Expect::Refused("nothing to draw")
+            } else {
+                no_samples(cmd, Expect::Ok)
+            }
+        },
+    )
+}
+
 /// Terminal escapes, bidi overrides and XML-illegal characters in every
 /// name, with samples so that every command has something to draw.
 pub const EVIL: &str = "x\x1b]0;pwned\x07\x1b[2J\x1b[31m\u{9b}31m\u{202e}\r\x08\0\u{fffe}y";
@@ -650,6 +673,7 @@ pub fn cases() -> Vec<Case> {
         shared_slot(),
         strided_overlap(),
         many_dims(),
+        wide_sections(),
         escapes(),
         other_tags(),
         json_timeline(),
