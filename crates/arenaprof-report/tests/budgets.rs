@@ -39,22 +39,24 @@ fn a_padded_timeline_over_the_budget_is_refused_by_name() {
 
 #[test]
 fn a_long_name_repeated_per_reference_is_refused() {
-    let mut s = Snapshot::default();
-    s.tags = vec![TagStats {
-        id: 3,
-        name: "n".repeat(1 << 20),
-        ..Default::default()
-    }];
-    s.threads = (0..200)
-        .map(|slot| ThreadStats {
-            slot,
-            tags: vec![ThreadTagRow {
-                tag: 3,
-                ..Default::default()
-            }],
+    let s = Snapshot {
+        tags: vec![TagStats {
+            id: 3,
+            name: "n".repeat(1 << 20),
             ..Default::default()
-        })
-        .collect();
+        }],
+        threads: (0..200)
+            .map(|slot| ThreadStats {
+                slot,
+                tags: vec![ThreadTagRow {
+                    tag: 3,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
     let e = analyze_within(&s, &Options::default(), &mut budget_of(&s)).unwrap_err();
     assert!(e.what.contains("per-tag rows"), "{e}");
     // With room for it, the same snapshot is analysed whole.
