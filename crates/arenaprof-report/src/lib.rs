@@ -10,6 +10,12 @@
 //! snapshot's sampled stacks. [`diff`] compares two reports and [`check`]
 //! gates a report against limits.
 //!
+//! Inputs may be hostile. [`input`] reads regular files of bounded size
+//! only; everything the analysis and the renderers expand from a snapshot's
+//! references is charged to a [`Budget`] of 64 × the input's size + 64 MiB
+//! ([`budget`]), with a one-line [`BudgetError`] past it; names are escaped
+//! and cut in text and SVG ([`sanitize`]).
+//!
 //! ```
 //! use arenaprof_report::{analyze, render, Options};
 //! let snap = arenaprof_snapshot::Snapshot::default();
