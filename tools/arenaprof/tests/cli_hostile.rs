@@ -214,6 +214,7 @@ hostile!(
     marks_and_rises,
     shared_slot,
     strided_overlap,
+    solid_and_strided,
     many_dims,
     wide_sections,
     escapes,
@@ -227,7 +228,7 @@ hostile!(
 #[test]
 fn every_case_is_listed() {
     // The macro above must name every case the generator makes.
-    assert_eq!(hostile::cases().len(), 18);
+    assert_eq!(hostile::cases().len(), 19);
 }
 
 #[test]

@@ -418,6 +418,39 @@ pub fn strided_overlap() -> Case {
     )
 }
 
+/// One arena pinned by 15,000 overlapping contiguous views and 15,000
+/// strided ones interleaved with them, none covering the others: deciding
+/// for each strided view whether a contiguous one contains it must not
+/// compare every pair.
+pub fn solid_and_strided() -> Case {
+    let mut s = Snapshot::default();
+    s.registry.arenas = vec![arena(1, "zeros", "src/z.rs")];
+    for i in 0..15_000u64 {
+        let mut solid = view(2 * i + 10, 1, None, "", "");
+        solid.layout = Layout {
+            offset: 4 * i as i64,
+            shape: vec![5],
+            strides: vec![1],
+            elem_size: 1,
+        };
+        let mut strided = view(2 * i + 11, 1, None, "", "");
+        strided.layout = Layout {
+            offset: 4 * i as i64 + 2,
+            shape: vec![4],
+            strides: vec![2],
+            elem_size: 1,
+        };
+        s.registry.views.push(solid);
+        s.registry.views.push(strided);
+    }
+    snap_case(
+        "solid_and_strided",
+        "15,000 contiguous and 15,000 strided views overlapping in one arena",
+        s,
+        |cmd| no_samples(cmd, Expect::Ok),
+    )
+}
+
 /// A layout with 200,000 dimensions.
 pub fn many_dims() -> Case {
     let mut s = Snapshot::default();
@@ -672,6 +705,7 @@ pub fn cases() -> Vec<Case> {
         marks_and_rises(),
         shared_slot(),
         strided_overlap(),
+        solid_and_strided(),
         many_dims(),
         wide_sections(),
         escapes(),
