@@ -11,9 +11,9 @@
 //! [`BUDGET_FACTOR`] × the input's size + [`BUDGET_BASE`] bytes on what the
 //! analysis adds and on the output it renders (64 × input + 64 MiB: 320 MiB
 //! for a 4 MiB input, 1.8 GiB for the 27 MiB snapshot of a million sampled
-//! records, which needs under 100 MiB). Past it the command stops with
-//! [`BudgetError`], one line naming what did not fit; the `arenaprof`
-//! command prints it and exits 2.
+//! records, whose analysis and 64 MiB JSON report take 109 MiB of it). Past
+//! it the command stops with [`BudgetError`], one line naming what did not
+//! fit; the `arenaprof` command prints it and exits 2.
 //!
 //! Work that does not allocate is bounded by construction instead: every
 //! loop over the input is linear (or `n log n`) in its size, names are
