@@ -375,19 +375,19 @@ fn output_over_the_input_is_refused() {
         }
     }
     // A symbolic link *to* the input as output is replaced, not followed:
-    // the snapshot survives.
+    // the snapshot survives and the link's name now holds the report.
+    let out_link = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&p, &out_link).unwrap();
     let (o, _) = limited(
-        &[
-            "report",
-            s(&p),
-            "--format",
-            "json",
-            "-o",
-            s(&dir.path().join("other")),
-        ],
+        &["report", s(&p), "--format", "json", "-o", s(&out_link)],
         Stdio::piped(),
     );
     assert_eq!(o.status.code(), Some(0));
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+    assert!(std::fs::symlink_metadata(&out_link).unwrap().is_file());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_link).unwrap()).unwrap();
+    assert_eq!(report["schema"], "arenaprof-report");
 }
 
 #[test]
