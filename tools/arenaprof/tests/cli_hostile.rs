@@ -311,16 +311,17 @@ fn a_tag_name_shared_by_two_rows_is_checked_on_both() {
     assert!(w.contains("used by more than one tag id"), "{w}");
 }
 
+/// Every command refuses `path` with `why` (a blocking read would be
+/// killed by the suite's time limit, and the status would be a signal).
 fn refused_at_once(path: &Path, why: &str) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     for (name, args, _) in commands(s(path), s(&out)) {
-        let (o, took) = limited(&args, Stdio::piped());
+        let (o, _) = limited(&args, Stdio::piped());
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(why), "{name}: {err}");
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
-        assert!(took < Duration::from_secs(10), "{name} took {took:?}");
         assert!(!out.exists());
     }
 }
@@ -435,11 +436,11 @@ fn a_closed_pipe_ends_the_output_quietly() {
         vec!["check", s(&p), "--max-wasted", "1"],
         vec!["--help"],
     ] {
-        // The read end is closed before the command starts: its first
-        // write fails with EPIPE.
-        let (reader, writer) = std::io::pipe().unwrap();
+        // The reading end is closed before the command starts: its first
+        // write fails with EPIPE (a socket pair behaves as a pipe here).
+        let (reader, writer) = std::os::unix::net::UnixStream::pair().unwrap();
         drop(reader);
-        let (o, _) = limited(&args, Stdio::from(writer));
+        let (o, _) = limited(&args, Stdio::from(std::os::fd::OwnedFd::from(writer)));
         let err = String::from_utf8_lossy(&o.stderr);
         let want = if args[0] == "check" { 1 } else { 0 };
         assert_eq!(o.status.code(), Some(want), "{args:?}: {err}");
