@@ -11,6 +11,11 @@
 //! | `max_tag` NAME=SIZE | `tags[name].live_bytes` |
 //! | `max_tag_peak` NAME=SIZE | `tags[name].peak_bytes` |
 //!
+//! When several tag rows share a name (a user tag called `other-tags` beside
+//! the allocator's overflow row), a tag limit checks every one of them, each
+//! named `tags[NAME#ID]`, and a note says so: no row is silently preferred.
+//! Names in messages are escaped and cut ([`crate::sanitize`]).
+//!
 //! ```
 //! use arenaprof_report::check::{check, Limits};
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
@@ -18,8 +23,10 @@
 //! assert!(out.violations.is_empty());
 //! ```
 
-use crate::report::Report;
+use crate::report::{Report, TagRow};
+use crate::sanitize::{line, name};
 use crate::units::{format_bytes, parse_size};
+use std::collections::HashMap;
 
 /// Limits; `None` or absent means unchecked.
 #[derive(Clone, Debug, Default)]
@@ -114,18 +121,25 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 let by = a
                     .retainers
                     .first()
-                    .map(|v| format!(", pinned by view #{} ({} at {})", v.view, v.op, v.site))
+                    .map(|v| {
+                        format!(
+                            ", pinned by view #{} ({} at {})",
+                            v.view,
+                            name(&v.op),
+                            name(&v.site)
+                        )
+                    })
                     .unwrap_or_default();
                 let fix = a
                     .fix
                     .as_ref()
-                    .map(|f| format!("; fix: {}", f.text))
+                    .map(|f| format!("; fix: {}", line(&f.text)))
                     .unwrap_or_default();
                 format!(
                     ": largest is arena #{} ({} at {}, {} wasted){by}{fix}",
                     a.id,
-                    a.op,
-                    a.site,
+                    name(&a.op),
+                    name(&a.site),
                     format_bytes(a.wasted_bytes)
                 )
             })
@@ -173,36 +187,73 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             String::new(),
         );
     }
+    let mut by_name: HashMap<&str, Vec<&TagRow>> = HashMap::new();
+    for t in &r.tags {
+        by_name.entry(t.name.as_str()).or_default().push(t);
+    }
     for (list, flag, peak) in [
         (&limits.max_tag, "--max-tag ", false),
         (&limits.max_tag_peak, "--max-tag-peak ", true),
     ] {
-        for (name, max) in list {
-            let row = r.tag(name);
-            if row.is_none() {
+        for (tag, max) in list {
+            let rows = by_name.get(tag.as_str()).map_or(&[][..], Vec::as_slice);
+            let shown = name(tag);
+            if rows.is_empty() {
+                const KNOWN: usize = 20;
+                let mut known = r
+                    .tags
+                    .iter()
+                    .take(KNOWN)
+                    .map(|t| name(&t.name))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if r.tags.len() > KNOWN {
+                    known.push_str(&format!(" and {} more", r.tags.len() - KNOWN));
+                }
                 out.notes.push(format!(
-                    "tag {name:?} does not occur in the report (counted as 0); known tags: {}",
-                    r.tags
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "tag \"{shown}\" does not occur in the report (counted as 0); known tags: {known}"
                 ));
             }
-            let c = row.map(|t| t.counters).unwrap_or_default();
-            let (field, value) = if peak {
-                (format!("tags[{name}].peak_bytes"), c.peak_bytes)
+            if rows.len() > 1 {
+                out.notes.push(format!(
+                    "{} tags are named \"{shown}\" (ids {}); the limit applies to each",
+                    rows.len(),
+                    {
+                        let mut ids: Vec<u16> = rows.iter().map(|t| t.id).collect();
+                        ids.sort_unstable();
+                        ids.iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ));
+            }
+            let zero = TagRow::default();
+            let checked: Vec<(&TagRow, String)> = if rows.is_empty() {
+                vec![(&zero, format!("tags[{shown}]"))]
+            } else if rows.len() == 1 {
+                vec![(rows[0], format!("tags[{shown}]"))]
             } else {
-                (format!("tags[{name}].live_bytes"), c.live_bytes)
+                rows.iter()
+                    .map(|t| (*t, format!("tags[{shown}#{}]", t.id)))
+                    .collect()
             };
-            one(
-                &mut out,
-                &field,
-                &format!("{flag}{name}="),
-                value,
-                *max,
-                String::new(),
-            );
+            for (row, key) in checked {
+                let c = row.counters;
+                let (field, value) = if peak {
+                    (format!("{key}.peak_bytes"), c.peak_bytes)
+                } else {
+                    (format!("{key}.live_bytes"), c.live_bytes)
+                };
+                one(
+                    &mut out,
+                    &field,
+                    &format!("{flag}{shown}="),
+                    value,
+                    *max,
+                    String::new(),
+                );
+            }
         }
     }
     out

@@ -15,7 +15,10 @@
 //! assert_eq!(d.totals[0].delta, 4096);
 //! ```
 
-use crate::report::Report;
+use crate::budget::{Budget, BudgetError};
+use crate::render::sink::Sink;
+use crate::report::{Report, TagRow};
+use crate::sanitize::name;
 use crate::units::{format_bytes, format_delta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -85,6 +88,25 @@ fn compare(metric: &str, a: BTreeMap<String, u64>, b: BTreeMap<String, u64>) -> 
         .collect()
 }
 
+/// The key of each tag row: its name, or `name#id` when several rows of the
+/// report share the name (a user tag may be called `other-tags`), so no row
+/// hides another.
+fn tag_keys(tags: &[TagRow]) -> Vec<String> {
+    let mut count: std::collections::HashMap<&str, usize> = Default::default();
+    for t in tags {
+        *count.entry(t.name.as_str()).or_default() += 1;
+    }
+    tags.iter()
+        .map(|t| {
+            if count[t.name.as_str()] > 1 {
+                format!("{}#{}", t.name, t.id)
+            } else {
+                t.name.clone()
+            }
+        })
+        .collect()
+}
+
 fn sorted(mut v: Vec<DeltaRow>) -> Vec<DeltaRow> {
     v.sort_by(|x, y| y.delta.cmp(&x.delta).then_with(|| x.key.cmp(&y.key)));
     v
@@ -125,11 +147,13 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
         ),
     ];
     let tag_map = |r: &Report, peak: bool| -> BTreeMap<String, u64> {
+        let keys = tag_keys(&r.tags);
         r.tags
             .iter()
-            .map(|t| {
+            .zip(keys)
+            .map(|(t, k)| {
                 (
-                    t.name.clone(),
+                    k,
                     if peak {
                         t.counters.peak_bytes
                     } else {
@@ -200,16 +224,24 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
 
 /// Renders the diff as pretty JSON (schema `arenaprof-diff`, see `docs/JSON.md`).
 pub fn render_json(d: &Diff) -> String {
-    let mut s = serde_json::to_string_pretty(d)
-        .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()));
-    s.push('\n');
-    s
+    render_json_within(d, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`render_json`], every byte charged to `budget`.
+pub fn render_json_within(d: &Diff, budget: &mut Budget) -> Result<String, BudgetError> {
+    crate::render::json::to_json(d, budget, "the JSON diff")
 }
 
 /// Renders the diff for a terminal.
 pub fn render_text(d: &Diff) -> String {
-    let mut out = String::new();
-    let section = |out: &mut String, title: &str, rows: &[DeltaRow]| {
+    render_text_within(d, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// [`render_text`], every byte charged to `budget`; names are escaped and
+/// cut as in the text report ([`crate::sanitize`]).
+pub fn render_text_within(d: &Diff, budget: &mut Budget) -> Result<String, BudgetError> {
+    let mut out = Sink::text(budget, "the text diff");
+    let section = |out: &mut Sink<'_>, title: &str, rows: &[DeltaRow]| {
         let _ = writeln!(out, "{title}");
         if rows.is_empty() {
             let _ = writeln!(out, "  (no change)");
@@ -223,8 +255,8 @@ pub fn render_text(d: &Diff) -> String {
                 format_delta(r.delta),
                 format_bytes(r.before),
                 format_bytes(r.after),
-                r.metric.clone(),
-                r.key.clone(),
+                name(&r.metric).into_owned(),
+                name(&r.key).into_owned(),
             ]);
         }
         if !rows.is_empty() {
@@ -236,5 +268,5 @@ pub fn render_text(d: &Diff) -> String {
     section(&mut out, "TAGS (largest growth first)", &d.tags);
     section(&mut out, "SITES (top sites of each report)", &d.sites);
     section(&mut out, "ARENAS (by origin: op at site)", &d.arenas);
-    out
+    out.finish()
 }

@@ -2,7 +2,9 @@
 //! earlier `arenaprof report --format json` wrote (for `diff` and `check`).
 //!
 //! Errors are values with a message for a person; nothing here panics on bad
-//! input.
+//! input. Inputs must be regular files of at most [`MAX_INPUT_BYTES`] (a
+//! FIFO or `/dev/zero` is refused at once), and each comes with the
+//! [`Budget`] of its size, which the analysis and the renderers share.
 //!
 //! ```
 //! use arenaprof_report::input::{report_from_bytes, InputError};
@@ -10,17 +12,20 @@
 //! assert!(matches!(err, InputError::Empty));
 //! ```
 
-use crate::analysis::{analyze, Options};
+use crate::analysis::{analyze_within, Options};
+use crate::budget::{Budget, BudgetError};
 use crate::report::{Report, SCHEMA, SCHEMA_VERSION};
+use arenaprof_snapshot::read_input;
 pub use arenaprof_snapshot::Snapshot;
-use arenaprof_snapshot::{FormatError, MAGIC};
+use arenaprof_snapshot::{FormatError, MAGIC, MAX_INPUT_BYTES};
 use std::fmt;
 use std::path::Path;
 
 /// Why an input could not be used.
 #[derive(Debug)]
 pub enum InputError {
-    /// The file could not be read.
+    /// The file could not be read (missing, not a regular file, over
+    /// [`MAX_INPUT_BYTES`]).
     Io(String, std::io::Error),
     /// The file is empty.
     Empty,
@@ -30,6 +35,8 @@ pub enum InputError {
     Json(String),
     /// Neither a snapshot nor a JSON report.
     Unknown,
+    /// The analysis would exceed the input's budget ([`crate::budget`]).
+    Budget(BudgetError),
 }
 
 impl fmt::Display for InputError {
@@ -43,16 +50,30 @@ impl fmt::Display for InputError {
                 f,
                 "not an arenaprof snapshot (no \"ARENAPRF\" magic) nor a JSON report"
             ),
+            InputError::Budget(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for InputError {}
 
-/// Reads a snapshot file.
+impl From<BudgetError> for InputError {
+    fn from(e: BudgetError) -> Self {
+        InputError::Budget(e)
+    }
+}
+
+/// Reads a snapshot file (a regular file of at most [`MAX_INPUT_BYTES`]).
 pub fn snapshot(path: &Path) -> Result<Snapshot, InputError> {
+    snapshot_budgeted(path).map(|(s, _)| s)
+}
+
+/// Reads a snapshot file, with the budget of its size for what the
+/// commands then make of it.
+pub fn snapshot_budgeted(path: &Path) -> Result<(Snapshot, Budget), InputError> {
     let bytes = read(path)?;
-    snapshot_from_bytes(&bytes)
+    let budget = Budget::for_input(bytes.len() as u64);
+    Ok((snapshot_from_bytes(&bytes)?, budget))
 }
 
 /// Decodes a snapshot file image.
@@ -63,18 +84,37 @@ pub fn snapshot_from_bytes(bytes: &[u8]) -> Result<Snapshot, InputError> {
     Snapshot::from_bytes(bytes).map_err(InputError::Snapshot)
 }
 
+/// Reads `path`: a regular file (FIFOs, devices and directories are refused
+/// at once, without blocking) of at most [`MAX_INPUT_BYTES`].
 fn read(path: &Path) -> Result<Vec<u8>, InputError> {
-    std::fs::read(path).map_err(|e| InputError::Io(path.display().to_string(), e))
+    read_input(path, MAX_INPUT_BYTES).map_err(|e| InputError::Io(path.display().to_string(), e))
 }
 
 /// Reads a report: analyses a snapshot, or parses a JSON report.
 pub fn report(path: &Path, opts: &Options) -> Result<Report, InputError> {
-    let bytes = read(path)?;
-    report_from_bytes(&bytes, opts)
+    report_budgeted(path, opts).map(|(r, _)| r)
 }
 
-/// Like [`report`], from bytes.
+/// Like [`report`], with the input's budget less what the analysis spent,
+/// for rendering.
+pub fn report_budgeted(path: &Path, opts: &Options) -> Result<(Report, Budget), InputError> {
+    let bytes = read(path)?;
+    let mut budget = Budget::for_input(bytes.len() as u64);
+    let r = report_from_bytes_within(&bytes, opts, &mut budget)?;
+    Ok((r, budget))
+}
+
+/// Like [`report`], from bytes, within the budget of their size.
 pub fn report_from_bytes(bytes: &[u8], opts: &Options) -> Result<Report, InputError> {
+    report_from_bytes_within(bytes, opts, &mut Budget::for_input(bytes.len() as u64))
+}
+
+/// Like [`report_from_bytes`], charging the analysis to `budget`.
+pub fn report_from_bytes_within(
+    bytes: &[u8],
+    opts: &Options,
+    budget: &mut Budget,
+) -> Result<Report, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty);
     }
@@ -84,7 +124,7 @@ pub fn report_from_bytes(bytes: &[u8], opts: &Options) -> Result<Report, InputEr
     }
     if bytes.starts_with(&MAGIC) || MAGIC.starts_with(bytes) {
         let snap = snapshot_from_bytes(bytes)?;
-        return Ok(analyze(&snap, opts));
+        return Ok(analyze_within(&snap, opts, budget)?);
     }
     Err(InputError::Unknown)
 }
@@ -98,8 +138,8 @@ fn parse_json(bytes: &[u8]) -> Result<Report, InputError> {
     let head: Head = serde_json::from_slice(bytes).map_err(|e| InputError::Json(e.to_string()))?;
     if head.schema.as_deref() != Some(SCHEMA) {
         return Err(InputError::Json(format!(
-            "\"schema\" is {:?}, expected {SCHEMA:?}",
-            head.schema.unwrap_or_default()
+            "\"schema\" is \"{}\", expected {SCHEMA:?}",
+            crate::sanitize::name(&head.schema.unwrap_or_default())
         )));
     }
     if head.schema_version != Some(SCHEMA_VERSION) {

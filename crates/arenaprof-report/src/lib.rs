@@ -10,6 +10,12 @@
 //! snapshot's sampled stacks. [`diff`] compares two reports and [`check`]
 //! gates a report against limits.
 //!
+//! Inputs may be hostile. [`input`] reads regular files of bounded size
+//! only; everything the analysis and the renderers expand from a snapshot's
+//! references is charged to a [`Budget`] of 64 × the input's size + 64 MiB
+//! ([`budget`]), with a one-line [`BudgetError`] past it; names are escaped
+//! and cut in text and SVG ([`sanitize`]).
+//!
 //! ```
 //! use arenaprof_report::{analyze, render, Options};
 //! let snap = arenaprof_snapshot::Snapshot::default();
@@ -21,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod budget;
 pub mod check;
 pub mod diff;
 #[cfg(feature = "fixtures")]
@@ -28,7 +35,9 @@ pub mod fixtures;
 pub mod input;
 pub mod render;
 pub mod report;
+pub mod sanitize;
 pub mod units;
 
-pub use analysis::{analyze, Options};
+pub use analysis::{analyze, analyze_within, Options};
+pub use budget::{Budget, BudgetError};
 pub use report::*;

@@ -401,18 +401,51 @@ fn cluster_bytes(cluster: &[Runs], lo: i128, hi: i128) -> u128 {
         return b;
     }
     // Drop layouts that lie inside a single-run layout of the cluster.
-    let solid: Vec<(i128, i128)> = cluster
-        .iter()
-        .filter(|r| r.axes.is_empty())
-        .map(|r| (r.base, r.end()))
-        .collect();
+    let solid = Solid::new(cluster);
     let streams: Vec<Stream> = cluster
         .iter()
-        .filter(|r| !r.axes.is_empty() && !solid.iter().any(|&(s, e)| s <= r.base && r.end() <= e))
+        .filter(|r| !r.axes.is_empty() && !solid.contains(r.base, r.end()))
         .chain(cluster.iter().filter(|r| r.axes.is_empty()))
         .flat_map(Runs::bounded_streams)
         .collect();
     union_of_streams(streams)
+}
+
+/// The single-run layouts of a cluster, sorted by start with the furthest
+/// end so far, so that "does one of them contain `[s, e)`" is a binary
+/// search (a cluster may hold many of them and many strided layouts).
+struct Solid {
+    starts: Vec<i128>,
+    max_end: Vec<i128>,
+}
+
+impl Solid {
+    fn new(cluster: &[Runs]) -> Solid {
+        let mut v: Vec<(i128, i128)> = cluster
+            .iter()
+            .filter(|r| r.axes.is_empty())
+            .map(|r| (r.base, r.end()))
+            .collect();
+        v.sort_unstable();
+        let mut furthest = i128::MIN;
+        let max_end = v
+            .iter()
+            .map(|&(_, e)| {
+                furthest = furthest.max(e);
+                furthest
+            })
+            .collect();
+        Solid {
+            starts: v.into_iter().map(|(s, _)| s).collect(),
+            max_end,
+        }
+    }
+
+    /// Whether some single run starts at or before `s` and ends at or after `e`.
+    fn contains(&self, s: i128, e: i128) -> bool {
+        let n = self.starts.partition_point(|&x| x <= s);
+        n > 0 && self.max_end[n - 1] >= e
+    }
 }
 
 /// Layouts that share their outer axes and differ only in base and run
@@ -619,6 +652,26 @@ mod tests {
             let ls: Vec<Layout> = ls.into_iter().map(|mut l| { l.elem_size = es; l }).collect();
             let want = naive(&ls).len() as u64;
             prop_assert_eq!(reachable_bytes(&ls), want);
+        }
+
+        #[test]
+        fn contiguous_and_strided_clusters_match_enumeration(
+            solid in prop::collection::vec((0i64..60, 1usize..12), 1..6),
+            strided in prop::collection::vec((0i64..60, 1usize..6, 2isize..4), 1..6),
+        ) {
+            // Many single runs beside strided views, some inside a run and
+            // some not: the containment search must drop exactly the former.
+            let ls: Vec<Layout> = solid
+                .iter()
+                .map(|&(o, n)| Layout { offset: o, shape: vec![n], strides: vec![1], elem_size: 2 })
+                .chain(strided.iter().map(|&(o, n, st)| Layout {
+                    offset: o,
+                    shape: vec![n],
+                    strides: vec![st],
+                    elem_size: 2,
+                }))
+                .collect();
+            prop_assert_eq!(reachable_bytes(&ls), naive(&ls).len() as u64);
         }
 
         #[test]

@@ -13,7 +13,7 @@
 use crate::Snapshot;
 use std::fmt;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
@@ -101,6 +101,21 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// Size of [`Snapshot::to_bytes`]' image, computed without building it.
+    ///
+    /// ```
+    /// let s = arenaprof_snapshot::Snapshot::default();
+    /// assert_eq!(s.encoded_len(), s.to_bytes().unwrap().len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        let payload = postcard::serialize_with_flavor::<_, postcard::ser_flavors::Size, usize>(
+            self,
+            postcard::ser_flavors::Size::default(),
+        )
+        .unwrap_or(0);
+        HEADER_LEN + payload
+    }
+
     /// Decodes a complete file image. Never panics on bad input.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, FormatError> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
@@ -148,49 +163,186 @@ impl Snapshot {
         Ok(snap)
     }
 
-    /// Reads a snapshot file.
+    /// Reads a snapshot file: a regular file of at most [`MAX_INPUT_BYTES`]
+    /// (see [`read_input`]), decoded by [`Snapshot::from_bytes`].
     pub fn read(path: impl AsRef<Path>) -> Result<Snapshot, FormatError> {
         let path = path.as_ref();
-        let bytes =
-            std::fs::read(path).map_err(|e| FormatError::Io(path.display().to_string(), e))?;
+        let bytes = read_input(path, MAX_INPUT_BYTES)
+            .map_err(|e| FormatError::Io(path.display().to_string(), e))?;
         Snapshot::from_bytes(&bytes)
     }
 
-    /// Writes a snapshot file atomically: the bytes go to a temporary file in
-    /// the same directory, which is synced and then renamed over `path`, so a
-    /// crash never leaves a half-written file under the final name.
+    /// Writes a snapshot file atomically (see [`write_atomic`]): a crash
+    /// never leaves a half-written file under the final name, concurrent
+    /// writers each leave one complete snapshot, and no symbolic link in the
+    /// directory is followed.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<(), FormatError> {
         let bytes = self.to_bytes()?;
         write_atomic(path.as_ref(), &bytes)
     }
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// Largest input [`read_input`] accepts by default, and [`Snapshot::read`]
+/// always: 256 MiB. A snapshot of a million sampled records and 100,000
+/// views is about 27 MiB.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
+/// Reads the whole of `path`, which must be a regular file (after following
+/// symbolic links) of at most `max` bytes.
+///
+/// The file is opened without blocking and without becoming a controlling
+/// terminal, then checked with `fstat` on the open descriptor, so a FIFO, a
+/// socket, a terminal, a directory or a device such as `/dev/zero` is
+/// refused at once instead of blocking or being read until memory runs out.
+/// At most `max + 1` bytes are ever read, even from a file that grows while
+/// it is read.
+///
+/// ```
+/// use arenaprof_snapshot::read_input;
+/// let err = read_input(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
+/// assert!(err.to_string().contains("not a regular file"));
+/// ```
+pub fn read_input(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(&meta.file_type())),
+        ));
+    }
+    let too_large = |n: u64| {
+        Error::new(
+            ErrorKind::FileTooLarge,
+            format!("{n} bytes is more than the {max}-byte input limit"),
+        )
+    };
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    // Files in /proc say 0 and still have content: read to the end, bounded.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// A file being written under a temporary name next to its final path;
+/// [`AtomicFile::commit`] syncs it and renames it over the final path.
+///
+/// The temporary file is created by [`tempfile`] with `O_CREAT | O_EXCL`
+/// and a random name (`.NAME.XXXXXXXX.tmp`), so a symbolic link planted at
+/// any name in the directory is never followed and two writers never share
+/// a temporary file. The rename replaces the final *directory entry*: if it
+/// is a symbolic link, the link is replaced, not followed. Dropped without a
+/// commit, the temporary file is removed.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("out.txt");
+/// let mut f = arenaprof_snapshot::AtomicFile::create(&path).unwrap();
+/// f.write_all(b"hello").unwrap();
+/// f.commit().unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file in `path`'s directory.
+    pub fn create(path: &Path) -> std::io::Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name")
+        })?;
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(name);
+        prefix.push(".");
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            // Like File::create: 0666 less the umask (tempfile's default is 0600).
+            use std::os::unix::fs::PermissionsExt;
+            b.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = b.tempfile_in(dir)?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Syncs the data, renames the file over the final path and syncs the
+    /// directory (best effort).
+    pub fn commit(self) -> std::io::Result<()> {
+        self.tmp.as_file().sync_all()?;
+        let dir = self.tmp.path().parent().map(Path::to_path_buf);
+        self.tmp.persist(&self.path).map_err(|e| e.error)?;
+        if let Some(d) = dir {
+            if let Ok(d) = std::fs::File::open(d) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+/// Writes `bytes` to `path` through an [`AtomicFile`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     let io = |e| FormatError::Io(path.display().to_string(), e);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "path has no file name",
-        ))
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    let mut f = AtomicFile::create(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.commit().map_err(io)
 }

@@ -23,7 +23,8 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`Snapshot`] and the model types ([`Counters`], [`Timeline`], [`HeapProfile`], [`Registry`], ...) | the data, all `pub` fields, serde |
-//! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`], [`write_atomic`] | the file format |
+//! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`] | the file format |
+//! | [`write_atomic`], [`AtomicFile`], [`read_input`], [`MAX_INPUT_BYTES`] | safe files: exclusive, unpredictable temporaries renamed into place; regular, capped inputs |
 //! | [`FormatError`], [`FORMAT_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
 //! | [`footprint`] | exact unions of strided footprints (bytes live views reach) |
 //! | [`size`] | the one size grammar (`10MiB`, `1.5G`, `16MB`) |
@@ -33,5 +34,8 @@ mod format;
 mod model;
 pub mod size;
 
-pub use format::{write_atomic, FormatError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use format::{
+    read_input, write_atomic, AtomicFile, FormatError, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    MAX_INPUT_BYTES,
+};
 pub use model::*;

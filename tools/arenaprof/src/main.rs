@@ -1,6 +1,8 @@
 //! `arenaprof`: reports, flame graphs, pprof profiles, diffs and CI checks
 //! from arenaprof snapshots. Exit status: 0 success, 1 a `check` limit was
-//! exceeded, 2 bad input or usage (never a panic).
+//! exceeded, 2 bad input or usage (never a panic). Output that cannot be
+//! written is not a panic either: a closed pipe (`| head`) ends the output
+//! quietly, any other write error is one line and exit 2.
 
 mod cli;
 mod commands;
@@ -15,11 +17,25 @@ use std::process::ExitCode;
 static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            // Help and version go to stdout (exit 0), usage errors to stderr
+            // (exit 2); clap chooses, and its write errors are ours.
+            let code = e.exit_code();
+            return match e.print() {
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    commands::error_line(&format!("cannot write the usage message: {err}"));
+                    ExitCode::from(2)
+                }
+                _ => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+            };
+        }
+    };
     match commands::run(args.command) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("arenaprof: {e}");
+            commands::error_line(&e);
             ExitCode::from(2)
         }
     }

@@ -5,6 +5,7 @@
 //! assert_eq!(arenaprof_report::analysis::counters::row(&c).live_count, 2);
 //! ```
 
+use crate::budget::{Budget, BudgetError};
 use crate::report::{
     CounterRow, CowRow, KeyValue, MetaInfo, Percentile, SectionRow, TagRow, ThreadRow, ThreadTagRow,
 };
@@ -131,39 +132,87 @@ pub fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
         .collect()
 }
 
-/// Thread rows in slot order.
+/// Thread rows in slot order (no budget: for trusted snapshots).
 pub fn threads(snap: &Snapshot, names: &TagNames) -> Vec<ThreadRow> {
+    threads_within(snap, names, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// Thread rows in slot order. Each (thread, tag) cell repeats its tag's
+/// name, which is charged to `budget`; percentiles are computed once per
+/// slot, however many rows share it.
+pub fn threads_within(
+    snap: &Snapshot,
+    names: &TagNames,
+    budget: &mut Budget,
+) -> Result<Vec<ThreadRow>, BudgetError> {
     let mut sizes: HashMap<u32, Vec<(u64, f64)>> = HashMap::new();
     for s in &snap.heap.samples {
         if s.weight.is_finite() && s.weight > 0.0 {
             sizes.entry(s.thread).or_default().push((s.size, s.weight));
         }
     }
-    let mut out: Vec<ThreadRow> = snap
-        .threads
-        .iter()
-        .map(|t| ThreadRow {
+    let pcts: HashMap<u32, Vec<Percentile>> = sizes
+        .into_iter()
+        .map(|(slot, mut v)| (slot, weighted_percentiles(&mut v)))
+        .collect();
+    let cell = std::mem::size_of::<ThreadTagRow>() as u64;
+    let mut out = Vec::with_capacity(snap.threads.len());
+    for t in &snap.threads {
+        let mut tags = Vec::with_capacity(t.tags.len());
+        for c in &t.tags {
+            let tag = tag_name(names, c.tag);
+            budget.charge_with(cell + tag.len() as u64, || {
+                format!("the threads' per-tag rows ({} threads)", snap.threads.len())
+            })?;
+            tags.push(ThreadTagRow {
+                tag,
+                counters: row(&c.counters),
+            });
+        }
+        out.push(ThreadRow {
             slot: t.slot,
             name: t.name.clone(),
             os_tid: t.os_tid,
             alive: t.alive,
             counters: row(&t.counters),
-            tags: t
-                .tags
-                .iter()
-                .map(|c| ThreadTagRow {
-                    tag: tag_name(names, c.tag),
-                    counters: row(&c.counters),
-                })
-                .collect(),
-            sampled_size_percentiles: sizes
-                .get_mut(&t.slot)
-                .map(|v| weighted_percentiles(v))
-                .unwrap_or_default(),
-        })
-        .collect();
+            tags,
+            sampled_size_percentiles: pcts.get(&t.slot).cloned().unwrap_or_default(),
+        });
+    }
     out.sort_by_key(|t| t.slot);
-    out
+    Ok(out)
+}
+
+/// Warnings about the tag table: ids recorded twice (the last name is used)
+/// and names shared by several ids (`check --max-tag` then checks each).
+pub fn tag_warnings(snap: &Snapshot, warnings: &mut Vec<String>) {
+    let mut ids: HashMap<u16, usize> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<u16>> = HashMap::new();
+    for t in &snap.tags {
+        *ids.entry(t.id).or_default() += 1;
+        by_name.entry(t.name.as_str()).or_default().push(t.id);
+    }
+    let dup_ids = ids.values().filter(|&&n| n > 1).count();
+    if dup_ids > 0 {
+        warnings.push(format!(
+            "tags: {dup_ids} tag ids are recorded more than once; the last name of each is used"
+        ));
+    }
+    let mut shared: Vec<(&str, Vec<u16>)> =
+        by_name.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    shared.sort();
+    if let Some((first, v)) = shared.first() {
+        warnings.push(format!(
+            "tags: {} names are used by more than one tag id (first: \"{}\" for ids {}); each row is kept and checked separately",
+            shared.len(),
+            crate::sanitize::name(first),
+            v.iter()
+                .take(8)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
 }
 
 /// Copy-on-write events.

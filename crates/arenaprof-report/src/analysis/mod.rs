@@ -2,7 +2,10 @@
 //!
 //! Each submodule computes one part; [`analyze`] runs them all. The analysis
 //! never panics on a decodable snapshot, however inconsistent: dangling ids,
-//! cycles and impossible layouts become entries in `Report::warnings`.
+//! cycles and impossible layouts become entries in `Report::warnings`. Its
+//! work is bounded: linear (or `n log n`) in the snapshot's size, and what the
+//! report repeats from the snapshot is charged to a [`Budget`]
+//! ([`analyze_within`]; see [`crate::budget`]).
 //!
 //! ```
 //! use arenaprof_report::{analyze, Options};
@@ -16,6 +19,7 @@ pub mod retention;
 pub mod sites;
 pub mod timeline;
 
+use crate::budget::{Budget, BudgetError};
 use crate::report::{Report, SCHEMA, SCHEMA_VERSION};
 use arenaprof_snapshot::Snapshot;
 
@@ -46,38 +50,85 @@ impl Default for Options {
     }
 }
 
-/// Analyses a snapshot.
+/// Analyses a snapshot, within the budget of its encoded size
+/// ([`Budget::for_input`]).
+///
+/// Over the budget (only a hostile snapshot gets there), the report holds
+/// the header, the totals and one warning naming what did not fit;
+/// [`analyze_within`] returns the error instead.
 ///
 /// ```
 /// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
 /// assert_eq!(r.retention.wasted_bytes, 0);
 /// ```
 pub fn analyze(snap: &Snapshot, opts: &Options) -> Report {
+    let mut budget = Budget::for_input(snap.encoded_len() as u64);
+    analyze_within(snap, opts, &mut budget).unwrap_or_else(|e| Report {
+        schema: SCHEMA.to_owned(),
+        schema_version: SCHEMA_VERSION,
+        meta: counters::meta(snap),
+        totals: counters::row(&snap.total),
+        warnings: vec![format!("analysis stopped: {e}")],
+        ..Default::default()
+    })
+}
+
+/// Analyses a snapshot, charging to `budget` everything the report holds
+/// beyond the snapshot's own records (names repeated per reference, chains,
+/// padded timeline rows); see [`crate::budget`].
+///
+/// ```
+/// use arenaprof_report::{analyze_within, Budget, Options};
+/// let snap = arenaprof_snapshot::Snapshot::default();
+/// let r = analyze_within(&snap, &Options::default(), &mut Budget::for_input(28)).unwrap();
+/// assert!(r.warnings.is_empty());
+/// ```
+pub fn analyze_within(
+    snap: &Snapshot,
+    opts: &Options,
+    budget: &mut Budget,
+) -> Result<Report, BudgetError> {
     let mut warnings = Vec::new();
     let tag_names = counters::tag_names(snap);
-    let (arenas, retention) = retention::analyze(
+    counters::tag_warnings(snap, &mut warnings);
+    let (arenas, retention) = retention::analyze_within(
         &snap.registry,
         opts.max_chain,
         opts.max_merge_runs,
+        budget,
         &mut warnings,
-    );
-    let mut sites = sites::analyze(&snap.heap, &tag_names, opts.top_sites, &mut warnings);
+    )?;
+    let mut sites = sites::analyze_within(
+        &snap.heap,
+        &tag_names,
+        opts.top_sites,
+        budget,
+        &mut warnings,
+    )?;
     sites.peak_at_ns = snap.total.peak_at_ns;
-    Report {
+    let threads = counters::threads_within(snap, &tag_names, budget)?;
+    let timeline = timeline::analyze_within(
+        &snap.timeline,
+        &tag_names,
+        opts.max_jumps,
+        budget,
+        &mut warnings,
+    )?;
+    Ok(Report {
         schema: SCHEMA.to_owned(),
         schema_version: SCHEMA_VERSION,
         meta: counters::meta(snap),
         totals: counters::row(&snap.total),
         tags: counters::tags(snap),
-        threads: counters::threads(snap, &tag_names),
+        threads,
         memory: memory::account(snap),
         overhead: memory::overhead(snap),
-        timeline: timeline::analyze(&snap.timeline, &tag_names, opts.max_jumps, &mut warnings),
+        timeline,
         retention,
         arenas,
         sites,
         cow: counters::cow(snap),
         sections: counters::sections(snap),
         warnings,
-    }
+    })
 }

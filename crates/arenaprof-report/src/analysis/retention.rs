@@ -13,7 +13,12 @@
 //! Cost: views are indexed by id and grouped by arena once; each view's depth
 //! and topmost ancestor are memoised, so chains cost O(views + output) even
 //! for long linear derivations, and cycles or dangling parents in a corrupt
-//! snapshot end the walk with a warning.
+//! snapshot end the walk with a warning (one per kind, with a count). The
+//! output is what a hostile registry can blow up (a million live views in
+//! one chain list up to `max_chain` steps each), so every retainer, chain
+//! step and fix is charged to a [`Budget`] before it is made
+//! ([`analyze_within`]). Layouts of more than [`MAX_DIMS`] dimensions are
+//! invalid (their canonical form would cost quadratic time).
 //!
 //! ```
 //! use arenaprof_snapshot::{ArenaRecord, Layout, Registry, ViewRecord};
@@ -32,6 +37,7 @@
 //! assert_eq!(total.wasted_bytes, 720);
 //! ```
 
+use crate::budget::{Budget, BudgetError, MAX_DIMS};
 use crate::report::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
 use crate::units::format_bytes;
 use arenaprof_snapshot::footprint::{reachable_bytes, Runs};
@@ -46,6 +52,12 @@ pub const MAX_STRIDED_RUNS: u128 = 1 << 22;
 /// Default for the runs merged over a whole analysis before further unions
 /// fall back to spans ([`Options::max_merge_runs`](crate::Options)): keeps a corrupt snapshot with many such arenas within seconds.
 pub const MAX_TOTAL_RUNS: u128 = 1 << 24;
+
+/// Budget bytes that allow one run of overlapping strided views to be
+/// merged exactly: a 4 MiB snapshot (320 MiB of budget) may merge 1.3
+/// million runs, a 27 MiB one 7.2 million, none more than
+/// [`MAX_TOTAL_RUNS`]. Past it, reachable bytes are bounded by spans.
+pub const BYTES_PER_RUN: u128 = 256;
 
 /// What one layout covers, classified without enumerating elements.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +91,12 @@ pub enum Footprint {
 /// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
 /// ```
 pub fn classify(l: &Layout, capacity: u64) -> Footprint {
+    if l.shape.len() > MAX_DIMS {
+        return Footprint::Invalid(format!(
+            "{} dimensions, more than {MAX_DIMS}",
+            l.shape.len()
+        ));
+    }
     if l.shape.len() != l.strides.len() {
         return Footprint::Invalid(format!(
             "{} dimensions but {} strides",
@@ -264,6 +282,7 @@ struct Place {
 struct Index<'a> {
     views: &'a [ViewRecord],
     by_id: HashMap<u64, usize>,
+    parent: Vec<Option<usize>>,
     place: Vec<Option<Place>>,
 }
 
@@ -281,22 +300,30 @@ impl<'a> Index<'a> {
                 "registry: {dups} duplicate view ids; the last record of each is used"
             ));
         }
+        // Each view's parent in the same arena, looked up once.
+        let parent = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let p = *by_id.get(&v.parent?)?;
+                (views[p].arena == v.arena && p != i).then_some(p)
+            })
+            .collect();
         Index {
             views,
             by_id,
+            parent,
             place: vec![None; views.len()],
         }
     }
 
     /// The parent of view `i` in the same arena, if its record exists.
     fn parent(&self, i: usize) -> Option<usize> {
-        let v = &self.views[i];
-        let p = *self.by_id.get(&v.parent?)?;
-        (self.views[p].arena == v.arena && p != i).then_some(p)
+        self.parent[i]
     }
 
     /// Resolves the top and depth of view `i`, memoising every view on the way.
-    fn place(&mut self, i: usize, warnings: &mut Vec<String>) -> Place {
+    fn place(&mut self, i: usize, notes: &mut Notes) -> Place {
         if let Some(p) = self.place[i] {
             return p;
         }
@@ -311,10 +338,8 @@ impl<'a> Index<'a> {
                 break;
             }
             if !on_path.insert(p) {
-                warnings.push(format!(
-                    "registry: views derive from each other in a cycle (through view #{}); chain cut",
-                    self.views[p].id
-                ));
+                notes.cycles += 1;
+                notes.first_cycle.get_or_insert(self.views[p].id);
                 break;
             }
             path.push(p);
@@ -340,6 +365,46 @@ fn site_line(s: &Site) -> String {
     }
 }
 
+/// Warnings the analysis counts instead of repeating (a corrupt registry
+/// may have one per view).
+#[derive(Default)]
+struct Notes {
+    cycles: u64,
+    first_cycle: Option<u64>,
+    dangling: u64,
+    first_dangling: Option<(u64, u64, u64)>,
+    dup_arenas: u64,
+    first_dup_arena: Option<u64>,
+}
+
+impl Notes {
+    fn into_warnings(self, warnings: &mut Vec<String>) {
+        if let Some(v) = self.first_cycle {
+            warnings.push(format!(
+                "registry: views derive from each other in a cycle ({} cycles, first through view #{v}); chains cut",
+                self.cycles
+            ));
+        }
+        if let Some((view, parent, arena)) = self.first_dangling {
+            warnings.push(format!(
+                "registry: {} chains start at a view whose parent is missing (first: view #{view} names parent #{parent}, which is not recorded in arena #{arena})",
+                self.dangling
+            ));
+        }
+        if let Some(id) = self.first_dup_arena {
+            warnings.push(format!(
+                "registry: {} arenas recorded twice (first: arena #{id}); the first record of each is kept",
+                self.dup_arenas
+            ));
+        }
+    }
+}
+
+/// Bytes a chain step adds to the report.
+fn step_cost(op: &str, site: &Site) -> u64 {
+    (std::mem::size_of::<ChainStep>() + op.len() + site.file.len() + 24) as u64
+}
+
 fn step(v: &ViewRecord) -> ChainStep {
     ChainStep {
         view: v.id,
@@ -349,16 +414,55 @@ fn step(v: &ViewRecord) -> ChainStep {
     }
 }
 
-/// The chain of view `i`: the arena's creation first, then derivations down to `i`.
+const CHAINS: &str = "the retainers' derivation chains";
+
+/// What [`chain`] will add to the report for view `i`, found by walking
+/// the same steps without making them (so a registry over the budget is
+/// refused before any chain is built).
+fn chain_cost(
+    idx: &mut Index<'_>,
+    i: usize,
+    arena: &ArenaRecord,
+    owner: Option<&ViewRecord>,
+    max_chain: usize,
+    notes: &mut Notes,
+) -> u64 {
+    let place = idx.place(i, notes);
+    let views = idx.views;
+    let top = &views[place.top];
+    let len = place.depth + if top.is_owner { 0 } else { 1 };
+    let keep = (max_chain.max(2) - 1) as u64;
+    let mut cost = 0u64;
+    let mut cur = Some(i);
+    let mut steps = 0u64;
+    while let Some(c) = cur {
+        if steps >= keep.min(len) {
+            break;
+        }
+        cost = cost.saturating_add(step_cost(&views[c].op, &views[c].site));
+        steps += 1;
+        cur = idx.parent(c);
+    }
+    let root_view = if top.is_owner { Some(top) } else { owner };
+    let root_op = if arena.op.is_empty() {
+        root_view.map_or("", |v| v.op.as_str())
+    } else {
+        arena.op.as_str()
+    };
+    cost.saturating_add(step_cost(root_op, &arena.site))
+}
+
+/// The chain of view `i`: the arena's creation first, then derivations down
+/// to `i` (its cost was charged by [`chain_cost`]).
 fn chain(
     idx: &mut Index<'_>,
     i: usize,
     arena: &ArenaRecord,
     owner: Option<&ViewRecord>,
     max_chain: usize,
-    warnings: &mut Vec<String>,
+    notes: &mut Notes,
 ) -> (Vec<ChainStep>, u64) {
-    let place = idx.place(i, warnings);
+    let place = idx.place(i, notes);
     let views = idx.views;
     let top = &views[place.top];
     // Views from `i` up to `top` (inclusive); `top` merges into the arena step when it is the owner.
@@ -375,22 +479,23 @@ fn chain(
         cur = idx.parent(c);
     }
     tail.reverse();
-    if !top_is_owner && top.parent.is_some() {
-        warnings.push(format!(
-            "registry: view #{} names parent #{} which is not recorded in arena #{}; chain starts there",
-            top.id,
-            top.parent.unwrap_or_default(),
-            arena.id
-        ));
+    if !top_is_owner {
+        if let Some(parent) = top.parent {
+            notes.dangling += 1;
+            notes
+                .first_dangling
+                .get_or_insert((top.id, parent, arena.id));
+        }
     }
     let root_view = if top_is_owner { Some(top) } else { owner };
+    let root_op = if arena.op.is_empty() {
+        root_view.map_or("", |v| v.op.as_str())
+    } else {
+        arena.op.as_str()
+    };
     let root = ChainStep {
         view: root_view.map_or(0, |v| v.id),
-        op: if arena.op.is_empty() {
-            root_view.map_or_else(String::new, |v| v.op.clone())
-        } else {
-            arena.op.clone()
-        },
+        op: root_op.to_owned(),
         site: arena.site.to_string(),
         alive: arena.owner_alive || root_view.is_some_and(|v| v.alive),
     };
@@ -400,13 +505,52 @@ fn chain(
     (out, len.saturating_sub(keep))
 }
 
-/// Analyses the registry: arena rows (largest wasted first) and totals.
+/// Sites listed in a fix's text; the fix's `sites` field has them all.
+const FIX_SITES_SHOWN: usize = 8;
+
+fn site_list(sites: &[String]) -> String {
+    let mut s = sites
+        .iter()
+        .take(FIX_SITES_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if sites.len() > FIX_SITES_SHOWN {
+        s.push_str(&format!(
+            " and {} more sites",
+            sites.len() - FIX_SITES_SHOWN
+        ));
+    }
+    s
+}
+
+/// Analyses the registry (no budget: for trusted snapshots).
 pub fn analyze(
     reg: &Registry,
     max_chain: usize,
     max_merge_runs: u128,
     warnings: &mut Vec<String>,
 ) -> (Vec<ArenaRow>, RetentionSummary) {
+    analyze_within(
+        reg,
+        max_chain,
+        max_merge_runs,
+        &mut Budget::unlimited(),
+        warnings,
+    )
+    .unwrap_or_default()
+}
+
+/// Analyses the registry: arena rows (largest wasted first) and totals.
+/// The chains, fixes and names the rows repeat are charged to `budget`.
+pub fn analyze_within(
+    reg: &Registry,
+    max_chain: usize,
+    max_merge_runs: u128,
+    budget: &mut Budget,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<ArenaRow>, RetentionSummary), BudgetError> {
+    let mut notes = Notes::default();
     let mut idx = Index::new(&reg.views, warnings);
     let mut live_by_arena: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut owner_of: HashMap<u64, usize> = HashMap::new();
@@ -431,13 +575,14 @@ pub fn analyze(
     let mut bad_layouts = 0u64;
     let mut first_bad = None;
     let mut approximated = 0u64;
-    let mut budget = max_merge_runs;
+    // Merging runs is transient work (O(streams) memory, O(runs log
+    // streams) time): allowed one run per BYTES_PER_RUN of the budget left.
+    let mut runs_left = max_merge_runs
+        .min(u128::from(budget.limit().saturating_sub(budget.used())) / BYTES_PER_RUN);
     for a in &reg.arenas {
         if !seen.insert(a.id) {
-            warnings.push(format!(
-                "registry: arena #{} recorded twice; first kept",
-                a.id
-            ));
+            notes.dup_arenas += 1;
+            notes.first_dup_arena.get_or_insert(a.id);
             continue;
         }
         let live = live_by_arena.remove(&a.id).unwrap_or_default();
@@ -457,7 +602,7 @@ pub fn analyze(
             .zip(&feet)
             .map(|(&i, f)| (&reg.views[i].layout, f))
             .collect();
-        let (reach, approx) = union(&items, &mut budget);
+        let (reach, approx) = union(&items, &mut runs_left);
         if approx {
             approximated += 1;
         }
@@ -466,14 +611,18 @@ pub fn analyze(
         let owner_view_alive = live.iter().any(|&i| reg.views[i].is_owner);
         let owner_alive = a.owner_alive || owner_view_alive;
         let handles = live.len() as u64 + u64::from(a.owner_alive && !owner_view_alive);
-        let foot_bytes: Vec<u64> = items
-            .iter()
-            .map(|it| {
-                union(std::slice::from_ref(it), &mut budget)
-                    .0
-                    .min(a.capacity_bytes)
-            })
-            .collect();
+        let foot_bytes: Vec<u64> = if items.len() == 1 {
+            vec![reachable]
+        } else {
+            items
+                .iter()
+                .map(|it| {
+                    union(std::slice::from_ref(it), &mut runs_left)
+                        .0
+                        .min(a.capacity_bytes)
+                })
+                .collect()
+        };
         let copies: u64 = foot_bytes.iter().fold(0u64, |s, &b| s.saturating_add(b));
         let fix_needed = !owner_alive && wasted > 0 && !live.is_empty();
         let mut sites: Vec<String> = live
@@ -482,6 +631,29 @@ pub fn analyze(
             .collect();
         sites.sort();
         sites.dedup();
+        // Everything the rows of this arena repeat, charged before any is made.
+        let mut cost = 0u64;
+        for &i in &live {
+            let v = &reg.views[i];
+            cost = cost
+                .saturating_add(
+                    (std::mem::size_of::<Retainer>() + v.op.len() + v.site.file.len() + 24) as u64,
+                )
+                .saturating_add(chain_cost(&mut idx, i, a, owner, max_chain, &mut notes));
+        }
+        if fix_needed {
+            let listed: u64 = sites.iter().map(|s| s.len() as u64 + 2).sum();
+            let per_view = live
+                .iter()
+                .map(|&i| 2 * reg.views[i].site.file.len() as u64 + 320)
+                .sum::<u64>();
+            cost = cost
+                .saturating_add(2 * listed + 256)
+                .saturating_add(per_view);
+        }
+        budget.charge_with(cost, || {
+            format!("{CHAINS} (arena #{}, {} live views)", a.id, live.len())
+        })?;
         let arena_fix = fix_needed.then(|| Fix {
             action: "to_owned()".to_owned(),
             text: if live.len() == 1 {
@@ -495,7 +667,7 @@ pub fn analyze(
                 format!(
                     "`to_owned()` on the {} live views (at {}) frees {} (copies {})",
                     live.len(),
-                    sites.join(", "),
+                    site_list(&sites),
                     format_bytes(a.capacity_bytes),
                     format_bytes(copies)
                 )
@@ -508,7 +680,7 @@ pub fn analyze(
         for (k, &i) in live.iter().enumerate() {
             let v = &reg.views[i];
             let exclusive = if handles == 1 { a.capacity_bytes } else { 0 };
-            let (chain, chain_elided) = chain(&mut idx, i, a, owner, max_chain, warnings);
+            let (chain, chain_elided) = chain(&mut idx, i, a, owner, max_chain, &mut notes);
             let fix = fix_needed.then(|| {
                 let here = site_line(&v.site);
                 let text = if live.len() == 1 {
@@ -581,7 +753,7 @@ pub fn analyze(
     }
     if approximated > 0 {
         warnings.push(format!(
-            "registry: {approximated} arenas have overlapping strided views with too many runs to merge (over {MAX_STRIDED_RUNS} per arena or {MAX_TOTAL_RUNS} in all); their reachable bytes are bounded by the views' spans"
+            "registry: {approximated} arenas have overlapping strided views with too many runs to merge (over {MAX_STRIDED_RUNS} per arena, or past the analysis's allowance: one run per {BYTES_PER_RUN} bytes of budget, at most {MAX_TOTAL_RUNS}); their reachable bytes are bounded by the views' spans"
         ));
     }
     let orphans: usize = live_by_arena.values().map(Vec::len).sum();
@@ -590,8 +762,9 @@ pub fn analyze(
             "registry: {orphans} live views point at arenas that are not recorded"
         ));
     }
+    notes.into_warnings(warnings);
     rows.sort_by(|x, y| {
         (y.wasted_bytes, y.capacity_bytes, x.id).cmp(&(x.wasted_bytes, x.capacity_bytes, y.id))
     });
-    (rows, sum)
+    Ok((rows, sum))
 }

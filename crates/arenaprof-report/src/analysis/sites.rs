@@ -23,6 +23,7 @@
 //! ```
 
 use super::counters::{tag_name, TagNames};
+use crate::budget::{Budget, BudgetError};
 use crate::report::{SiteRow, SiteTables};
 use arenaprof_snapshot::{Frame, HeapProfile, StackBytes};
 use std::collections::HashMap;
@@ -65,15 +66,48 @@ pub fn is_plumbing(f: &Frame) -> bool {
         || f.file.contains("/library/std/")
 }
 
-fn site_index(heap: &HeapProfile, stack: u32) -> Option<u32> {
-    let frames = &heap.stacks.get(stack as usize)?.frames;
-    let valid = |&&f: &&u32| (f as usize) < heap.frames.len();
-    frames
-        .iter()
-        .filter(valid)
-        .find(|&&f| !is_plumbing(&heap.frames[f as usize]))
-        .or_else(|| frames.iter().find(valid))
-        .copied()
+/// Per-frame and per-stack facts, each computed once however many stacks
+/// and samples refer to it.
+struct Index<'h> {
+    heap: &'h HeapProfile,
+    plumbing: Vec<Option<bool>>,
+    site: HashMap<u32, Option<u32>>,
+}
+
+impl<'h> Index<'h> {
+    fn new(heap: &'h HeapProfile) -> Self {
+        Index {
+            heap,
+            plumbing: vec![None; heap.frames.len()],
+            site: HashMap::new(),
+        }
+    }
+
+    fn is_plumbing(&mut self, f: usize) -> bool {
+        let heap = self.heap;
+        *self.plumbing[f].get_or_insert_with(|| is_plumbing(&heap.frames[f]))
+    }
+
+    /// The site frame of `stack`: its innermost frame that is not plumbing,
+    /// else its innermost valid frame.
+    fn site(&mut self, stack: u32) -> Option<u32> {
+        if let Some(&s) = self.site.get(&stack) {
+            return s;
+        }
+        let heap = self.heap;
+        let nframes = heap.frames.len();
+        let found = heap.stacks.get(stack as usize).and_then(|st| {
+            let valid = |f: &&u32| (**f as usize) < nframes;
+            st.frames
+                .iter()
+                .filter(valid)
+                .find(|&&f| !self.is_plumbing(f as usize))
+                .or_else(|| st.frames.iter().find(valid))
+                .copied()
+        });
+        self.site.insert(stack, found);
+        found
+    }
 }
 
 fn frame_text(f: &Frame) -> String {
@@ -82,6 +116,10 @@ fn frame_text(f: &Frame) -> String {
     } else {
         format!("{} ({}:{})", f.function, f.file, f.line)
     }
+}
+
+fn frame_text_len(f: &Frame) -> u64 {
+    (f.function.len() + f.file.len() + 16) as u64
 }
 
 #[derive(Default)]
@@ -101,11 +139,13 @@ fn weight(w: f64) -> f64 {
 }
 
 fn table(
-    heap: &HeapProfile,
+    index: &mut Index<'_>,
     names: &TagNames,
     per_stack: impl Iterator<Item = (u32, u16, f64, f64)>,
     top: usize,
-) -> Vec<SiteRow> {
+    budget: &mut Budget,
+) -> Result<Vec<SiteRow>, BudgetError> {
+    let heap = index.heap;
     // Sum per stack first (cheap), then per site.
     let mut by_stack: HashMap<(u32, u16), (f64, f64)> = HashMap::new();
     for (stack, tag, bytes, objects) in per_stack {
@@ -115,7 +155,7 @@ fn table(
     }
     let mut by_site: HashMap<Option<u32>, Acc> = HashMap::new();
     for ((stack, tag), (bytes, objects)) in by_stack {
-        let acc = by_site.entry(site_index(heap, stack)).or_default();
+        let acc = by_site.entry(index.site(stack)).or_default();
         acc.bytes += bytes;
         acc.objects += objects;
         *acc.by_tag.entry(tag).or_default() += bytes;
@@ -127,53 +167,86 @@ fn table(
             acc.best_stack = Some((stack, bytes));
         }
     }
-    let mut rows: Vec<SiteRow> = by_site
-        .into_iter()
-        .filter(|(_, a)| a.bytes > 0.0 || a.objects > 0.0)
-        .map(|(site, a)| {
-            let f = site.and_then(|i| heap.frames.get(i as usize));
-            let tag = a
-                .by_tag
-                .iter()
-                .max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0)))
-                .map(|(&t, _)| tag_name(names, t))
-                .unwrap_or_default();
-            let frames = a
-                .best_stack
-                .and_then(|(s, _)| heap.stacks.get(s as usize))
-                .map(|s| {
-                    s.frames
-                        .iter()
-                        .filter_map(|&i| heap.frames.get(i as usize))
-                        .take(MAX_FRAMES)
-                        .map(frame_text)
-                        .collect()
-                })
-                .unwrap_or_default();
-            SiteRow {
-                site: f.map_or_else(|| "(unknown stack)".to_owned(), frame_text),
-                function: f.map(|f| f.function.clone()).unwrap_or_default(),
-                file: f.map(|f| f.file.clone()).unwrap_or_default(),
-                line: f.map_or(0, |f| f.line),
-                bytes: a.bytes.round() as u64,
-                objects: a.objects.round() as u64,
-                tag,
-                frames,
-            }
-        })
-        .collect();
-    rows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.site.cmp(&b.site)));
-    rows.truncate(top);
-    rows
+    // Order by bytes, then by the site's text: one text per site (each site
+    // is a frame of its own, so these texts are as large as the frames).
+    let mut ranked: Vec<(u64, String, Option<u32>, Acc)> = Vec::with_capacity(by_site.len());
+    for (site, a) in by_site {
+        if !(a.bytes > 0.0 || a.objects > 0.0) {
+            continue;
+        }
+        let f = site.and_then(|i| heap.frames.get(i as usize));
+        budget.charge(
+            f.map_or(16, frame_text_len) + 64,
+            "the allocation-site tables",
+        )?;
+        let text = f.map_or_else(|| "(unknown stack)".to_owned(), frame_text);
+        ranked.push((a.bytes.round() as u64, text, site, a));
+    }
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    ranked.truncate(top);
+    // Only the rows kept repeat names: the tag and up to MAX_FRAMES frames.
+    let mut rows = Vec::with_capacity(ranked.len());
+    for (bytes, text, site, a) in ranked {
+        let f = site.and_then(|i| heap.frames.get(i as usize));
+        let tag = a
+            .by_tag
+            .iter()
+            .max_by(|x, y| x.1.total_cmp(y.1).then(y.0.cmp(x.0)))
+            .map(|(&t, _)| tag_name(names, t))
+            .unwrap_or_default();
+        let stack_frames: Vec<&Frame> = a
+            .best_stack
+            .and_then(|(s, _)| heap.stacks.get(s as usize))
+            .map(|s| {
+                s.frames
+                    .iter()
+                    .filter_map(|&i| heap.frames.get(i as usize))
+                    .take(MAX_FRAMES)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let cost = stack_frames
+            .iter()
+            .map(|f| frame_text_len(f) + 24)
+            .sum::<u64>()
+            + f.map_or(0, |f| (f.function.len() + f.file.len()) as u64)
+            + tag.len() as u64
+            + std::mem::size_of::<SiteRow>() as u64;
+        budget.charge(cost, "the allocation-site tables")?;
+        rows.push(SiteRow {
+            site: text,
+            function: f.map(|f| f.function.clone()).unwrap_or_default(),
+            file: f.map(|f| f.file.clone()).unwrap_or_default(),
+            line: f.map_or(0, |f| f.line),
+            bytes,
+            objects: a.objects.round() as u64,
+            tag,
+            frames: stack_frames.into_iter().map(frame_text).collect(),
+        });
+    }
+    Ok(rows)
 }
 
-/// The three site tables.
+/// The three site tables (no budget: for trusted snapshots).
 pub fn analyze(
     heap: &HeapProfile,
     names: &TagNames,
     top: usize,
     warnings: &mut Vec<String>,
 ) -> SiteTables {
+    analyze_within(heap, names, top, &mut Budget::unlimited(), warnings).unwrap_or_default()
+}
+
+/// The three site tables. Each frame is classified and each stack resolved
+/// to its site once; the names repeated in the rows kept are charged to
+/// `budget`.
+pub fn analyze_within(
+    heap: &HeapProfile,
+    names: &TagNames,
+    top: usize,
+    budget: &mut Budget,
+    warnings: &mut Vec<String>,
+) -> Result<SiteTables, BudgetError> {
     let bad = heap
         .samples
         .iter()
@@ -221,14 +294,15 @@ pub fn analyze(
             )
         },
     );
-    SiteTables {
+    let mut index = Index::new(heap);
+    Ok(SiteTables {
         sampled_records: heap.samples.len() as u64,
         live_estimated_bytes: live_estimated.round() as u64,
         peak_at_ns: 0,
-        live: table(heap, names, live, top),
-        at_peak: table(heap, names, peak, top),
-        allocated: table(heap, names, allocated, top),
-    }
+        live: table(&mut index, names, live, top, budget)?,
+        at_peak: table(&mut index, names, peak, top, budget)?,
+        allocated: table(&mut index, names, allocated, top, budget)?,
+    })
 }
 
 #[cfg(test)]

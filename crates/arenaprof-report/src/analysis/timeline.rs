@@ -23,18 +23,53 @@
 //! ```
 
 use super::counters::{tag_name, TagNames};
+use crate::budget::{Budget, BudgetError};
 use crate::report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
-use crate::units::{format_bytes, format_ns};
+use crate::units::{format_bytes, format_count, format_ns};
 use arenaprof_snapshot::{PointReason, Timeline};
 
-/// Converts the timeline and finds its `max_jumps` biggest rises.
+/// Converts the timeline and finds its `max_jumps` biggest rises (no
+/// budget: for trusted snapshots).
 pub fn analyze(
     tl: &Timeline,
     names: &TagNames,
     max_jumps: usize,
     warnings: &mut Vec<String>,
 ) -> TimelineInfo {
+    analyze_within(tl, names, max_jumps, &mut Budget::unlimited(), warnings).unwrap_or_default()
+}
+
+/// Like [`analyze`], charging the padded rows (one value per tag in every
+/// point, `tags × points` values) and the tag names to `budget`. Time is
+/// O(tags × points) and the jumps cost O(log `max_jumps`) each.
+pub fn analyze_within(
+    tl: &Timeline,
+    names: &TagNames,
+    max_jumps: usize,
+    budget: &mut Budget,
+    warnings: &mut Vec<String>,
+) -> Result<TimelineInfo, BudgetError> {
     let ncol = tl.tags.len();
+    let npoints = tl.points.len();
+    let what = || {
+        format!(
+            "the timeline ({} tags × {} points)",
+            format_count(ncol as u64),
+            format_count(npoints as u64)
+        )
+    };
+    let per_point = (std::mem::size_of::<TimelinePointRow>() + 8) as u64;
+    budget.charge_with(
+        (ncol as u64)
+            .saturating_mul(8)
+            .saturating_add(per_point)
+            .saturating_mul(npoints as u64),
+        what,
+    )?;
+    let tag_bytes = tl.tags.iter().fold(0u64, |acc, &t| {
+        acc.saturating_add(names.get(&t).map_or(8, |n| n.len() as u64) + 24)
+    });
+    budget.charge_with(tag_bytes, what)?;
     let mut points: Vec<TimelinePointRow> = tl
         .points
         .iter()
@@ -73,96 +108,121 @@ pub fn analyze(
         .collect();
     marks.sort_by_key(|m| m.t_ns);
     let tags: Vec<String> = tl.tags.iter().map(|&t| tag_name(names, t)).collect();
-    let jumps = find_jumps(&points, &tags, &marks, max_jumps);
-    TimelineInfo {
+    let jumps = find_jumps(&points, &tags, &marks, max_jumps, budget)?;
+    Ok(TimelineInfo {
         tags,
         points,
         marks,
         dropped_points: tl.dropped_points,
         jumps,
-    }
+    })
 }
 
 /// The label of the last mark in `[from, to]`, if any.
-fn mark_for(marks: &[MarkRow], from: u64, to: u64) -> Option<String> {
+fn mark_for(marks: &[MarkRow], from: u64, to: u64) -> Option<&str> {
     // `marks` is sorted by time: index of the first mark after `to`.
     let end = marks.partition_point(|m| m.t_ns <= to);
     let m = marks[..end].last()?;
-    (m.t_ns >= from).then(|| m.label.clone())
+    (m.t_ns >= from).then_some(m.label.as_str())
 }
+
+/// A rise found by the scan, before its strings are made: ordered as the
+/// report lists jumps (largest first, then earliest, then by column and
+/// start), so the `max_jumps` smallest keys are the ones reported.
+type Rise = (std::cmp::Reverse<u64>, u64, usize, usize, usize);
 
 fn find_jumps(
     points: &[TimelinePointRow],
     tags: &[String],
     marks: &[MarkRow],
     max_jumps: usize,
-) -> Vec<Jump> {
+    budget: &mut Budget,
+) -> Result<Vec<Jump>, BudgetError> {
+    if max_jumps == 0 {
+        return Ok(Vec::new());
+    }
     // Nothing is live when the profiler starts: a rise before the first
-    // recorded point counts from zero at time 0.
-    let with_origin: Vec<TimelinePointRow>;
-    let points = match points.first() {
-        Some(p) if p.t_ns > 0 && p.live_bytes.iter().any(|&b| b > 0) => {
-            with_origin = std::iter::once(TimelinePointRow {
-                t_ns: 0,
-                live_bytes: vec![0; tags.len()],
-                reason: "start".to_owned(),
-            })
-            .chain(points.iter().cloned())
-            .collect();
-            &with_origin[..]
+    // recorded point counts from zero at time 0 (virtual point 0).
+    let origin = usize::from(matches!(
+        points.first(),
+        Some(p) if p.t_ns > 0 && p.live_bytes.iter().any(|&b| b > 0)
+    ));
+    let n = points.len() + origin;
+    let t = |i: usize| {
+        if i < origin {
+            0
+        } else {
+            points[i - origin].t_ns
         }
-        _ => points,
     };
-    let mut all: Vec<Jump> = Vec::new();
-    for (col, tag) in tags.iter().enumerate() {
-        let v = |i: usize| points[i].live_bytes.get(col).copied().unwrap_or(0);
+    let mut best: std::collections::BinaryHeap<Rise> = std::collections::BinaryHeap::new();
+    for col in 0..tags.len() {
+        let v = |i: usize| {
+            if i < origin {
+                0
+            } else {
+                points[i - origin].live_bytes.get(col).copied().unwrap_or(0)
+            }
+        };
         let mut i = 0;
-        while i + 1 < points.len() {
+        while i + 1 < n {
             if v(i + 1) <= v(i) {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut top = i + 1;
-            while top + 1 < points.len() && v(top + 1) >= v(top) {
+            while top + 1 < n && v(top + 1) >= v(top) {
                 top += 1;
             }
             // The rise ends where it first reaches its top, not at the end of a plateau.
             while top > start + 1 && v(top - 1) == v(top) {
                 top -= 1;
             }
-            let (from_bytes, to_bytes) = (v(start), v(top));
-            let (from_ns, to_ns) = (points[start].t_ns, points[top].t_ns);
-            let mark = mark_for(marks, from_ns, to_ns);
-            let delta = to_bytes - from_bytes;
-            let description = match &mark {
-                Some(m) => format!(
-                    "{tag} +{} at {} (mark: {m})",
-                    format_bytes(delta),
-                    format_ns(to_ns)
-                ),
-                None => format!("{tag} +{} at {}", format_bytes(delta), format_ns(to_ns)),
-            };
-            all.push(Jump {
-                tag: tag.clone(),
-                delta_bytes: delta,
-                from_ns,
-                to_ns,
-                from_bytes,
-                to_bytes,
-                mark,
-                description,
-            });
+            let delta = v(top) - v(start);
+            best.push((std::cmp::Reverse(delta), t(top), col, start, top));
+            if best.len() > max_jumps {
+                best.pop();
+            }
             i = top;
         }
     }
-    all.sort_by(|a, b| {
-        b.delta_bytes
-            .cmp(&a.delta_bytes)
-            .then(a.to_ns.cmp(&b.to_ns))
-    });
-    all.truncate(max_jumps);
-    all
+    let mut out = Vec::with_capacity(best.len());
+    for (std::cmp::Reverse(delta), to_ns, col, start, top) in best.into_sorted_vec() {
+        let value = |i: usize| {
+            if i < origin {
+                0
+            } else {
+                points[i - origin].live_bytes.get(col).copied().unwrap_or(0)
+            }
+        };
+        let tag = &tags[col];
+        let from_ns = t(start);
+        let mark = mark_for(marks, from_ns, to_ns);
+        budget.charge_with(
+            (2 * tag.len() + 2 * mark.map_or(0, str::len) + 160) as u64,
+            || "the timeline's jumps".to_owned(),
+        )?;
+        let description = match mark {
+            Some(m) => format!(
+                "{tag} +{} at {} (mark: {m})",
+                format_bytes(delta),
+                format_ns(to_ns)
+            ),
+            None => format!("{tag} +{} at {}", format_bytes(delta), format_ns(to_ns)),
+        };
+        out.push(Jump {
+            tag: tag.clone(),
+            delta_bytes: delta,
+            from_ns,
+            to_ns,
+            from_bytes: value(start),
+            to_bytes: value(top),
+            mark: mark.map(str::to_owned),
+            description,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

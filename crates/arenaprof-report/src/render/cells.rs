@@ -20,3 +20,23 @@ pub(crate) fn peak_time(c: &CounterRow) -> String {
         format_ns(c.peak_at_ns)
     }
 }
+
+/// A shape as `[2, 3]`, at most eight dimensions spelled out.
+pub(crate) struct ShapeText<'a>(pub(crate) &'a [usize]);
+
+impl std::fmt::Display for ShapeText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 8;
+        f.write_str("[")?;
+        for (i, d) in self.0.iter().take(SHOWN).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{d}")?;
+        }
+        if self.0.len() > SHOWN {
+            write!(f, ", ... {} more", self.0.len() - SHOWN)?;
+        }
+        f.write_str("]")
+    }
+}

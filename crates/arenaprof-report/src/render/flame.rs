@@ -22,8 +22,10 @@
 //! assert_eq!(folded(&s, Kind::Live), vec!["[tag tag#0];main;inner 100".to_string()]);
 //! ```
 
+use crate::budget::{BoundedWriter, Budget, BudgetError, MAX_STACK_DEPTH};
 use crate::report::ArenaRow;
-use arenaprof_snapshot::{Frame, Snapshot};
+use crate::sanitize;
+use arenaprof_snapshot::Snapshot;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -58,6 +60,8 @@ pub enum FlameError {
     Empty(&'static str),
     /// inferno or the writer failed.
     Io(std::io::Error),
+    /// The folded stacks or the SVG would exceed the budget.
+    Budget(BudgetError),
 }
 
 impl std::fmt::Display for FlameError {
@@ -65,38 +69,129 @@ impl std::fmt::Display for FlameError {
         match self {
             FlameError::Empty(why) => write!(f, "nothing to draw: {why}"),
             FlameError::Io(e) => write!(f, "cannot draw the flame graph: {e}"),
+            FlameError::Budget(e) => write!(f, "{e}"),
         }
     }
 }
 
 impl std::error::Error for FlameError {}
 
-fn clean(s: &str) -> String {
-    s.replace([';', '\n', '\r'], ":")
-}
-
-fn frame_name(f: &Frame) -> String {
-    clean(&f.function)
-}
-
-fn stack_path(snap: &Snapshot, stack: u32, tag: u16, names: &HashMap<u16, &str>) -> String {
-    let mut parts = vec![format!(
-        "[tag {}]",
-        names
-            .get(&tag)
-            .map_or_else(|| format!("tag#{tag}"), |n| clean(n))
-    )];
-    if let Some(s) = snap.heap.stacks.get(stack as usize) {
-        parts.extend(
-            s.frames
-                .iter()
-                .rev()
-                .filter_map(|&i| snap.heap.frames.get(i as usize))
-                .map(frame_name),
-        );
+impl From<BudgetError> for FlameError {
+    fn from(e: BudgetError) -> Self {
+        FlameError::Budget(e)
     }
-    parts.join(";")
 }
+
+/// A frame of a folded line: `;` (the separator) and line breaks become
+/// `:`, unsafe characters are escaped (a control character would make the
+/// SVG ill-formed XML) and the name is cut at
+/// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS).
+fn clean(s: &str) -> String {
+    sanitize::name(s).replace(';', ":")
+}
+
+const FOLDED: &str = "the flame graph's folded stacks";
+
+/// Folded paths, each frame cleaned and each stack cut once however many
+/// samples share them.
+struct Paths<'s> {
+    snap: &'s Snapshot,
+    frames: Vec<Option<String>>,
+    /// Per stack: its innermost valid frames (at most [`MAX_STACK_DEPTH`]),
+    /// and how many valid frames it has in all.
+    stacks: HashMap<u32, (Vec<usize>, usize)>,
+    tags: HashMap<u16, String>,
+}
+
+impl<'s> Paths<'s> {
+    fn new(snap: &'s Snapshot) -> Self {
+        let mut tags = HashMap::new();
+        for t in &snap.tags {
+            tags.insert(t.id, t.name.as_str());
+        }
+        Paths {
+            snap,
+            frames: vec![None; snap.heap.frames.len()],
+            stacks: HashMap::new(),
+            tags: tags
+                .into_iter()
+                .map(|(id, n)| (id, format!("[tag {}]", clean(n))))
+                .collect(),
+        }
+    }
+
+    /// What [`Paths::path`] will cost: the line's bytes, and inferno's
+    /// record of about [`INFERNO_PER_FRAME`] bytes per frame while it merges
+    /// the lines.
+    fn cost(&mut self, stack: u32, tag: u16) -> u64 {
+        let heap = &self.snap.heap;
+        self.stack(stack);
+        let Some((kept, _)) = self.stacks.get(&stack) else {
+            return 0;
+        };
+        let mut len = self.tags.get(&tag).map_or(16, String::len) as u64 + 32;
+        for &i in kept {
+            let name = self.frames[i].get_or_insert_with(|| clean(&heap.frames[i].function));
+            len += name.len() as u64 + 1;
+        }
+        len + INFERNO_PER_FRAME * (kept.len() as u64 + 2)
+    }
+
+    /// The innermost valid frames of `stack` (at most [`MAX_STACK_DEPTH`])
+    /// and how many valid frames it has, found once per stack.
+    fn stack(&mut self, stack: u32) {
+        let heap = &self.snap.heap;
+        let nframes = heap.frames.len();
+        self.stacks.entry(stack).or_insert_with(|| {
+            let valid = |&&i: &&u32| (i as usize) < nframes;
+            heap.stacks
+                .get(stack as usize)
+                .map_or((Vec::new(), 0), |s| {
+                    let kept = s
+                        .frames
+                        .iter()
+                        .filter(valid)
+                        .take(MAX_STACK_DEPTH)
+                        .map(|&i| i as usize)
+                        .collect();
+                    (kept, s.frames.iter().filter(valid).count())
+                })
+        });
+    }
+
+    /// `[tag NAME];outermost;...;innermost`, at most [`MAX_STACK_DEPTH`]
+    /// frames (the innermost; a `[N outer frames]` frame stands for the rest).
+    /// Its cost was charged by [`Paths::cost`].
+    fn path(&mut self, stack: u32, tag: u16) -> String {
+        let heap = &self.snap.heap;
+        self.stack(stack);
+        let Some((kept, total)) = self.stacks.get(&stack) else {
+            return String::new();
+        };
+        let root = self
+            .tags
+            .get(&tag)
+            .cloned()
+            .unwrap_or_else(|| format!("[tag tag#{tag}]"));
+        let mut out = root;
+        for &i in kept.iter() {
+            if self.frames[i].is_none() {
+                self.frames[i] = Some(clean(&heap.frames[i].function));
+            }
+        }
+        if *total > kept.len() {
+            out.push_str(&format!(";[{} outer frames]", *total - kept.len()));
+        }
+        for &i in kept.iter().rev() {
+            out.push(';');
+            out.push_str(self.frames[i].as_deref().unwrap_or(""));
+        }
+        out
+    }
+}
+
+/// Bytes inferno holds per frame of every folded line while it merges them.
+const INFERNO_PER_FRAME: u64 = 128;
 
 /// Largest total the folded counts may reach (inferno sums them in `usize`).
 const MAX_TOTAL: u128 = 1 << 60;
@@ -123,23 +218,28 @@ fn lines(map: HashMap<String, f64>) -> (Vec<String>, u64) {
 
 /// Folded stacks (`frame;frame;frame bytes`), sorted.
 pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
-    folded_scaled(snap, None, kind).0
+    folded_within(snap, None, kind, &mut Budget::unlimited())
+        .map(|(l, _)| l)
+        .unwrap_or_default()
 }
 
-fn folded_scaled(snap: &Snapshot, arenas: Option<&[ArenaRow]>, kind: Kind) -> (Vec<String>, u64) {
-    let names: HashMap<u16, &str> = snap.tags.iter().map(|t| (t.id, t.name.as_str())).collect();
+/// Folded lines (with the count divisor), every path charged to `budget`.
+fn folded_within(
+    snap: &Snapshot,
+    arenas: Option<&[ArenaRow]>,
+    kind: Kind,
+    budget: &mut Budget,
+) -> Result<(Vec<String>, u64), FlameError> {
     let mut map: HashMap<String, f64> = HashMap::new();
     let w = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
+    // Bytes per (stack, tag) first: one path per pair, however many samples.
+    let mut by: HashMap<(u32, u16), f64> = HashMap::new();
     match kind {
         Kind::Live | Kind::Alloc => {
-            let mut by: HashMap<(u32, u16), f64> = HashMap::new();
             for s in &snap.heap.samples {
                 if kind == Kind::Alloc || s.free_ns.is_none() {
                     *by.entry((s.stack, s.tag)).or_default() += w(s.weight) * s.size as f64;
                 }
-            }
-            for ((stack, tag), b) in by {
-                *map.entry(stack_path(snap, stack, tag, &names)).or_default() += b;
             }
         }
         Kind::Peak => {
@@ -149,8 +249,7 @@ fn folded_scaled(snap: &Snapshot, arenas: Option<&[ArenaRow]>, kind: Kind) -> (V
             }
             for p in &snap.heap.at_peak {
                 let tag = stack_tag.get(&p.stack).copied().unwrap_or(0);
-                *map.entry(stack_path(snap, p.stack, tag, &names))
-                    .or_default() += w(p.bytes);
+                *by.entry((p.stack, tag)).or_default() += w(p.bytes);
             }
         }
         Kind::Leaks => {
@@ -158,7 +257,7 @@ fn folded_scaled(snap: &Snapshot, arenas: Option<&[ArenaRow]>, kind: Kind) -> (V
             let arenas = match arenas {
                 Some(a) => a,
                 None => {
-                    owned = crate::analyze(snap, &crate::Options::default()).arenas;
+                    owned = crate::analyze_within(snap, &crate::Options::default(), budget)?.arenas;
                     &owned
                 }
             };
@@ -168,24 +267,53 @@ fn folded_scaled(snap: &Snapshot, arenas: Option<&[ArenaRow]>, kind: Kind) -> (V
             {
                 let n = a.retainers.len().max(1) as f64;
                 for r in &a.retainers {
-                    let path: Vec<String> = r
-                        .chain
-                        .iter()
-                        .enumerate()
-                        .map(|(k, s)| {
-                            if k == 0 {
-                                clean(&format!("arena #{} {} at {}", a.id, s.op, s.site))
-                            } else {
-                                clean(&format!("#{} {} at {}", s.view, s.op, s.site))
-                            }
-                        })
-                        .collect();
-                    *map.entry(path.join(";")).or_default() += a.wasted_bytes as f64 / n;
+                    let mut path = String::new();
+                    for (k, s) in r.chain.iter().enumerate() {
+                        let step = if k == 0 {
+                            format!(
+                                "arena #{} {} at {}",
+                                a.id,
+                                sanitize::name(&s.op),
+                                sanitize::name(&s.site)
+                            )
+                        } else {
+                            format!(
+                                ";#{} {} at {}",
+                                s.view,
+                                sanitize::name(&s.op),
+                                sanitize::name(&s.site)
+                            )
+                        };
+                        budget.charge(step.len() as u64 + INFERNO_PER_FRAME, FOLDED)?;
+                        path.push_str(&clean_step(&step, k > 0));
+                    }
+                    *map.entry(path).or_default() += a.wasted_bytes as f64 / n;
                 }
             }
         }
     }
-    lines(map)
+    let mut paths = Paths::new(snap);
+    let mut keys: Vec<((u32, u16), f64)> = by.into_iter().collect();
+    keys.sort_unstable_by_key(|&(k, _)| k);
+    // Charged before any path is made: a hostile snapshot stops at once.
+    let cost = keys.iter().fold(0u64, |acc, &((stack, tag), _)| {
+        acc.saturating_add(paths.cost(stack, tag))
+    });
+    budget.charge_with(cost, || format!("{FOLDED} ({} stacks)", keys.len()))?;
+    for ((stack, tag), b) in keys {
+        let path = paths.path(stack, tag);
+        *map.entry(path).or_default() += b;
+    }
+    Ok(lines(map))
+}
+
+/// A chain step for a folded line: `;` inside names would split the frame.
+fn clean_step(step: &str, leading_separator: bool) -> String {
+    if leading_separator {
+        format!(";{}", step[1..].replace(';', ":"))
+    } else {
+        step.replace(';', ":")
+    }
 }
 
 /// Draws the flame graph as SVG into `out`.
@@ -201,7 +329,21 @@ pub fn render_with(
     kind: Kind,
     out: impl Write,
 ) -> Result<(), FlameError> {
-    let (lines, scale) = folded_scaled(snap, arenas, kind);
+    render_within(snap, arenas, kind, out, &mut Budget::unlimited())
+}
+
+/// Like [`render_with`], charging the folded stacks and every byte of the
+/// SVG to `budget`. Frame names are escaped and cut ([`crate::sanitize`]),
+/// so the SVG is well-formed XML whatever the names hold, and stacks deeper
+/// than [`MAX_STACK_DEPTH`] keep their innermost frames.
+pub fn render_within(
+    snap: &Snapshot,
+    arenas: Option<&[ArenaRow]>,
+    kind: Kind,
+    out: impl Write,
+    budget: &mut Budget,
+) -> Result<(), FlameError> {
+    let (lines, scale) = folded_within(snap, arenas, kind, budget)?;
     if lines.is_empty() {
         return Err(FlameError::Empty(match kind {
             Kind::Leaks => "no arena is pinned by views after its owner was dropped",
@@ -213,9 +355,9 @@ pub fn render_with(
     opts.subtitle = Some(format!(
         "{} (pid {})",
         if snap.meta.program.is_empty() {
-            "?"
+            "?".into()
         } else {
-            &snap.meta.program
+            sanitize::name(&snap.meta.program)
         },
         snap.meta.pid
     ));
@@ -226,6 +368,11 @@ pub fn render_with(
     };
     opts.colors =
         inferno::flamegraph::color::Palette::Basic(inferno::flamegraph::color::BasicPalette::Mem);
-    inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out)
-        .map_err(FlameError::Io)
+    let mut w = BoundedWriter::new(out, budget, "the flame graph's SVG");
+    let result =
+        inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), &mut w);
+    if let Some(e) = w.take_error() {
+        return Err(FlameError::Budget(e));
+    }
+    result.map_err(FlameError::Io)
 }

@@ -8,8 +8,10 @@
 //! assert!(!page.contains(" src=") && !page.contains("<link"));
 //! ```
 
-use super::cells::{pct, peak_time};
+use super::cells::{pct, peak_time, ShapeText};
 use super::chart::{arenas_svg, esc, timeline_svg};
+use super::sink::Sink;
+use crate::budget::{Budget, BudgetError};
 use crate::report::{CounterRow, Report, SiteRow};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
@@ -82,7 +84,7 @@ fn counter_tds(c: &CounterRow) -> String {
 const COUNTER_TH: &str =
     "<th>live</th><th>peak</th><th>at</th><th>allocated</th><th>allocs</th><th>frees</th><th>live #</th>";
 
-fn card(out: &mut String, label: &str, value: &str, bad: bool) {
+fn card(out: &mut Sink<'_>, label: &str, value: &str, bad: bool) {
     let _ = write!(
         out,
         r#"<div class="card{}"><b>{}</b><span>{}</span></div>"#,
@@ -92,7 +94,7 @@ fn card(out: &mut String, label: &str, value: &str, bad: bool) {
     );
 }
 
-fn sites(out: &mut String, title: &str, rows: &[SiteRow]) {
+fn sites(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
     if rows.is_empty() {
         return;
     }
@@ -115,9 +117,15 @@ fn sites(out: &mut String, title: &str, rows: &[SiteRow]) {
     out.push_str("</table>");
 }
 
-/// Renders the page.
+/// Renders the page (no budget: the page is bounded by the report's size).
 pub fn render(r: &Report) -> String {
-    let mut o = String::with_capacity(64 << 10);
+    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// Renders the page, charging every byte written to `budget`. Every field
+/// is escaped ([`esc`]); the charts are bounded (see [`timeline_svg`]).
+pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    let mut o = Sink::markup(budget, "the HTML report");
     let m = &r.meta;
     let title = format!(
         "arenaprof: {}",
@@ -207,11 +215,11 @@ pub fn render(r: &Report) -> String {
     {
         let _ = write!(
             o,
-            r#"<div class="arena"><b>arena #{} <code>{}</code></b> {}{:?} at <code>{}</code>: capacity {}, reachable {}, <b>wasted {}</b>, owner {}, {} live view(s)"#,
+            r#"<div class="arena"><b>arena #{} <code>{}</code></b> {}{} at <code>{}</code>: capacity {}, reachable {}, <b>wasted {}</b>, owner {}, {} live view(s)"#,
             a.id,
             esc(&a.op),
             esc(&a.elem_type),
-            a.shape,
+            ShapeText(&a.shape),
             esc(&a.site),
             format_bytes(a.capacity_bytes),
             format_bytes(a.reachable_bytes),
@@ -357,5 +365,5 @@ pub fn render(r: &Report) -> String {
         o.push_str("</ul>");
     }
     let _ = writeln!(o, "<script>{SCRIPT}</script></body></html>");
-    o
+    o.finish()
 }

@@ -7,14 +7,37 @@
 //! assert_eq!(back, r);
 //! ```
 
+use crate::budget::{BoundedWriter, Budget, BudgetError};
 use crate::report::Report;
 
 /// Pretty-printed JSON, with a trailing newline.
 pub fn render(r: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(r).unwrap_or_else(|e| {
+    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// Pretty-printed JSON, with a trailing newline, every byte charged to
+/// `budget`. Names are written whole (JSON escapes control characters).
+pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    to_json(r, budget, "the JSON report")
+}
+
+/// Pretty JSON of any serialisable value, bounded by `budget`.
+pub(crate) fn to_json<T: serde::Serialize>(
+    value: &T,
+    budget: &mut Budget,
+    what: &'static str,
+) -> Result<String, BudgetError> {
+    let mut w = BoundedWriter::new(Vec::new(), budget, what);
+    let result = serde_json::to_writer_pretty(&mut w, value);
+    if let Some(e) = w.take_error() {
+        return Err(e);
+    }
+    let mut bytes = w.into_inner();
+    if let Err(e) = result {
         // Serialising plain data cannot fail; keep the output valid JSON anyway.
-        format!("{{\"error\": {:?}}}", e.to_string())
-    });
-    s.push('\n');
-    s
+        bytes = format!("{{\"error\": {:?}}}", e.to_string()).into_bytes();
+    }
+    bytes.push(b'\n');
+    // serde_json writes UTF-8 only.
+    Ok(String::from_utf8(bytes).unwrap_or_default())
 }

@@ -14,5 +14,6 @@ pub mod html;
 pub mod json;
 pub mod pprof;
 pub mod proto;
+pub(crate) mod sink;
 pub mod table;
 pub mod text;

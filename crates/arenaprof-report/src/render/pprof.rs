@@ -5,7 +5,8 @@
 //! `inuse_objects/count`, `inuse_space/bytes` (the default), as in Go's heap
 //! profiles. Values are already unbiased: each sampled record contributes
 //! `weight` objects and `weight × size` bytes. One pprof sample per
-//! (stack, tag, thread), labelled `tag` and `thread`.
+//! (stack, tag, thread), labelled `tag` and `thread`. Stacks deeper than
+//! [`MAX_STACK_DEPTH`] frames keep their innermost frames.
 //!
 //! ```
 //! use arenaprof_report::render::pprof;
@@ -15,6 +16,7 @@
 //! ```
 
 use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::budget::{Budget, BudgetError, MAX_STACK_DEPTH};
 use arenaprof_snapshot::Snapshot;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
 use prost::Message;
@@ -62,8 +64,18 @@ fn clamp(v: f64) -> i64 {
     }
 }
 
-/// Builds the profile.
+/// Builds the profile (no budget: for trusted snapshots).
 pub fn profile(snap: &Snapshot) -> Profile {
+    profile_within(snap, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+const PROFILE: &str = "the pprof profile";
+
+/// Builds the profile, charging what it holds to `budget`: one location and
+/// function per frame, and per (stack, tag, thread) sample its location ids
+/// (at most [`MAX_STACK_DEPTH`], the innermost) and labels. Label strings
+/// are made once per tag and per thread, however many samples carry them.
+pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, BudgetError> {
     let heap = &snap.heap;
     let mut st = Strings::new();
     let sample_type = [
@@ -80,6 +92,11 @@ pub fn profile(snap: &Snapshot) -> Profile {
     })
     .collect();
     // Functions deduplicated by (name, file); one location per frame.
+    let per_frame = (std::mem::size_of::<Location>()
+        + std::mem::size_of::<Line>()
+        + std::mem::size_of::<Function>()
+        + 64) as u64;
+    budget.charge(per_frame.saturating_mul(heap.frames.len() as u64), PROFILE)?;
     let mut functions: Vec<Function> = Vec::new();
     let mut fn_ids: HashMap<(&str, &str), u64> = HashMap::new();
     let mut locations = Vec::with_capacity(heap.frames.len());
@@ -89,6 +106,7 @@ pub fn profile(snap: &Snapshot) -> Profile {
             .entry((f.function.as_str(), f.file.as_str()))
             .or_insert(next);
         if fid == next {
+            budget.charge(2 * (f.function.len() + f.file.len()) as u64, PROFILE)?;
             functions.push(Function {
                 id: fid,
                 name: st.get(&f.function),
@@ -135,40 +153,76 @@ pub fn profile(snap: &Snapshot) -> Profile {
         .map(|t| (t.slot, t.name.as_str()))
         .collect();
     let (k_tag, k_thread) = (st.get("tag"), st.get("thread"));
+    let mut tag_label: HashMap<u16, i64> = HashMap::new();
+    let mut thread_label: HashMap<u32, i64> = HashMap::new();
+    // Location ids of each stack, made once (at most MAX_STACK_DEPTH).
+    let mut stack_locs: HashMap<u32, Vec<u64>> = HashMap::new();
+    for &(stack, _, _) in &keys {
+        stack_locs.entry(stack).or_insert_with(|| {
+            heap.stacks
+                .get(stack as usize)
+                .map(|s| {
+                    s.frames
+                        .iter()
+                        .filter(|&&f| (f as usize) < heap.frames.len())
+                        .take(MAX_STACK_DEPTH)
+                        .map(|&f| u64::from(f) + 1)
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+    }
+    // Every sample's location ids and labels, charged before any is made.
+    let per_sample = (std::mem::size_of::<Sample>() + 2 * std::mem::size_of::<Label>() + 32) as u64;
+    let cost = keys.iter().fold(0u64, |acc, (stack, _, _)| {
+        let locs = stack_locs.get(stack).map_or(0, Vec::len) as u64;
+        acc.saturating_add(per_sample + 8 * locs)
+    });
+    budget.charge_with(cost, || {
+        format!("{PROFILE}'s samples ({} stacks)", keys.len())
+    })?;
     let mut samples = Vec::with_capacity(keys.len());
     for key @ (stack, tag, thread) in keys {
-        let v = agg[&key];
-        let location_id = heap
-            .stacks
-            .get(stack as usize)
-            .map(|s| {
-                s.frames
-                    .iter()
-                    .filter(|&&f| (f as usize) < heap.frames.len())
-                    .map(|&f| u64::from(f) + 1)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let tag_s = tag_names
-            .get(&tag)
-            .map_or_else(|| format!("tag#{tag}"), |s| s.to_string());
-        let thread_s = thread_names.get(&thread).map_or_else(
-            || format!("thread-{thread}"),
-            |s| format!("{s} (#{thread})"),
-        );
+        let v = agg.get(&key).copied().unwrap_or_default();
+        let location_id = stack_locs.get(&stack).cloned().unwrap_or_default();
+        let tag_s = match tag_label.get(&tag) {
+            Some(&i) => i,
+            None => {
+                let name = tag_names
+                    .get(&tag)
+                    .map_or_else(|| format!("tag#{tag}"), |s| s.to_string());
+                budget.charge(2 * name.len() as u64, PROFILE)?;
+                let i = st.get(&name);
+                tag_label.insert(tag, i);
+                i
+            }
+        };
+        let thread_s = match thread_label.get(&thread) {
+            Some(&i) => i,
+            None => {
+                let name = thread_names.get(&thread).map_or_else(
+                    || format!("thread-{thread}"),
+                    |s| format!("{s} (#{thread})"),
+                );
+                budget.charge(2 * name.len() as u64, PROFILE)?;
+                let i = st.get(&name);
+                thread_label.insert(thread, i);
+                i
+            }
+        };
         samples.push(Sample {
             location_id,
             value: v.iter().map(|&x| clamp(x)).collect(),
             label: vec![
                 Label {
                     key: k_tag,
-                    str: st.get(&tag_s),
+                    str: tag_s,
                     num: 0,
                     num_unit: 0,
                 },
                 Label {
                     key: k_thread,
-                    str: st.get(&thread_s),
+                    str: thread_s,
                     num: 0,
                     num_unit: 0,
                 },
@@ -196,7 +250,7 @@ pub fn profile(snap: &Snapshot) -> Profile {
         unit: st.get("bytes"),
     });
     let default_sample_type = st.get("inuse_space");
-    Profile {
+    Ok(Profile {
         sample_type,
         sample: samples,
         mapping,
@@ -211,7 +265,7 @@ pub fn profile(snap: &Snapshot) -> Profile {
         period: snap.meta.sampling.mean_bytes.min(i64::MAX as u64) as i64,
         comment,
         default_sample_type,
-    }
+    })
 }
 
 /// Encodes and gzips a profile.

@@ -6,9 +6,12 @@
 //! assert!(out.contains("RETENTION"));
 //! ```
 
-use super::cells::{pct, peak_time};
+use super::cells::{pct, peak_time, ShapeText};
+use super::sink::Sink;
 use super::table::Table;
+use crate::budget::{Budget, BudgetError, MAX_CHART_TAGS, MAX_MARKS_SHOWN};
 use crate::report::{ArenaRow, CounterRow, Report, SiteRow, TimelineInfo};
+use crate::sanitize::{line, name};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
 
@@ -20,6 +23,8 @@ pub const MAX_RETAINERS: usize = 5;
 pub const MAX_SITES: usize = 10;
 /// Width of a sparkline.
 pub const SPARK_WIDTH: usize = 48;
+/// Timeline jumps listed.
+pub const MAX_JUMPS_SHOWN: usize = 20;
 
 /// Column heads of [`counter_cells`], in its order.
 const COUNTER_HEAD: [&str; 7] = [
@@ -91,24 +96,24 @@ pub fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
-fn header(out: &mut String, r: &Report) {
+fn header(out: &mut Sink<'_>, r: &Report) {
     let m = &r.meta;
     let _ = writeln!(
         out,
         "arenaprof report: {} (pid {}, {} allocator, {} elapsed, sampling {}{})",
         if m.program.is_empty() {
-            "?"
+            "?".into()
         } else {
-            &m.program
+            name(&m.program)
         },
         m.pid,
         if m.allocator.is_empty() {
-            "?"
+            "?".into()
         } else {
-            &m.allocator
+            name(&m.allocator)
         },
         format_ns(m.elapsed_ns),
-        m.sampling_mode,
+        name(&m.sampling_mode),
         if m.sampling_mode == "bytes" {
             format!(" every {} on average", format_bytes(m.sampling_mean_bytes))
         } else {
@@ -128,10 +133,10 @@ fn header(out: &mut String, r: &Report) {
     );
 }
 
-fn tags(out: &mut String, r: &Report) {
+fn tags(out: &mut Sink<'_>, r: &Report) {
     let mut t = Table::new(&heads("tag", &["p50", "p90", "p99", "max"]));
     for g in &r.tags {
-        let mut cells = vec![g.name.clone()];
+        let mut cells = vec![name(&g.name).into_owned()];
         cells.extend(counter_cells(&g.counters));
         for p in [50.0, 90.0, 99.0, 100.0] {
             cells.push(pct(&g.size_percentiles, p));
@@ -143,15 +148,18 @@ fn tags(out: &mut String, r: &Report) {
     out.push('\n');
 }
 
-fn threads(out: &mut String, r: &Report) {
+fn threads(out: &mut Sink<'_>, r: &Report) {
     let mut t = Table::new(&heads("thread", &["p50~", "p99~", "top tag"]));
     for th in &r.threads {
-        let name = if th.name.is_empty() {
+        let label = if th.name.is_empty() {
             format!("#{} (tid {})", th.slot, th.os_tid)
         } else {
-            format!("#{} {}", th.slot, th.name)
+            format!("#{} {}", th.slot, name(&th.name))
         };
-        let mut cells = vec![format!("{name}{}", if th.alive { "" } else { " [exited]" })];
+        let mut cells = vec![format!(
+            "{label}{}",
+            if th.alive { "" } else { " [exited]" }
+        )];
         cells.extend(counter_cells(&th.counters));
         for p in [50.0, 99.0] {
             cells.push(pct(&th.sampled_size_percentiles, p));
@@ -160,7 +168,7 @@ fn threads(out: &mut String, r: &Report) {
             .tags
             .iter()
             .max_by_key(|c| (c.counters.peak_bytes, c.counters.live_bytes))
-            .map(|c| c.tag.clone())
+            .map(|c| name(&c.tag).into_owned())
             .unwrap_or_default();
         cells.push(top);
         t.row(cells);
@@ -173,15 +181,15 @@ fn threads(out: &mut String, r: &Report) {
     out.push('\n');
 }
 
-fn memory(out: &mut String, r: &Report) {
+fn memory(out: &mut Sink<'_>, r: &Report) {
     let m = &r.memory;
     let _ = writeln!(out, "MEMORY (tracked bytes up to RSS)");
     let mut t = Table::new(&["rung", "bytes", "what it is"]).align_left(2);
     for g in &m.gap {
         t.row(vec![
-            g.name.clone(),
+            name(&g.name).into_owned(),
             format_delta(g.bytes),
-            g.explanation.clone(),
+            line(&g.explanation).into_owned(),
         ]);
     }
     t.row(vec![
@@ -218,7 +226,7 @@ fn memory(out: &mut String, r: &Report) {
     );
 }
 
-fn timeline(out: &mut String, r: &Report) {
+fn timeline(out: &mut Sink<'_>, r: &Report) {
     let tl = &r.timeline;
     let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
         let _ = writeln!(out, "TIMELINE: no points recorded\n");
@@ -236,8 +244,10 @@ fn timeline(out: &mut String, r: &Report) {
             String::new()
         }
     );
-    let w = tl.tags.iter().map(|t| t.chars().count()).max().unwrap_or(0);
-    for (col, tag) in tl.tags.iter().enumerate() {
+    let shown = tl.tags.len().min(MAX_CHART_TAGS);
+    let labels: Vec<_> = tl.tags[..shown].iter().map(|t| name(t)).collect();
+    let w = labels.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    for (col, tag) in labels.iter().enumerate() {
         let vals = resample(tl, col, SPARK_WIDTH);
         let max = vals.iter().copied().max().unwrap_or(0);
         let end = tl
@@ -254,27 +264,45 @@ fn timeline(out: &mut String, r: &Report) {
             format_bytes(end)
         );
     }
-    for m in &tl.marks {
-        let _ = writeln!(out, "  mark at {}: {}", format_ns(m.t_ns), m.label);
+    if tl.tags.len() > shown {
+        let _ = writeln!(
+            out,
+            "  ... and {} more tags (see --format json)",
+            tl.tags.len() - shown
+        );
+    }
+    for m in tl.marks.iter().take(MAX_MARKS_SHOWN) {
+        let _ = writeln!(out, "  mark at {}: {}", format_ns(m.t_ns), name(&m.label));
+    }
+    if tl.marks.len() > MAX_MARKS_SHOWN {
+        let _ = writeln!(
+            out,
+            "  ... and {} more marks (see --format json)",
+            tl.marks.len() - MAX_MARKS_SHOWN
+        );
     }
     if !tl.jumps.is_empty() {
         let _ = writeln!(out, "  biggest jumps:");
-        for j in &tl.jumps {
-            let _ = writeln!(out, "    {}", j.description);
+        for j in tl.jumps.iter().take(MAX_JUMPS_SHOWN) {
+            let _ = writeln!(out, "    {}", line(&j.description));
         }
     }
     out.push('\n');
 }
 
-fn arena(out: &mut String, a: &ArenaRow) {
+fn arena(out: &mut Sink<'_>, a: &ArenaRow) {
     let _ = writeln!(
         out,
-        "  arena #{} {} {}{:?} at {}: capacity {}, reachable {}, wasted {}, owner {}, {} live view{}",
+        "  arena #{} {} {}{} at {}: capacity {}, reachable {}, wasted {}, owner {}, {} live view{}",
         a.id,
-        if a.op.is_empty() { "?" } else { &a.op },
-        a.elem_type,
-        a.shape,
-        a.site,
+        if a.op.is_empty() {
+            "?".into()
+        } else {
+            name(&a.op)
+        },
+        name(&a.elem_type),
+        ShapeText(&a.shape),
+        name(&a.site),
         format_bytes(a.capacity_bytes),
         format_bytes(a.reachable_bytes),
         format_bytes(a.wasted_bytes),
@@ -287,8 +315,8 @@ fn arena(out: &mut String, a: &ArenaRow) {
             out,
             "    view #{} {} at {}: footprint {}, exclusive retained {}",
             rt.view,
-            rt.op,
-            rt.site,
+            name(&rt.op),
+            name(&rt.site),
             format_bytes(rt.footprint_bytes),
             format_bytes(rt.exclusive_retained_bytes)
         );
@@ -298,8 +326,8 @@ fn arena(out: &mut String, a: &ArenaRow) {
                 out,
                 "      {lead} #{} {} at {}{}",
                 s.view,
-                s.op,
-                s.site,
+                name(&s.op),
+                name(&s.site),
                 if s.alive { "" } else { " [dropped]" }
             );
             if k == 0 && rt.chain_elided > 0 {
@@ -307,7 +335,7 @@ fn arena(out: &mut String, a: &ArenaRow) {
             }
         }
         if let Some(f) = &rt.fix {
-            let _ = writeln!(out, "      fix: {}", f.text);
+            let _ = writeln!(out, "      fix: {}", line(&f.text));
         }
     }
     if a.retainers.len() > MAX_RETAINERS {
@@ -318,11 +346,11 @@ fn arena(out: &mut String, a: &ArenaRow) {
         );
     }
     if let (Some(f), true) = (&a.fix, a.live_views > 1) {
-        let _ = writeln!(out, "    fix: {}", f.text);
+        let _ = writeln!(out, "    fix: {}", line(&f.text));
     }
 }
 
-fn retention(out: &mut String, r: &Report) {
+fn retention(out: &mut Sink<'_>, r: &Report) {
     let s = &r.retention;
     let _ = writeln!(
         out,
@@ -357,7 +385,7 @@ fn retention(out: &mut String, r: &Report) {
     out.push('\n');
 }
 
-fn site_table(out: &mut String, title: &str, rows: &[SiteRow]) {
+fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
     if rows.is_empty() {
         return;
     }
@@ -369,15 +397,15 @@ fn site_table(out: &mut String, title: &str, rows: &[SiteRow]) {
         t.row(vec![
             format_bytes(s.bytes),
             format_count(s.objects),
-            s.tag.clone(),
-            s.site.clone(),
+            name(&s.tag).into_owned(),
+            name(&s.site).into_owned(),
         ]);
     }
     out.push_str(&t.render("  "));
     out.push('\n');
 }
 
-fn sites(out: &mut String, r: &Report) {
+fn sites(out: &mut Sink<'_>, r: &Report) {
     let s = &r.sites;
     if s.sampled_records == 0 {
         let _ = writeln!(
@@ -403,9 +431,17 @@ fn sites(out: &mut String, r: &Report) {
     site_table(out, "TOP SITES BY BYTES ALLOCATED", &s.allocated);
 }
 
-/// Renders the whole report.
+/// Renders the whole report (no budget: the output is bounded by the
+/// report's size, names being cut and long lists summed up).
 pub fn render(r: &Report) -> String {
-    let mut out = String::new();
+    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// Renders the whole report, charging every byte written to `budget`.
+/// Unsafe characters in names are escaped, names cut at
+/// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS) (see [`crate::sanitize`]).
+pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    let mut out = Sink::text(budget, "the text report");
     header(&mut out, r);
     tags(&mut out, r);
     threads(&mut out, r);
@@ -414,19 +450,19 @@ pub fn render(r: &Report) -> String {
     retention(&mut out, r);
     sites(&mut out, r);
     for s in &r.sections {
-        let _ = writeln!(out, "SECTION {}", s.name);
+        let _ = writeln!(out, "SECTION {}", name(&s.name));
         for kv in &s.entries {
-            let _ = writeln!(out, "  {}: {}", kv.key, kv.value);
+            let _ = writeln!(out, "  {}: {}", name(&kv.key), line(&kv.value));
         }
         out.push('\n');
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(out, "WARNINGS");
         for w in &r.warnings {
-            let _ = writeln!(out, "  {w}");
+            let _ = writeln!(out, "  {}", line(w));
         }
     }
-    out
+    out.finish()
 }
 
 #[cfg(test)]
