@@ -21,7 +21,9 @@
 pub mod footprint;
 pub mod format;
 mod model;
+mod native;
 pub mod size;
 
 pub use format::{FormatError, FORMAT_VERSION, MAGIC};
 pub use model::*;
+pub use native::*;
