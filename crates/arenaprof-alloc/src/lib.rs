@@ -50,8 +50,9 @@
 //! Modules depend on the ones above them in this list only (a test,
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
-//! 1. `limits`, `clock`, `mmap`, `spin`, `header`: constants, time, raw
-//!    pages, a spin flag, the 8-byte block header.
+//! 1. `limits`, `clock`, `mmap`, `spin`, `header`, `statm`: constants,
+//!    time, raw pages (and the list of them), a spin flag, the 8-byte block
+//!    header, VmSize/RSS read without allocating.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -64,7 +65,9 @@
 //!    steer; `fork`: the `pthread_atfork` handlers that free the locks of
 //!    all of the above in a forked child.
 //! 8. `tracking`: the `GlobalAlloc` itself.
-//! 9. `process`, `stats`, `snapshot`, `profiler`: what users read.
+//! 9. `process`, `stats`, `native`, `snapshot`, `profiler`: what users
+//!    read (`native`: memory outside the allocator, through
+//!    `arenaprof-native`).
 
 pub mod clock;
 mod fork;
@@ -72,6 +75,7 @@ mod header;
 pub mod limits;
 mod local;
 mod mmap;
+mod native;
 pub mod process;
 mod profiler;
 mod region;
@@ -80,6 +84,7 @@ mod rows;
 mod sampling;
 mod snapshot;
 mod spin;
+mod statm;
 mod stats;
 mod tag;
 pub mod timeline;

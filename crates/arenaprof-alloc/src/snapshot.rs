@@ -13,7 +13,7 @@ use crate::limits::{BUCKETS, MAX_TAGS};
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
-use crate::{header, local, process, sampling, timeline, tracking};
+use crate::{header, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagRow,
@@ -196,10 +196,18 @@ fn build() -> Snapshot {
     }
     snap.total = st.total();
     let tag_ids: Vec<u16> = active.iter().map(|(t, _)| t.id()).collect();
-    snap.timeline = timeline::export(&tag_ids);
+    let (tl, series) = timeline::export(&tag_ids);
+    snap.timeline = tl;
     snap.heap = heap;
     snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
     snap.process = process::read();
+    // Mappings, read right after RSS so the two agree; allocations here are
+    // the profiler's own (the snapshot runs busy).
+    snap.native = native::measure(
+        snap.total.live_bytes,
+        snap.process.jemalloc.map(|j| j.resident),
+        series,
+    );
     snap.overhead = Overhead {
         header_bytes_per_alloc: header::HEADER_SIZE as u64,
         live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),
