@@ -26,9 +26,11 @@ pub mod diff;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod input;
+pub mod native;
 pub mod render;
 pub mod report;
 pub mod units;
 
 pub use analysis::{analyze, Options};
+pub use native::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
 pub use report::*;

@@ -12,6 +12,7 @@
 
 pub mod counters;
 pub mod memory;
+pub mod native;
 pub mod retention;
 pub mod sites;
 pub mod timeline;
@@ -63,7 +64,7 @@ pub fn analyze(snap: &Snapshot, opts: &Options) -> Report {
     );
     let mut sites = sites::analyze(&snap.heap, &tag_names, opts.top_sites, &mut warnings);
     sites.peak_at_ns = snap.total.peak_at_ns;
-    Report {
+    let mut report = Report {
         schema: SCHEMA.to_owned(),
         schema_version: SCHEMA_VERSION,
         meta: counters::meta(snap),
@@ -79,5 +80,8 @@ pub fn analyze(snap: &Snapshot, opts: &Options) -> Report {
         cow: counters::cow(snap),
         sections: counters::sections(snap),
         warnings,
-    }
+        ..Default::default()
+    };
+    native::apply(snap, &mut report);
+    report
 }

@@ -80,6 +80,7 @@ pub fn analyze(
         marks,
         dropped_points: tl.dropped_points,
         jumps,
+        ..Default::default()
     }
 }
 

@@ -179,6 +179,7 @@ pub fn render(r: &Report) -> String {
     // Timeline.
     o.push_str("<h2>Live bytes per tag over time</h2>");
     o.push_str(&timeline_svg(&r.timeline));
+    o.push_str(&super::native::process_svg(&r.timeline));
     if !r.timeline.jumps.is_empty() {
         o.push_str("<p>Biggest jumps:</p><ul>");
         for j in &r.timeline.jumps {
@@ -306,7 +307,11 @@ pub fn render(r: &Report) -> String {
     let _ = write!(
         o,
         r#"<tr><th class="l">RSS</th><th>{}</th><th class="l">peak RSS {}</th></tr></table>"#,
-        format_bytes(r.memory.rss_bytes),
+        format_bytes(if r.memory.gap_source == "mappings" {
+            r.memory.mappings_rss_bytes
+        } else {
+            r.memory.rss_bytes
+        }),
         format_bytes(r.memory.peak_rss_bytes)
     );
     let ov = &r.overhead;
@@ -323,6 +328,8 @@ pub fn render(r: &Report) -> String {
         format_ns(ov.backtrace_ns),
         format_ns(ov.snapshot_ns)
     );
+
+    super::native::html(&mut o, r);
 
     // Sites.
     o.push_str("<h2>Allocation sites (sampled, unbiased estimates)</h2>");

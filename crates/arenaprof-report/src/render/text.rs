@@ -186,7 +186,11 @@ fn memory(out: &mut String, r: &Report) {
     }
     t.row(vec![
         "= rss".into(),
-        format_bytes(m.rss_bytes),
+        format_bytes(if m.gap_source == "mappings" {
+            m.mappings_rss_bytes
+        } else {
+            m.rss_bytes
+        }),
         format!("peak RSS {}", format_bytes(m.peak_rss_bytes)),
     ]);
     out.push_str(&t.render("  "));
@@ -254,6 +258,7 @@ fn timeline(out: &mut String, r: &Report) {
             format_bytes(end)
         );
     }
+    super::native::timeline_rows(out, tl, w);
     for m in &tl.marks {
         let _ = writeln!(out, "  mark at {}: {}", format_ns(m.t_ns), m.label);
     }
@@ -410,6 +415,7 @@ pub fn render(r: &Report) -> String {
     tags(&mut out, r);
     threads(&mut out, r);
     memory(&mut out, r);
+    super::native::text(&mut out, r);
     timeline(&mut out, r);
     retention(&mut out, r);
     sites(&mut out, r);
