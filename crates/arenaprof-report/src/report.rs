@@ -216,6 +216,10 @@ pub struct MemoryAccount {
     /// What was not measured, or what to keep in mind.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Time the snapshot spent measuring the mappings and BLAS runtimes
+    /// (part of `overhead.snapshot_ns`).
+    #[serde(default)]
+    pub measure_ns: u64,
 }
 
 /// jemalloc's `stats.*` figures.

@@ -326,6 +326,7 @@ pub fn apply(snap: &Snapshot, r: &mut Report) {
     let m = &mut r.memory;
     m.measured = n.measured;
     m.hooks_installed = n.hooks_installed;
+    m.measure_ns = n.measure_ns;
     m.notes = n.notes.clone();
     r.blas_notes = n.blas_notes.clone();
     r.blas = blas_rows(n);

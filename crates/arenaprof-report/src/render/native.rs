@@ -12,7 +12,7 @@ use super::chart::{esc, timeline_svg};
 use super::table::Table;
 use crate::native::BlasRow;
 use crate::report::{Report, TimelineInfo, TimelinePointRow};
-use crate::units::format_bytes;
+use crate::units::{format_bytes, format_ns};
 use std::fmt::Write;
 
 /// Rows printed in the text table of memory outside the allocator.
@@ -74,10 +74,11 @@ pub fn text(out: &mut String, r: &Report) {
     }
     let _ = writeln!(
         out,
-        "MEMORY OUTSIDE THE ALLOCATOR ({} resident of {} in mappings; VmSize {}; by owner, from /proc/self/smaps)",
+        "MEMORY OUTSIDE THE ALLOCATOR ({} resident of {} in mappings; VmSize {}; by owner, from /proc/self/smaps in {})",
         format_bytes(m.outside_allocator_resident_bytes),
         format_bytes(m.mappings_rss_bytes),
         format_bytes(m.virtual_bytes),
+        format_ns(m.measure_ns),
     );
     let mut t = Table::new(&[
         "object", "maps", "virtual", "resident", "commit", "what",
