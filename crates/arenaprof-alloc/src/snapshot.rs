@@ -118,6 +118,15 @@ fn build() -> Snapshot {
     local::flush_current_thread();
     let st = stats();
     let mut snap = Snapshot::default();
+    // The process first (RSS, jemalloc, then the mappings, read together so
+    // they agree), before the snapshot's own work (symbolising) dirties
+    // pages of its own; allocations here are the profiler's (it runs busy).
+    snap.process = process::read();
+    snap.native = native::measure(
+        st.total().live_bytes,
+        snap.process.jemalloc.map(|j| j.resident),
+        Vec::new(),
+    );
     let (mode, mean, threshold) = match sampling::sampling() {
         sampling::Sampling::Off => (SamplingMode::Off, 0, 0),
         sampling::Sampling::Bytes { mean } => (SamplingMode::Bytes, mean, 0),
@@ -200,14 +209,7 @@ fn build() -> Snapshot {
     snap.timeline = tl;
     snap.heap = heap;
     snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
-    snap.process = process::read();
-    // Mappings, read right after RSS so the two agree; allocations here are
-    // the profiler's own (the snapshot runs busy).
-    snap.native = native::measure(
-        snap.total.live_bytes,
-        snap.process.jemalloc.map(|j| j.resident),
-        series,
-    );
+    snap.native.series = series;
     snap.overhead = Overhead {
         header_bytes_per_alloc: header::HEADER_SIZE as u64,
         live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),
