@@ -96,7 +96,8 @@ impl Header {
 /// `pad(layout.align())`, so the 8 bytes before it are ours.
 #[inline(always)]
 pub(crate) unsafe fn write(user: *mut u8, h: Header) {
-    // SAFETY: forwarded.
+    // SAFETY: `write_word` has this function's contract, which our caller
+    // upholds.
     unsafe { write_word(user, h.to_word()) }
 }
 
@@ -117,7 +118,8 @@ pub(crate) unsafe fn write_word(user: *mut u8, word: u64) {
 /// `user` must be a live block handed out by the tracker.
 #[inline(always)]
 pub(crate) unsafe fn read(user: *const u8) -> Header {
-    // SAFETY: forwarded.
+    // SAFETY: `read_word` has this function's contract, which our caller
+    // upholds.
     Header::from_word(unsafe { read_word(user) })
 }
 

@@ -18,15 +18,15 @@ pub(crate) struct Local {
     /// workspace. Else [`CLOSED`](rows::CLOSED), which sends every
     /// allocation to the slow path. Kept in step by [`Local::set_busy`],
     /// [`Local::set_ws`], [`Local::set_tag`] and registration.
-    pub cell: Cell<*const rows::Cell>,
+    pub cell: Cell<&'static rows::Cell>,
     /// The header word of a block allocated now: the current tag and `key`.
     pub word: Cell<u64>,
     /// `slot << 16` for a thread with its own row, else `u64::MAX`. A block's
     /// header word shifted right by 16 equals this exactly when the block was
     /// allocated on this thread with no flags, so one compare picks the fast free.
     pub key: Cell<u64>,
-    /// This thread's counter row, null until its first allocation.
-    pub row: Cell<*const Row>,
+    /// This thread's counter row, `None` until its first allocation.
+    pub row: Cell<Option<&'static Row>>,
     /// Current tag id.
     pub tag: Cell<u16>,
     /// Tag guards alive on this thread that are tracked in `tag_prev`.
@@ -51,10 +51,10 @@ pub(crate) struct Local {
 thread_local! {
     pub(crate) static LOCAL: Local = const {
         Local {
-            cell: Cell::new(std::ptr::addr_of!(rows::CLOSED)),
+            cell: Cell::new(&rows::CLOSED),
             word: Cell::new(0),
             key: Cell::new(u64::MAX),
-            row: Cell::new(std::ptr::null()),
+            row: Cell::new(None),
             tag: Cell::new(0),
             tag_depth: Cell::new(0),
             tag_dropped: Cell::new(0),
@@ -105,23 +105,19 @@ impl Local {
         let tag = self.tag.get();
         self.word.set(tag as u64 | key << 16);
         let fast = !self.busy.get() && self.ws.get().is_null() && key != u64::MAX;
-        // SAFETY: a non-null row is never unmapped.
-        let cell = match unsafe { self.row.get().as_ref() } {
-            Some(row) if fast => row.cell(tag) as *const _,
-            _ => &rows::CLOSED as *const _,
+        let cell = match self.row.get() {
+            Some(row) if fast => row.cell(tag),
+            _ => &rows::CLOSED,
         };
         self.cell.set(cell);
     }
 }
 
-struct ExitMarker(*const Row);
+struct ExitMarker(&'static Row);
 
 impl Drop for ExitMarker {
     fn drop(&mut self) {
-        // SAFETY: rows are never unmapped, so the pointer is still valid.
-        if let Some(r) = unsafe { self.0.as_ref() } {
-            r.mark_exited();
-        }
+        self.0.mark_exited();
     }
 }
 
@@ -195,31 +191,29 @@ pub(crate) fn tag() -> u16 {
     LOCAL.try_with(|l| l.tag.get()).unwrap_or(0)
 }
 
-/// This thread's row, registering it on first use. Null only when the OS
+/// This thread's row, registering it on first use. `None` only when the OS
 /// refused memory for the row.
 #[inline(always)]
-pub(crate) fn row(l: &Local) -> *const Row {
-    let r = l.row.get();
-    if !r.is_null() {
-        return r;
+pub(crate) fn row(l: &Local) -> Option<&'static Row> {
+    match l.row.get() {
+        Some(r) => Some(r),
+        None => register(l),
     }
-    register(l)
 }
 
 #[cold]
-fn register(l: &Local) -> *const Row {
+fn register(l: &Local) -> Option<&'static Row> {
     let prev = l.set_busy(true);
     let r = Row::register();
     l.row.set(r);
-    // SAFETY: rows are never unmapped; null only if the OS refused memory.
-    if let Some(row) = unsafe { r.as_ref() } {
+    if let Some(row) = r {
         if !row.shared {
             l.key.set((row.slot() as u64) << 16);
         }
+        // Registering a TLS destructor may allocate; we are busy, so that
+        // allocation goes straight to the inner allocator.
+        let _ = EXIT.try_with(|e| e.set(Some(ExitMarker(row))));
     }
-    // Registering a TLS destructor may allocate; we are busy, so that
-    // allocation goes straight to the inner allocator.
-    let _ = EXIT.try_with(|e| e.set(Some(ExitMarker(r))));
     l.set_busy(prev);
     r
 }
@@ -228,8 +222,7 @@ fn register(l: &Local) -> *const Row {
 /// everything this thread did.
 pub(crate) fn flush_current_thread() {
     let _ = LOCAL.try_with(|l| {
-        // SAFETY: rows are never unmapped.
-        if let Some(r) = unsafe { l.row.get().as_ref() } {
+        if let Some(r) = l.row.get() {
             r.flush();
         }
     });
@@ -237,11 +230,5 @@ pub(crate) fn flush_current_thread() {
 
 /// This thread's row slot, registering the row if needed.
 pub(crate) fn current_slot() -> Option<u32> {
-    LOCAL
-        .try_with(|l| {
-            // SAFETY: a non-null row pointer is valid for the process lifetime.
-            unsafe { row(l).as_ref() }.map(|r| r.slot())
-        })
-        .ok()
-        .flatten()
+    LOCAL.try_with(|l| row(l).map(|r| r.slot())).ok().flatten()
 }

@@ -161,9 +161,10 @@ pub(crate) fn bucket_lower(b: usize) -> u64 {
 }
 
 impl Row {
-    /// Registers a new row for the calling thread and returns it, or null if
-    /// the OS refused memory. Called once per thread, while the tracker is busy.
-    pub(crate) fn register() -> *const Row {
+    /// Registers a new row for the calling thread and returns it, or `None`
+    /// if the OS refused memory. Called once per thread, while the tracker is
+    /// busy.
+    pub(crate) fn register() -> Option<&'static Row> {
         let slot = NEXT_SLOT.fetch_add(1, Relaxed);
         if slot as usize >= MAX_ROWS - 1 {
             NEXT_SLOT.store(MAX_ROWS as u32 - 1, Relaxed);
@@ -184,8 +185,7 @@ impl Row {
             (*row).name[1].store(thread_name_word(1), Relaxed);
         }
         init_row(row);
-        publish_row(slot as usize, row);
-        row
+        Some(publish_row(slot as usize, row))
     }
 
     /// The thread slot of this row.
@@ -344,8 +344,10 @@ impl Cell {
     /// This cell's size histogram.
     #[inline(always)]
     pub(crate) fn hist(&self) -> &[AtomicU64; BUCKETS] {
-        // SAFETY: set to the row's own histogram before the row is published,
-        // and rows are never unmapped.
+        // SAFETY: `init_row` points every cell of a row at that row's own
+        // histogram before the row is published, and published rows live for
+        // `'static` (see `publish_row`). The `CLOSED` cell's is null, but its
+        // bounds send every caller away before a histogram is touched.
         unsafe { &*self.hist.load(Relaxed) }
     }
 
@@ -450,15 +452,15 @@ fn publish(tag: u16, delta: i64) {
 }
 
 /// The row shared by threads past `MAX_ROWS - 1`, updated atomically.
-fn shared_row() -> *const Row {
+fn shared_row() -> Option<&'static Row> {
     static SHARED: AtomicPtr<Row> = AtomicPtr::new(std::ptr::null_mut());
     let cur = SHARED.load(Acquire);
     if !cur.is_null() {
-        return cur;
+        return row(MAX_ROWS as u32 - 1);
     }
     let row = map_zeroed(std::mem::size_of::<Row>()).cast::<Row>();
     if row.is_null() {
-        return std::ptr::null();
+        return None;
     }
     // SAFETY: fresh zeroed mapping, not yet visible to other threads.
     unsafe {
@@ -468,12 +470,14 @@ fn shared_row() -> *const Row {
     }
     init_row(row);
     match SHARED.compare_exchange(std::ptr::null_mut(), row, AcqRel, Acquire) {
-        Ok(_) => {
-            publish_row(MAX_ROWS - 1, row);
-            row
-        }
-        // Another thread won: its row is used and ours stays mapped but unused.
-        Err(other) => other,
+        Ok(_) => Some(publish_row(MAX_ROWS - 1, row)),
+        // Another thread won: it publishes its row; ours stays mapped, unused.
+        Err(_) => loop {
+            if let Some(r) = self::row(MAX_ROWS as u32 - 1) {
+                break Some(r);
+            }
+            std::hint::spin_loop();
+        },
     }
 }
 
@@ -498,10 +502,16 @@ fn init_row(row: *mut Row) {
     }
 }
 
-/// Publishes a new row in `ROWS` with the sampling flag in force.
-fn publish_row(slot: usize, row: *mut Row) {
-    // SAFETY: rows are never unmapped.
-    let r = unsafe { &*row };
+/// Publishes a new row in `ROWS` with the sampling flag in force, and
+/// returns it as what it is from now on: a row that lives (is never
+/// unmapped) for the rest of the process. This is the one place where a
+/// row's pointer becomes a `&'static Row`.
+fn publish_row(slot: usize, row: *mut Row) -> &'static Row {
+    // SAFETY: `row` is a fully initialised, zero-based mapping of a `Row`
+    // (see `register` and `shared_row`) that nothing ever unmaps, so it is
+    // valid for `'static`; from here on it is only accessed through `&`
+    // (its fields are atomics, or plain fields written before this point).
+    let r: &'static Row = unsafe { &*row };
     with_flags_lock(|| {
         if SAMPLING_ON.load(Relaxed) {
             for c in &r.cells {
@@ -510,6 +520,7 @@ fn publish_row(slot: usize, row: *mut Row) {
         }
         ROWS[slot].store(row, Release);
     });
+    r
 }
 
 /// Sets the sampling flag of every cell of every row (after the global mode
@@ -517,10 +528,7 @@ fn publish_row(slot: usize, row: *mut Row) {
 pub(crate) fn set_sampling_flags(on: bool) {
     with_flags_lock(|| {
         SAMPLING_ON.store(on, Relaxed);
-        for r in ROWS.iter().filter_map(|p| {
-            // SAFETY: published rows are never unmapped.
-            unsafe { p.load(Acquire).as_ref() }
-        }) {
+        for r in (0..MAX_ROWS as u32).filter_map(row) {
             for c in &r.cells {
                 c.sampling.store(on as u64, Relaxed);
             }
@@ -531,8 +539,8 @@ pub(crate) fn set_sampling_flags(on: bool) {
 /// The row of `slot`, if registered.
 pub(crate) fn row(slot: u32) -> Option<&'static Row> {
     let p = ROWS.get(slot as usize)?.load(Acquire);
-    // SAFETY: rows are never unmapped once published, so a non-null pointer
-    // stays valid for the rest of the process.
+    // SAFETY: only `publish_row` stores into `ROWS`, and only pointers it
+    // turned into `&'static Row` (see there).
     unsafe { p.as_ref() }
 }
 

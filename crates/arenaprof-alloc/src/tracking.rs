@@ -1,5 +1,14 @@
 //! The `GlobalAlloc` wrapper.
 //!
+//! The private paths state one of four contracts in their `# Safety`
+//! sections, each `GlobalAlloc`'s own, and pass them on unchanged:
+//! - (A) `layout` has a non-zero size, and `outer` (where given) is its
+//!   outer layout (`header::outer_layout`, or `fast_outer` at alignment 8);
+//! - (O) `outer` is a valid, non-zero layout for the inner allocator;
+//! - (F) `ptr` is a live block this tracker handed out for `layout`, and
+//!   `h` (where given) is its header;
+//! - (R) (F) for the old layout, and the new size is non-zero and valid.
+//!
 //! Every path here is panic-free and lock-free except the sampled-backtrace
 //! slow path (which takes interning and unwinder locks while the thread is
 //! marked busy, so its own allocations bypass tracking and cannot re-enter
@@ -133,23 +142,24 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// header word is the tag and the thread's key; counting is a few plain
     /// stores to the thread's own cell, before the inner allocator's call.
     #[inline(always)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_impl(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let size = layout.size();
         // One compare for both: alignment at most 8, and `size >> 58` at
         // most 8, which keeps `size + 8` a valid layout size.
         if layout.align() | (size >> 58) > header::HEADER_SIZE {
-            // SAFETY: forwarded from the caller's GlobalAlloc contract.
+            // SAFETY: (A) holds: `GlobalAlloc::alloc`'s contract (non-zero size) is ours.
             return unsafe { self.alloc_general(layout, zeroed) };
         }
         // SAFETY: just checked: `size >> 58 <= 8`, so `size < 9 << 58`. Lets
         // the compiler drop the inner allocator's own overflow checks.
         unsafe { std::hint::assert_unchecked(size < 9 << 58) };
         match LOCAL.try_with(|l| {
-            // SAFETY: `cell` is `CLOSED` or a cell of this thread's own row,
-            // which is never unmapped.
-            let cell = unsafe { &*l.cell.get() };
+            let cell = l.cell.get();
             if cell.sampling.load(Relaxed) != 0 && sampling::should_sample(l, size) {
-                // SAFETY: forwarded; `cell` non-null means `row` is set.
+                // SAFETY: (A) holds: it is our own contract, passed on unchanged.
                 return unsafe { self.alloc_sampled(l, layout, zeroed) };
             }
             let word = l.word.get();
@@ -158,7 +168,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // would reach a new peak or a batch goes the ordered way instead,
             // so a refused one never moves a peak.
             if !cell.own_alloc_quiet(size) {
-                // SAFETY: forwarded.
+                // SAFETY: our own contract, passed on unchanged (see # Safety above).
                 return unsafe { self.alloc_edge_path(l, layout, zeroed) };
             }
             // SAFETY: the outer layout has a non-zero size.
@@ -173,7 +183,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             user
         }) {
             Ok(p) => p,
-            // SAFETY: forwarded; only reachable if thread-local state is gone,
+            // SAFETY: (A) holds (our own contract); only reachable if thread-local state is gone,
             // which const thread locals without destructors never are.
             Err(_) => unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) },
         }
@@ -184,51 +194,66 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// cell: the slow path.
     #[cold]
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_edge_path(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
         let outer = fast_outer(layout.size());
-        if !l.is_open() {
-            // SAFETY: forwarded.
-            return unsafe { self.alloc_slow(l, layout, outer, zeroed) };
+        match l.row.get() {
+            // An open cell means this thread's row is registered.
+            Some(row) if l.is_open() => {
+                // SAFETY: our caller's contract (`layout` has a non-zero size).
+                unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, false) }
+            }
+            // SAFETY: our caller's contract (`layout` has a non-zero size).
+            _ => unsafe { self.alloc_slow(l, layout, outer, zeroed) },
         }
-        // SAFETY: an open cell means this thread's row is registered, and
-        // rows are never unmapped.
-        let row = unsafe { &*l.row.get() };
-        // SAFETY: forwarded.
-        unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, false) }
     }
 
     /// A fast-path allocation chosen for a backtrace.
     #[cold]
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_sampled(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: only open cells have the sampling flag, and an open cell
-        // means this thread's row is registered; rows are never unmapped.
-        let row = unsafe { &*l.row.get() };
         let outer = fast_outer(layout.size());
-        // SAFETY: forwarded.
-        unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, true) }
+        match l.row.get() {
+            // Only open cells have the sampling flag, and an open cell means
+            // this thread's row is registered.
+            // SAFETY: our caller's contract (`layout` has a non-zero size).
+            Some(row) => unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, true) },
+            // SAFETY: as above.
+            None => unsafe { self.alloc_slow(l, layout, outer, zeroed) },
+        }
     }
 
     /// Alignments above 8 and sizes too large for the fast path.
     #[cold]
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_general(&self, layout: Layout, zeroed: bool) -> *mut u8 {
         let Some(outer) = header::outer_layout(layout) else {
             note_failed();
             return std::ptr::null_mut();
         };
         match LOCAL.try_with(|l| {
-            // SAFETY: forwarded from the caller's GlobalAlloc contract.
+            // SAFETY: (A) holds: `GlobalAlloc::alloc`'s contract (non-zero size) is ours.
             unsafe { self.alloc_slow(l, layout, outer, zeroed) }
         }) {
             Ok(p) => p,
-            // SAFETY: forwarded; without thread-local state the block is
+            // SAFETY: (A) holds (our own contract); without thread-local state the block is
             // treated as the profiler's own (never the case for const TLS).
             Err(_) => unsafe { self.alloc_internal(layout, outer, zeroed) },
         }
     }
 
     #[inline(always)]
+    ///
+    /// # Safety
+    /// (O): `outer` is a valid, non-zero layout for the inner allocator.
     unsafe fn inner_alloc(&self, outer: Layout, zeroed: bool) -> *mut u8 {
         // SAFETY: `outer` has a non-zero size (it includes the header).
         unsafe {
@@ -244,9 +269,12 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// shared overflow row, and layouts the fast path does not take.
     #[cold]
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_slow(&self, l: &Local, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
         if l.busy.get() {
-            // SAFETY: forwarded.
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
             return unsafe { self.alloc_internal(layout, outer, zeroed) };
         }
         if !l.ws.get().is_null() {
@@ -260,14 +288,13 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         if !fork::installed() {
             fork::install();
         }
-        // SAFETY: rows are never unmapped; null only if the OS refused memory.
-        match unsafe { local::row(l).as_ref() } {
+        match local::row(l) {
             Some(row) => {
                 let sampled = sampling::should_sample(l, layout.size());
-                // SAFETY: forwarded.
+                // SAFETY: our own contract, passed on unchanged (see # Safety above).
                 unsafe { self.alloc_tracked(l, row, layout, outer, zeroed, sampled) }
             }
-            // SAFETY: forwarded.
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
             None => unsafe { self.alloc_internal(layout, outer, zeroed) },
         }
     }
@@ -276,6 +303,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// path for every block that is not a plain fast-path one.
     #[cold]
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_tracked(
         &self,
         l: &Local,
@@ -286,7 +316,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         sampled: bool,
     ) -> *mut u8 {
         let tag = l.tag.get();
-        // SAFETY: forwarded.
+        // SAFETY: our own contract, passed on unchanged (see # Safety above).
         let base = unsafe { self.inner_alloc(outer, zeroed) };
         if base.is_null() {
             row.on_failed(tag);
@@ -318,8 +348,11 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 
     #[cold]
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_internal(&self, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: forwarded.
+        // SAFETY: our own contract, passed on unchanged (see # Safety above).
         let base = unsafe { self.inner_alloc(outer, zeroed) };
         if base.is_null() {
             return base;
@@ -342,15 +375,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
 
     /// Counts a free of a tracked block: local or remote row, then the sample table.
     #[inline(always)]
-    fn count_free(h: Header, user: *mut u8, size: usize, align: usize, cur_row: *const Row) {
+    fn count_free(h: Header, user: *mut u8, size: usize, align: usize, cur_row: Option<&Row>) {
         if h.flags & FLAG_SAMPLED != 0 {
             sampling::on_free(user);
         }
         if align > header::HEADER_SIZE {
             note_wide_pad(align, false);
         }
-        // SAFETY: rows are never unmapped.
-        match unsafe { cur_row.as_ref() } {
+        match cur_row {
             Some(r) if r.slot() == h.slot => r.on_free_local(h.tag, size),
             _ => {
                 if let Some(r) = rows::row(h.slot) {
@@ -367,8 +399,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
 fn undo_alloc(size: usize) {
     let _ = LOCAL.try_with(|l| {
         if l.is_open() {
-            // SAFETY: open cells belong to this thread's row, never unmapped.
-            let cell = unsafe { &*l.cell.get() };
+            let cell = l.cell.get();
             cell.own_unalloc(size);
             cell.on_failed();
         }
@@ -390,8 +421,7 @@ fn note_wide_pad(align: usize, alloc: bool) {
 #[cold]
 fn note_failed() {
     let _ = LOCAL.try_with(|l| {
-        // SAFETY: rows are never unmapped.
-        if let Some(r) = unsafe { local::row(l).as_ref() } {
+        if let Some(r) = local::row(l) {
             r.on_failed(l.tag.get());
         }
     });
@@ -407,13 +437,13 @@ fn note_failed() {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
         unsafe { self.alloc_impl(layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
         unsafe { self.alloc_impl(layout, true) }
     }
 
@@ -426,17 +456,17 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
                 if word >> 16 != l.key.get() {
                     return false;
                 }
+                // `key` matches only once this thread has its own row.
+                let Some(row) = l.row.get() else {
+                    return false;
+                };
                 let tag = word as u16;
-                // SAFETY: `key` matches only once this thread has its own
-                // row, which is never unmapped.
-                unsafe { &*l.row.get() }
-                    .cell(tag)
-                    .own_free(tag, layout.size());
+                row.cell(tag).own_free(tag, layout.size());
                 true
             })
             .unwrap_or(false);
         if !own {
-            // SAFETY: forwarded.
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
             return unsafe { self.dealloc_slow(ptr, layout, Header::from_word(word)) };
         }
         // No flags means alignment at most 8: the block is `size + 8` bytes
@@ -477,11 +507,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             .filter(|&(open, _, _, key)| open && h.to_word() >> 16 == key);
         if let Some((_, row, word, _)) = own {
             if new_size <= FAST_MAX && !sampling::enabled() {
-                // SAFETY: `row` is this thread's own row (never unmapped);
-                // the rest is forwarded.
-                return unsafe {
-                    self.realloc_own(&*row, ptr, layout.size(), new_size, h.tag, word)
-                };
+                if let Some(row) = row {
+                    // SAFETY: our caller's contract: `ptr` is a live block of
+                    // `layout`, handed out by this thread (its key matches).
+                    return unsafe {
+                        self.realloc_own(row, ptr, layout.size(), new_size, h.tag, word)
+                    };
+                }
             }
         }
         let fast = h.flags == 0
@@ -489,7 +521,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
                 .try_with(|l| !l.busy.get() && l.ws.get().is_null())
                 .unwrap_or(false);
         if !fast || sampling::enabled() {
-            // SAFETY: forwarded.
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
             return unsafe { self.realloc_slow(ptr, layout, new_layout, h) };
         }
         let base = header::base(ptr, layout);
@@ -503,17 +535,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
         let user = nbase.wrapping_add(header::pad(layout.align()));
         let (row, tag) = LOCAL
             .try_with(|l| (local::row(l), l.tag.get()))
-            .unwrap_or((std::ptr::null(), 0));
+            .unwrap_or((None, 0));
         // Old bytes leave the cell they were allocated in.
         if let Some(r) = rows::row(h.slot) {
-            if std::ptr::eq(row, r) {
+            if row.is_some_and(|cur| std::ptr::eq(cur, r)) {
                 r.on_free_local(h.tag, layout.size());
             } else {
                 r.on_free_remote(h.tag, layout.size());
             }
         }
-        // SAFETY: rows are never unmapped.
-        let slot = match unsafe { row.as_ref() } {
+        let slot = match row {
             Some(r) => {
                 r.on_realloc_in(tag, new_size);
                 r.slot()
@@ -539,13 +570,16 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// Frees of other threads' blocks, flagged blocks, and frees on threads
     /// without their own row.
     #[inline(never)]
+    ///
+    /// # Safety
+    /// (F): `ptr` is a live block this tracker handed out for `layout`, and `h` (where given) is its header.
     unsafe fn dealloc_slow(&self, ptr: *mut u8, layout: Layout, h: Header) {
         if h.flags & (FLAG_INTERNAL | FLAG_WORKSPACE) != 0 {
-            // SAFETY: forwarded.
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
             unsafe { self.dealloc_special(ptr, layout, h) };
             return;
         }
-        let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(std::ptr::null());
+        let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(None);
         Self::count_free(h, ptr, layout.size(), layout.align(), cur);
         if let Some(outer) = header::outer_layout(layout) {
             // SAFETY: `base` and `outer` are what the inner allocator gave us.
@@ -557,6 +591,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// most 8), on a thread that is not busy, with sampling off. `word` is the
     /// header word of a block allocated now.
     #[inline(always)]
+    ///
+    /// # Safety
+    /// (R): (F) for `ptr` and the old layout, and the new size is non-zero and valid for its alignment.
     unsafe fn realloc_own(
         &self,
         row: &Row,
@@ -588,6 +625,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 
     #[cold]
+    ///
+    /// # Safety
+    /// (F): `ptr` is a live block this tracker handed out for `layout`, and `h` (where given) is its header.
     unsafe fn dealloc_special(&self, ptr: *mut u8, layout: Layout, h: Header) {
         if h.flags & FLAG_WORKSPACE != 0 {
             region::dealloc(ptr, layout);
@@ -603,6 +643,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// Realloc as allocate, copy, free: for sampled, internal and workspace
     /// blocks, and whenever sampling is on (so the new block can be sampled).
     #[cold]
+    ///
+    /// # Safety
+    /// (R): (F) for `ptr` and the old layout, and the new size is non-zero and valid for its alignment.
     unsafe fn realloc_slow(&self, ptr: *mut u8, old: Layout, new: Layout, h: Header) -> *mut u8 {
         if h.flags & FLAG_INTERNAL != 0 {
             let (Some(o), Some(n)) = (header::outer_layout(old), header::outer_layout(new)) else {
@@ -618,7 +661,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
             return nb;
         }
-        // SAFETY: forwarded; `new` has a non-zero size.
+        // SAFETY: (A) holds: (R) says `new` has a non-zero size.
         let np = unsafe { self.alloc_impl(new, false) };
         if np.is_null() {
             return np;
@@ -633,8 +676,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         if counted_alloc {
             // The alloc above counted as an allocation; turn it into a realloc.
             let _ = LOCAL.try_with(|l| {
-                // SAFETY: rows are never unmapped.
-                if let Some(r) = unsafe { l.row.get().as_ref() } {
+                if let Some(r) = l.row.get() {
                     r.alloc_to_realloc(l.tag.get());
                 }
             });

@@ -25,11 +25,23 @@
 //! # drop(o);
 //! ```
 //!
-//! Modules: [`array`](Array) (the handle, constructors, accessors),
+//! # Public API
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Array`] | the handle: constructors, views, copies, copy-on-write writes, arithmetic, `matmul` (a shared handle like ndarray's `ArcArray`) |
+//! | [`Element`], [`Numeric`], [`Gemm`] | element types: all, arithmetic, matmul (f32/f64) |
+//! | [`ArrayError`] | why an operation failed (`try_*` methods) |
+//! | [`broadcast_shape`] | NumPy's broadcasting rule |
+//! | [`s!`], [`NewAxis`], [`SliceInfoElem`] | ndarray's slicing, re-exported |
+//! | [`registry`] | reading the records: arenas, retainers and their chains, statistics |
+//! | [`warn`] | the `ARENAPROF_WARN_PINNED` warning |
+//!
+//! Private modules: `array` (the handle, constructors, accessors),
 //! `view_ops` (views), `copy_ops` (copies), `cow` (copy-on-write writes),
 //! `arith` (broadcasting arithmetic, sums, means), `linalg` (matmul),
-//! `store` (the records), [`registry`] (reading them), [`warn`] (the
-//! `ARENAPROF_WARN_PINNED` warning).
+//! `store` (the records, below `registry`), `site` (creation sites),
+//! `spin` (the shard lock), `dims`, `element`, `op`, `error`.
 //!
 //! Arena buffers are allocated under [`arenaprof_alloc::Tag::ARRAY_BASE`]
 //! with exactly `len * size_of::<T>()` bytes, so that tag counts arena bytes
@@ -43,7 +55,7 @@ mod cow;
 mod dims;
 mod element;
 mod error;
-pub mod linalg;
+mod linalg;
 mod op;
 pub mod registry;
 mod site;

@@ -20,44 +20,20 @@
 //! ```
 
 use crate::site::site_of;
+pub use crate::store::MAX_COW_EVENTS;
 use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
-use arenaprof_snapshot::{footprint, ArenaRecord, Layout, Registry, Site, Snapshot, ViewRecord};
+use arenaprof_snapshot::{footprint, ArenaRecord, Registry, Site, Snapshot, ViewRecord};
 use std::collections::HashMap;
 use std::fmt;
-
-/// One view (or owning array) in a chain.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ViewInfo {
-    /// View id (unique per run).
-    pub id: u64,
-    /// Id of the view it was derived from (`None` for an owning array).
-    pub parent: Option<u64>,
-    /// The operation, e.g. `"slice[..10]"`, `"t()"`, or an owner's
-    /// constructor (`"arange"`).
-    pub op: String,
-    /// Where it was made (file:line:col of the user's code).
-    pub site: Site,
-    /// Whether a handle to it is alive (dropped ancestors are kept as records).
-    pub alive: bool,
-    /// Whether it is the arena's owning array.
-    pub is_owner: bool,
-    /// Its window on the arena, in elements.
-    pub layout: Layout,
-    /// Creation time (ns since the registry's clock started; views are
-    /// stamped at the kernel tick's resolution).
-    pub created_ns: u64,
-    /// Tracker thread slot that made it.
-    pub thread: u32,
-}
 
 /// A live view that keeps an arena allocated, and how it came to be.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Retainer {
     /// The live view.
-    pub view: ViewInfo,
+    pub view: ViewRecord,
     /// Its derivation, root first: the owning array's record, then each
     /// derived view down to `view` itself (dropped links included).
-    pub chain: Vec<ViewInfo>,
+    pub chain: Vec<ViewRecord>,
     /// Bytes of the arena this view can reach.
     pub reachable_bytes: u64,
     /// Bytes a `to_owned()` copy of this view would allocate.
@@ -194,13 +170,15 @@ fn collect(only: Option<u64>) -> Raw {
     })
 }
 
-fn view_info(v: &ViewRec, parent: Option<u64>, elem_size: u64) -> ViewInfo {
+/// The snapshot's record of a view (the same type the report reads).
+fn view_info(v: &ViewRec, arena: u64, parent: Option<u64>, elem_size: u64) -> ViewRecord {
     let op = match v.op.owner_name() {
         Some(n) => n.to_owned(),
         None => v.op.render(v.dim.as_slice()),
     };
-    ViewInfo {
+    ViewRecord {
         id: v.id,
+        arena,
         parent,
         op,
         site: site_of(v.site),
@@ -232,11 +210,11 @@ fn build(raw: Raw) -> Vec<ArenaInfo> {
             if s != shard || v.arena != *aslot || !v.alive {
                 continue;
             }
-            let info = view_info(v, parent_id(v), es);
+            let info = view_info(v, a.id, parent_id(v), es);
             let mut chain = vec![info.clone()];
             let mut cur = v.parent;
             while let Some(p) = (cur != NONE).then(|| by_slot.get(&(*shard, cur))).flatten() {
-                chain.push(view_info(p, parent_id(p), es));
+                chain.push(view_info(p, a.id, parent_id(p), es));
                 cur = p.parent;
             }
             chain.reverse();
@@ -326,7 +304,7 @@ pub fn stats() -> RegistryStats {
 }
 
 /// Copy-on-write events, oldest first (the first
-/// [`MAX_COW_EVENTS`](crate::registry::MAX_COW_EVENTS); [`stats`] counts all).
+/// [`MAX_COW_EVENTS`]; [`stats`] counts all).
 ///
 /// ```
 /// let a = arenaprof_array::Array::<f64>::zeros(&[8]);
@@ -374,19 +352,8 @@ pub fn to_snapshot() -> Registry {
         let Some(&(arena, es)) = arena_of.get(&(*s, v.arena)) else {
             continue;
         };
-        let info = view_info(v, by_slot.get(&(*s, v.parent)).copied(), es);
-        reg.views.push(ViewRecord {
-            id: info.id,
-            arena,
-            parent: info.parent,
-            op: info.op,
-            site: info.site,
-            alive: info.alive,
-            is_owner: info.is_owner,
-            layout: info.layout,
-            created_ns: info.created_ns,
-            thread: info.thread,
-        });
+        reg.views
+            .push(view_info(v, arena, by_slot.get(&(*s, v.parent)).copied(), es));
     }
     reg.views.sort_by_key(|v| v.id);
     for (_, _, a) in &raw.arenas {

@@ -1,7 +1,7 @@
 //! Copy-on-write writes and the pinned-bytes warning.
 
-use arenaprof_array::{registry, s, warn, Array, ArrayError, NewAxis};
 use arenaprof_alloc::Tag;
+use arenaprof_array::{registry, s, warn, Array, ArrayError, NewAxis};
 
 #[global_allocator]
 static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();

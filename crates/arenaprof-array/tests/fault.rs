@@ -2,8 +2,8 @@
 //! request on this thread while `FAIL` is set, and every `try_` path returns
 //! `ArrayError::Alloc` with the counters left exact.
 
-use arenaprof_array::{s, Array, ArrayError};
 use arenaprof_alloc::Tag;
+use arenaprof_array::{s, Array, ArrayError};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

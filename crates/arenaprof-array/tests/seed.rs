@@ -4,8 +4,8 @@
 //! One test in this binary, so the registry and the `ARRAY_BASE` tag hold
 //! nothing else.
 
-use arenaprof_array::{registry, s, Array};
 use arenaprof_alloc::Tag;
+use arenaprof_array::{registry, s, Array};
 
 #[global_allocator]
 static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();

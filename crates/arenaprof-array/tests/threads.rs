@@ -3,8 +3,8 @@
 //! One test in this binary, so the registry and the `ARRAY_BASE` tag hold
 //! nothing else.
 
-use arenaprof_array::{registry, s, Array};
 use arenaprof_alloc::Tag;
+use arenaprof_array::{registry, s, Array};
 use std::sync::mpsc;
 
 #[global_allocator]

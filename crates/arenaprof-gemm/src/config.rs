@@ -29,7 +29,7 @@ pub const MAX_THREADS: usize = 512;
 pub struct GemmConfig {
     /// Threads that compute one GEMM: the calling thread plus `threads - 1`
     /// pool threads. `0` means [`std::thread::available_parallelism`].
-    /// Clamped to [`MAX_THREADS`].
+    /// Clamped to 512 (`MAX_THREADS`).
     pub threads: usize,
     /// Cap on the sum of all workspaces, in bytes, including the per-workspace
     /// record the tracking allocator charges (see

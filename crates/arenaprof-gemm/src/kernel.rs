@@ -70,7 +70,8 @@ impl sealed::Sealed for f32 {
         c: Mat<f32>,
     ) {
         let c_ptr = c.ptr as *mut f32;
-        // SAFETY: forwarded from the caller's contract.
+        // SAFETY: `ap_mm`'s contract (see the trait) is matrixmultiply's,
+        // and our caller upholds it.
         unsafe {
             matrixmultiply::sgemm(
                 m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c_ptr, c.rs, c.cs,
@@ -98,7 +99,8 @@ impl sealed::Sealed for f64 {
         c: Mat<f64>,
     ) {
         let c_ptr = c.ptr as *mut f64;
-        // SAFETY: forwarded from the caller's contract.
+        // SAFETY: `ap_mm`'s contract (see the trait) is matrixmultiply's,
+        // and our caller upholds it.
         unsafe {
             matrixmultiply::dgemm(
                 m, k, n, alpha, a.ptr, a.rs, a.cs, b.ptr, b.rs, b.cs, beta, c_ptr, c.rs, c.cs,

@@ -26,27 +26,38 @@
 //! # Ok::<(), arenaprof_gemm::GemmError>(())
 //! ```
 //!
-//! Modules: [`config`] (settings, environment), [`budget`] (workspace sizes
-//! and how a cap is shared), [`operand`] (strides and bounds checks),
-//! [`partition`] (the 2-D split of C), `kernel` (matrixmultiply calls),
-//! `worker` (pool threads and job hand-off), `pool` ([`GemmPool`]),
-//! [`stat`] ([`MemStat`], the snapshot section), `global` (the default pool),
-//! [`error`].
+//! # Public API
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`GemmPool`], [`GemmConfig`], [`OVERFLOW_TAG`] | a pool of workers with capped workspaces |
+//! | [`GemmPool::gemm`], [`general_mat_mul`] | `C ← α A B + β C` on a pool or the global one |
+//! | [`MatRef`], [`MatMut`], [`Strides`], [`GemmScalar`] | the operands: slices or ndarray 2-D views, any strides, f32/f64 |
+//! | [`GemmError`], [`Operand`] | why a call was refused |
+//! | [`global`], [`set_threads`], [`with_threads`], [`set_workspace_cap`], [`free_buffers`], [`mem_stat`] | the global pool, MKL-style controls |
+//! | [`MemStat`], [`WorkerStat`], [`Blocks`] | what each worker holds and did |
+//! | [`budget`] | workspace sizes and how a cap is shared ([`budget::plan`], [`budget::Limit`]) |
+//! | [`partition`] | the 2-D split of C among workers |
+//!
+//! Private modules: `config` (settings, environment), `operand` (strides
+//! and bounds checks), `mat` (matrix references), `kernel`
+//! (matrixmultiply calls), `worker` (pool threads and job hand-off),
+//! `state` (a pool's state behind its lock), `pool`, `stat` (figures and
+//! the snapshot section), `global` (the default pool), `error`.
 
 pub mod budget;
-pub mod config;
-pub mod error;
+mod config;
+mod error;
 mod global;
 mod kernel;
 mod mat;
-pub mod operand;
+mod operand;
 pub mod partition;
 mod pool;
-pub mod stat;
+mod stat;
 mod state;
 mod worker;
 
-pub use budget::{Limit, Plan};
 pub use config::GemmConfig;
 pub use error::{GemmError, Operand};
 pub use global::{

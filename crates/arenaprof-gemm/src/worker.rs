@@ -260,7 +260,8 @@ pub(crate) fn resize(ws: &mut Option<Workspace>, region: usize, c: &Counters) {
 /// The caller participates in the current command (so `job` is stable and
 /// its buffers are alive), and `ws` is this thread's workspace.
 pub(crate) unsafe fn run_tiles(shared: &Shared, ws: &mut Option<Workspace>, c: &Counters) -> bool {
-    // SAFETY: forwarded.
+    // SAFETY: `Shared::job` requires a caller taking part in the current
+    // command, which is this function's own contract.
     let job = unsafe { shared.job() };
     if ws.is_none() && job.region > 0 {
         // The allocator refused this worker's workspace earlier: ask again.
@@ -325,7 +326,8 @@ pub(crate) unsafe fn run_tiles(shared: &Shared, ws: &mut Option<Workspace>, c: &
 /// # Safety
 /// As [`run_tile`], for the job's operands of type `T`.
 unsafe fn tile<T: GemmScalar>(job: &Job, rows: (usize, usize), cols: (usize, usize)) -> TileCost {
-    // SAFETY: forwarded; the job's pointers are to `T` (its dtype).
+    // SAFETY: `run_tile`'s contract is this function's (see # Safety), which
+    // our caller upholds; the job's pointers are to `T` (its dtype).
     unsafe {
         run_tile::<T>(
             job.blocks,

@@ -12,9 +12,10 @@
 //! own cap. Live bytes are also checked exactly against the pool's own
 //! figures while each pool runs.
 
-use arenaprof_gemm::budget::WORKSPACE_RECORD;
-use arenaprof_gemm::{GemmConfig, GemmPool, Limit, MatMut, MatRef, Strides};
 use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
+use arenaprof_gemm::budget::Limit;
+use arenaprof_gemm::budget::WORKSPACE_RECORD;
+use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 
 #[global_allocator]
 static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();

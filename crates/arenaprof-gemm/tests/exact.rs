@@ -6,9 +6,10 @@
 //!
 //! One test: the global pool and the tag's counters are process-wide.
 
-use arenaprof_gemm::budget::FULL_WORKSPACE;
-use arenaprof_gemm::{GemmConfig, Limit, MatMut, MatRef, Strides};
 use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
+use arenaprof_gemm::budget::Limit;
+use arenaprof_gemm::budget::FULL_WORKSPACE;
+use arenaprof_gemm::{GemmConfig, MatMut, MatRef, Strides};
 
 #[global_allocator]
 static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();
@@ -89,7 +90,8 @@ fn global_pool_bytes_are_exact_through_set_threads_and_free_buffers() {
     // Back up to 4: three new workspaces, allocated when the threads start.
     arenaprof_gemm::set_threads(4);
     assert_eq!(live(), 4 * one);
-    let tiles = |s: &arenaprof_gemm::MemStat| s.per_worker.iter().map(|w| w.tiles).collect::<Vec<_>>();
+    let tiles =
+        |s: &arenaprof_gemm::MemStat| s.per_worker.iter().map(|w| w.tiles).collect::<Vec<_>>();
     let before = tiles(&arenaprof_gemm::mem_stat());
     // with_threads(1): this thread's calls use worker 0 only; nothing freed.
     arenaprof_gemm::with_threads(1, || square(128));

@@ -1,8 +1,8 @@
 //! GEMM when the allocator refuses its workspaces: an error, never an abort,
 //! and the next call succeeds once memory is there again.
 
-use arenaprof_gemm::{GemmConfig, GemmError, GemmPool, MatMut, MatRef, Strides};
 use arenaprof_alloc::TrackingAlloc;
+use arenaprof_gemm::{GemmConfig, GemmError, GemmPool, MatMut, MatRef, Strides};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 

@@ -5,8 +5,8 @@
 //!
 //! One test per binary: the counters are process-wide.
 
-use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 use arenaprof_alloc::{stats, untracked, Stats};
+use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 
 #[global_allocator]
 static A: arenaprof_alloc::TrackingAlloc = arenaprof_alloc::TrackingAlloc::new();

@@ -6,9 +6,9 @@
 //!
 //! One test: the tag's peak is process-wide.
 
+use arenaprof_alloc::{stats, untracked, Tag};
 use arenaprof_gemm::partition::Grid;
 use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
-use arenaprof_alloc::{stats, untracked, Tag};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[global_allocator]

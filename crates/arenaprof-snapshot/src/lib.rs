@@ -7,7 +7,7 @@
 //! global state, so the report tool reads snapshots without profiling itself.
 //!
 //! The on-disk format is described in `docs/FORMAT.md` and implemented in
-//! [`format`](mod@format): a fixed header (magic, version, length, CRC-32) and a postcard
+//! `format` (private; its items are re-exported here): a fixed header (magic, version, length, CRC-32) and a postcard
 //! payload. Reading never panics: a truncated, corrupt or foreign file is a
 //! [`FormatError`].
 //!
@@ -17,13 +17,23 @@
 //! let bytes = snap.to_bytes().unwrap();
 //! assert_eq!(Snapshot::from_bytes(&bytes).unwrap(), snap);
 //! ```
+//!
+//! # Public API
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Snapshot`] and the model types ([`Counters`], [`Timeline`], [`HeapProfile`], [`Registry`], ...) | the data, all `pub` fields, serde |
+//! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`], [`write_atomic`] | the file format |
+//! | [`FormatError`], [`FORMAT_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
+//! | [`footprint`] | exact unions of strided footprints (bytes live views reach) |
+//! | [`size`] | the one size grammar (`10MiB`, `1.5G`, `16MB`) |
 
 pub mod footprint;
-pub mod format;
+mod format;
 mod model;
 mod native;
 pub mod size;
 
-pub use format::{FormatError, FORMAT_VERSION, MAGIC};
+pub use format::{write_atomic, FormatError, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use model::*;
 pub use native::*;

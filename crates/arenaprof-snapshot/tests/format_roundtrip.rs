@@ -1,7 +1,7 @@
 //! The snapshot file format: header layout, round trips, and every error.
 
 mod common;
-use arenaprof_snapshot::format::HEADER_LEN;
+use arenaprof_snapshot::HEADER_LEN;
 use arenaprof_snapshot::{FormatError, Snapshot, FORMAT_VERSION, MAGIC};
 
 #[test]

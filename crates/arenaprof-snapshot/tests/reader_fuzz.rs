@@ -4,7 +4,7 @@
 //! (10,000 inputs) in a few seconds; each test prints its case count.
 
 mod common;
-use arenaprof_snapshot::format::HEADER_LEN;
+use arenaprof_snapshot::HEADER_LEN;
 use arenaprof_snapshot::{Snapshot, FORMAT_VERSION, MAGIC};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
