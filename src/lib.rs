@@ -70,5 +70,5 @@ pub use arenaprof_alloc::Jemalloc;
 
 pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;
-pub use arenaprof_snapshot as model;
 pub use arenaprof_native::blas;
+pub use arenaprof_snapshot as model;

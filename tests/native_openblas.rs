@@ -82,10 +82,15 @@ fn openblas_buffers_in_the_report_and_the_ladder_sums_to_rss() {
     arenaprof::set_sampling(arenaprof::Sampling::Bytes {
         mean: arenaprof::Sampling::DEFAULT_MEAN,
     });
-    assert!(hooks::is_installed(), "Profiler::from_env installs the hooks");
+    assert!(
+        hooks::is_installed(),
+        "Profiler::from_env installs the hooks"
+    );
     let Some(lib) = open_or_skip() else { return };
     let changes = blas::set_threads(8);
-    assert!(changes.iter().any(|c| c.path.contains("openblas") && c.now == 8));
+    assert!(changes
+        .iter()
+        .any(|c| c.path.contains("openblas") && c.now == 8));
     let p = lib.symbol("cblas_dgemm").expect("cblas_dgemm");
     // SAFETY: cblas_dgemm's C signature.
     let dgemm = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(p) };

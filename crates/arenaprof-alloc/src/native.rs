@@ -10,8 +10,8 @@
 use crate::mmap;
 use arenaprof_native::{blas, hooks, maps};
 use arenaprof_snapshot::{
-    BlasRuntime, BlasThreadChange, GroupKind, LadderRung, MappingGroup, NativeMemory,
-    NativeObject, ProcessPoint,
+    BlasRuntime, BlasThreadChange, GroupKind, LadderRung, MappingGroup, NativeMemory, NativeObject,
+    ProcessPoint,
 };
 use std::ops::Range;
 use std::time::Instant;

@@ -14,9 +14,9 @@
 
 use arenaprof_snapshot::{
     ArenaRecord, Counters, Frame, HeapProfile, Histogram, JemallocStats, Layout, Mark, Meta,
-    NativeMemory,
-    Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig, SamplingMode, Site,
-    Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline, TimelinePoint, ViewRecord,
+    NativeMemory, Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig,
+    SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline,
+    TimelinePoint, ViewRecord,
 };
 
 /// Elements of the big `arange` in [`pinned_views`].
@@ -459,7 +459,14 @@ pub fn pinned_native(tracked: u64, allocator_resident: u64, tl: &Timeline) -> Na
         commit_bytes: commit,
     };
     let groups = vec![
-        g(GroupKind::ThreadStacks, "", 33, 120 * MIB, stacks, 120 * MIB),
+        g(
+            GroupKind::ThreadStacks,
+            "",
+            33,
+            120 * MIB,
+            stacks,
+            120 * MIB,
+        ),
         g(GroupKind::Binary, "", 4, 2 * MIB, MIB, 64 << 10),
         g(
             GroupKind::Library,
@@ -469,9 +476,23 @@ pub fn pinned_native(tracked: u64, allocator_resident: u64, tl: &Timeline) -> Na
             2 * MIB,
             188 << 10,
         ),
-        g(GroupKind::Library, "/usr/lib/x86_64-linux-gnu/libc.so.6", 6, 2 * MIB, 2 * MIB, 76 << 10),
+        g(
+            GroupKind::Library,
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            6,
+            2 * MIB,
+            2 * MIB,
+            76 << 10,
+        ),
         g(GroupKind::Profiler, "", 3, 4 * MIB, prof, 4 * MIB),
-        g(GroupKind::MappedBy, OPENBLAS, 16, 2048 * MIB, native, 2048 * MIB),
+        g(
+            GroupKind::MappedBy,
+            OPENBLAS,
+            16,
+            2048 * MIB,
+            native,
+            2048 * MIB,
+        ),
         g(GroupKind::Heap, "", 1, 876 << 10, heap, 876 << 10),
         g(
             GroupKind::OtherAnonymous,

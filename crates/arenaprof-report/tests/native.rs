@@ -55,7 +55,12 @@ fn outside_allocator_rows_by_object_and_blas_rows() {
         .expect("OpenBLAS's buffers");
     assert!(ob.object.ends_with("libopenblas.so.0"));
     assert_eq!(
-        (ob.mappings, ob.virtual_bytes, ob.resident_bytes, ob.commit_bytes),
+        (
+            ob.mappings,
+            ob.virtual_bytes,
+            ob.resident_bytes,
+            ob.commit_bytes
+        ),
         (16, 2048 * MIB, 4 * MIB, 2048 * MIB)
     );
     assert!(rows.iter().all(|o| o.kind != "allocator"));
@@ -72,7 +77,12 @@ fn outside_allocator_rows_by_object_and_blas_rows() {
     assert_eq!(b.version.as_deref(), Some("0.3.21"));
     assert_eq!(b.threads, 1);
     assert_eq!(b.lowering_freed_bytes, Some(0));
-    assert!(b.lowering.starts_with("freed nothing: 16 -> 1 threads left 2.0 GiB mapped (OpenBLAS keeps"), "{}", b.lowering);
+    assert!(
+        b.lowering
+            .starts_with("freed nothing: 16 -> 1 threads left 2.0 GiB mapped (OpenBLAS keeps"),
+        "{}",
+        b.lowering
+    );
     assert!(b.advice.contains("OPENBLAS_NUM_THREADS") && b.advice.contains("arenaprof::gemm"));
     assert!(r.blas_notes[0].starts_with("skipped "));
     // VmSize and RSS per timeline point.
@@ -89,7 +99,12 @@ fn json_has_the_documented_fields() {
     let rows = v["memory"]["outside_allocator"].as_array().unwrap();
     for row in rows {
         assert!(row["object"].is_string());
-        for k in ["mappings", "virtual_bytes", "resident_bytes", "commit_bytes"] {
+        for k in [
+            "mappings",
+            "virtual_bytes",
+            "resident_bytes",
+            "commit_bytes",
+        ] {
             assert!(row[k].is_u64(), "{k} in {row}");
         }
     }
@@ -116,7 +131,9 @@ fn text_and_html_show_outside_memory_and_blas() {
     assert!(t.contains("anonymous memory mapped by libopenblas.so.0"));
     assert!(t.contains("BLAS (runtimes loaded in the process)"));
     assert!(t.contains("openblas 0.3.21 libopenblas.so.0 (pthreads, Haswell): 1 thread; 16 buffers of 128.0 MiB mapped: 2.0 GiB virtual, 4.0 MiB resident"), "{t}");
-    assert!(t.contains("lowering the thread count freed nothing: 16 -> 1 threads left 2.0 GiB mapped"));
+    assert!(
+        t.contains("lowering the thread count freed nothing: 16 -> 1 threads left 2.0 GiB mapped")
+    );
     assert!(t.contains("[VmSize]") && t.contains("[RSS]"));
     assert!(t.contains("note: skipped /usr/lib/x86_64-linux-gnu/libblas.so.3"));
     let h = html::render(&r);
@@ -139,14 +156,16 @@ fn check_limits_outside_and_virtual() {
     assert_eq!(out.passed.len(), 2);
     let out = check(&r, &lim(Some(MIB), Some(MIB)));
     assert_eq!(out.violations.len(), 2);
-    assert!(out.violations[0].message.starts_with(
-        "memory.outside_allocator_resident_bytes = "
-    ));
-    assert!(out.violations[0].message.contains("exceeds --max-outside 1.0 MiB: largest is"));
+    assert!(out.violations[0]
+        .message
+        .starts_with("memory.outside_allocator_resident_bytes = "));
+    assert!(out.violations[0]
+        .message
+        .contains("exceeds --max-outside 1.0 MiB: largest is"));
     assert!(
-        out.violations[1]
-            .message
-            .contains("exceeds --max-virtual 1.0 MiB: largest is /usr/lib/x86_64-linux-gnu/libopenblas.so.0"),
+        out.violations[1].message.contains(
+            "exceeds --max-virtual 1.0 MiB: largest is /usr/lib/x86_64-linux-gnu/libopenblas.so.0"
+        ),
         "{}",
         out.violations[1].message
     );
@@ -154,7 +173,7 @@ fn check_limits_outside_and_virtual() {
 
 #[test]
 fn version_1_snapshots_read_and_say_they_were_not_measured() {
-    let bytes = arenaprof_snapshot::format::to_bytes_v1(&fixtures::pinned_views()).unwrap();
+    let bytes = arenaprof_snapshot::to_bytes_v1(&fixtures::pinned_views()).unwrap();
     let snap = Snapshot::from_bytes(&bytes).unwrap();
     let r = analyze(&snap, &Options::default());
     assert!(!r.memory.measured);
@@ -173,7 +192,7 @@ fn version_1_snapshots_read_and_say_they_were_not_measured() {
         },
     );
     assert_eq!(out.violations.len(), 1);
-    assert!(out.violations[0]
-        .message
-        .contains("was not measured, so --max-outside 1.0 MiB cannot be checked (snapshot format version 1"));
+    assert!(out.violations[0].message.contains(
+        "was not measured, so --max-outside 1.0 MiB cannot be checked (snapshot format version 1"
+    ));
 }

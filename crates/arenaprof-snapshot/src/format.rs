@@ -221,7 +221,7 @@ impl From<SnapshotV1> for Snapshot {
 /// ```
 /// let mut s = arenaprof_snapshot::Snapshot::default();
 /// s.meta.program = "old".into();
-/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::format::to_bytes_v1(&s).unwrap()).unwrap();
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v1(&s).unwrap()).unwrap();
 /// assert_eq!(back.meta.program, "old");
 /// assert!(!back.native.measured);
 /// ```

@@ -24,7 +24,9 @@
 //! |---|---|
 //! | [`Snapshot`] and the model types ([`Counters`], [`Timeline`], [`HeapProfile`], [`Registry`], ...) | the data, all `pub` fields, serde |
 //! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`], [`write_atomic`] | the file format |
-//! | [`FormatError`], [`FORMAT_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
+//! | [`FormatError`], [`FORMAT_VERSION`], [`OLDEST_READABLE_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
+//! | [`to_bytes_v1`] | a version-1 file image, for tests of the reader's compatibility |
+//! | [`NativeMemory`] and its types ([`MappingGroup`], [`LadderRung`], [`BlasRuntime`], ...) | memory outside the allocator, BLAS runtimes (format version 2) |
 //! | [`footprint`] | exact unions of strided footprints (bytes live views reach) |
 //! | [`size`] | the one size grammar (`10MiB`, `1.5G`, `16MB`) |
 
@@ -34,6 +36,9 @@ mod model;
 mod native;
 pub mod size;
 
-pub use format::{write_atomic, FormatError, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use format::{
+    to_bytes_v1, write_atomic, FormatError, FORMAT_VERSION, HEADER_LEN, MAGIC,
+    OLDEST_READABLE_VERSION,
+};
 pub use model::*;
 pub use native::*;

@@ -127,8 +127,11 @@ fn a_checksummed_payload_that_claims_huge_counts_is_refused() {
 #[test]
 fn version_1_files_still_read_without_the_native_section() {
     let snap = common::rich();
-    assert!(snap.native.measured, "the rich snapshot has a native section");
-    let v1 = arenaprof_snapshot::format::to_bytes_v1(&snap).unwrap();
+    assert!(
+        snap.native.measured,
+        "the rich snapshot has a native section"
+    );
+    let v1 = arenaprof_snapshot::to_bytes_v1(&snap).unwrap();
     assert_eq!(u32::from_le_bytes(v1[8..12].try_into().unwrap()), 1);
     let back = Snapshot::from_bytes(&v1).unwrap();
     let mut expect = snap.clone();

@@ -40,7 +40,10 @@ fn check_max_outside_and_max_virtual() {
         "8GiB",
     ]));
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("ok: memory.outside_allocator_resident_bytes = "), "{out}");
+    assert!(
+        out.starts_with("ok: memory.outside_allocator_resident_bytes = "),
+        "{out}"
+    );
     assert!(out.contains("memory.virtual_bytes = "), "{out}");
     let (code, out, _) = outcome(&arenaprof(&[
         "check",
@@ -54,7 +57,11 @@ fn check_max_outside_and_max_virtual() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].starts_with("FAIL: memory.outside_allocator_resident_bytes = "));
-    assert!(lines[1].starts_with("FAIL: memory.virtual_bytes = 3."), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("FAIL: memory.virtual_bytes = 3."),
+        "{}",
+        lines[1]
+    );
     assert!(lines[1].contains("largest is /usr/lib/x86_64-linux-gnu/libopenblas.so.0 (anonymous memory mapped by libopenblas.so.0, 2.0 GiB virtual in 16 mappings)"), "{}", lines[1]);
 }
 
@@ -64,7 +71,7 @@ fn version_1_snapshot_reports_and_cannot_pass_the_new_limits() {
     let p = dir.path().join("old.arenaprof");
     std::fs::write(
         &p,
-        arenaprof_snapshot::format::to_bytes_v1(&fixtures::pinned_views()).unwrap(),
+        arenaprof_snapshot::to_bytes_v1(&fixtures::pinned_views()).unwrap(),
     )
     .unwrap();
     let (code, out, err) = outcome(&arenaprof(&["report", s(&p)]));
@@ -74,5 +81,10 @@ fn version_1_snapshot_reports_and_cannot_pass_the_new_limits() {
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = outcome(&arenaprof(&["check", s(&p), "--max-virtual", "1GiB"]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("memory.virtual_bytes was not measured, so --max-virtual 1.0 GiB cannot be checked"), "{out}");
+    assert!(
+        out.contains(
+            "memory.virtual_bytes was not measured, so --max-virtual 1.0 GiB cannot be checked"
+        ),
+        "{out}"
+    );
 }

@@ -61,7 +61,10 @@ fn quick_demo_reproduces_explains_and_fixes_both_failures() {
     // 256 rows and columns over 4 threads: each packs 64 x 256 of A and
     // 256 x 64 of B, 128 KiB each: 256 KiB per buffer, measured by mincore.
     assert!(sim.contains("(256.0 KiB per buffer)"), "{sim}");
-    assert!(!stdout.contains("OpenBLAS 0."), "no library figure in a simulation");
+    assert!(
+        !stdout.contains("OpenBLAS 0."),
+        "no library figure in a simulation"
+    );
     assert!(stdout.contains("overflows 0"), "{stdout}");
     assert!(
         stdout.contains("lowering to 1 thread: the simulation keeps its 4 buffers mapped"),
@@ -132,12 +135,16 @@ fn quick_demo_on_the_real_openblas() {
         return;
     }
     assert!(
-        first.starts_with("arenaprof demo: where memory goes and why it stays (quick mode; OpenBLAS 0.")
-            && first.contains(" loaded from /")
+        first.starts_with(
+            "arenaprof demo: where memory goes and why it stays (quick mode; OpenBLAS 0."
+        ) && first.contains(" loaded from /")
             && first.contains("libopenblas"),
         "{first}"
     );
-    assert!(!stdout.contains("simulat"), "no simulation with the library: {stdout}");
+    assert!(
+        !stdout.contains("simulat"),
+        "no simulation with the library: {stdout}"
+    );
     assert!(
         stdout.contains("openblas_set_num_threads(4): ") && stdout.contains(" -> 4 threads"),
         "{stdout}"
@@ -158,7 +165,16 @@ fn quick_demo_on_the_real_openblas() {
     );
     // The report printed at the end has the BLAS section and the library's
     // mappings outside the allocator.
-    assert!(stdout.contains("BLAS (runtimes loaded in the process)"), "{stdout}");
-    assert!(stdout.contains("anonymous memory mapped by libopenblas"), "{stdout}");
-    assert!(stdout.contains("lowering the thread count freed nothing: 4 -> 1 threads"), "{stdout}");
+    assert!(
+        stdout.contains("BLAS (runtimes loaded in the process)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("anonymous memory mapped by libopenblas"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("lowering the thread count freed nothing: 4 -> 1 threads"),
+        "{stdout}"
+    );
 }

@@ -192,16 +192,23 @@ pub fn outside(snap: &Snapshot) -> Vec<OutsideRow> {
                     "code and data of the program".to_owned(),
                 ),
                 GroupKind::ThreadStacks => ("[thread stacks]".into(), "thread stacks".into()),
-                GroupKind::Heap => ("[heap]".into(), "brk heap (glibc malloc's main arena)".into()),
+                GroupKind::Heap => (
+                    "[heap]".into(),
+                    "brk heap (glibc malloc's main arena)".into(),
+                ),
                 GroupKind::OtherAnonymous => (
                     "[other anonymous]".into(),
                     if carved.is_some() && n.allocator_source.contains("carved") {
-                        "anonymous memory nobody claimed, the allocator's resident bytes taken out".into()
+                        "anonymous memory nobody claimed, the allocator's resident bytes taken out"
+                            .into()
                     } else {
                         "anonymous memory nobody claimed".into()
                     },
                 ),
-                GroupKind::Profiler => ("[profiler tables]".into(), "the profiler's own tables".into()),
+                GroupKind::Profiler => (
+                    "[profiler tables]".into(),
+                    "the profiler's own tables".into(),
+                ),
                 GroupKind::OtherFile => ("[other files]".into(), "mapped files".into()),
                 GroupKind::Kernel => ("[kernel]".into(), "[vdso], [vvar]".into()),
                 GroupKind::Allocator => unreachable!("filtered above"),
@@ -376,8 +383,10 @@ pub fn apply(snap: &Snapshot, r: &mut Report) {
         })
         .collect();
     if !n.allocator_source.is_empty() {
-        m.notes
-            .push(format!("allocator's resident bytes: {}", n.allocator_source));
+        m.notes.push(format!(
+            "allocator's resident bytes: {}",
+            n.allocator_source
+        ));
     }
     if n.tracked_not_resident_bytes > 0 {
         m.notes.push(format!(
@@ -385,10 +394,7 @@ pub fn apply(snap: &Snapshot, r: &mut Report) {
             format_bytes(n.tracked_not_resident_bytes)
         ));
     }
-    let sum = m
-        .gap
-        .iter()
-        .fold(0i128, |a, g| a + g.bytes as i128);
+    let sum = m.gap.iter().fold(0i128, |a, g| a + g.bytes as i128);
     if sum != n.mappings_rss_bytes as i128 {
         r.warnings.push(format!(
             "memory: the measured ladder sums to {sum} B, not the mappings' {} B",

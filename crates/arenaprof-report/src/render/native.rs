@@ -80,10 +80,8 @@ pub fn text(out: &mut String, r: &Report) {
         format_bytes(m.virtual_bytes),
         format_ns(m.measure_ns),
     );
-    let mut t = Table::new(&[
-        "object", "maps", "virtual", "resident", "commit", "what",
-    ])
-    .align_left(5);
+    let mut t =
+        Table::new(&["object", "maps", "virtual", "resident", "commit", "what"]).align_left(5);
     for o in m.outside_allocator.iter().take(MAX_TEXT_ROWS) {
         t.row(vec![
             short_object(&o.object).to_owned(),

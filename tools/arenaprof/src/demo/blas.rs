@@ -138,9 +138,7 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
 
     let mut fig = match mode {
         Mode::Real(lib) => real(lib, threads, n, products, cores, &a, &b, &mut c_blas)?,
-        Mode::Simulated(why) => {
-            simulated(why, threads, n, products, cores, &a, &b, &mut c_blas)?
-        }
+        Mode::Simulated(why) => simulated(why, threads, n, products, cores, &a, &b, &mut c_blas)?,
     };
     let max_diff = c_blas
         .iter()

@@ -77,7 +77,10 @@ impl Buffers {
     /// If a thread's packed slice of B would not fit in its buffer
     /// (`n > 15872`).
     pub fn dgemm(&self, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
-        assert!(SB_OFFSET + GEMM_Q * n * 8 <= BUFFER_SIZE, "n = {n} is too large");
+        assert!(
+            SB_OFFSET + GEMM_Q * n * 8 <= BUFFER_SIZE,
+            "n = {n} is too large"
+        );
         assert!(a.len() >= n * n && b.len() >= n * n && c.len() >= n * n);
         let t = self.ptrs.len().min(n).max(1);
         let split = |i: usize| (i * n / t, (i + 1) * n / t);
@@ -116,9 +119,9 @@ impl Buffers {
                                     unsafe { *sa.add(i * kq + k) = a[(m0 + i) * n + k0 + k] };
                                 }
                             }
-                            for u in 0..t {
+                            for (u, buf) in bufs.iter().enumerate().take(t) {
                                 let (u0, u1) = split(u);
-                                let sbu = (bufs[u].0 + SB_OFFSET) as *const f64;
+                                let sbu = (buf.0 + SB_OFFSET) as *const f64;
                                 // SAFETY: sa is rows x kq (row stride kq);
                                 // thread u's slice is kq x (u1-u0) (row stride
                                 // u1-u0), written before the barrier and not
