@@ -190,6 +190,12 @@ fn openblas_buffers_in_the_report_and_the_ladder_sums_to_rss() {
         (sum as u64).abs_diff(rss) as f64 <= 0.02 * rss as f64,
         "ladder {sum} vs RSS {rss}"
     );
+    println!(
+        "ladder: {} rungs, all >= 0, sum {sum} B = mappings' RSS; statm RSS {rss} B ({:+.2}%); measured in {} µs",
+        m.gap.len(),
+        (sum as f64 - rss as f64) * 100.0 / rss as f64,
+        m.measure_ns / 1000
+    );
     let native = m.gap.iter().find(|g| g.name == "native_mapped").unwrap();
     assert!(native.bytes as u64 >= row.resident_bytes);
 
