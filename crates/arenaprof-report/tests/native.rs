@@ -177,6 +177,7 @@ fn version_1_snapshots_read_and_say_they_were_not_measured() {
     let snap = Snapshot::from_bytes(&bytes).unwrap();
     let r = analyze(&snap, &Options::default());
     assert!(!r.memory.measured);
+    assert_eq!(r.meta.format_version, 1);
     assert_eq!(r.memory.gap_source, "allocator");
     assert!(r.memory.outside_allocator.is_empty() && r.blas.is_empty());
     let t = text::render(&r);
@@ -195,4 +196,80 @@ fn version_1_snapshots_read_and_say_they_were_not_measured() {
     assert!(out.violations[0].message.contains(
         "was not measured, so --max-outside 1.0 MiB cannot be checked (snapshot format version 1"
     ));
+}
+
+#[test]
+fn crafted_native_sections_never_panic_and_stay_bounded() {
+    use arenaprof_snapshot::{
+        BlasRuntime, BlasThreadChange, GroupKind, LadderRung, MappingGroup, ProcessPoint,
+    };
+    let mut s = fixtures::pinned_views();
+    let n = &mut s.native;
+    let kinds = [
+        GroupKind::Allocator,
+        GroupKind::MappedBy,
+        GroupKind::OtherAnonymous,
+        GroupKind::Library,
+        GroupKind::Kernel,
+    ];
+    n.groups = (0..5_000)
+        .map(|i| MappingGroup {
+            kind: kinds[i % kinds.len()],
+            object: format!("/lib/<b>lib{i}.so"),
+            mappings: u64::MAX,
+            virtual_bytes: u64::MAX - i as u64,
+            resident_bytes: u64::MAX,
+            commit_bytes: u64::MAX,
+            ..Default::default()
+        })
+        .collect();
+    n.ladder = (0..100)
+        .map(|i| LadderRung {
+            key: if i % 2 == 0 {
+                "tracked".into()
+            } else {
+                format!("new{i}")
+            },
+            name: "x".into(),
+            bytes: u64::MAX,
+        })
+        .collect();
+    n.mappings_rss_bytes = 7;
+    n.series = vec![ProcessPoint::default(); 3];
+    n.blas = (0..2_000)
+        .map(|i| BlasRuntime {
+            api: "openblas".into(),
+            library: format!("/lib/libopenblas{}.so", i % 3),
+            threads: -5,
+            buffers_known: true,
+            buffers_mapped: u64::MAX,
+            ..Default::default()
+        })
+        .collect();
+    n.blas_changes = (0..2_000)
+        .map(|i| BlasThreadChange {
+            library: format!("/lib/libopenblas{}.so", i % 3),
+            previous: i64::MAX,
+            now: i64::MIN,
+            mapped_before: Some(0),
+            mapped_after: Some(u64::MAX),
+            ..Default::default()
+        })
+        .collect();
+    n.blas_notes = vec!["<script>".into(); 10_000];
+    let t0 = std::time::Instant::now();
+    let r = analyze(&s, &Options::default());
+    assert!(r.memory.gap.iter().all(|g| g.bytes >= 0));
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| w.contains("measured ladder sums to")));
+    let t = text::render(&r);
+    let h = html::render(&r);
+    let j = json::render(&r);
+    assert!(j.len() < 64 << 20, "{} bytes of JSON", j.len());
+    assert!(r.blas.iter().all(|b| b.changes.len() <= 64));
+    assert!(t.lines().count() < 1_000, "{} lines", t.lines().count());
+    assert!(!h.contains("<script>\"") && !h.contains("<b>lib"));
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
 }

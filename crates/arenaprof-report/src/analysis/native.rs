@@ -240,14 +240,27 @@ pub fn outside(snap: &Snapshot) -> Vec<OutsideRow> {
     rows
 }
 
+/// Most thread-count changes reported per runtime (the writer keeps 64).
+pub const MAX_CHANGES: usize = 64;
+
 fn blas_rows(n: &NativeMemory) -> Vec<BlasRow> {
+    // Changes by library, in one pass (a crafted snapshot may hold many of
+    // both).
+    let mut by_lib: HashMap<&str, Vec<&arenaprof_snapshot::BlasThreadChange>> = HashMap::new();
+    for c in &n.blas_changes {
+        by_lib.entry(c.library.as_str()).or_default().push(c);
+    }
     n.blas
         .iter()
         .map(|b| {
-            let changes: Vec<BlasChangeRow> = n
-                .blas_changes
+            let all = by_lib
+                .get(b.library.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // The writer keeps the last 64; a crafted file may hold more,
+            // and several rows may name one library: keep the output bounded.
+            let changes: Vec<BlasChangeRow> = all[all.len().saturating_sub(MAX_CHANGES)..]
                 .iter()
-                .filter(|c| c.library == b.library)
                 .map(|c| BlasChangeRow {
                     previous: c.previous,
                     now: c.now,
@@ -356,6 +369,14 @@ pub fn apply(snap: &Snapshot, r: &mut Report) {
         }
     }
     if !n.measured {
+        // The reader marks a version-1 file with this note (its format has
+        // no native section), so the report names the version it read.
+        if n.notes
+            .iter()
+            .any(|x| x.starts_with("snapshot format version 1:"))
+        {
+            r.meta.format_version = 1;
+        }
         return;
     }
     m.gap = gap(snap);

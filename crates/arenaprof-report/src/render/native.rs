@@ -15,8 +15,17 @@ use crate::report::{Report, TimelineInfo, TimelinePointRow};
 use crate::units::{format_bytes, format_ns};
 use std::fmt::Write;
 
-/// Rows printed in the text table of memory outside the allocator.
+/// Rows printed in the text table of memory outside the allocator, and
+/// most hooked objects, runtimes and notes printed in each list.
 pub const MAX_TEXT_ROWS: usize = 24;
+/// Rows of the HTML table of memory outside the allocator, and most
+/// runtimes and notes listed.
+pub const MAX_HTML_ROWS: usize = 200;
+
+/// `... and N more` when `n > shown`.
+fn more(n: usize, shown: usize) -> Option<String> {
+    (n > shown).then(|| format!("... and {} more (see --format json)", n - shown))
+}
 
 fn base(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
@@ -93,14 +102,10 @@ pub fn text(out: &mut String, r: &Report) {
         ]);
     }
     out.push_str(&t.render("  "));
-    if m.outside_allocator.len() > MAX_TEXT_ROWS {
-        let _ = writeln!(
-            out,
-            "  ... and {} more (see --format json)",
-            m.outside_allocator.len() - MAX_TEXT_ROWS
-        );
+    if let Some(x) = more(m.outside_allocator.len(), MAX_TEXT_ROWS) {
+        let _ = writeln!(out, "  {x}");
     }
-    for h in &m.hooked_objects {
+    for h in m.hooked_objects.iter().take(MAX_TEXT_ROWS) {
         let _ = writeln!(
             out,
             "  mmap hooks: {}: {} live mapping{}, {} ({} resident); {} mmap, {} munmap, {} mremap calls{}",
@@ -119,7 +124,10 @@ pub fn text(out: &mut String, r: &Report) {
             }
         );
     }
-    for n in &m.notes {
+    if let Some(x) = more(m.hooked_objects.len(), MAX_TEXT_ROWS) {
+        let _ = writeln!(out, "  mmap hooks: {x}");
+    }
+    for n in m.notes.iter().take(MAX_TEXT_ROWS) {
         let _ = writeln!(out, "  note: {n}");
     }
     out.push('\n');
@@ -127,14 +135,20 @@ pub fn text(out: &mut String, r: &Report) {
         let _ = writeln!(out, "BLAS: no BLAS or OpenMP runtime loaded");
     } else {
         let _ = writeln!(out, "BLAS (runtimes loaded in the process)");
-        for b in &r.blas {
+        for b in r.blas.iter().take(MAX_TEXT_ROWS) {
             let _ = writeln!(out, "  {}", blas_line(b));
             let _ = writeln!(out, "    lowering the thread count {}", b.lowering);
             let _ = writeln!(out, "    what frees memory: {}", b.advice);
         }
     }
-    for n in &r.blas_notes {
+    if let Some(x) = more(r.blas.len(), MAX_TEXT_ROWS) {
+        let _ = writeln!(out, "  {x}");
+    }
+    for n in r.blas_notes.iter().take(MAX_TEXT_ROWS) {
         let _ = writeln!(out, "  note: {n}");
+    }
+    if let Some(x) = more(r.blas_notes.len(), MAX_TEXT_ROWS) {
+        let _ = writeln!(out, "  note: {x}");
     }
     out.push('\n');
 }
@@ -226,7 +240,7 @@ pub fn html(o: &mut String, r: &Report) {
         format_bytes(m.virtual_bytes)
     );
     o.push_str(r#"<table id="outside-allocator"><tr><th class="l">object</th><th class="l">what</th><th>maps</th><th>virtual</th><th>resident</th><th>commit</th></tr>"#);
-    for x in &m.outside_allocator {
+    for x in m.outside_allocator.iter().take(MAX_HTML_ROWS) {
         let _ = write!(
             o,
             r#"<tr><td class="l"><code title="{}">{}</code></td><td class="w">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -240,9 +254,12 @@ pub fn html(o: &mut String, r: &Report) {
         );
     }
     o.push_str("</table>");
+    if let Some(x) = more(m.outside_allocator.len(), MAX_HTML_ROWS) {
+        let _ = write!(o, "<p>{}</p>", esc(&x));
+    }
     if !m.notes.is_empty() {
         o.push_str("<ul>");
-        for n in &m.notes {
+        for n in m.notes.iter().take(MAX_HTML_ROWS) {
             let _ = write!(o, r#"<li class="warn">{}</li>"#, esc(n));
         }
         o.push_str("</ul>");
@@ -251,7 +268,7 @@ pub fn html(o: &mut String, r: &Report) {
     if r.blas.is_empty() {
         o.push_str("<p>No BLAS or OpenMP runtime loaded.</p>");
     }
-    for b in &r.blas {
+    for b in r.blas.iter().take(MAX_HTML_ROWS) {
         let _ = write!(
             o,
             r#"<div class="arena"><b>{}</b><div>lowering the thread count {}</div><div class="fix">what frees memory: {}</div></div>"#,
@@ -262,7 +279,7 @@ pub fn html(o: &mut String, r: &Report) {
     }
     if !r.blas_notes.is_empty() {
         o.push_str("<ul>");
-        for n in &r.blas_notes {
+        for n in r.blas_notes.iter().take(MAX_HTML_ROWS) {
             let _ = write!(o, r#"<li class="warn">{}</li>"#, esc(n));
         }
         o.push_str("</ul>");
