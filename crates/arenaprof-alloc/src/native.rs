@@ -64,17 +64,13 @@ fn kind_of(g: &maps::Group) -> (GroupKind, String) {
     }
 }
 
-/// Measures everything for a snapshot. `tracked`: live tracked bytes;
-/// `allocator_resident`: jemalloc's `stats.resident`; `series`: the
-/// timeline's VmSize/RSS readings. Runs busy (from the snapshot).
-pub(crate) fn measure(
-    tracked: u64,
-    allocator_resident: Option<u64>,
-    series: Vec<ProcessPoint>,
-) -> NativeMemory {
+/// Measures everything for a snapshot (the timeline's VmSize/RSS series is
+/// added by the caller). `tracked`: live tracked bytes;
+/// `allocator_resident`: jemalloc's `stats.resident`. Runs busy (from the
+/// snapshot).
+pub(crate) fn measure(tracked: u64, allocator_resident: Option<u64>) -> NativeMemory {
     let t0 = Instant::now();
     let mut out = NativeMemory {
-        series,
         hooks_installed: hooks::is_installed(),
         ..Default::default()
     };

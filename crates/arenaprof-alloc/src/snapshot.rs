@@ -125,8 +125,13 @@ fn build() -> Snapshot {
     snap.native = native::measure(
         st.total().live_bytes,
         snap.process.jemalloc.map(|j| j.resident),
-        Vec::new(),
     );
+    // The timeline's final point too (its RSS reading would otherwise
+    // include what symbolising below allocates and frees).
+    let tag_ids: Vec<u16> = st.tags().map(|(t, _)| t.id()).collect();
+    let (tl, series) = timeline::export(&tag_ids);
+    snap.timeline = tl;
+    snap.native.series = series;
     let (mode, mean, threshold) = match sampling::sampling() {
         sampling::Sampling::Off => (SamplingMode::Off, 0, 0),
         sampling::Sampling::Bytes { mean } => (SamplingMode::Bytes, mean, 0),
@@ -204,12 +209,8 @@ fn build() -> Snapshot {
         });
     }
     snap.total = st.total();
-    let tag_ids: Vec<u16> = active.iter().map(|(t, _)| t.id()).collect();
-    let (tl, series) = timeline::export(&tag_ids);
-    snap.timeline = tl;
     snap.heap = heap;
     snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
-    snap.native.series = series;
     snap.overhead = Overhead {
         header_bytes_per_alloc: header::HEADER_SIZE as u64,
         live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),
