@@ -11,7 +11,6 @@ use crate::mmap;
 use arenaprof_native::{blas, hooks, maps};
 use arenaprof_snapshot::{
     BlasRuntime, BlasThreadChange, GroupKind, LadderRung, MappingGroup, NativeMemory, NativeObject,
-    ProcessPoint,
 };
 use std::ops::Range;
 use std::time::Instant;
