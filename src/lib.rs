@@ -31,6 +31,7 @@
 //! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
 //! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
 //! | [`model`] | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
+//! | [`blas`] | arenaprof-native | the BLAS/OpenMP runtimes loaded at run time: `info`, `set_threads`, scoped `limits`, `open` |
 //!
 //! Allocator internals are not reachable from here:
 //!
@@ -69,4 +70,5 @@ pub use arenaprof_alloc::Jemalloc;
 
 pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;
+pub use arenaprof_native::blas;
 pub use arenaprof_snapshot as model;

@@ -50,10 +50,11 @@
 //! Modules depend on the ones above them in this list only (a test,
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
-//! 1. `sync`, `limits`, `clock`, `mmap`, `spin`, `header`, `counts`: the
-//!    atomics (std's, or loom's under model checking), constants, time, raw
-//!    pages, a spin flag, the 8-byte block header, a cell's counting
-//!    protocol.
+//! 1. `sync`, `limits`, `clock`, `mmap`, `spin`, `header`, `counts`,
+//!    `statm`: the atomics (std's, or loom's under model checking),
+//!    constants, time, raw pages (and the list of them), a spin flag, the
+//!    8-byte block header, a cell's counting protocol, VmSize/RSS read
+//!    without allocating.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -66,7 +67,9 @@
 //!    steer; `fork`: the `pthread_atfork` handlers that free the locks of
 //!    all of the above in a forked child.
 //! 8. `tracking`: the `GlobalAlloc` itself.
-//! 9. `process`, `stats`, `snapshot`, `profiler`: what users read.
+//! 9. `process`, `stats`, `native`, `snapshot`, `profiler`: what users
+//!    read (`native`: memory outside the allocator, through
+//!    `arenaprof-native`).
 
 pub mod clock;
 mod counts;
@@ -75,6 +78,7 @@ mod header;
 pub mod limits;
 mod local;
 mod mmap;
+mod native;
 pub mod process;
 mod profiler;
 mod region;
@@ -83,6 +87,7 @@ mod rows;
 mod sampling;
 mod snapshot;
 mod spin;
+mod statm;
 mod stats;
 mod sync;
 mod tag;

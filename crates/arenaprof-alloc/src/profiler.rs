@@ -7,7 +7,11 @@ use std::path::PathBuf;
 /// [`Profiler::from_env`] reads:
 /// - `ARENAPROF_OUT`: where to write (no file when unset);
 /// - `ARENAPROF_SAMPLE`: `off`, `all`, `bytes`, `bytes:512KiB`, `min:1MiB`;
-/// - `ARENAPROF_TIMELINE_MS`: period of background timeline points.
+/// - `ARENAPROF_TIMELINE_MS`: period of background timeline points;
+/// - `ARENAPROF_NATIVE`: `off` leaves `mmap`/`munmap` of shared libraries
+///   unhooked and skips the mappings at snapshot time. Otherwise the hooks
+///   are installed here, so memory that native libraries map (OpenBLAS's
+///   per-thread buffers) is attributed to the library that mapped it.
 ///
 /// ```no_run
 /// let _p = arenaprof_alloc::Profiler::from_env();
@@ -33,6 +37,14 @@ impl Profiler {
             .filter(|&ms| ms > 0)
         {
             crate::timeline::start_sampler(std::time::Duration::from_millis(ms));
+        }
+        if !crate::native::disabled() {
+            // Patching is the profiler's own work.
+            if let Err(e) = crate::untracked(crate::native::install_hooks) {
+                warn(format_args!(
+                    "mmap hooks not installed ({e}); memory that libraries map is not attributed"
+                ));
+            }
         }
         Profiler {
             out: std::env::var_os("ARENAPROF_OUT").map(PathBuf::from),

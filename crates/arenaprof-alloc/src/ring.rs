@@ -4,6 +4,10 @@
 //! the larger of each pair) and both thresholds double, so a long run keeps
 //! its whole shape in bounded memory.
 //!
+//! Each point also carries the process's VmSize and RSS (`/proc/self/statm`,
+//! read without allocating; at most once per [`STATM_EVERY_NS`] for points
+//! taken on churn, whose reading is then carried from the previous one).
+//!
 //! It sits below the rows: it reads [`totals`](crate::totals) and never
 //! calls up. Writers never wait: a thread that finds the buffer busy skips
 //! its point. Nothing allocates while the lock is held, so a `fork()` can
@@ -13,6 +17,7 @@ use crate::clock::now_ns;
 use crate::limits::MAX_TAGS;
 use crate::mmap::map_zeroed;
 use crate::spin::SpinFlag;
+use crate::statm;
 use crate::totals::{total_live, GLOBAL};
 use arenaprof_snapshot::PointReason;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
@@ -21,6 +26,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 pub(crate) const CAPACITY: usize = 4096;
 const INITIAL_INTERVAL_NS: u64 = 1_000_000;
 const INITIAL_CHURN: u64 = 1 << 20;
+/// Churn points read statm at most this often (about 5 µs a read).
+pub(crate) const STATM_EVERY_NS: u64 = 1_000_000;
 
 /// One point: its time, why it was taken, and every tag's live bytes.
 #[derive(Clone, Copy)]
@@ -29,6 +36,10 @@ pub(crate) struct Point {
     pub(crate) t_ns: u64,
     pub(crate) reason: u64,
     pub(crate) live: [i64; MAX_TAGS],
+    /// VmSize at the point (0 where unknown).
+    pub(crate) vm: u64,
+    /// RSS at the point (0 where unknown).
+    pub(crate) rss: u64,
 }
 
 struct Ring {
@@ -44,6 +55,25 @@ static LAST_TOTAL: AtomicU64 = AtomicU64::new(0);
 static INTERVAL_NS: AtomicU64 = AtomicU64::new(INITIAL_INTERVAL_NS);
 static CHURN: AtomicU64 = AtomicU64::new(INITIAL_CHURN);
 static MERGED: AtomicU64 = AtomicU64::new(0);
+static STATM_T: AtomicU64 = AtomicU64::new(0);
+static STATM_VM: AtomicU64 = AtomicU64::new(0);
+static STATM_RSS: AtomicU64 = AtomicU64::new(0);
+
+/// VmSize and RSS for a point taken now: a fresh reading, or for a churn
+/// point within [`STATM_EVERY_NS`] of the last reading, that reading.
+fn vm_rss(reason: PointReason) -> (u64, u64) {
+    let now = now_ns();
+    let last = STATM_T.load(Relaxed);
+    if reason != PointReason::Churn || now.saturating_sub(last) >= STATM_EVERY_NS || last == 0 {
+        if let Some((vm, rss)) = statm::read() {
+            STATM_VM.store(vm, Relaxed);
+            STATM_RSS.store(rss, Relaxed);
+            STATM_T.store(now.max(1), Relaxed);
+            return (vm, rss);
+        }
+    }
+    (STATM_VM.load(Relaxed), STATM_RSS.load(Relaxed))
+}
 
 /// Called after a row published a batch: takes a point if due. Never blocks.
 pub(crate) fn on_publish() {
@@ -61,6 +91,8 @@ pub(crate) fn on_publish() {
 /// time. Never blocks. The time is read under the lock, so points are in
 /// order.
 pub(crate) fn take(reason: PointReason) -> Option<u64> {
+    // Read before taking the lock, so the lock is held for copies only.
+    let (vm, rss) = vm_rss(reason);
     if !LOCK.try_lock() {
         return None;
     }
@@ -83,6 +115,8 @@ pub(crate) fn take(reason: PointReason) -> Option<u64> {
         for (dst, g) in p.live.iter_mut().zip(GLOBAL.iter()) {
             *dst = g.live.load(Relaxed);
         }
+        p.vm = vm;
+        p.rss = rss;
         LEN.store(len + 1, Relaxed);
         LAST_T.store(now, Relaxed);
         LAST_TOTAL.store(total_live().max(0) as u64, Relaxed);

@@ -13,7 +13,7 @@ use crate::limits::{BUCKETS, MAX_TAGS};
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
-use crate::{header, local, process, sampling, timeline, tracking};
+use crate::{header, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagRow,
@@ -118,6 +118,20 @@ fn build() -> Snapshot {
     local::flush_current_thread();
     let st = stats();
     let mut snap = Snapshot::default();
+    // The process first (RSS, jemalloc, then the mappings, read together so
+    // they agree), before the snapshot's own work (symbolising) dirties
+    // pages of its own; allocations here are the profiler's (it runs busy).
+    snap.process = process::read();
+    snap.native = native::measure(
+        st.total().live_bytes,
+        snap.process.jemalloc.map(|j| j.resident),
+    );
+    // The timeline's final point too (its RSS reading would otherwise
+    // include what symbolising below allocates and frees).
+    let tag_ids: Vec<u16> = st.tags().map(|(t, _)| t.id()).collect();
+    let (tl, series) = timeline::export(&tag_ids);
+    snap.timeline = tl;
+    snap.native.series = series;
     let (mode, mean, threshold) = match sampling::sampling() {
         sampling::Sampling::Off => (SamplingMode::Off, 0, 0),
         sampling::Sampling::Bytes { mean } => (SamplingMode::Bytes, mean, 0),
@@ -195,11 +209,8 @@ fn build() -> Snapshot {
         });
     }
     snap.total = st.total();
-    let tag_ids: Vec<u16> = active.iter().map(|(t, _)| t.id()).collect();
-    snap.timeline = timeline::export(&tag_ids);
     snap.heap = heap;
     snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
-    snap.process = process::read();
     snap.overhead = Overhead {
         header_bytes_per_alloc: header::HEADER_SIZE as u64,
         live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),

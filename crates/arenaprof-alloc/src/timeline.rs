@@ -50,8 +50,14 @@ pub fn start_sampler(every: Duration) {
         });
 }
 
-/// Copies the timeline out for a snapshot, adding a final point. Runs busy.
-pub(crate) fn export(tags: &[u16]) -> arenaprof_snapshot::Timeline {
+/// Copies the timeline out for a snapshot, adding a final point, with the
+/// VmSize/RSS reading of each point. Runs busy.
+pub(crate) fn export(
+    tags: &[u16],
+) -> (
+    arenaprof_snapshot::Timeline,
+    Vec<arenaprof_snapshot::ProcessPoint>,
+) {
     local::flush_current_thread();
     ring::take_waiting(PointReason::Final);
     let mut raw: Vec<Point> = Vec::with_capacity(CAPACITY);
@@ -86,7 +92,15 @@ pub(crate) fn export(tags: &[u16]) -> arenaprof_snapshot::Timeline {
             label: l.clone(),
         })
         .collect();
-    out
+    let series = raw
+        .iter()
+        .map(|p| arenaprof_snapshot::ProcessPoint {
+            t_ns: p.t_ns,
+            vm_size_bytes: p.vm,
+            rss_bytes: p.rss,
+        })
+        .collect();
+    (out, series)
 }
 
 /// Bytes of address space the timeline's buffer maps.

@@ -32,6 +32,8 @@ use std::sync::atomic::Ordering::*;
 /// A pre-allocated region that serves allocations while entered.
 pub struct Workspace {
     inner: Box<Region>,
+    /// The region belongs to the caller ([`Workspace::over`]): never freed here.
+    external: bool,
 }
 
 // SAFETY: the region pointer is owned by the workspace; every shared field is
@@ -74,7 +76,48 @@ impl Workspace {
         }
         // The bookkeeping is the profiler's own; only the region is tagged.
         let inner = local::with_busy(|| Box::new(Region::new(region, layout.size())));
-        Some(Workspace { inner })
+        Some(Workspace {
+            inner,
+            external: false,
+        })
+    }
+
+    /// A workspace over memory the caller owns, e.g. a buffer it mapped
+    /// with `mmap`: allocations made while it is entered are carved from
+    /// `[ptr, ptr + len)`. The memory is never freed by the workspace. The
+    /// tracker counts what is carved from it (under the tags current at
+    /// each allocation), not the region itself, which it never allocated.
+    ///
+    /// Returns `None` if `ptr` is null or not 64-byte aligned.
+    ///
+    /// ```
+    /// let mut buf = vec![0u64; 1 << 14]; // 128 KiB, 8-byte aligned
+    /// let p = buf.as_mut_ptr().cast::<u8>();
+    /// let (ptr, len) = if (p as usize) % 64 == 0 { (p, 1 << 17) } else {
+    ///     let skip = 64 - (p as usize) % 64; (unsafe { p.add(skip) }, (1 << 17) - skip) };
+    /// // SAFETY: `buf` outlives `ws` and is used for nothing else meanwhile.
+    /// let mut ws = unsafe { arenaprof_alloc::Workspace::over(ptr, len) }.unwrap();
+    /// {
+    ///     let _scope = ws.enter();
+    ///     drop(vec![1u8; 4096]);
+    /// }
+    /// drop(ws);
+    /// drop(buf);
+    /// ```
+    ///
+    /// # Safety
+    /// `[ptr, ptr + len)` must be valid for reads and writes and used for
+    /// nothing else until the workspace is dropped and every block carved
+    /// from it has been freed.
+    pub unsafe fn over(ptr: *mut u8, len: usize) -> Option<Workspace> {
+        if ptr.is_null() || (ptr as usize) % 64 != 0 {
+            return None;
+        }
+        let inner = local::with_busy(|| Box::new(Region::new(ptr, len)));
+        Some(Workspace {
+            inner,
+            external: true,
+        })
     }
 
     /// Serves this thread's allocations from the region until the guard drops.
@@ -132,6 +175,9 @@ impl Drop for Workspace {
                 )
             });
             std::mem::forget(inner);
+            return;
+        }
+        if self.external {
             return;
         }
         let layout = Layout::from_size_align(self.inner.capacity, 64);

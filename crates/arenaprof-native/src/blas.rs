@@ -493,7 +493,49 @@ fn mapped_by(base: usize) -> Option<u64> {
     hooks::object(hooks::object_id_by_base(base)?).map(|o| o.live_bytes)
 }
 
+/// Most recent thread-count changes kept by [`changes`].
+pub const MAX_CHANGES: usize = 64;
+
+static CHANGES: std::sync::Mutex<std::collections::VecDeque<ThreadChange>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+
+/// The thread-count changes made through this module ([`set_threads`],
+/// [`limit`], [`limits`] and their restores), oldest first: the last
+/// [`MAX_CHANGES`]. A snapshot reports them with what each freed.
+///
+/// ```
+/// let before = arenaprof_native::blas::changes().len();
+/// assert!(before <= arenaprof_native::blas::MAX_CHANGES);
+/// ```
+pub fn changes() -> Vec<ThreadChange> {
+    CHANGES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect()
+}
+
+fn record(c: &[ThreadChange]) {
+    if c.is_empty() {
+        return;
+    }
+    let mut log = CHANGES.lock().unwrap_or_else(|e| e.into_inner());
+    for x in c {
+        if log.len() == MAX_CHANGES {
+            log.pop_front();
+        }
+        log.push_back(x.clone());
+    }
+}
+
 fn apply(ctrls: &[Controller], targets: &[i64]) -> Vec<ThreadChange> {
+    let out = apply_unrecorded(ctrls, targets);
+    record(&out);
+    out
+}
+
+fn apply_unrecorded(ctrls: &[Controller], targets: &[i64]) -> Vec<ThreadChange> {
     ctrls
         .iter()
         .zip(targets)

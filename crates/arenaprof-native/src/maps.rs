@@ -949,6 +949,10 @@ fn scale(x: u64, num: u64, den: u64) -> u64 {
 /// One rung of the memory ladder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rung {
+    /// Short stable name (`tracked`, `allocator_beyond_tracked`,
+    /// `native_mapped`, `c_heap`, `other_anonymous`, `thread_stacks`,
+    /// `code_and_data`, `other_files`, `profiler_tables`, `kernel`).
+    pub key: &'static str,
     /// What it is.
     pub name: String,
     /// Resident bytes.
@@ -1013,42 +1017,52 @@ pub fn ladder(g: &Grouped, tracked: u64, allocator_resident: Option<u64>) -> Lad
         .resident_bytes;
     let rungs = vec![
         Rung {
+            key: "tracked",
             name: "tracked (live allocations)".into(),
             bytes: t,
         },
         Rung {
+            key: "allocator_beyond_tracked",
             name: "allocator beyond tracked (headers, fragmentation, caches)".into(),
             bytes: alloc_rss - t,
         },
         Rung {
+            key: "native_mapped",
             name: "native libraries' mappings (attributed)".into(),
             bytes: native,
         },
         Rung {
+            key: "c_heap",
             name: "[heap] (brk: C malloc)".into(),
             bytes: g.get(&Group::Heap).resident_bytes,
         },
         Rung {
+            key: "other_anonymous",
             name: "other anonymous".into(),
             bytes: other_anon,
         },
         Rung {
+            key: "thread_stacks",
             name: "thread stacks".into(),
             bytes: g.get(&Group::ThreadStacks).resident_bytes,
         },
         Rung {
+            key: "code_and_data",
             name: "binary and shared libraries (code, data)".into(),
             bytes: files,
         },
         Rung {
+            key: "other_files",
             name: "other mapped files".into(),
             bytes: g.get(&Group::OtherFile).resident_bytes,
         },
         Rung {
+            key: "profiler_tables",
             name: "profiler tables".into(),
             bytes: g.get(&Group::Profiler).resident_bytes,
         },
         Rung {
+            key: "kernel",
             name: "kernel ([vdso], [vvar])".into(),
             bytes: g.get(&Group::Kernel).resident_bytes,
         },

@@ -1,7 +1,8 @@
 //! Acceptance: the system's OpenBLAS, loaded at run time, 8 threads, one
 //! dgemm: its buffers are attributed to it, their resident bytes agree with
 //! smaps, and `blas::limits` scopes its thread count.
-//! Skips (printing why) when libopenblas is not installed.
+//! Without libopenblas it skips, printing why; with `CI=true` it fails
+//! instead (tools/test.sh installs `libopenblas0-pthread`).
 
 use std::ffi::{c_double, c_int, c_void};
 
@@ -72,6 +73,10 @@ fn openblas_buffers_attributed_and_limits_scoped() {
     ]) {
         Ok(l) => l,
         Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true and libopenblas is not installed ({e}): tools/test.sh installs libopenblas0-pthread"
+            );
             println!(
                 "SKIPPED: libopenblas is not installed ({e}); apt-get install libopenblas0-pthread"
             );

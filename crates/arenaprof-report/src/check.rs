@@ -8,6 +8,8 @@
 //! | `max_live` | `totals.live_bytes` |
 //! | `max_peak` | `totals.peak_bytes` |
 //! | `max_rss` | `memory.rss_bytes` |
+//! | `max_outside` | `memory.outside_allocator_resident_bytes` |
+//! | `max_virtual` | `memory.virtual_bytes` (VmSize) |
 //! | `max_tag` NAME=SIZE | `tags[name].live_bytes` |
 //! | `max_tag_peak` NAME=SIZE | `tags[name].peak_bytes` |
 //!
@@ -39,6 +41,10 @@ pub struct Limits {
     pub max_peak: Option<u64>,
     /// Most resident bytes.
     pub max_rss: Option<u64>,
+    /// Most resident bytes outside the allocator (needs mapping measurements).
+    pub max_outside: Option<u64>,
+    /// Most virtual bytes, VmSize (needs mapping measurements).
+    pub max_virtual: Option<u64>,
     /// Most live bytes per tag at the end.
     pub max_tag: Vec<(String, u64)>,
     /// Most peak bytes per tag.
@@ -187,6 +193,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             String::new(),
         );
     }
+    crate::native::check_limits(r, limits.max_outside, limits.max_virtual, &mut out);
     let mut by_name: HashMap<&str, Vec<&TagRow>> = HashMap::new();
     for t in &r.tags {
         by_name.entry(t.name.as_str()).or_default().push(t);

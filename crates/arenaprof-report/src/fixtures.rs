@@ -14,8 +14,9 @@
 
 use arenaprof_snapshot::{
     ArenaRecord, Counters, Frame, HeapProfile, Histogram, JemallocStats, Layout, Mark, Meta,
-    Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig, SamplingMode, Site,
-    Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline, TimelinePoint, ViewRecord,
+    NativeMemory, Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig,
+    SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline,
+    TimelinePoint, ViewRecord,
 };
 
 /// Elements of the big `arange` in [`pinned_views`].
@@ -375,6 +376,11 @@ pub fn pinned_views() -> Snapshot {
             },
         ],
     };
+    let native = pinned_native(
+        total_live,
+        total_live + 200_000 + (2 << 20) + (12 << 20),
+        &timeline,
+    );
     Snapshot {
         meta: Meta {
             program: "demo_app".into(),
@@ -417,6 +423,170 @@ pub fn pinned_views() -> Snapshot {
         },
         registry: pinned_registry(),
         sections: vec![],
+        native,
+    }
+}
+
+/// The mapping measurements of [`pinned_views`]: OpenBLAS (loaded at run
+/// time, 16 threads, then lowered to 1) holds sixteen 128 MiB buffers, 4 MiB
+/// of them resident; the ladder sums to the snapshot's RSS
+/// (`tracked + 40 MiB`). `allocator_resident` is jemalloc's `resident`.
+pub fn pinned_native(tracked: u64, allocator_resident: u64, tl: &Timeline) -> NativeMemory {
+    use arenaprof_snapshot::{
+        BlasRuntime, BlasThreadChange, GroupKind, LadderRung, MappingGroup, NativeObject,
+        ProcessPoint,
+    };
+    const MIB: u64 = 1 << 20;
+    const OPENBLAS: &str = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0";
+    let rss = tracked + 40 * MIB;
+    let beyond = allocator_resident - tracked;
+    let (native, heap, stacks, code, prof, kernel) =
+        (4 * MIB, 200_704, 606_208, 5 * MIB, MIB, 4096u64);
+    let other = rss - tracked - beyond - native - heap - stacks - code - prof - kernel;
+    let g = |kind, object: &str, mappings, virt: u64, res: u64, commit| MappingGroup {
+        kind,
+        object: object.to_owned(),
+        mappings,
+        virtual_bytes: virt,
+        resident_bytes: res,
+        private_bytes: res,
+        anonymous_bytes: if kind == GroupKind::Library || kind == GroupKind::Binary {
+            0
+        } else {
+            res
+        },
+        swap_bytes: 0,
+        commit_bytes: commit,
+    };
+    let groups = vec![
+        g(
+            GroupKind::ThreadStacks,
+            "",
+            33,
+            120 * MIB,
+            stacks,
+            120 * MIB,
+        ),
+        g(GroupKind::Binary, "", 4, 2 * MIB, MIB, 64 << 10),
+        g(
+            GroupKind::Library,
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so",
+            8,
+            35 * MIB,
+            2 * MIB,
+            188 << 10,
+        ),
+        g(
+            GroupKind::Library,
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            6,
+            2 * MIB,
+            2 * MIB,
+            76 << 10,
+        ),
+        g(GroupKind::Profiler, "", 3, 4 * MIB, prof, 4 * MIB),
+        g(
+            GroupKind::MappedBy,
+            OPENBLAS,
+            16,
+            2048 * MIB,
+            native,
+            2048 * MIB,
+        ),
+        g(GroupKind::Heap, "", 1, 876 << 10, heap, 876 << 10),
+        g(
+            GroupKind::OtherAnonymous,
+            "",
+            6,
+            tracked + 200 * MIB,
+            other + allocator_resident,
+            tracked + 200 * MIB,
+        ),
+        g(GroupKind::Kernel, "", 4, 36 << 10, kernel, 0),
+    ];
+    let vm: u64 = groups.iter().map(|x| x.virtual_bytes).sum();
+    let rung = |key: &str, name: &str, bytes| LadderRung {
+        key: key.into(),
+        name: name.into(),
+        bytes,
+    };
+    let series = tl
+        .points
+        .iter()
+        .map(|p| {
+            let live: u64 = p.live_bytes.iter().sum();
+            let blas = if p.t_ns >= GEMM_AT_NS { 2048 * MIB } else { 0 };
+            ProcessPoint {
+                t_ns: p.t_ns,
+                vm_size_bytes: vm - 2048 * MIB - tracked + live + blas,
+                rss_bytes: 30 * MIB + live,
+            }
+        })
+        .collect();
+    NativeMemory {
+        measured: true,
+        notes: vec![],
+        vm_size_bytes: vm,
+        rss_bytes: rss,
+        vmas: 90,
+        groups,
+        ladder: vec![
+            rung("tracked", "tracked (live allocations)", tracked),
+            rung(
+                "allocator_beyond_tracked",
+                "allocator beyond tracked (headers, fragmentation, caches)",
+                beyond,
+            ),
+            rung("native_mapped", "native libraries' mappings (attributed)", native),
+            rung("c_heap", "[heap] (brk: C malloc)", heap),
+            rung("other_anonymous", "other anonymous", other),
+            rung("thread_stacks", "thread stacks", stacks),
+            rung("code_and_data", "binary and shared libraries (code, data)", code),
+            rung("other_files", "other mapped files", 0),
+            rung("profiler_tables", "profiler tables", prof),
+            rung("kernel", "kernel ([vdso], [vvar])", kernel),
+        ],
+        mappings_rss_bytes: rss,
+        allocator_source: "allocator's resident figure, carved from anonymous memory".into(),
+        tracked_not_resident_bytes: 0,
+        hooks_installed: true,
+        objects: vec![NativeObject {
+            path: OPENBLAS.into(),
+            live_mappings: 16,
+            live_bytes: 2048 * MIB,
+            resident_bytes: native,
+            peak_bytes: 2048 * MIB,
+            mmap_calls: 15,
+            adopted: 1,
+            ..Default::default()
+        }],
+        series,
+        blas: vec![BlasRuntime {
+            api: "openblas".into(),
+            library: OPENBLAS.into(),
+            version: Some("0.3.21".into()),
+            config: Some("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64".into()),
+            threading_layer: "pthreads".into(),
+            architecture: Some("Haswell".into()),
+            threads: 1,
+            buffers_known: true,
+            buffer_size_bytes: 128 * MIB,
+            buffers_mapped: 16,
+            buffers_virtual_bytes: 2048 * MIB,
+            buffers_resident_bytes: native,
+        }],
+        blas_notes: vec![
+            "skipped /usr/lib/x86_64-linux-gnu/libblas.so.3: missing openblas_get_num_threads/openblas_set_num_threads, bli_thread_get_num_threads/bli_thread_set_num_threads".into(),
+        ],
+        blas_changes: vec![BlasThreadChange {
+            api: "openblas".into(),
+            library: OPENBLAS.into(),
+            previous: 16,
+            now: 1,
+            mapped_before: Some(2048 * MIB),
+            mapped_after: Some(2048 * MIB),
+        }],
+        measure_ns: 1_600_000,
     }
 }
 

@@ -33,6 +33,7 @@ pub mod diff;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod input;
+pub mod native;
 pub mod render;
 pub mod report;
 pub mod sanitize;
@@ -40,4 +41,5 @@ pub mod units;
 
 pub use analysis::{analyze, analyze_within, Options};
 pub use budget::{Budget, BudgetError};
+pub use native::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
 pub use report::*;

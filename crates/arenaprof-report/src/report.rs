@@ -36,6 +36,14 @@ pub struct Report {
     pub threads: Vec<ThreadRow>,
     /// Tracked bytes beside jemalloc's figures and RSS, with the gap explained.
     pub memory: MemoryAccount,
+    /// BLAS and OpenMP runtimes loaded in the process, with their threads
+    /// and buffers (empty when the snapshot did not measure them).
+    #[serde(default)]
+    pub blas: Vec<crate::native::BlasRow>,
+    /// Libraries skipped while looking for BLAS runtimes (a missing
+    /// symbol), and missing optional symbols.
+    #[serde(default)]
+    pub blas_notes: Vec<String>,
     /// What the profiler itself costs.
     pub overhead: OverheadInfo,
     /// Live bytes per tag over time, and the biggest jumps.
@@ -173,8 +181,45 @@ pub struct MemoryAccount {
     pub peak_rss_bytes: u64,
     /// jemalloc's figures, when jemalloc is the inner allocator.
     pub jemalloc: Option<JemallocRow>,
-    /// A ladder from tracked bytes up to RSS; the rows sum to `rss_bytes`.
+    /// A ladder from tracked bytes up to RSS. With mapping measurements
+    /// (`gap_source` `"mappings"`) every rung is ≥ 0 and they sum to
+    /// `mappings_rss_bytes`; otherwise (`"allocator"`) they sum to
+    /// `rss_bytes` and may be negative where the figures disagree.
     pub gap: Vec<GapRow>,
+    /// `"mappings"` (measured from `/proc/self/smaps`) or `"allocator"`
+    /// (from the allocator's own figures: an older snapshot).
+    #[serde(default)]
+    pub gap_source: String,
+    /// Whether the process's mappings were measured at snapshot time.
+    #[serde(default)]
+    pub measured: bool,
+    /// VmSize at snapshot time (0 when not measured).
+    #[serde(default)]
+    pub virtual_bytes: u64,
+    /// Sum of `Rss` over all mappings (what a measured `gap` sums to).
+    #[serde(default)]
+    pub mappings_rss_bytes: u64,
+    /// Resident bytes outside the allocator: the sum of
+    /// `outside_allocator[].resident_bytes`.
+    #[serde(default)]
+    pub outside_allocator_resident_bytes: u64,
+    /// Memory outside the allocator, one row per owner, largest resident
+    /// first.
+    #[serde(default)]
+    pub outside_allocator: Vec<crate::native::OutsideRow>,
+    /// What the `mmap` hooks counted per shared object.
+    #[serde(default)]
+    pub hooked_objects: Vec<crate::native::HookedObjectRow>,
+    /// Whether the `mmap` hooks were installed.
+    #[serde(default)]
+    pub hooks_installed: bool,
+    /// What was not measured, or what to keep in mind.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Time the snapshot spent measuring the mappings and BLAS runtimes
+    /// (part of `overhead.snapshot_ns`).
+    #[serde(default)]
+    pub measure_ns: u64,
 }
 
 /// jemalloc's `stats.*` figures.
@@ -241,6 +286,12 @@ pub struct TimelineInfo {
     pub dropped_points: u64,
     /// Biggest rises of one tag's live bytes, largest first.
     pub jumps: Vec<Jump>,
+    /// VmSize at each point, in `points` order (empty when not recorded).
+    #[serde(default)]
+    pub vm_size_bytes: Vec<u64>,
+    /// RSS at each point, in `points` order (empty when not recorded).
+    #[serde(default)]
+    pub rss_bytes: Vec<u64>,
 }
 
 /// One timeline point.

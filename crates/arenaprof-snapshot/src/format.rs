@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //! 0      8     magic  "ARENAPRF"
-//! 8      4     format version, u32 little-endian (currently 1)
+//! 8      4     format version, u32 little-endian (currently 2; 1 is still read)
 //! 12     4     flags, u32 LE (0; reserved)
 //! 16     8     payload length in bytes, u64 LE
 //! 24     4     CRC-32 (IEEE) of the payload, u32 LE
@@ -11,14 +11,19 @@
 //! ```
 
 use crate::Snapshot;
+use serde::Deserialize;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes (and reads).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this crate still reads: version 1 (no
+/// `native` section) decodes into a [`Snapshot`] whose
+/// [`native.measured`](crate::NativeMemory::measured) is false.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 28;
 
@@ -63,7 +68,7 @@ impl fmt::Display for FormatError {
             }
             FormatError::UnsupportedVersion(v) => write!(
                 f,
-                "unsupported snapshot format version {v} (this reader knows version {FORMAT_VERSION})"
+                "unsupported snapshot format version {v} (this reader knows versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
             ),
             FormatError::ChecksumMismatch { stored, computed } => write!(
                 f,
@@ -135,7 +140,7 @@ impl Snapshot {
         }
         let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap_or([0; 4]));
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(FormatError::UnsupportedVersion(version));
         }
         let len = u64::from_le_bytes(bytes[16..24].try_into().unwrap_or([0; 8]));
@@ -155,8 +160,13 @@ impl Snapshot {
         if computed != stored {
             return Err(FormatError::ChecksumMismatch { stored, computed });
         }
-        let (snap, rest): (Snapshot, &[u8]) =
-            postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+        let (snap, rest): (Snapshot, &[u8]) = if version == 1 {
+            let (v1, rest): (SnapshotV1, &[u8]) =
+                postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+            (v1.into(), rest)
+        } else {
+            postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
+        };
         if !rest.is_empty() {
             return Err(FormatError::TrailingBytes(rest.len() as u64));
         }
@@ -180,6 +190,82 @@ impl Snapshot {
         let bytes = self.to_bytes()?;
         write_atomic(path.as_ref(), &bytes)
     }
+}
+
+/// The version-1 payload: today's [`Snapshot`] without the trailing
+/// `native` section (postcard has no field names, so the old field list is
+/// spelled out).
+#[derive(Deserialize)]
+struct SnapshotV1 {
+    meta: crate::Meta,
+    tags: Vec<crate::TagStats>,
+    threads: Vec<crate::ThreadStats>,
+    total: crate::Counters,
+    timeline: crate::Timeline,
+    heap: crate::HeapProfile,
+    process: crate::ProcessStats,
+    overhead: crate::Overhead,
+    registry: crate::Registry,
+    sections: Vec<crate::Section>,
+}
+
+impl From<SnapshotV1> for Snapshot {
+    fn from(v: SnapshotV1) -> Snapshot {
+        Snapshot {
+            meta: v.meta,
+            tags: v.tags,
+            threads: v.threads,
+            total: v.total,
+            timeline: v.timeline,
+            heap: v.heap,
+            process: v.process,
+            overhead: v.overhead,
+            registry: v.registry,
+            sections: v.sections,
+            native: crate::NativeMemory {
+                notes: vec![
+                    "snapshot format version 1: no mapping measurements (memory outside the allocator, BLAS runtimes)".into(),
+                ],
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Encodes `snap` as a version-1 file image (no `native` section): what a
+/// 0.1 writer produced. For tests of the reader's compatibility.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.meta.program = "old".into();
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v1(&s).unwrap()).unwrap();
+/// assert_eq!(back.meta.program, "old");
+/// assert!(!back.native.measured);
+/// ```
+pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = Vec::new();
+    for part in [
+        postcard::to_stdvec(&snap.meta),
+        postcard::to_stdvec(&snap.tags),
+        postcard::to_stdvec(&snap.threads),
+        postcard::to_stdvec(&snap.total),
+        postcard::to_stdvec(&snap.timeline),
+        postcard::to_stdvec(&snap.heap),
+        postcard::to_stdvec(&snap.process),
+        postcard::to_stdvec(&snap.overhead),
+        postcard::to_stdvec(&snap.registry),
+        postcard::to_stdvec(&snap.sections),
+    ] {
+        payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+    Ok(out)
 }
 
 /// Largest input [`read_input`] accepts by default, and [`Snapshot::read`]

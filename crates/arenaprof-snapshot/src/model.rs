@@ -26,6 +26,9 @@ pub struct Snapshot {
     pub registry: Registry,
     /// Free-form sections written by other components (GEMM pool, demo phases).
     pub sections: Vec<Section>,
+    /// Memory outside the allocator, by mapping; BLAS runtimes (format
+    /// version 2; not measured in version-1 files).
+    pub native: crate::NativeMemory,
 }
 
 /// Snapshot header data.

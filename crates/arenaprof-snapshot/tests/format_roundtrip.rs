@@ -23,7 +23,7 @@ fn header_layout_is_as_documented() {
         u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
         FORMAT_VERSION
     );
-    assert_eq!(FORMAT_VERSION, 1);
+    assert_eq!(FORMAT_VERSION, 2);
     assert_eq!(
         u32::from_le_bytes(bytes[12..16].try_into().unwrap()),
         0,
@@ -81,10 +81,17 @@ fn trailing_bytes_wrong_magic_version_and_checksum() {
     assert!(matches!(e, FormatError::BadMagic));
     assert!(e.to_string().contains("not an arenaprof snapshot"));
     let mut version = good.clone();
-    version[8..12].copy_from_slice(&2u32.to_le_bytes());
+    version[8..12].copy_from_slice(&3u32.to_le_bytes());
     let e = Snapshot::from_bytes(&version).unwrap_err();
-    assert!(matches!(e, FormatError::UnsupportedVersion(2)));
-    assert!(e.to_string().contains("version 2"));
+    assert!(matches!(e, FormatError::UnsupportedVersion(3)));
+    assert!(e.to_string().contains("version 3"));
+    assert!(e.to_string().contains("versions 1 to 2"), "{e}");
+    let mut zero = good.clone();
+    zero[8..12].copy_from_slice(&0u32.to_le_bytes());
+    assert!(matches!(
+        Snapshot::from_bytes(&zero).unwrap_err(),
+        FormatError::UnsupportedVersion(0)
+    ));
     let mut flipped = good.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
@@ -115,4 +122,33 @@ fn a_checksummed_payload_that_claims_huge_counts_is_refused() {
         Snapshot::from_bytes(&h).unwrap_err(),
         FormatError::Truncated { .. }
     ));
+}
+
+#[test]
+fn version_1_files_still_read_without_the_native_section() {
+    let snap = common::rich();
+    assert!(
+        snap.native.measured,
+        "the rich snapshot has a native section"
+    );
+    let v1 = arenaprof_snapshot::to_bytes_v1(&snap).unwrap();
+    assert_eq!(u32::from_le_bytes(v1[8..12].try_into().unwrap()), 1);
+    let back = Snapshot::from_bytes(&v1).unwrap();
+    let mut expect = snap.clone();
+    expect.native = Default::default();
+    let notes = &back.native.notes;
+    assert!(!back.native.measured);
+    assert!(back.native.groups.is_empty() && back.native.blas.is_empty());
+    assert!(notes[0].contains("format version 1"), "{notes:?}");
+    let mut cleared = back.clone();
+    cleared.native = Default::default();
+    assert_eq!(cleared, expect);
+    // A version-1 header in front of a version-2 payload leaves bytes over
+    // (the native section), and the reverse ends early: both are errors.
+    let mut v2_as_v1 = snap.to_bytes().unwrap();
+    v2_as_v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    assert!(Snapshot::from_bytes(&v2_as_v1).is_err());
+    let mut v1_as_v2 = v1.clone();
+    v1_as_v2[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(Snapshot::from_bytes(&v1_as_v2).is_err());
 }

@@ -137,6 +137,13 @@ pub struct CheckArgs {
     /// Most resident bytes (memory.rss_bytes).
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_rss: Option<u64>,
+    /// Most resident bytes outside the allocator: native libraries' mappings,
+    /// C heaps, stacks, code (memory.outside_allocator_resident_bytes).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_outside: Option<u64>,
+    /// Most virtual bytes, VmSize (memory.virtual_bytes).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub max_virtual: Option<u64>,
     /// Most live bytes of a tag at the end, e.g. gemm-workspace=16MiB (repeatable).
     #[arg(long, value_name = "NAME=SIZE", value_parser = tag_limit)]
     pub max_tag: Vec<(String, u64)>,

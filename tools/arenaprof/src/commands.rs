@@ -182,6 +182,8 @@ fn check(a: &CheckArgs) -> Result<ExitCode, String> {
         max_live: a.max_live,
         max_peak: a.max_peak,
         max_rss: a.max_rss,
+        max_outside: a.max_outside,
+        max_virtual: a.max_virtual,
         max_tag: a.max_tag.clone(),
         max_tag_peak: a.max_tag_peak.clone(),
     };
@@ -189,10 +191,12 @@ fn check(a: &CheckArgs) -> Result<ExitCode, String> {
         || limits.max_live.is_some()
         || limits.max_peak.is_some()
         || limits.max_rss.is_some()
+        || limits.max_outside.is_some()
+        || limits.max_virtual.is_some()
         || !limits.max_tag.is_empty()
         || !limits.max_tag_peak.is_empty();
     if !checked {
-        return Err("check: no limit given (use --max-wasted, --max-live, --max-peak, --max-rss, --max-tag NAME=SIZE or --max-tag-peak NAME=SIZE)".to_owned());
+        return Err("check: no limit given (use --max-wasted, --max-live, --max-peak, --max-rss, --max-outside, --max-virtual, --max-tag NAME=SIZE or --max-tag-peak NAME=SIZE)".to_owned());
     }
     let out = check_report(&r, &limits);
     for n in &out.notes {

@@ -86,8 +86,8 @@ fn html_report_renders_its_charts_in_headless_chromium() {
     let url = format!("file://{}", html.display());
     let dom = browse(&dir.path().join("profile-dom"), &["--dump-dom"], &url);
     assert!(
-        dom.contains(r#"data-charts-rendered="2/2""#),
-        "the inline script did not find both charts laid out: {}",
+        dom.contains(r#"data-charts-rendered="3/3""#),
+        "the inline script did not find all three charts laid out: {}",
         &dom[..dom.len().min(2000)]
     );
     let timeline = dom
@@ -95,8 +95,16 @@ fn html_report_renders_its_charts_in_headless_chromium() {
         .expect("timeline chart in the DOM");
     let tag_end = timeline + dom[timeline..].find('>').unwrap();
     assert!(dom[timeline..tag_end].contains(r#"data-rendered="true""#));
-    // The chart drew one series per tag, and the jump and fix are on the page.
-    assert_eq!(dom.matches(r#"class="series" data-tag="#).count(), 3);
+    // The chart drew one series per tag (and VmSize and RSS in the process
+    // chart), and the jump and fix are on the page.
+    assert_eq!(dom.matches(r#"class="series" data-tag="#).count(), 5);
+    let process = dom
+        .find(r#"id="process-chart""#)
+        .expect("VmSize/RSS chart in the DOM");
+    let tag_end = process + dom[process..].find('>').unwrap();
+    assert!(dom[process..tag_end].contains(r#"data-rendered="true""#));
+    assert!(dom.contains(r#"<table id="outside-allocator">"#));
+    assert!(dom.contains("anonymous memory mapped by libopenblas.so.0"));
     assert!(dom.contains("gemm-workspace +48.0 MiB at 1.20 s (mark: first matmul)"));
     assert!(dom.contains("<code>to_owned()</code> at src/main.rs:14 frees 762.9 MiB"));
 

@@ -116,6 +116,8 @@ pub fn account(snap: &Snapshot) -> MemoryAccount {
         peak_rss_bytes: snap.process.peak_rss_bytes,
         jemalloc,
         gap,
+        gap_source: "allocator".to_owned(),
+        ..Default::default()
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod counters;
 pub mod memory;
+pub mod native;
 pub mod retention;
 pub mod sites;
 pub mod timeline;
@@ -114,7 +115,7 @@ pub fn analyze_within(
         budget,
         &mut warnings,
     )?;
-    Ok(Report {
+    let mut report = Report {
         schema: SCHEMA.to_owned(),
         schema_version: SCHEMA_VERSION,
         meta: counters::meta(snap),
@@ -130,5 +131,8 @@ pub fn analyze_within(
         cow: counters::cow(snap),
         sections: counters::sections(snap),
         warnings,
-    })
+        ..Default::default()
+    };
+    native::apply(snap, &mut report);
+    Ok(report)
 }

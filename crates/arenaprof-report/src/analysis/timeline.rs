@@ -115,6 +115,7 @@ pub fn analyze_within(
         marks,
         dropped_points: tl.dropped_points,
         jumps,
+        ..Default::default()
     })
 }
 

@@ -187,6 +187,7 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     // Timeline.
     o.push_str("<h2>Live bytes per tag over time</h2>");
     o.push_str(&timeline_svg(&r.timeline));
+    o.push_str(&super::native::process_svg(&r.timeline));
     if !r.timeline.jumps.is_empty() {
         o.push_str("<p>Biggest jumps:</p><ul>");
         for j in &r.timeline.jumps {
@@ -314,7 +315,11 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     let _ = write!(
         o,
         r#"<tr><th class="l">RSS</th><th>{}</th><th class="l">peak RSS {}</th></tr></table>"#,
-        format_bytes(r.memory.rss_bytes),
+        format_bytes(if r.memory.gap_source == "mappings" {
+            r.memory.mappings_rss_bytes
+        } else {
+            r.memory.rss_bytes
+        }),
         format_bytes(r.memory.peak_rss_bytes)
     );
     let ov = &r.overhead;
@@ -331,6 +336,10 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
         format_ns(ov.backtrace_ns),
         format_ns(ov.snapshot_ns)
     );
+
+    let mut native = String::new();
+    super::native::html(&mut native, r);
+    o.push_str(&native);
 
     // Sites.
     o.push_str("<h2>Allocation sites (sampled, unbiased estimates)</h2>");

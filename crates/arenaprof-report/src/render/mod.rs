@@ -12,6 +12,7 @@ pub mod chart;
 pub mod flame;
 pub mod html;
 pub mod json;
+pub mod native;
 pub mod pprof;
 pub mod proto;
 pub(crate) mod sink;

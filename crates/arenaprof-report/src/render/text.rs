@@ -194,7 +194,11 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
     }
     t.row(vec![
         "= rss".into(),
-        format_bytes(m.rss_bytes),
+        format_bytes(if m.gap_source == "mappings" {
+            m.mappings_rss_bytes
+        } else {
+            m.rss_bytes
+        }),
         format!("peak RSS {}", format_bytes(m.peak_rss_bytes)),
     ]);
     out.push_str(&t.render("  "));
@@ -264,6 +268,9 @@ fn timeline(out: &mut Sink<'_>, r: &Report) {
             format_bytes(end)
         );
     }
+    let mut rows = String::new();
+    super::native::timeline_rows(&mut rows, tl, w);
+    out.push_str(&rows);
     if tl.tags.len() > shown {
         let _ = writeln!(
             out,
@@ -446,6 +453,9 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     tags(&mut out, r);
     threads(&mut out, r);
     memory(&mut out, r);
+    let mut native = String::new();
+    super::native::text(&mut native, r);
+    out.push_str(&native);
     timeline(&mut out, r);
     retention(&mut out, r);
     sites(&mut out, r);

@@ -36,14 +36,19 @@ pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
-/// A signed change in bytes as MiB.
-pub fn delta(before: u64, after: u64) -> String {
-    let d = after as i64 - before as i64;
-    format!(
-        "{}{:.1} MiB",
-        if d >= 0 { "+" } else { "-" },
-        d.unsigned_abs() as f64 / (1u64 << 20) as f64
-    )
+/// Bytes in the largest binary unit that keeps them at or above 1
+/// (`2.0 GiB`, `256.0 KiB`).
+pub fn size(bytes: u64) -> String {
+    arenaprof_native::fmt_bytes(bytes)
+}
+
+/// A signed change in bytes, like [`size`] (`+2.0 GiB`, `-1.5 MiB`).
+pub fn change(before: u64, after: u64) -> String {
+    if after >= before {
+        format!("+{}", size(after - before))
+    } else {
+        format!("-{}", size(before - after))
+    }
 }
 
 /// Process RSS now, after returning freed pages to the OS.

@@ -1,20 +1,25 @@
 //! `arenaprof demo`: both memory failures the tool is built for, reproduced,
 //! explained from the tracker's own figures, and fixed, in one run.
 //!
-//! 1. [`blas`]: per-thread BLAS buffers. An OpenBLAS-shaped pool (one eager
-//!    32 MiB buffer per thread) next to arenaprof's capped GEMM pool, on the
-//!    same multiplications.
+//! 1. [`blas`]: per-thread BLAS buffers. The machine's OpenBLAS, loaded at
+//!    run time and set to the configured thread count ([`openblas`]), or
+//!    when it is absent (or `--no-openblas`) a simulation that maps and
+//!    touches what it does ([`sim`]), next to arenaprof's capped GEMM pool,
+//!    on the same multiplications. The first line says which.
 //! 2. [`views`]: a small view derived through a chain of views pins a large
 //!    array; the registry names the chain, and `to_owned()` gives the bytes
 //!    (and the RSS) back.
 //! 3. The report: a snapshot taken while the view pinned its arena, printed as
 //!    text and written as HTML, plus the diff against a snapshot after the fix.
 //!
-//! Every figure printed is measured (tracker counters, process RSS, wall
-//! time), never a constant.
+//! Every figure printed is measured in the run (tracker counters, the
+//! process's mappings, RSS and VmSize, wall time), never a constant; a
+//! simulated figure is labelled as one.
 
 mod blas;
 mod measure;
+mod openblas;
+mod sim;
 mod views;
 
 use arenaprof::{Sampling, Tag};
@@ -26,10 +31,15 @@ use std::path::PathBuf;
 /// Options of `arenaprof demo`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Threads of the simulated OpenBLAS (one 32 MiB buffer each), as on a
+    /// OpenBLAS threads (the machine's library, set with
+    /// openblas_set_num_threads, or the simulation: one buffer each), as on a
     /// machine with that many cores.
     #[arg(long, default_value_t = 16)]
     pub threads: usize,
+    /// Do not load the machine's OpenBLAS: simulate it, as on a machine
+    /// without the library.
+    #[arg(long)]
+    pub no_openblas: bool,
     /// Directory for the snapshots and reports the demo writes.
     #[arg(long, default_value = "target/arenaprof-demo")]
     pub out: PathBuf,
@@ -49,13 +59,31 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
         mean: arenaprof::Sampling::DEFAULT_MEAN,
     });
     arenaprof::timeline::start_sampler(std::time::Duration::from_millis(5));
+    // Before any library is loaded, so what OpenBLAS maps is attributed to it.
+    let hooks = arenaprof::untracked(arenaprof_native::hooks::install);
+    let mode = openblas::load(opts.no_openblas);
+    let which = match (&mode, &hooks) {
+        (openblas::Mode::Real(l), Ok(_)) => format!(
+            "OpenBLAS {} loaded from {}",
+            l.version.as_deref().unwrap_or("(version unknown)"),
+            l.path
+        ),
+        (openblas::Mode::Real(l), Err(e)) => format!(
+            "OpenBLAS {} loaded from {}; mmap hooks not installed ({e}), its buffers are not attributed",
+            l.version.as_deref().unwrap_or("(version unknown)"),
+            l.path
+        ),
+        (openblas::Mode::Simulated(why), _) => {
+            format!("OpenBLAS not loaded: {why}; phase 1 simulates it")
+        }
+    };
     println!(
-        "arenaprof demo: where memory goes and why it stays ({} mode)\n",
+        "arenaprof demo: where memory goes and why it stays ({} mode; {which})\n",
         if opts.quick { "quick" } else { "full" }
     );
 
     let phase = Phase::start(1, "per-thread BLAS buffers");
-    let gemm = blas::run(opts.threads, opts.quick)?;
+    let gemm = blas::run(&mode, opts.threads, opts.quick)?;
     phase.done();
 
     let phase = Phase::start(2, "views that pin arenas");
@@ -82,13 +110,19 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     println!("{}", diff::render_text(&d));
     println!("--- summary ---");
     println!(
-        "per-thread buffers: simulated OpenBLAS holds {} for {} threads; arenaprof's pool holds {} ({} workers, cap {}); {:.1} vs {:.1} GFLOP/s on the same {} products",
-        mib(gemm.sim_bytes),
+        "per-thread buffers: {} maps {} ({} resident, {} commit) in {} buffers for {} threads, and lowering its thread count freed {}; arenaprof's pool holds {} ({} workers, cap {}) and set_threads(1) freed {}; {:.1} vs {:.1} GFLOP/s on the same {} products",
+        gemm.blas_name,
+        measure::size(gemm.blas_virtual),
+        measure::size(gemm.blas_resident),
+        measure::size(gemm.blas_commit),
+        gemm.blas_buffers,
         opts.threads,
+        gemm.blas_freed_text,
         mib(gemm.pool_bytes),
         gemm.pool_workers,
         mib(gemm.pool_cap),
-        gemm.sim_gflops,
+        mib(gemm.pool_freed),
+        gemm.blas_gflops,
         gemm.pool_gflops,
         gemm.products,
     );
@@ -122,6 +156,6 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
         fixed_path.display()
     );
     // OpenBLAS keeps its buffers for the life of the process; so did we.
-    drop((gemm.buffers, gemm.pool, fixed.owned));
+    drop((gemm.sim, gemm.pool, fixed.owned));
     Ok(())
 }

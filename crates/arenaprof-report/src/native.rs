@@ -1,0 +1,204 @@
+//! Report types for memory the allocator never sees and the BLAS runtimes
+//! (part of the JSON schema, `docs/JSON.md`): `memory.outside_allocator[]`,
+//! `memory.hooked_objects[]`, `blas[]`.
+
+use crate::check::{Outcome, Violation};
+use crate::report::Report;
+use crate::units::format_bytes;
+use serde::{Deserialize, Serialize};
+
+/// One group of mappings outside the allocator, by the object that owns it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutsideRow {
+    /// The object: a shared library's path (`mapped_by`, `library`), the
+    /// program's name (`binary`), or a bracketed name (`[thread stacks]`,
+    /// `[heap]`, `[other anonymous]`, `[profiler tables]`, `[other files]`,
+    /// `[kernel]`).
+    pub object: String,
+    /// `mapped_by` (anonymous memory the object mapped with `mmap`),
+    /// `library` (its code and data), `binary`, `thread_stacks`, `heap`,
+    /// `other_anonymous`, `profiler`, `other_file` or `kernel`.
+    pub kind: String,
+    /// One line for a person, e.g. `anonymous memory mapped by libopenblas.so.0`.
+    pub label: String,
+    /// Mappings (or parts of mappings).
+    pub mappings: u64,
+    /// Virtual bytes.
+    pub virtual_bytes: u64,
+    /// Resident bytes.
+    pub resident_bytes: u64,
+    /// Private bytes (`Private_Clean + Private_Dirty`).
+    pub private_bytes: u64,
+    /// Anonymous bytes.
+    pub anonymous_bytes: u64,
+    /// Swapped-out bytes.
+    pub swap_bytes: u64,
+    /// Commit charge (`VmFlags: ac`): what Windows would commit at once.
+    pub commit_bytes: u64,
+}
+
+/// What the `mmap` hooks counted for one shared object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookedObjectRow {
+    /// Path as the loader recorded it.
+    pub object: String,
+    /// Live mappings it made.
+    pub mappings: u64,
+    /// Their virtual bytes.
+    pub virtual_bytes: u64,
+    /// Their resident bytes (`mincore`).
+    pub resident_bytes: u64,
+    /// High-water mark of its mapped bytes.
+    pub peak_bytes: u64,
+    /// `mmap` calls.
+    pub mmap_calls: u64,
+    /// `munmap` calls.
+    pub munmap_calls: u64,
+    /// `mremap` calls.
+    pub mremap_calls: u64,
+    /// Mappings made while it loaded, adopted for it.
+    pub adopted: u64,
+}
+
+/// A thread-count change made through `arenaprof::blas`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlasChangeRow {
+    /// Thread count before.
+    pub previous: i64,
+    /// Thread count after.
+    pub now: i64,
+    /// Bytes the library had mapped before (from the hooks), if known.
+    pub mapped_before_bytes: Option<u64>,
+    /// And after.
+    pub mapped_after_bytes: Option<u64>,
+    /// `mapped_before - mapped_after` when both are known.
+    pub freed_bytes: Option<u64>,
+}
+
+/// A BLAS or OpenMP runtime loaded in the process.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlasRow {
+    /// Path of the library.
+    pub library: String,
+    /// Version, when the runtime says (`null` otherwise).
+    pub version: Option<String>,
+    /// Thread count at snapshot time.
+    pub threads: i64,
+    /// `openblas`, `mkl`, `blis` or `openmp`.
+    pub api: String,
+    /// `pthreads`, `openmp`, `disabled`, MKL's layer, or `unknown`.
+    pub threading_layer: String,
+    /// CPU kernel set, when the runtime says.
+    pub architecture: Option<String>,
+    /// Configuration string.
+    pub config: Option<String>,
+    /// Whether its per-thread buffers were counted (OpenBLAS, hooks
+    /// installed before its first call).
+    pub buffers_known: bool,
+    /// Per-thread buffer size observed.
+    pub buffer_size_bytes: u64,
+    /// Buffers mapped.
+    pub buffers_mapped: u64,
+    /// Their virtual bytes.
+    pub buffers_virtual_bytes: u64,
+    /// Their resident bytes.
+    pub buffers_resident_bytes: u64,
+    /// Thread-count changes made through `arenaprof::blas`, oldest first.
+    pub changes: Vec<BlasChangeRow>,
+    /// Bytes freed by the changes that lowered the count (`null` when no
+    /// such change was recorded or the hooks could not measure it).
+    pub lowering_freed_bytes: Option<u64>,
+    /// What lowering the thread count frees, completing "lowering the
+    /// thread count ...": `freed nothing: 16 -> 1 threads left 2.0 GiB
+    /// mapped (...)` when a lowering was recorded (measured), otherwise what
+    /// the runtime is known to do.
+    pub lowering: String,
+    /// What does free the memory, in one sentence.
+    pub advice: String,
+}
+
+/// `--max-outside` and `--max-virtual`: the largest resident bytes outside
+/// the allocator and the largest VmSize. A report without mapping
+/// measurements fails either limit with a message saying so (a gate that
+/// cannot be evaluated must not pass).
+pub(crate) fn check_limits(
+    r: &Report,
+    max_outside: Option<u64>,
+    max_virtual: Option<u64>,
+    out: &mut Outcome,
+) {
+    let m = &r.memory;
+    for (max, field, flag, value, why) in [
+        (
+            max_outside,
+            "memory.outside_allocator_resident_bytes",
+            "--max-outside ",
+            m.outside_allocator_resident_bytes,
+            m.outside_allocator
+                .first()
+                .map(|o| {
+                    format!(
+                        ": largest is {} ({}, {} resident, {} virtual)",
+                        o.object,
+                        o.label,
+                        format_bytes(o.resident_bytes),
+                        format_bytes(o.virtual_bytes)
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+        (
+            max_virtual,
+            "memory.virtual_bytes",
+            "--max-virtual ",
+            m.virtual_bytes,
+            m.outside_allocator
+                .iter()
+                .max_by_key(|o| o.virtual_bytes)
+                .map(|o| {
+                    format!(
+                        ": largest is {} ({}, {} virtual in {} mappings)",
+                        o.object,
+                        o.label,
+                        format_bytes(o.virtual_bytes),
+                        o.mappings
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+    ] {
+        let Some(max) = max else { continue };
+        if !m.measured {
+            out.violations.push(Violation {
+                field: field.to_owned(),
+                value: 0,
+                max,
+                message: format!(
+                    "{field} was not measured, so {flag}{} cannot be checked ({})",
+                    format_bytes(max),
+                    m.notes.first().map_or(
+                        "the snapshot has no mapping measurements: format version 1, or ARENAPROF_NATIVE=off",
+                        |n| n.as_str()
+                    )
+                ),
+            });
+        } else if value > max {
+            out.violations.push(Violation {
+                field: field.to_owned(),
+                value,
+                max,
+                message: format!(
+                    "{field} = {} exceeds {flag}{}{why}",
+                    format_bytes(value),
+                    format_bytes(max)
+                ),
+            });
+        } else {
+            out.passed.push(format!(
+                "{field} = {} within {flag}{}",
+                format_bytes(value),
+                format_bytes(max)
+            ));
+        }
+    }
+}
