@@ -144,7 +144,12 @@ fn counter_rows_reader_stays_in_bounds() {
         let seen = Arc::new(AtomicU64::new(0));
         let remote = Arc::new(AtomicU64::new(0));
         let owner = {
-            let (a, l, s, r) = (allocated.clone(), live.clone(), seen.clone(), remote.clone());
+            let (a, l, s, r) = (
+                allocated.clone(),
+                live.clone(),
+                seen.clone(),
+                remote.clone(),
+            );
             thread::spawn(move || {
                 own_add(&a, 100);
                 own_add(&l, 100);
@@ -154,7 +159,10 @@ fn counter_rows_reader_stays_in_bounds() {
         };
         let freed = freed_bytes(&allocated, &live, &seen, &remote);
         let alloc = allocated.load(Relaxed);
-        assert!(freed <= alloc.max(100), "freed {freed} with {alloc} allocated");
+        assert!(
+            freed <= alloc.max(100),
+            "freed {freed} with {alloc} allocated"
+        );
         owner.join().unwrap();
         assert_eq!(freed_bytes(&allocated, &live, &seen, &remote), 100);
     });

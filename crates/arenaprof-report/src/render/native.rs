@@ -12,6 +12,7 @@ use super::chart::{esc, timeline_svg};
 use super::table::Table;
 use crate::native::BlasRow;
 use crate::report::{Report, TimelineInfo, TimelinePointRow};
+use crate::sanitize::{line, name};
 use crate::units::{format_bytes, format_ns};
 use std::fmt::Write;
 
@@ -76,7 +77,7 @@ pub fn text(out: &mut String, r: &Report) {
             "MEMORY OUTSIDE THE ALLOCATOR: not measured{}\n",
             m.notes
                 .first()
-                .map(|n| format!(" ({n})"))
+                .map(|n| format!(" ({})", line(n)))
                 .unwrap_or_default()
         );
         return;
@@ -93,12 +94,12 @@ pub fn text(out: &mut String, r: &Report) {
         Table::new(&["object", "maps", "virtual", "resident", "commit", "what"]).align_left(5);
     for o in m.outside_allocator.iter().take(MAX_TEXT_ROWS) {
         t.row(vec![
-            short_object(&o.object).to_owned(),
+            name(short_object(&o.object)).into_owned(),
             o.mappings.to_string(),
             format_bytes(o.virtual_bytes),
             format_bytes(o.resident_bytes),
             format_bytes(o.commit_bytes),
-            o.label.clone(),
+            line(&o.label).into_owned(),
         ]);
     }
     out.push_str(&t.render("  "));
@@ -109,7 +110,7 @@ pub fn text(out: &mut String, r: &Report) {
         let _ = writeln!(
             out,
             "  mmap hooks: {}: {} live mapping{}, {} ({} resident); {} mmap, {} munmap, {} mremap calls{}",
-            base(&h.object),
+            name(base(&h.object)),
             h.mappings,
             if h.mappings == 1 { "" } else { "s" },
             format_bytes(h.virtual_bytes),
@@ -128,7 +129,7 @@ pub fn text(out: &mut String, r: &Report) {
         let _ = writeln!(out, "  mmap hooks: {x}");
     }
     for n in m.notes.iter().take(MAX_TEXT_ROWS) {
-        let _ = writeln!(out, "  note: {n}");
+        let _ = writeln!(out, "  note: {}", line(n));
     }
     out.push('\n');
     if r.blas.is_empty() {
@@ -136,16 +137,16 @@ pub fn text(out: &mut String, r: &Report) {
     } else {
         let _ = writeln!(out, "BLAS (runtimes loaded in the process)");
         for b in r.blas.iter().take(MAX_TEXT_ROWS) {
-            let _ = writeln!(out, "  {}", blas_line(b));
-            let _ = writeln!(out, "    lowering the thread count {}", b.lowering);
-            let _ = writeln!(out, "    what frees memory: {}", b.advice);
+            let _ = writeln!(out, "  {}", line(&blas_line(b)));
+            let _ = writeln!(out, "    lowering the thread count {}", line(&b.lowering));
+            let _ = writeln!(out, "    what frees memory: {}", line(&b.advice));
         }
     }
     if let Some(x) = more(r.blas.len(), MAX_TEXT_ROWS) {
         let _ = writeln!(out, "  {x}");
     }
     for n in r.blas_notes.iter().take(MAX_TEXT_ROWS) {
-        let _ = writeln!(out, "  note: {n}");
+        let _ = writeln!(out, "  note: {}", line(n));
     }
     if let Some(x) = more(r.blas_notes.len(), MAX_TEXT_ROWS) {
         let _ = writeln!(out, "  note: {x}");
