@@ -23,6 +23,7 @@
 //! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling`] | which allocations get a stack |
 //! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | a pre-allocated region that serves a scope's allocations |
 //! | [`untracked`] | runs profiler bookkeeping outside the counters |
+//! | [`register_fork_handlers`] | lets a component free its locks in a forked child |
 //! | [`timeline`] | marks and the background sampler |
 //! | [`process`] | RSS and jemalloc's own figures |
 //! | [`clock`] | the profiler's one clock |
@@ -98,6 +99,7 @@ mod unwind;
 mod workspace;
 
 pub use arenaprof_snapshot::Snapshot;
+pub use fork::register_fork_handlers;
 pub use profiler::Profiler;
 pub use sampling::{sampling, set_sampling, Sampling, SamplingParseError};
 pub use snapshot::{register_contributor, snapshot, Contributor};

@@ -40,6 +40,8 @@ pub(crate) struct Local {
     pub busy: Cell<bool>,
     /// Active scoped workspace, or null.
     pub ws: Cell<*const Region>,
+    /// Nesting depth of profiler operations inside the fork gate.
+    pub gate_depth: Cell<u32>,
     /// Bytes left until the next backtrace sample.
     pub countdown: Cell<i64>,
     /// Sampling epoch the countdown was drawn for.
@@ -61,6 +63,7 @@ thread_local! {
             tag_prev: [const { Cell::new(0) }; TAG_STACK],
             busy: Cell::new(false),
             ws: Cell::new(std::ptr::null()),
+            gate_depth: Cell::new(0),
             countdown: Cell::new(i64::MAX),
             epoch: Cell::new(0),
             rng: Cell::new(0),

@@ -48,8 +48,11 @@ impl Sampling {
     pub const DEFAULT_MEAN: u64 = 512 << 10;
 }
 
-/// Most freed samples kept; later ones are dropped and counted.
-pub(crate) const MAX_FREED: usize = 4 << 20;
+/// Freed samples kept: the newest 65,536 (about 3.5 MiB); older ones are
+/// dropped and counted, so a long run keeps its recent history in bounded
+/// memory whatever the mode. Live samples are all kept (one per live
+/// sampled block).
+pub(crate) const MAX_FREED: usize = 1 << 16;
 /// Deepest stack captured.
 pub(crate) const MAX_DEPTH: usize = 64;
 
@@ -208,7 +211,7 @@ struct Tables {
     stack_ids: DashMap<Box<[usize]>, u32>,
     stacks: Mutex<Vec<Box<[usize]>>>,
     live: DashMap<usize, LiveRec>,
-    freed: Mutex<Vec<arenaprof_snapshot::Sample>>,
+    freed: Mutex<std::collections::VecDeque<arenaprof_snapshot::Sample>>,
 }
 
 static TABLES: OnceLock<Tables> = OnceLock::new();
@@ -218,7 +221,7 @@ fn tables() -> &'static Tables {
         stack_ids: DashMap::new(),
         stacks: Mutex::new(Vec::new()),
         live: DashMap::new(),
-        freed: Mutex::new(Vec::new()),
+        freed: Mutex::new(std::collections::VecDeque::new()),
     })
 }
 
@@ -243,6 +246,7 @@ pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usiz
     if l.set_busy(true) {
         return;
     }
+    let gate = crate::fork::enter();
     let t0 = now_ns();
     let mut ips = [0usize; MAX_DEPTH];
     let n = crate::unwind::capture(&mut ips);
@@ -275,21 +279,28 @@ pub(crate) fn record(l: &Local, user: *mut u8, tag: u16, thread: u32, size: usiz
     );
     CAPTURED.fetch_add(1, Relaxed);
     CAPTURE_NS.fetch_add(now_ns().saturating_sub(t0), Relaxed);
+    drop(gate);
     l.set_busy(false);
+}
+
+/// Freed samples dropped (the oldest, past [`MAX_FREED`]).
+pub(crate) fn dropped_freed() -> u64 {
+    DROPPED_FREED.load(Relaxed)
 }
 
 /// Moves a freed sampled allocation to the freed list.
 #[cold]
 pub(crate) fn on_free(user: *mut u8) {
     with_busy(|| {
+        let _gate = crate::fork::enter();
         let t = tables();
         if let Some((_, r)) = t.live.remove(&(user as usize)) {
             let mut freed = t.freed.lock().unwrap_or_else(|e| e.into_inner());
-            if freed.len() < MAX_FREED {
-                freed.push(to_sample(&r, Some(now_ns())));
-            } else {
+            if freed.len() >= MAX_FREED {
+                freed.pop_front();
                 DROPPED_FREED.fetch_add(1, Relaxed);
             }
+            freed.push_back(to_sample(&r, Some(now_ns())));
         }
     })
 }
@@ -390,7 +401,13 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
     }
     // The symbol cache (parsed debug info) can be tens of MiB: let it go.
     backtrace::clear_symbol_cache();
-    heap.samples = t.freed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    heap.samples = t
+        .freed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
     (heap, CAPTURED.load(Relaxed), CAPTURE_NS.load(Relaxed))

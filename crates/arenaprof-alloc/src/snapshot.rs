@@ -29,6 +29,7 @@ static CONTRIBUTORS: Mutex<Vec<Contributor>> = Mutex::new(Vec::new());
 /// Registers `f` to run on every snapshot (idempotent per function).
 pub fn register_contributor(f: Contributor) {
     crate::local::with_busy(|| {
+        let _gate = crate::fork::enter();
         let mut c = CONTRIBUTORS.lock().unwrap_or_else(|e| e.into_inner());
         if !c.iter().any(|g| std::ptr::fn_addr_eq(*g, f)) {
             c.push(f);
@@ -110,7 +111,10 @@ fn max_size(tag: u16) -> Option<u64> {
 
 /// Takes a snapshot of everything the profiler knows now.
 pub fn snapshot() -> Snapshot {
-    crate::local::with_busy(build)
+    crate::local::with_busy(|| {
+        let _gate = crate::fork::enter();
+        build()
+    })
 }
 
 fn build() -> Snapshot {
@@ -163,6 +167,19 @@ fn build() -> Snapshot {
         writer_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let (heap, captured, capture_ns) = sampling::export();
+    snap.sections.push(arenaprof_snapshot::Section {
+        name: "sampling".into(),
+        entries: vec![
+            (
+                "freed_samples_kept_max".into(),
+                sampling::MAX_FREED.to_string(),
+            ),
+            (
+                "freed_samples_dropped".into(),
+                sampling::dropped_freed().to_string(),
+            ),
+        ],
+    });
     // Size histograms, summed over rows.
     let mut hist = vec![[0u64; BUCKETS]; MAX_TAGS];
     for r in rows::all() {

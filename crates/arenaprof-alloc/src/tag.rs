@@ -87,6 +87,7 @@ impl Tag {
             return Err(TagError::Reserved(name.to_owned()));
         }
         local::with_busy(|| {
+            let _gate = crate::fork::enter();
             let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(i) = names.iter().position(|n| *n == name) {
                 return Ok(Tag((BUILTIN.len() + i) as u16));
@@ -126,6 +127,7 @@ impl Tag {
         if self == Tag::OVERFLOW {
             return OVERFLOW_NAME;
         }
+        let _gate = crate::fork::enter();
         let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
         names
             .get(i - BUILTIN.len())
@@ -166,6 +168,7 @@ impl std::fmt::Display for Tag {
 
 /// Number of tags registered so far (built-ins included).
 pub(crate) fn count() -> usize {
+    let _gate = crate::fork::enter();
     BUILTIN.len() + NAMES.lock().map(|n| n.len()).unwrap_or(0)
 }
 

@@ -25,6 +25,7 @@ pub fn mark(label: &str) {
     local::flush_current_thread();
     let now = ring::take_waiting(PointReason::Mark);
     local::with_busy(|| {
+        let _gate = crate::fork::enter();
         MARKS
             .lock()
             .unwrap_or_else(|e| e.into_inner())

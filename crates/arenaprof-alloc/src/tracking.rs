@@ -285,10 +285,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
         }
         note_inner_name::<A>();
-        if !fork::installed() {
-            fork::install();
-        }
-        match local::row(l) {
+        let p = match local::row(l) {
             Some(row) => {
                 let sampled = sampling::should_sample(l, layout.size());
                 // SAFETY: our own contract, passed on unchanged (see # Safety above).
@@ -296,7 +293,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
             // SAFETY: our own contract, passed on unchanged (see # Safety above).
             None => unsafe { self.alloc_internal(layout, outer, zeroed) },
+        };
+        // After the inner allocator's first allocation, so that jemalloc has
+        // registered its own fork handlers: ours, registered later, run
+        // first in a fork's prepare step (while jemalloc still works).
+        if !fork::installed() {
+            fork::install();
         }
+        p
     }
 
     /// Allocates from the inner allocator and counts the block in `row`; the

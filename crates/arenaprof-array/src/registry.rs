@@ -299,7 +299,7 @@ pub fn stats() -> RegistryStats {
     }
     s.views_created = store::views_created();
     s.unrecorded_views = store::unrecorded_views();
-    s.cow_events = store::COW.lock().unwrap_or_else(|e| e.into_inner()).total;
+    s.cow_events = store::COW.lock().total;
     s
 }
 
@@ -314,11 +314,10 @@ pub fn stats() -> RegistryStats {
 /// assert!(ev.iter().any(|e| Some(e.from_arena) == a.arena_id() && e.bytes == 64));
 /// ```
 pub fn cow_events() -> Vec<arenaprof_snapshot::CowRecord> {
-    store::COW
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .events
-        .clone()
+    // Copied untracked: nothing under a registry lock may be sampled (a
+    // sampled allocation enters the allocator's fork gate, which must
+    // never wait while a registry lock is held).
+    arenaprof_alloc::untracked(|| store::COW.lock().events.clone())
 }
 
 /// The registry as snapshot records: live arenas, live views and the dropped
@@ -381,7 +380,10 @@ pub fn to_snapshot() -> Registry {
 /// Registers [`contribute`] with the allocator's snapshot (once).
 pub(crate) fn ensure_contributor() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| arenaprof_alloc::register_contributor(contribute));
+    ONCE.call_once(|| {
+        arenaprof_alloc::register_contributor(contribute);
+        arenaprof_alloc::register_fork_handlers(store::fork_prepare, store::fork_release);
+    });
 }
 
 /// The snapshot contributor registered with `arenaprof_alloc`. Every time

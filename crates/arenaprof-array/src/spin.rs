@@ -51,6 +51,20 @@ impl<T> SpinLock<T> {
         SpinGuard { lock: self }
     }
 
+    /// Takes the lock without a guard (for `fork()` handlers).
+    pub(crate) fn force_lock(&self) {
+        std::mem::forget(self.lock());
+    }
+
+    /// Releases a lock taken by [`force_lock`](Self::force_lock).
+    ///
+    /// # Safety
+    /// The calling thread took the lock with `force_lock` and holds no
+    /// guard of it.
+    pub(crate) unsafe fn force_unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+
     #[cold]
     fn lock_slow(&self) {
         let mut spins = 0u32;

@@ -17,7 +17,6 @@ use arenaprof_snapshot::{CowRecord, Layout};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
 
 /// Number of shards.
 pub(crate) const SHARDS: usize = 16;
@@ -284,10 +283,32 @@ pub(crate) struct CowLog {
     pub total: u64,
 }
 
-pub(crate) static COW: Mutex<CowLog> = Mutex::new(CowLog {
+pub(crate) static COW: SpinLock<CowLog> = SpinLock::new(CowLog {
     events: Vec::new(),
     total: 0,
 });
+
+/// `fork()` prepare handler (registered with the allocator): takes every
+/// shard lock and the copy-on-write log, in index order, so a child finds
+/// them free after [`fork_release`].
+pub(crate) fn fork_prepare() {
+    for sh in &SHARD {
+        sh.0.force_lock();
+    }
+    COW.force_lock();
+}
+
+/// `fork()` parent and child handler: frees what [`fork_prepare`] took.
+pub(crate) fn fork_release() {
+    // SAFETY: runs right after `fork_prepare` on the thread that took these
+    // locks (in the child, its copy), which holds no guard of them.
+    unsafe {
+        COW.force_unlock();
+        for sh in SHARD.iter().rev() {
+            sh.0.force_unlock();
+        }
+    }
+}
 
 thread_local! {
     static HOME: Cell<u16> = const { Cell::new(u16::MAX) };
@@ -494,7 +515,7 @@ pub(crate) fn record_cow(
         t_ns: site::now_ns(),
     };
     arenaprof_alloc::untracked(|| {
-        let mut log = COW.lock().unwrap_or_else(|e| e.into_inner());
+        let mut log = COW.lock();
         log.total += 1;
         if log.events.len() < MAX_COW_EVENTS {
             log.events.push(rec);

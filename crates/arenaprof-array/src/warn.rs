@@ -22,6 +22,7 @@
 
 use crate::registry;
 use crate::store::{self, ArenaKey};
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
@@ -118,7 +119,8 @@ pub(crate) fn check(key: ArenaKey) {
         info.to_owned_frees(),
     );
     arenaprof_alloc::untracked(|| {
-        eprintln!("{line}");
+        // A closed or full stderr is not the program's problem.
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
         let mut recent = RECENT.lock().unwrap_or_else(|e| e.into_inner());
         if recent.len() == KEEP {
             recent.remove(0);
