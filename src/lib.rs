@@ -22,7 +22,7 @@
 //! | [`TrackingAlloc`], [`Jemalloc`] | arenaprof-alloc | the `#[global_allocator]` and its default inner allocator |
 //! | [`Tag`], [`TagGuard`], [`TagError`], [`with_tag`], [`current_tag`] | arenaprof-alloc | what allocations are for |
 //! | [`stats()`], [`Stats`], [`TagCounters`], [`ThreadRow`], [`current_thread_slot`] | arenaprof-alloc | exact counters now |
-//! | [`snapshot()`], [`Snapshot`], [`register_contributor`], [`Contributor`] | arenaprof-alloc | the whole picture, written for `arenaprof report` |
+//! | [`snapshot()`], [`Snapshot`], [`register_contributor`], [`Contributor`], [`register_fork_handlers`] | arenaprof-alloc | the whole picture, written for `arenaprof report`; hooks for components |
 //! | [`Profiler`] | arenaprof-alloc | writes `$ARENAPROF_OUT` when `main` ends |
 //! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling()`] | arenaprof-alloc | which allocations get a stack |
 //! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | arenaprof-alloc | a pre-allocated region for a scope's allocations |
@@ -59,10 +59,10 @@
 //! See the README's "Changes in 0.2" for what moved where.
 
 pub use arenaprof_alloc::{
-    clock, current_tag, current_thread_slot, limits, process, register_contributor, sampling,
-    set_sampling, snapshot, stats, timeline, untracked, with_tag, Contributor, Profiler, Sampling,
-    SamplingParseError, Snapshot, Stats, Tag, TagCounters, TagError, TagGuard, ThreadRow,
-    TrackingAlloc, Workspace, WorkspaceGuard, WorkspaceStats,
+    clock, current_tag, current_thread_slot, limits, process, register_contributor,
+    register_fork_handlers, sampling, set_sampling, snapshot, stats, timeline, untracked, with_tag,
+    Contributor, Profiler, Sampling, SamplingParseError, Snapshot, Stats, Tag, TagCounters,
+    TagError, TagGuard, ThreadRow, TrackingAlloc, Workspace, WorkspaceGuard, WorkspaceStats,
 };
 
 #[cfg(feature = "jemalloc")]

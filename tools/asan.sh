@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the allocator's and the array registry's tests under AddressSanitizer
-# (nightly). The inner allocator is the system one (--no-default-features),
-# so ASan's own malloc sees every block and its redzones catch any header or
-# bounds mistake.
+# Runs the allocator's, the array crate's and the GEMM crate's tests under
+# AddressSanitizer (nightly). Every crate is built with --no-default-features,
+# which takes jemalloc out of the tracker: the system allocator is inside, so
+# ASan's own malloc sees every block and its redzones catch any header,
+# bounds or workspace mistake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="-Zsanitizer=address"
@@ -13,6 +14,6 @@ asan_test() {
   cargo +nightly test --target x86_64-unknown-linux-gnu --no-default-features "$@"
 }
 asan_test -p arenaprof-alloc --tests
-asan_test -p arenaprof-array --lib
-asan_test -p arenaprof --test array_threads --test array_chain --test array_cow \
-  --test array_fault --test thread_exit
+asan_test -p arenaprof-array --tests
+asan_test -p arenaprof-gemm --tests
+asan_test -p arenaprof --test thread_exit

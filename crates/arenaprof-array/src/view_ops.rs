@@ -387,6 +387,17 @@ impl<T: Element> Array<T> {
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array<T>, ArrayError> {
         let site = Location::caller();
+        // Every array's element count fits in `isize` (NumPy's rule for a
+        // shape), so `len()` and copies never wrap.
+        if shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none_or(|n| n > isize::MAX as usize)
+        {
+            return Err(ArrayError::ShapeOverflow {
+                shape: shape.to_vec(),
+            });
+        }
         let st = broadcast_strides(self.shape(), self.strides(), shape).ok_or_else(|| {
             ArrayError::ShapeMismatch {
                 op: "broadcast_to",

@@ -1,29 +1,33 @@
 //! `from_vec` and `from_ndarray_owned` take the buffer they are given: no
 //! copy, and its bytes move to `array-base`.
 
-use arenaprof_alloc::{stats, with_tag, Tag, TrackingAlloc};
+use arenaprof_alloc::{current_thread_slot, stats, with_tag, Tag, TagCounters, TrackingAlloc};
 use arenaprof_array::Array;
 
 #[global_allocator]
 static ALLOC: TrackingAlloc = TrackingAlloc::new();
+
+/// This thread's counters of `tag` (tests run in parallel: the tag's
+/// process-wide total moves with the other test's arrays).
+fn mine(tag: Tag) -> TagCounters {
+    let slot = current_thread_slot().unwrap();
+    stats().thread(slot).map(|t| t.tag(tag)).unwrap_or_default()
+}
 
 #[test]
 fn from_vec_adopts_the_buffer_and_moves_its_bytes_to_array_base() {
     let user = Tag::new("adopt-user");
     let v: Vec<f64> = with_tag(user, || (0..100_000).map(|i| i as f64).collect());
     let ptr = v.as_ptr();
-    let user_before = stats().tag(user).live_bytes;
-    let base_before = stats().tag(Tag::ARRAY_BASE).live_bytes;
+    let user_before = mine(user).live_bytes;
+    let base_before = mine(Tag::ARRAY_BASE).live_bytes;
     let a = Array::from_vec(&[1000, 100], v);
     assert_eq!(a.as_ndarray().as_ptr(), ptr, "the elements were not copied");
     assert_eq!(a.get(&[999, 99]), Some(99_999.0));
-    assert_eq!(stats().tag(user).live_bytes, user_before - 800_000);
-    assert_eq!(
-        stats().tag(Tag::ARRAY_BASE).live_bytes,
-        base_before + 800_000
-    );
+    assert_eq!(mine(user).live_bytes, user_before - 800_000);
+    assert_eq!(mine(Tag::ARRAY_BASE).live_bytes, base_before + 800_000);
     drop(a);
-    assert_eq!(stats().tag(Tag::ARRAY_BASE).live_bytes, base_before);
+    assert_eq!(mine(Tag::ARRAY_BASE).live_bytes, base_before);
 }
 
 #[test]

@@ -145,7 +145,7 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
         .zip(&c_pool)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max);
-    println!(
+    say!(
         "  arenaprof pool ({} workers, cap {}, run first): workspaces {} under tag {} (tracker; commit the same); process VmSize {}, RSS {}; {pool_gflops:.1} GFLOP/s; overflows {}; max |C diff| {max_diff:.1e}",
         stat.workers,
         mib(POOL_CAP as u64),
@@ -170,7 +170,7 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
     let before = stats().tag(Tag::GEMM_WORKSPACE).live_bytes;
     pool.set_threads(1);
     let after = stats().tag(Tag::GEMM_WORKSPACE).live_bytes;
-    println!(
+    say!(
         "  lowering to 1 thread: {lowered}; arenaprof pool set_threads(1) freed {} ({} {} -> {})",
         mib(before.saturating_sub(after)),
         Tag::GEMM_WORKSPACE,
@@ -178,7 +178,7 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
         mib(after)
     );
     if let Mode::Real(_) = mode {
-        println!(
+        say!(
             "  what frees OpenBLAS's buffers: nothing once mapped; limit before the first call (OPENBLAS_NUM_THREADS=N at start, or arenaprof::blas::limits) or use arenaprof::gemm"
         );
     }
@@ -227,7 +227,7 @@ fn real(
     let (s0, rss0) = (statm(), rss_purged());
     let set = arenaprof::blas::set_threads(threads);
     let now = lib.runtime().map_or(0, |r| r.num_threads);
-    println!(
+    say!(
         "  {name} ({}{}) from {}; openblas_set_num_threads({threads}): {} -> {now} threads",
         lib.threading,
         lib.arch
@@ -239,7 +239,7 @@ fn real(
             .find(|c| c.path == lib.path)
             .map_or(lib.initial_threads, |c| c.previous),
     );
-    println!(
+    say!(
         "  {products} products of {n}x{n} f64 on {cores} cores, through OpenBLAS ({now} threads) and arenaprof's pool"
     );
     timeline::mark("openblas: first matmul");
@@ -252,7 +252,7 @@ fn real(
     let (maps_n, virt, res, commit) = lib.mapped();
     let bufs = lib.runtime().and_then(|r| r.buffers);
     let base = lib.path.rsplit('/').next().unwrap_or(&lib.path);
-    println!(
+    say!(
         "  {name} ({now} threads): {} buffers of {} mapped by {base} ({maps_n} mappings{}): virtual {}, resident {}, commit {}; process VmSize {}, RSS {} from openblas_set_num_threads to the last product; {g:.1} GFLOP/s",
         bufs.map_or(0, |b| b.mapped),
         size(bufs.map_or(0, |b| b.buffer_size)),
@@ -309,11 +309,11 @@ fn simulated(
     b: &[f64],
     c: &mut [f64],
 ) -> Result<GemmFigures, String> {
-    println!(
+    say!(
         "  simulated OpenBLAS ({why}): {threads} threads, one {} buffer each (NumPy's wheels' BUFFER_SIZE) mapped with mmap at the first call and kept; each thread packs its block of A and its slice of B into its own buffer, as OpenBLAS's threaded dgemm does",
         mib(sim::BUFFER_SIZE as u64)
     );
-    println!(
+    say!(
         "  {products} products of {n}x{n} f64 on {cores} cores, through the simulation ({threads} threads) and arenaprof's pool"
     );
     let (s0, rss0) = (statm(), rss_purged());
@@ -332,7 +332,7 @@ fn simulated(
         .map(|&(s, l)| maps::resident_bytes(s, l).unwrap_or(0))
         .sum();
     let commit = commit_of(&ranges);
-    println!(
+    say!(
         "  simulated OpenBLAS ({threads} threads): {} buffers of {}: virtual {}, resident {} ({} per buffer), commit {} (Windows commits every buffer whole at the first call); process VmSize {}, RSS {}; {g:.1} GFLOP/s (simulated)",
         bufs.len(),
         size(sim::BUFFER_SIZE as u64),

@@ -12,7 +12,7 @@ pub struct Phase {
 impl Phase {
     /// Prints `[n/3] name ...` and starts the clock.
     pub fn start(n: usize, name: &'static str) -> Phase {
-        println!("[{n}/3] {name} ...");
+        say!("[{n}/3] {name} ...");
         Phase {
             n,
             name,
@@ -22,7 +22,7 @@ impl Phase {
 
     /// Prints how long the phase took.
     pub fn done(self) {
-        println!(
+        say!(
             "[{}/3] {} done in {:.2} s\n",
             self.n,
             self.name,

@@ -16,6 +16,15 @@
 //! process's mappings, RSS and VmSize, wall time), never a constant; a
 //! simulated figure is labelled as one.
 
+/// `println!` that never panics: a closed pipe (`arenaprof demo | head`) or
+/// a full disk leaves the rest of the output unwritten, not a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 mod blas;
 mod measure;
 mod openblas;
@@ -77,7 +86,7 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
             format!("OpenBLAS not loaded: {why}; phase 1 simulates it")
         }
     };
-    println!(
+    say!(
         "arenaprof demo: where memory goes and why it stays ({} mode; {which})\n",
         if opts.quick { "quick" } else { "full" }
     );
@@ -105,11 +114,11 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     let d = diff::diff(&report, &analyze(&after, &Options::default()));
     phase.done();
 
-    println!("\n{}", text::render(&report));
-    println!("--- after the fix (arenaprof diff pinned.arenaprof fixed.arenaprof) ---");
-    println!("{}", diff::render_text(&d));
-    println!("--- summary ---");
-    println!(
+    say!("\n{}", text::render(&report));
+    say!("--- after the fix (arenaprof diff pinned.arenaprof fixed.arenaprof) ---");
+    say!("{}", diff::render_text(&d));
+    say!("--- summary ---");
+    say!(
         "per-thread buffers: {} maps {} ({} resident, {} commit) in {} buffers for {} threads, and lowering its thread count freed {}; arenaprof's pool holds {} ({} workers, cap {}) and set_threads(1) freed {}; {:.1} vs {:.1} GFLOP/s on the same {} products",
         gemm.blas_name,
         measure::size(gemm.blas_virtual),
@@ -126,7 +135,7 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
         gemm.pool_gflops,
         gemm.products,
     );
-    println!(
+    say!(
         "views: {} pinned by a {}-byte view ({}); to_owned() returned {} of {} and RSS fell by {}",
         mib(fixed.arena_bytes),
         fixed.view_bytes,
@@ -135,23 +144,23 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
         Tag::ARRAY_BASE,
         mib(fixed.rss_drop),
     );
-    println!("\nwrote:");
-    println!(
+    say!("\nwrote:");
+    say!(
         "  {}  (snapshot while the view pinned its arena)",
         pinned_path.display()
     );
-    println!("  {}  (snapshot after the fix)", fixed_path.display());
-    println!(
+    say!("  {}  (snapshot after the fix)", fixed_path.display());
+    say!(
         "  {}  (HTML report: open it in a browser)",
         html_path.display()
     );
-    println!("\nnext, with the binary at target/release/arenaprof:");
-    println!("  arenaprof report {} --format json", pinned_path.display());
-    println!(
+    say!("\nnext, with the binary at target/release/arenaprof:");
+    say!("  arenaprof report {} --format json", pinned_path.display());
+    say!(
         "  arenaprof check {} --max-wasted 10MiB   # exits 1: the pinned arena",
         pinned_path.display()
     );
-    println!(
+    say!(
         "  arenaprof check {} --max-wasted 10MiB   # exits 0 after the fix",
         fixed_path.display()
     );

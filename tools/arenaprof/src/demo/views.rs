@@ -43,10 +43,10 @@ pub fn pin(quick: bool) -> Result<Pinned, String> {
     let rss_pinned = rss_purged();
     let id = corner.arena_id().ok_or("the view should pin an arena")?;
     let info = registry::arena(id).ok_or("the arena should be registered")?;
-    println!(
+    say!(
         "  arange({n}) f64, then reshape, t() and slice[..4, ..8]; owner and intermediate views dropped"
     );
-    println!(
+    say!(
         "  registry: arena #{} capacity {}, reachable by live views {} B, wasted {}; owner alive: {}",
         info.id,
         mib(info.capacity_bytes),
@@ -55,9 +55,9 @@ pub fn pin(quick: bool) -> Result<Pinned, String> {
         info.owner_alive
     );
     for r in &info.retainers {
-        println!("  retained by: {r}");
+        say!("  retained by: {r}");
     }
-    println!(
+    say!(
         "  {} live {} ; RSS {}",
         Tag::ARRAY_BASE,
         mib(stats().tag(Tag::ARRAY_BASE).live_bytes),
@@ -90,7 +90,7 @@ pub fn fix(p: Pinned) -> Result<Fixed, String> {
     {
         return Err("the pinned arena is still registered after the fix".into());
     }
-    println!(
+    say!(
         "  fix: to_owned() -> {} live {} -> {}; RSS {} -> {} (was {} before the array existed); purged with jemalloc arena.<all>.purge",
         Tag::ARRAY_BASE,
         mib(base_before),
