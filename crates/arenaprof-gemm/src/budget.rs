@@ -33,7 +33,7 @@ pub const ALIGN_SLACK: usize = 64;
 /// Margin reserved per workspace besides its region. arenaprof-alloc counts a
 /// workspace's own record as profiler overhead, so the tag holds exactly the
 /// regions; the margin keeps budgets valid should a future allocator charge
-/// the record to the tag. `tests/gemm_exact.rs` checks the real figure is not
+/// the record to the tag. `tests/exact.rs` checks the real figure is not
 /// larger.
 pub const WORKSPACE_RECORD: usize = 128;
 /// Smallest region a worker is given; below it the pool runs with no
