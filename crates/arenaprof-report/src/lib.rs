@@ -24,22 +24,42 @@
 //! assert!(text.contains("arenaprof report"));
 //! ```
 
+//!
+//! # Public API
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`analyze`], [`analyze_within`], [`Options`] | a snapshot to a [`Report`] (bounded by a [`Budget`]) |
+//! | [`Report`] and its row types ([`TagRow`], [`ArenaRow`], [`OutsideRow`], [`BlasRow`], ...) | the report, as JSON has it (`docs/JSON.md`) |
+//! | [`render`] | text, JSON, HTML, flame graphs, pprof |
+//! | [`diff`], [`check`] | comparing two reports; gating one against limits |
+//! | [`input`] | reading snapshots and JSON reports safely (regular files, capped) |
+//! | [`budget`], [`Budget`], [`BudgetError`] | the work and output budget of hostile inputs |
+//! | [`passes`] | the analysis passes, one module each |
+//! | [`sanitize`], [`units`] | escaping names for terminals and SVG; byte and time formats |
+//! | `fixtures` (feature `fixtures`) | synthetic snapshots for tests and examples |
+
 #![deny(missing_docs)]
 
-pub mod analysis;
+mod analysis;
 pub mod budget;
 pub mod check;
 pub mod diff;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod input;
-pub mod native;
+mod native;
 pub mod render;
-pub mod report;
+mod report;
 pub mod sanitize;
 pub mod units;
 
 pub use analysis::{analyze, analyze_within, Options};
+
+/// The analysis passes [`analyze`] runs, one module each.
+pub mod passes {
+    pub use crate::analysis::{counters, memory, native, retention, sites, timeline};
+}
 pub use budget::{Budget, BudgetError};
 pub use native::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
 pub use report::*;

@@ -4,12 +4,12 @@
 //! text and SVG output hold no control character however the names look.
 //! (The CLI runs the generated hostile inputs in `tools/arenaprof/tests/cli_hostile.rs`.)
 
-use arenaprof_report::analysis::timeline;
 use arenaprof_report::budget::{Budget, MAX_CHART_TAGS, MAX_STACK_DEPTH};
+use arenaprof_report::passes::timeline;
 use arenaprof_report::render::{chart, flame, html, json, pprof, text};
-use arenaprof_report::report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
 use arenaprof_report::sanitize::{is_unsafe, MAX_NAME_CHARS};
 use arenaprof_report::{analyze, analyze_within, diff, fixtures, Options};
+use arenaprof_report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
 use arenaprof_snapshot::*;
 use proptest::prelude::*;
 use std::collections::HashMap;

@@ -1,8 +1,8 @@
 //! Retention analysis on synthetic registries: reachable and wasted bytes,
 //! exclusive retained bytes, chains, fixes, and corrupt registries.
 
-use arenaprof_report::analysis::retention::analyze;
 use arenaprof_report::fixtures::{self, CAPACITY, VIEW_BYTES};
+use arenaprof_report::passes::retention::analyze;
 use arenaprof_snapshot::{ArenaRecord, Layout, Registry, Site, ViewRecord};
 
 fn lay(offset: i64, shape: &[usize], strides: &[isize]) -> Layout {

@@ -12,7 +12,6 @@
 
 use crate::Snapshot;
 use serde::Deserialize;
-use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,9 +27,10 @@ pub const OLDEST_READABLE_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 28;
 
 /// Why a snapshot could not be read or written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FormatError {
     /// The file is shorter than its header says.
+    #[error("truncated snapshot: expected {expected} bytes, found {found}")]
     Truncated {
         /// Bytes the header promises (header included).
         expected: u64,
@@ -38,10 +38,15 @@ pub enum FormatError {
         found: u64,
     },
     /// The first bytes are not `ARENAPRF`.
+    #[error("not an arenaprof snapshot (bad magic; expected \"ARENAPRF\")")]
     BadMagic,
     /// Written by a format version this reader does not know.
+    #[error("unsupported snapshot format version {0} (this reader knows versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})")]
     UnsupportedVersion(u32),
     /// The payload's checksum does not match.
+    #[error(
+        "corrupt snapshot: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+    )]
     ChecksumMismatch {
         /// CRC stored in the header.
         stored: u32,
@@ -49,47 +54,14 @@ pub enum FormatError {
         computed: u32,
     },
     /// The payload does not decode as a snapshot.
+    #[error("corrupt snapshot: payload does not decode: {0}")]
     Decode(String),
     /// Extra bytes after the payload.
+    #[error("corrupt snapshot: {0} unexpected bytes after the payload")]
     TrailingBytes(u64),
     /// An I/O error, with the path.
-    Io(String, std::io::Error),
-}
-
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FormatError::Truncated { expected, found } => write!(
-                f,
-                "truncated snapshot: expected {expected} bytes, found {found}"
-            ),
-            FormatError::BadMagic => {
-                write!(f, "not an arenaprof snapshot (bad magic; expected \"ARENAPRF\")")
-            }
-            FormatError::UnsupportedVersion(v) => write!(
-                f,
-                "unsupported snapshot format version {v} (this reader knows versions {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})"
-            ),
-            FormatError::ChecksumMismatch { stored, computed } => write!(
-                f,
-                "corrupt snapshot: checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
-            ),
-            FormatError::Decode(e) => write!(f, "corrupt snapshot: payload does not decode: {e}"),
-            FormatError::TrailingBytes(n) => {
-                write!(f, "corrupt snapshot: {n} unexpected bytes after the payload")
-            }
-            FormatError::Io(path, e) => write!(f, "{path}: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for FormatError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FormatError::Io(_, e) => Some(e),
-            _ => None,
-        }
-    }
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
 }
 
 impl Snapshot {

@@ -2,7 +2,7 @@
 //!
 //! ```
 //! let c = arenaprof_snapshot::Counters { alloc_count: 3, free_count: 1, ..Default::default() };
-//! assert_eq!(arenaprof_report::analysis::counters::row(&c).live_count, 2);
+//! assert_eq!(arenaprof_report::passes::counters::row(&c).live_count, 2);
 //! ```
 
 use crate::budget::{Budget, BudgetError};
@@ -104,7 +104,7 @@ pub const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
 /// Weighted percentiles of `(size, weight)` pairs (sorted here).
 ///
 /// ```
-/// use arenaprof_report::analysis::counters::weighted_percentiles;
+/// use arenaprof_report::passes::counters::weighted_percentiles;
 /// let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
 /// assert_eq!((p[0].value, p[3].value), (8, 64));
 /// ```

@@ -23,7 +23,7 @@
 //! s.total.live_bytes = 1000;
 //! s.process.rss_bytes = 10_000;
 //! s.process.jemalloc = Some(JemallocStats { allocated: 1200, active: 4096, resident: 8192, metadata: 1000, ..Default::default() });
-//! let m = arenaprof_report::analysis::memory::account(&s);
+//! let m = arenaprof_report::passes::memory::account(&s);
 //! assert_eq!(m.gap.iter().map(|g| g.bytes).sum::<i64>(), 10_000);
 //! ```
 

@@ -31,7 +31,7 @@
 //!     ],
 //!     ..Default::default()
 //! };
-//! let (arenas, total) = arenaprof_report::analysis::retention::analyze(&reg, 32, 1 << 20, &mut vec![]);
+//! let (arenas, total) = arenaprof_report::passes::retention::analyze(&reg, 32, 1 << 20, &mut vec![]);
 //! assert_eq!((arenas[0].reachable_bytes, arenas[0].wasted_bytes), (80, 720));
 //! assert_eq!(arenas[0].retainers[0].exclusive_retained_bytes, 800);
 //! assert_eq!(total.wasted_bytes, 720);
@@ -85,7 +85,7 @@ pub enum Footprint {
 /// Classifies `l` on an arena of `capacity` bytes.
 ///
 /// ```
-/// use arenaprof_report::analysis::retention::{classify, Footprint};
+/// use arenaprof_report::passes::retention::{classify, Footprint};
 /// use arenaprof_snapshot::Layout;
 /// let t = Layout { offset: 0, shape: vec![3, 4], strides: vec![1, 3], elem_size: 8 };
 /// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));

@@ -17,7 +17,7 @@
 //!     samples: vec![Sample { stack: 0, size: 4096, weight: 2.0, ..Default::default() }],
 //!     at_peak: vec![],
 //! };
-//! let t = arenaprof_report::analysis::sites::analyze(&heap, &Default::default(), 10, &mut vec![]);
+//! let t = arenaprof_report::passes::sites::analyze(&heap, &Default::default(), 10, &mut vec![]);
 //! assert_eq!(t.live[0].site, "my_app::load (src/load.rs:7)");
 //! assert_eq!((t.live[0].bytes, t.live[0].objects), (8192, 2));
 //! ```

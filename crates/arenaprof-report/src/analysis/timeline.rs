@@ -18,7 +18,7 @@
 //!     marks: vec![Mark { t_ns: 1_100_000_000, label: "first matmul".into() }],
 //!     dropped_points: 0,
 //! };
-//! let info = arenaprof_report::analysis::timeline::analyze(&tl, &names, 5, &mut vec![]);
+//! let info = arenaprof_report::passes::timeline::analyze(&tl, &names, 5, &mut vec![]);
 //! assert_eq!(info.jumps[0].description, "gemm-workspace +48.0 MiB at 1.20 s (mark: first matmul)");
 //! ```
 

@@ -7,7 +7,7 @@
 // Cases are built field by field from an empty snapshot, which reads better here.
 #![allow(clippy::field_reassign_with_default)]
 
-use arenaprof_report::report::{
+use arenaprof_report::{
     KeyValue, Report, SectionRow, TagRow, ThreadRow, TimelineInfo, TimelinePointRow,
 };
 use arenaprof_snapshot::*;
@@ -622,7 +622,7 @@ pub fn json_jumps() -> Case {
     r.timeline.tags = (0..30_000).map(|i| format!("{i}")).collect();
     r.timeline.points = vec![TimelinePointRow::default(), TimelinePointRow::default()];
     r.timeline.jumps = (0..30_000)
-        .map(|_| arenaprof_report::report::Jump {
+        .map(|_| arenaprof_report::Jump {
             tag: "nope".into(),
             ..Default::default()
         })
