@@ -472,7 +472,7 @@ unsafe extern "C" fn hook_mmap<const K: usize>(
     o: libc::off_t,
 ) -> *mut c_void {
     // SAFETY: same contract as mmap; forwarded unchanged.
-    unsafe { on_mmap(K, F_MMAP, a, l, p, f, fd, o) }
+    unsafe { on_mmap((K, F_MMAP), a, l, p, f, fd, o) }
 }
 
 unsafe extern "C" fn hook_mmap64<const K: usize>(
@@ -484,7 +484,7 @@ unsafe extern "C" fn hook_mmap64<const K: usize>(
     o: libc::off_t,
 ) -> *mut c_void {
     // SAFETY: same contract as mmap64; forwarded unchanged.
-    unsafe { on_mmap(K, F_MMAP64, a, l, p, f, fd, o) }
+    unsafe { on_mmap((K, F_MMAP64), a, l, p, f, fd, o) }
 }
 
 unsafe extern "C" fn hook_munmap<const K: usize>(a: *mut c_void, l: usize) -> c_int {
@@ -507,10 +507,10 @@ unsafe extern "C" fn hook_mremap<const K: usize>(
     unsafe { on_mremap(K, a, old, new, flags, new_addr) }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `(k, which)`: the calling object's key and which libc function
+/// (`F_MMAP` or `F_MMAP64`); the rest is `mmap`'s own signature.
 unsafe fn on_mmap(
-    k: usize,
-    which: usize,
+    (k, which): (usize, usize),
     a: *mut c_void,
     l: usize,
     p: c_int,

@@ -137,8 +137,30 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
     let stat = pool.mem_stat();
 
     let mut fig = match mode {
-        Mode::Real(lib) => real(lib, threads, n, products, cores, &a, &b, &mut c_blas)?,
-        Mode::Simulated(why) => simulated(why, threads, n, products, cores, &a, &b, &mut c_blas)?,
+        Mode::Real(lib) => real(
+            lib,
+            threads,
+            Work {
+                n,
+                products,
+                cores,
+                a: &a,
+                b: &b,
+                c: &mut c_blas,
+            },
+        )?,
+        Mode::Simulated(why) => simulated(
+            why,
+            threads,
+            Work {
+                n,
+                products,
+                cores,
+                a: &a,
+                b: &b,
+                c: &mut c_blas,
+            },
+        )?,
     };
     let max_diff = c_blas
         .iter()
@@ -212,17 +234,25 @@ fn empty(name: String, products: usize) -> GemmFigures {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn real(
-    lib: &OpenBlas,
-    threads: usize,
+/// The products both sides compute: `products` of `n x n` on `cores` cores.
+struct Work<'a> {
     n: usize,
     products: usize,
     cores: usize,
-    a: &[f64],
-    b: &[f64],
-    c: &mut [f64],
-) -> Result<GemmFigures, String> {
+    a: &'a [f64],
+    b: &'a [f64],
+    c: &'a mut [f64],
+}
+
+fn real(lib: &OpenBlas, threads: usize, w: Work<'_>) -> Result<GemmFigures, String> {
+    let Work {
+        n,
+        products,
+        cores,
+        a,
+        b,
+        c,
+    } = w;
     let name = format!("OpenBLAS {}", lib.version.as_deref().unwrap_or("?"));
     let (s0, rss0) = (statm(), rss_purged());
     let set = arenaprof::blas::set_threads(threads);
@@ -298,17 +328,15 @@ fn lower_real(lib: &OpenBlas, f: &mut GemmFigures) -> String {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn simulated(
-    why: &str,
-    threads: usize,
-    n: usize,
-    products: usize,
-    cores: usize,
-    a: &[f64],
-    b: &[f64],
-    c: &mut [f64],
-) -> Result<GemmFigures, String> {
+fn simulated(why: &str, threads: usize, w: Work<'_>) -> Result<GemmFigures, String> {
+    let Work {
+        n,
+        products,
+        cores,
+        a,
+        b,
+        c,
+    } = w;
     say!(
         "  simulated OpenBLAS ({why}): {threads} threads, one {} buffer each (NumPy's wheels' BUFFER_SIZE) mapped with mmap at the first call and kept; each thread packs its block of A and its slice of B into its own buffer, as OpenBLAS's threaded dgemm does",
         mib(sim::BUFFER_SIZE as u64)
