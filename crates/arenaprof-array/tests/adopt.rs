@@ -22,7 +22,11 @@ fn from_vec_adopts_the_buffer_and_moves_its_bytes_to_array_base() {
     let user_before = mine(user).live_bytes;
     let base_before = mine(Tag::ARRAY_BASE).live_bytes;
     let a = Array::from_vec(&[1000, 100], v);
-    assert_eq!(a.as_ndarray().as_ptr(), ptr, "the elements were not copied");
+    // jemalloc serves a same-size realloc in place; another inner allocator
+    // (ASan's, with `--no-default-features`) may move the block.
+    if cfg!(feature = "jemalloc") {
+        assert_eq!(a.as_ndarray().as_ptr(), ptr, "the elements were not copied");
+    }
     assert_eq!(a.get(&[999, 99]), Some(99_999.0));
     assert_eq!(mine(user).live_bytes, user_before - 800_000);
     assert_eq!(mine(Tag::ARRAY_BASE).live_bytes, base_before + 800_000);
@@ -35,7 +39,9 @@ fn from_ndarray_owned_adopts_standard_layout_and_copies_the_rest() {
     let nd = ndarray::Array2::<f32>::from_shape_fn((300, 200), |(i, j)| (i * 200 + j) as f32);
     let ptr = nd.as_ptr();
     let a = Array::from_ndarray_owned(nd);
-    assert_eq!(a.as_ndarray().as_ptr(), ptr);
+    if cfg!(feature = "jemalloc") {
+        assert_eq!(a.as_ndarray().as_ptr(), ptr);
+    }
     assert_eq!(a.get(&[299, 199]), Some(59_999.0));
     // A transposed (Fortran-order) array is copied into logical order.
     let t =
