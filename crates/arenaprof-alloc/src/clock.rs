@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 /// `CLOCK_MONOTONIC` at the first read, plus one (0 means not yet read).
 static START: AtomicU64 = AtomicU64::new(0);
 
+#[inline]
 fn monotonic_ns(clock: libc::clockid_t) -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -26,6 +27,7 @@ fn monotonic_ns(clock: libc::clockid_t) -> u64 {
         .wrapping_add(ts.tv_nsec as u64)
 }
 
+#[inline]
 fn start() -> u64 {
     let s = START.load(Relaxed);
     if s != 0 {
@@ -40,6 +42,7 @@ fn start() -> u64 {
 
 /// Nanoseconds since the clock started (its first read), precise.
 /// Lock-free and allocation-free: safe inside the allocator.
+#[inline]
 pub fn now_ns() -> u64 {
     let s = start();
     monotonic_ns(libc::CLOCK_MONOTONIC).saturating_sub(s)
@@ -47,6 +50,7 @@ pub fn now_ns() -> u64 {
 
 /// [`now_ns`] at the kernel tick's resolution (a few ms) for a few
 /// nanoseconds instead of a few tens: for frequent, coarse timestamps.
+#[inline]
 pub fn coarse_now_ns() -> u64 {
     let s = start();
     monotonic_ns(libc::CLOCK_MONOTONIC_COARSE).saturating_sub(s)
