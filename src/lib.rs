@@ -27,7 +27,7 @@
 //! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling()`] | arenaprof-alloc | which allocations get a stack |
 //! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | arenaprof-alloc | a pre-allocated region for a scope's allocations |
 //! | [`untracked`] | arenaprof-alloc | bookkeeping outside the counters |
-//! | [`timeline`], [`process`], [`clock`], [`limits`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes |
+//! | [`timeline`], [`process`], [`clock`], [`limits`], [`testing`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes; failure injection (`FailingAlloc`) |
 //! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
 //! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
 //! | [`model`] | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
@@ -60,9 +60,10 @@
 
 pub use arenaprof_alloc::{
     clock, current_tag, current_thread_slot, limits, process, register_contributor,
-    register_fork_handlers, sampling, set_sampling, snapshot, stats, timeline, untracked, with_tag,
-    Contributor, Profiler, Sampling, SamplingParseError, Snapshot, Stats, Tag, TagCounters,
-    TagError, TagGuard, ThreadRow, TrackingAlloc, Workspace, WorkspaceGuard, WorkspaceStats,
+    register_fork_handlers, sampling, set_sampling, snapshot, stats, testing, timeline, untracked,
+    with_tag, Contributor, Profiler, Sampling, SamplingParseError, Snapshot, Stats, Tag,
+    TagCounters, TagError, TagGuard, ThreadRow, TrackingAlloc, Workspace, WorkspaceGuard,
+    WorkspaceStats,
 };
 
 #[cfg(feature = "jemalloc")]

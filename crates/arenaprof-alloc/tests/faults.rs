@@ -2,65 +2,13 @@
 //! null on chosen calls, allocations in thread-local destructors, and
 //! allocations after `main` returns.
 
+use arenaprof_alloc::testing::{fail_next, FailingAlloc};
 use arenaprof_alloc::{snapshot, stats, with_tag, Tag, TrackingAlloc};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::Layout;
 use std::cell::Cell;
 
-/// The system allocator, except that it refuses the next `FAIL_NEXT` requests
-/// made on the current thread.
-struct Failing;
-
-thread_local! {
-    static FAIL_NEXT: Cell<u32> = const { Cell::new(0) };
-}
-
-fn refuse() -> bool {
-    FAIL_NEXT
-        .try_with(|f| {
-            let n = f.get();
-            if n > 0 {
-                f.set(n - 1);
-            }
-            n > 0
-        })
-        .unwrap_or(false)
-}
-
-// SAFETY: forwards to System, or returns null, which GlobalAlloc allows.
-unsafe impl GlobalAlloc for Failing {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if refuse() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        if refuse() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: forwarded.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if refuse() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: TrackingAlloc<Failing> = TrackingAlloc::wrap(Failing);
-
-fn fail_next(n: u32) {
-    FAIL_NEXT.with(|f| f.set(n));
-}
+static ALLOC: TrackingAlloc<FailingAlloc> = TrackingAlloc::wrap(FailingAlloc::new());
 
 #[test]
 fn refused_alloc_passes_null_through_and_counters_stay_exact() {

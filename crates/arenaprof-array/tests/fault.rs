@@ -1,59 +1,18 @@
 //! Allocation failure never aborts: the inner allocator refuses every
-//! request on this thread while `FAIL` is set, and every `try_` path returns
+//! request on this thread inside `refused`, and every `try_` path returns
 //! `ArrayError::Alloc` with the counters left exact.
 
+use arenaprof_alloc::testing::{self, FailingAlloc};
 use arenaprof_alloc::Tag;
 use arenaprof_array::{s, Array, ArrayError};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-thread_local! {
-    static FAIL: Cell<bool> = const { Cell::new(false) };
-}
-
-struct Refusing;
-
-fn refusing() -> bool {
-    FAIL.try_with(|f| f.get()).unwrap_or(false)
-}
-
-// SAFETY: forwards to `System`, or returns null (allowed by the contract).
-unsafe impl GlobalAlloc for Refusing {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if refusing() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-        if refusing() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded contract.
-        unsafe { System.alloc_zeroed(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if refusing() {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: forwarded contract.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 
 #[global_allocator]
-static A: arenaprof_alloc::TrackingAlloc<Refusing> = arenaprof_alloc::TrackingAlloc::wrap(Refusing);
+static A: arenaprof_alloc::TrackingAlloc<FailingAlloc> =
+    arenaprof_alloc::TrackingAlloc::wrap(FailingAlloc::new());
 
 fn refused<R>(f: impl FnOnce() -> R) -> R {
-    FAIL.with(|x| x.set(true));
-    let r = f();
-    FAIL.with(|x| x.set(false));
-    r
+    let _refuse = testing::refuse_on_this_thread(0);
+    f()
 }
 
 #[test]
