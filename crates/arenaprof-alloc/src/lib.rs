@@ -28,7 +28,7 @@
 //! | [`process`] | RSS and jemalloc's own figures |
 //! | [`clock`] | the profiler's one clock |
 //! | [`limits`] | fixed table sizes |
-//! | [`testing`] | `FailingAlloc`: failure injection for tests |
+//! | [`testing`] | `measure` (exact per-closure counts on this thread) and `FailingAlloc` (failure injection) |
 //!
 //! Everything else is private. The internals cannot be reached:
 //!
@@ -56,7 +56,7 @@
 //!    `statm`: the atomics (std's, or loom's under model checking),
 //!    constants, time, raw pages (and the list of them), a spin flag, the
 //!    8-byte block header, a cell's counting protocol, VmSize/RSS read
-//!    without allocating; `testing` (failure injection, no dependency).
+//!    without allocating.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain

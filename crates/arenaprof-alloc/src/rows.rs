@@ -357,6 +357,28 @@ impl Cell {
         self.hist().iter().map(|h| h.load(Relaxed)).sum()
     }
 
+    /// Starts a peak measurement on the owner thread: the peak becomes the
+    /// current live bytes (so the next rise above them is an edge) and the
+    /// old peak and its time are returned for [`end_peak`](Self::end_peak).
+    pub(crate) fn begin_peak(&self) -> (u64, u64) {
+        let saved = (self.peak_bytes.load(Relaxed), self.peak_at_ns.load(Relaxed));
+        self.peak_bytes.store(self.live.load(Relaxed), Relaxed);
+        set_bounds(self);
+        saved
+    }
+
+    /// Ends a peak measurement: returns the highest live bytes since
+    /// [`begin_peak`](Self::begin_peak) and restores the lifetime peak.
+    pub(crate) fn end_peak(&self, (peak, at): (u64, u64)) -> u64 {
+        let during = self.peak_bytes.load(Relaxed);
+        if peak >= during {
+            self.peak_bytes.store(peak, Relaxed);
+            self.peak_at_ns.store(at, Relaxed);
+        }
+        set_bounds(self);
+        during
+    }
+
     /// Bytes freed (see [`counts::freed_bytes`]).
     pub(crate) fn freed_bytes(&self) -> u64 {
         counts::freed_bytes(

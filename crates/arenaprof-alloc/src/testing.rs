@@ -1,4 +1,6 @@
-//! Failure injection for tests: [`FailingAlloc`], an inner allocator that
+//! Memory assertions in tests: [`measure`] counts exactly what a closure
+//! allocated and freed on its thread (parallel `#[test]`s in one binary
+//! each see their own), and [`FailingAlloc`] is an inner allocator that
 //! refuses chosen requests, so `try_` paths, `GemmError::WorkspaceUnavailable`
 //! and the tracker's `failed_count` can be tested without running out of
 //! memory.
@@ -20,6 +22,10 @@
 //! }
 //! ```
 
+use crate::limits::MAX_TAGS;
+use crate::local::{self, LOCAL};
+use crate::rows::Row;
+use crate::tag::Tag;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -159,4 +165,168 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for FailingAlloc<A> {
         // SAFETY: the caller's `realloc` contract, passed on.
         unsafe { self.inner.realloc(p, l, n) }
     }
+}
+
+/// What a closure did on the calling thread, counted exactly (see
+/// [`measure`]); one [`Counts`] per tag it touched, and their sum.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Measurement {
+    /// Summed over tags (`peak_bytes` is the largest of the tags' peaks).
+    pub total: Counts,
+    /// Per tag, for the tags the closure allocated or freed under.
+    pub tags: Vec<(Tag, Counts)>,
+    /// False when the thread shares the overflow row (past the 4,095th
+    /// thread): counts then include other threads' and peaks are not kept.
+    pub exact: bool,
+}
+
+/// Exact figures of one tag (or all) over a measured closure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Allocations made (reallocations count as one each).
+    pub alloc_count: u64,
+    /// Bytes allocated.
+    pub alloc_bytes: u64,
+    /// Frees of this thread's blocks (made here, or by other threads meanwhile).
+    pub free_count: u64,
+    /// Bytes of those frees.
+    pub freed_bytes: u64,
+    /// Net change of live bytes: allocated minus freed (negative when the
+    /// closure freed more than it allocated).
+    pub live_bytes: i64,
+    /// Highest live bytes above the starting point while the closure ran.
+    pub peak_bytes: u64,
+}
+
+impl Measurement {
+    /// The figures of `tag` (zero if the closure did not touch it).
+    ///
+    /// ```
+    /// let (_, m) = arenaprof_alloc::testing::measure(|| ());
+    /// assert_eq!(m.tag(arenaprof_alloc::Tag::UNTAGGED).alloc_count, 0);
+    /// ```
+    pub fn tag(&self, tag: Tag) -> Counts {
+        self.tags
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Measurement {
+    /// One line per tag: `tag: allocs 3 (400 B), frees 1 (100 B), live +300 B, peak 400 B`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (t, c) in &self.tags {
+            writeln!(
+                f,
+                "{t}: allocs {} ({} B), frees {} ({} B), live {:+} B, peak {} B",
+                c.alloc_count,
+                c.alloc_bytes,
+                c.free_count,
+                c.freed_bytes,
+                c.live_bytes,
+                c.peak_bytes
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` and counts, exactly, what it allocated and freed on the
+/// calling thread, per tag: allocations and bytes, frees and bytes, the net
+/// change of live bytes and the peak above the start. Counters are per
+/// thread, so parallel `#[test]`s in one binary each measure their own
+/// closure (unlike a process-wide heap profiler). Threads that `f` starts
+/// are not included. The thread's lifetime peaks are restored afterwards.
+///
+/// ```no_run
+/// // (with `TrackingAlloc` as the global allocator)
+/// let (v, m) = arenaprof_alloc::testing::measure(|| vec![0u8; 400]);
+/// assert_eq!((m.total.alloc_count, m.total.alloc_bytes), (1, 400), "{m}");
+/// assert_eq!(m.total.peak_bytes, 400);
+/// # drop(v);
+/// ```
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measurement) {
+    let row = LOCAL.try_with(local::row).ok().flatten();
+    let Some(row) = row else {
+        return (f(), Measurement::default());
+    };
+    let exact = !row.shared;
+    let before = local::with_busy(|| read_row(row));
+    let saved: Vec<(u64, u64)> = local::with_busy(|| {
+        if exact {
+            row.cells.iter().map(|c| c.begin_peak()).collect()
+        } else {
+            Vec::new()
+        }
+    });
+    let r = f();
+    local::with_busy(|| {
+        let peaks: Vec<u64> = if exact {
+            row.cells
+                .iter()
+                .zip(&saved)
+                .map(|(c, &s)| c.end_peak(s))
+                .collect()
+        } else {
+            vec![0; MAX_TAGS]
+        };
+        let after = read_row(row);
+        let mut m = Measurement {
+            exact,
+            ..Default::default()
+        };
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            let c = Counts {
+                alloc_count: a.alloc_count.saturating_sub(b.alloc_count),
+                alloc_bytes: a.alloc_bytes.saturating_sub(b.alloc_bytes),
+                free_count: a.free_count.saturating_sub(b.free_count),
+                freed_bytes: a.freed_bytes.saturating_sub(b.freed_bytes),
+                live_bytes: (a.alloc_bytes.wrapping_sub(b.alloc_bytes) as i64)
+                    .wrapping_sub(a.freed_bytes.wrapping_sub(b.freed_bytes) as i64),
+                peak_bytes: peaks[i].saturating_sub(b.live),
+            };
+            if c == Counts::default() {
+                continue;
+            }
+            let t = &mut m.total;
+            t.alloc_count += c.alloc_count;
+            t.alloc_bytes += c.alloc_bytes;
+            t.free_count += c.free_count;
+            t.freed_bytes += c.freed_bytes;
+            t.live_bytes += c.live_bytes;
+            t.peak_bytes = t.peak_bytes.max(c.peak_bytes);
+            if let Some(tag) = Tag::from_id(i as u16) {
+                m.tags.push((tag, c));
+            }
+        }
+        (r, m)
+    })
+}
+
+/// One cell's counters at a moment, read by the owner thread.
+#[derive(Clone, Copy)]
+struct CellNow {
+    alloc_count: u64,
+    alloc_bytes: u64,
+    free_count: u64,
+    freed_bytes: u64,
+    live: u64,
+}
+
+fn read_row(row: &Row) -> Vec<CellNow> {
+    row.cells
+        .iter()
+        .map(|c| CellNow {
+            alloc_count: c.alloc_count(),
+            alloc_bytes: c.allocated_bytes.load(Relaxed),
+            free_count: c
+                .free_count
+                .load(Relaxed)
+                .wrapping_add(c.remote_free_count.load(Relaxed)),
+            freed_bytes: c.freed_bytes(),
+            live: c.live.load(Relaxed),
+        })
+        .collect()
 }
