@@ -69,9 +69,9 @@
 //!    steer; `fork`: the `pthread_atfork` handlers that free the locks of
 //!    all of the above in a forked child.
 //! 8. `tracking`: the `GlobalAlloc` itself.
-//! 9. `process`, `stats`, `native`, `snapshot`, `profiler`: what users
-//!    read (`native`: memory outside the allocator, through
-//!    `arenaprof-native`).
+//! 9. `process`, `stats`, `native`, `snapshot`, `profiler`, `testing`:
+//!    what users read and assert (`native`: memory outside the allocator,
+//!    through `arenaprof-native`).
 
 pub mod clock;
 mod counts;
