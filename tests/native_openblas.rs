@@ -13,7 +13,7 @@
 //! Without libopenblas the test skips, printing why; with `CI=true` it fails
 //! (tools/test.sh installs `libopenblas0-pthread`).
 
-use std::ffi::{c_double, c_int, c_void};
+use std::ffi::{c_int, c_void};
 
 use arenaprof::blas;
 use arenaprof_native::{hooks, maps};
@@ -22,23 +22,6 @@ use arenaprof_report::{analyze, Options};
 #[global_allocator]
 static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
 
-#[allow(clippy::type_complexity)]
-type Dgemm = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_double,
-    *const c_double,
-    c_int,
-    *const c_double,
-    c_int,
-    c_double,
-    *mut c_double,
-    c_int,
-);
 type GetFn = unsafe extern "C" fn() -> c_int;
 
 fn open_or_skip() -> Option<blas::Library> {
@@ -91,33 +74,11 @@ fn openblas_buffers_in_the_report_and_the_ladder_sums_to_rss() {
     assert!(changes
         .iter()
         .any(|c| c.path.contains("openblas") && c.now == 8));
-    let p = lib.symbol("cblas_dgemm").expect("cblas_dgemm");
-    // SAFETY: cblas_dgemm's C signature.
-    let dgemm = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(p) };
     let n = 1024usize;
     let a = vec![1.0f64; n * n];
     let b = vec![0.5f64; n * n];
     let mut c = vec![0.0f64; n * n];
-    let n_ = n as c_int;
-    // SAFETY: row-major, no transposes; a, b, c are n x n.
-    unsafe {
-        dgemm(
-            101,
-            111,
-            111,
-            n_,
-            n_,
-            n_,
-            1.0,
-            a.as_ptr(),
-            n_,
-            b.as_ptr(),
-            n_,
-            0.0,
-            c.as_mut_ptr(),
-            n_,
-        )
-    };
+    lib.dgemm_square(n, &a, &b, &mut c).expect("cblas_dgemm");
     assert_eq!(c[n * n - 1], 512.0);
 
     let snap = arenaprof::snapshot();

@@ -11,29 +11,12 @@
 //! freed, and the costs (statm, smaps, process_memory, a hooked mmap+munmap
 //! pair through a small C object built with `cc`).
 
-use std::ffi::{c_double, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::time::Instant;
 
 use arenaprof_native::{blas, fmt_bytes, hooks, maps};
 
 type SetFn = unsafe extern "C" fn(c_int);
-#[allow(clippy::type_complexity)]
-type Dgemm = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_double,
-    *const c_double,
-    c_int,
-    *const c_double,
-    c_int,
-    c_double,
-    *mut c_double,
-    c_int,
-);
 type MapFn = unsafe extern "C" fn(usize) -> *mut c_void;
 type UnmapFn = unsafe extern "C" fn(*mut c_void, usize) -> c_int;
 
@@ -147,9 +130,6 @@ fn main() {
     let set: SetFn = unsafe {
         std::mem::transmute::<*mut c_void, SetFn>(lib.symbol("openblas_set_num_threads").unwrap())
     };
-    // SAFETY: cblas_dgemm's C signature.
-    let dgemm: Dgemm =
-        unsafe { std::mem::transmute::<*mut c_void, Dgemm>(lib.symbol("cblas_dgemm").unwrap()) };
     // SAFETY: plain int.
     unsafe { set(threads) };
     let n = 1024usize;
@@ -157,26 +137,7 @@ fn main() {
     let b = vec![0.5f64; n * n];
     let mut c = vec![0.0f64; n * n];
     let t = Instant::now();
-    let ni = n as c_int;
-    // SAFETY: row-major, no transposes, n×n operands.
-    unsafe {
-        dgemm(
-            101,
-            111,
-            111,
-            ni,
-            ni,
-            ni,
-            1.0,
-            a.as_ptr(),
-            ni,
-            b.as_ptr(),
-            ni,
-            0.0,
-            c.as_mut_ptr(),
-            ni,
-        )
-    };
+    lib.dgemm_square(n, &a, &b, &mut c).expect("cblas_dgemm");
     let dg = t.elapsed();
     let s1 = maps::read_statm().unwrap();
     println!(

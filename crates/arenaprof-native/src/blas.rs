@@ -653,6 +653,74 @@ impl Library {
         (!p.is_null()).then_some(p)
     }
 
+    /// `C = A B` for square row-major `n x n` f64 matrices through the
+    /// library's `cblas_dgemm`: what the tests, the demo and the figures
+    /// example run. `Err` when the library has no `cblas_dgemm` or a slice
+    /// holds fewer than `n * n` elements.
+    ///
+    /// ```no_run
+    /// let lib = arenaprof_native::blas::open(&["libopenblas.so.0"]).unwrap();
+    /// let (a, b, mut c) = (vec![1.0; 4], vec![0.5; 4], vec![0.0; 4]);
+    /// lib.dgemm_square(2, &a, &b, &mut c).unwrap();
+    /// assert_eq!(c, [1.0; 4]);
+    /// ```
+    pub fn dgemm_square(
+        &self,
+        n: usize,
+        a: &[f64],
+        b: &[f64],
+        c: &mut [f64],
+    ) -> Result<(), String> {
+        type Dgemm = unsafe extern "C" fn(
+            c_int,
+            c_int,
+            c_int,
+            c_int,
+            c_int,
+            c_int,
+            f64,
+            *const f64,
+            c_int,
+            *const f64,
+            c_int,
+            f64,
+            *mut f64,
+            c_int,
+        );
+        let nn = n.checked_mul(n).ok_or("n * n overflows")?;
+        let ni = c_int::try_from(n).map_err(|_| format!("n = {n} does not fit a C int"))?;
+        if a.len() < nn || b.len() < nn || c.len() < nn {
+            return Err(format!("operands hold fewer than {n} x {n} elements"));
+        }
+        let p = self
+            .symbol("cblas_dgemm")
+            .ok_or_else(|| format!("{} has no cblas_dgemm", self.name))?;
+        // SAFETY: `cblas_dgemm` has this C signature (cblas.h); a non-null
+        // symbol of that name in a loaded BLAS is that function.
+        let f = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(p) };
+        // SAFETY: row-major (101), no transposes (111); a, b and c hold at
+        // least n x n doubles (checked above), leading dimension n.
+        unsafe {
+            f(
+                101,
+                111,
+                111,
+                ni,
+                ni,
+                ni,
+                1.0,
+                a.as_ptr(),
+                ni,
+                b.as_ptr(),
+                ni,
+                0.0,
+                c.as_mut_ptr(),
+                ni,
+            )
+        };
+        Ok(())
+    }
+
     /// The name it was opened with.
     pub fn name(&self) -> &str {
         &self.name

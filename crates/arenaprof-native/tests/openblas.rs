@@ -4,29 +4,12 @@
 //! Without libopenblas it skips, printing why; with `CI=true` it fails
 //! instead (tools/test.sh installs `libopenblas0-pthread`).
 
-use std::ffi::{c_double, c_int, c_void};
+use std::ffi::{c_int, c_void};
 
 use arenaprof_native::{blas, hooks, maps};
 
 type SetFn = unsafe extern "C" fn(c_int);
 type GetFn = unsafe extern "C" fn() -> c_int;
-#[allow(clippy::type_complexity)]
-type Dgemm = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_double,
-    *const c_double,
-    c_int,
-    *const c_double,
-    c_int,
-    c_double,
-    *mut c_double,
-    c_int,
-);
 
 fn sym<T: Copy>(lib: &blas::Library, name: &str) -> T {
     let p = lib.symbol(name).unwrap_or_else(|| panic!("{name} missing"));
@@ -36,30 +19,10 @@ fn sym<T: Copy>(lib: &blas::Library, name: &str) -> T {
 }
 
 fn dgemm(lib: &blas::Library, n: usize) -> f64 {
-    let f: Dgemm = sym(lib, "cblas_dgemm");
     let a = vec![1.0f64; n * n];
     let b = vec![0.5f64; n * n];
     let mut c = vec![0.0f64; n * n];
-    let n_ = n as c_int;
-    // SAFETY: row-major (101), no transposes (111); a, b, c are n×n.
-    unsafe {
-        f(
-            101,
-            111,
-            111,
-            n_,
-            n_,
-            n_,
-            1.0,
-            a.as_ptr(),
-            n_,
-            b.as_ptr(),
-            n_,
-            0.0,
-            c.as_mut_ptr(),
-            n_,
-        )
-    };
+    lib.dgemm_square(n, &a, &b, &mut c).expect("cblas_dgemm");
     c[n * n - 1]
 }
 

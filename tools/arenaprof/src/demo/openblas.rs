@@ -6,34 +6,14 @@
 //! is linked at build time: the demo runs the same without the library.
 
 use arenaprof::blas;
-use std::ffi::{c_double, c_int, c_void};
 
 /// Names tried, in order (Debian's `libopenblas0-pthread` and `-dev`).
 pub const NAMES: &[&str] = &["libopenblas.so.0", "libopenblas.so"];
-
-#[allow(clippy::type_complexity)]
-type Dgemm = unsafe extern "C" fn(
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_int,
-    c_double,
-    *const c_double,
-    c_int,
-    *const c_double,
-    c_int,
-    c_double,
-    *mut c_double,
-    c_int,
-);
 
 /// The loaded library.
 pub struct OpenBlas {
     /// Kept loaded for the life of the process (OpenBLAS's threads run its code).
     lib: blas::Library,
-    dgemm: Dgemm,
     /// Path the loader recorded.
     pub path: String,
     /// `0.3.21`, when it says.
@@ -68,11 +48,9 @@ pub fn load(skip: bool) -> Mode {
             ))
         }
     };
-    let Some(p) = lib.symbol("cblas_dgemm") else {
+    if lib.symbol("cblas_dgemm").is_none() {
         return Mode::Simulated(format!("{} has no cblas_dgemm", lib.name()));
-    };
-    // SAFETY: `cblas_dgemm` has this C signature (cblas.h).
-    let dgemm = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(p) };
+    }
     let info = blas::info();
     let Some(rt) = info
         .runtimes
@@ -92,7 +70,6 @@ pub fn load(skip: bool) -> Mode {
         arch: rt.architecture.clone(),
         initial_threads: rt.num_threads,
         lib,
-        dgemm,
     }))
 }
 
@@ -103,30 +80,11 @@ impl OpenBlas {
         self.lib.adopted()
     }
 
-    /// C = A B for row-major `n x n` matrices.
+    /// C = A B for row-major `n x n` matrices (the operands hold `n * n`).
     pub fn dgemm(&self, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
-        assert!(a.len() >= n * n && b.len() >= n * n && c.len() >= n * n);
-        let n_ = n as c_int;
-        // SAFETY: row-major (101), no transposes (111); a, b and c hold
-        // n x n doubles (checked above) with leading dimension n.
-        unsafe {
-            (self.dgemm)(
-                101,
-                111,
-                111,
-                n_,
-                n_,
-                n_,
-                1.0,
-                a.as_ptr(),
-                n_,
-                b.as_ptr(),
-                n_,
-                0.0,
-                c.as_mut_ptr(),
-                n_,
-            )
-        };
+        self.lib
+            .dgemm_square(n, a, b, c)
+            .expect("cblas_dgemm was found at load and the operands are n x n");
     }
 
     /// The runtime as `arenaprof::blas::info` sees it now.
