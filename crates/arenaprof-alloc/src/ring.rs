@@ -23,7 +23,7 @@ use arenaprof_snapshot::PointReason;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 
 /// Points kept before decimation.
-pub(crate) const CAPACITY: usize = 4096;
+const CAPACITY: usize = 4096;
 const INITIAL_INTERVAL_NS: u64 = 1_000_000;
 const INITIAL_CHURN: u64 = 1 << 20;
 /// Churn points read statm at most this often (about 5 µs a read).
@@ -158,20 +158,28 @@ fn decimate(r: &mut Ring) -> usize {
     w
 }
 
-/// Copies every point into `out` (cleared first; its capacity must be at
-/// least [`CAPACITY`], so nothing allocates under the lock) and returns how
-/// many points decimation merged away.
-pub(crate) fn copy_out(out: &mut Vec<Point>) -> u64 {
+/// Points in the buffer now (it may change as soon as this returns).
+pub(crate) fn len() -> usize {
+    LEN.load(Relaxed)
+}
+
+/// Copies every point into `out` (cleared first) and returns how many
+/// points decimation merged away; `None`, copying nothing, when `out` has
+/// room for fewer points than the buffer holds (nothing allocates under the
+/// lock: the caller reserves more and asks again).
+pub(crate) fn copy_out(out: &mut Vec<Point>) -> Option<u64> {
     out.clear();
-    debug_assert!(out.capacity() >= CAPACITY);
     LOCK.lock();
-    // SAFETY: read under LOCK; see `take`.
-    if let Some(r) = unsafe { RING.load(Relaxed).as_ref() } {
-        let n = LEN.load(Relaxed).min(out.capacity());
-        out.extend_from_slice(&r.points[..n]);
+    let n = LEN.load(Relaxed);
+    let fits = n <= out.capacity();
+    if fits {
+        // SAFETY: read under LOCK; see `take`.
+        if let Some(r) = unsafe { RING.load(Relaxed).as_ref() } {
+            out.extend_from_slice(&r.points[..n]);
+        }
     }
     LOCK.unlock();
-    MERGED.load(Relaxed)
+    fits.then(|| MERGED.load(Relaxed))
 }
 
 /// Bytes of address space the ring maps.

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::local;
-use crate::ring::{self, Point, CAPACITY};
+use crate::ring::{self, Point};
 use arenaprof_snapshot::{PointReason, TimelinePoint};
 use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
 use std::sync::Mutex;
@@ -61,8 +61,15 @@ pub(crate) fn export(
 ) {
     local::flush_current_thread();
     ring::take_waiting(PointReason::Final);
-    let mut raw: Vec<Point> = Vec::with_capacity(CAPACITY);
-    let merged = ring::copy_out(&mut raw);
+    // Room for the points there are now and a few more (points keep
+    // coming while the buffer is unlocked), not for the whole buffer.
+    let mut raw: Vec<Point> = Vec::new();
+    let merged = loop {
+        raw.reserve(ring::len() + 16);
+        if let Some(m) = ring::copy_out(&mut raw) {
+            break m;
+        }
+    };
     let mut out = arenaprof_snapshot::Timeline {
         tags: tags.to_vec(),
         dropped_points: merged,
