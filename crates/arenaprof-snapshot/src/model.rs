@@ -314,7 +314,8 @@ pub struct JemallocStats {
 /// The profiler's own cost.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overhead {
-    /// Header bytes added to each allocation (for alignments up to 16).
+    /// Header bytes added to each allocation (8 at any alignment: a prefix up
+    /// to alignment 8, a trailer above it).
     pub header_bytes_per_alloc: u64,
     /// Header bytes held by live tracked allocations now.
     pub live_header_bytes: u64,
