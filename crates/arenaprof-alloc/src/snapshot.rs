@@ -13,7 +13,7 @@ use crate::limits::{BUCKETS, MAX_TAGS};
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
-use crate::{header, local, native, process, sampling, timeline, tracking};
+use crate::{arena, header, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagRow,
@@ -126,6 +126,23 @@ fn build() -> Snapshot {
     // they agree), before the snapshot's own work (symbolising) dirties
     // pages of its own; allocations here are the profiler's (it runs busy).
     snap.process = process::read();
+    // The profiler's arena, read in the same jemalloc epoch: the report takes
+    // it out of the program's jemalloc figures.
+    if let Some(a) = arena::figures() {
+        snap.sections.push(arenaprof_snapshot::Section {
+            name: "profiler_arena".into(),
+            entries: [
+                ("index", a.index as u64),
+                ("allocated", a.allocated),
+                ("active", a.active),
+                ("resident", a.resident),
+                ("metadata", a.metadata),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_string()))
+            .collect(),
+        });
+    }
     snap.native = native::measure(
         st.total().live_bytes,
         snap.process.jemalloc.map(|j| j.resident),

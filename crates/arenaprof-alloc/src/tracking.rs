@@ -18,9 +18,9 @@
 use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
 use crate::rows::{self, Row};
-use crate::{fork, region, sampling};
+use crate::{arena, fork, region, sampling};
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 /// A tracking allocator around an inner allocator `A` (jemalloc by default).
 ///
@@ -110,6 +110,28 @@ pub(crate) fn inner_name() -> &'static str {
     }
     // SAFETY: (p, n) were stored from a `&'static str` in `note_inner_name`.
     unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
+}
+
+/// Whether the profiler's own blocks come from its jemalloc arena (see
+/// [`arena`]): exactly when the inner allocator is jemalloc. Fixed at the
+/// first internal allocation (0: not yet known, 1: no, 2: yes).
+static ARENA_MODE: AtomicU8 = AtomicU8::new(0);
+
+#[inline]
+fn use_arena<A>() -> bool {
+    match ARENA_MODE.load(Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            #[cfg(feature = "jemalloc")]
+            let yes =
+                std::any::type_name::<A>() == std::any::type_name::<tikv_jemallocator::Jemalloc>();
+            #[cfg(not(feature = "jemalloc"))]
+            let yes = false;
+            ARENA_MODE.store(if yes { 2 } else { 1 }, Relaxed);
+            yes
+        }
+    }
 }
 
 fn note_inner_name<A>() {
@@ -350,8 +372,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// # Safety
     /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_internal(&self, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: our own contract, passed on unchanged (see # Safety above).
-        let base = unsafe { self.inner_alloc(outer, zeroed) };
+        let base = match use_arena::<A>()
+            .then(|| arena::alloc(outer, zeroed))
+            .flatten()
+        {
+            Some(p) => p,
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
+            None => unsafe { self.inner_alloc(outer, zeroed) },
+        };
         if base.is_null() {
             return base;
         }
@@ -624,8 +652,15 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         }
         if let Some(outer) = header::outer_layout(layout) {
             INTERNAL_LIVE.fetch_sub(outer.size() as u64, Relaxed);
-            // SAFETY: internal blocks come from the inner allocator.
-            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
+            let base = header::base(ptr, layout);
+            if use_arena::<A>() {
+                // SAFETY: with the arena in use the inner allocator is
+                // jemalloc, so every internal block is a jemalloc block of `outer`.
+                unsafe { arena::dealloc(base, outer) };
+            } else {
+                // SAFETY: internal blocks come from the inner allocator.
+                unsafe { self.inner.dealloc(base, outer) };
+            }
         }
     }
 
@@ -640,9 +675,16 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             let (Some(o), Some(n)) = (header::outer_layout(old), header::outer_layout(new)) else {
                 return std::ptr::null_mut();
             };
-            // SAFETY: internal blocks come from the inner allocator with
-            // outer layout `o`.
-            let nb = unsafe { self.inner.realloc(header::base(ptr, old), o, n.size()) };
+            let base = header::base(ptr, old);
+            let nb = if use_arena::<A>() {
+                // SAFETY: with the arena in use every internal block is a
+                // jemalloc block (of outer layout `o`); `n` is non-zero and valid.
+                unsafe { arena::realloc(base, o, n.size()) }
+            } else {
+                // SAFETY: internal blocks come from the inner allocator with
+                // outer layout `o`.
+                unsafe { self.inner.realloc(base, o, n.size()) }
+            };
             if !nb.is_null() {
                 INTERNAL_LIVE.fetch_sub(o.size() as u64, Relaxed);
                 INTERNAL_LIVE.fetch_add(n.size() as u64, Relaxed);
