@@ -121,11 +121,13 @@ fn build() -> Snapshot {
     let t0 = now_ns();
     local::flush_current_thread();
     let st = stats();
-    let mut snap = Snapshot::default();
     // The process first (RSS, jemalloc, then the mappings, read together so
     // they agree), before the snapshot's own work (symbolising) dirties
     // pages of its own; allocations here are the profiler's (it runs busy).
-    snap.process = process::read();
+    let mut snap = Snapshot {
+        process: process::read(),
+        ..Default::default()
+    };
     // The profiler's arena, read in the same jemalloc epoch: the report takes
     // it out of the program's jemalloc figures.
     if let Some(a) = arena::figures() {
