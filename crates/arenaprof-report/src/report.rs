@@ -489,6 +489,22 @@ pub struct SiteRow {
     pub bytes: u64,
     /// Estimated objects (sum of weights).
     pub objects: u64,
+    /// Samples behind the estimates (0: figures that came aggregated, as at
+    /// the peak, without an interval).
+    #[serde(default)]
+    pub samples: u64,
+    /// 95% interval of `objects` (see [`crate::passes::estimate`]).
+    #[serde(default)]
+    pub objects_low: u64,
+    /// Upper end of `objects`' 95% interval.
+    #[serde(default)]
+    pub objects_high: u64,
+    /// 95% interval of `bytes`.
+    #[serde(default)]
+    pub bytes_low: u64,
+    /// Upper end of `bytes`' 95% interval.
+    #[serde(default)]
+    pub bytes_high: u64,
     /// Tag that most of these bytes were allocated under.
     pub tag: String,
     /// The heaviest stack through this site, innermost first (at most 16 frames).

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod counters;
+pub mod estimate;
 pub mod memory;
 pub mod native;
 pub mod retention;

@@ -23,6 +23,7 @@
 //! ```
 
 use super::counters::{tag_name, TagNames};
+use super::estimate::Estimate;
 use crate::budget::{Budget, BudgetError};
 use crate::report::{SiteRow, SiteTables};
 use arenaprof_snapshot::{Frame, HeapProfile, StackBytes};
@@ -126,6 +127,7 @@ fn frame_text_len(f: &Frame) -> u64 {
 struct Acc {
     bytes: f64,
     objects: f64,
+    est: Estimate,
     best_stack: Option<(u32, f64)>,
     by_tag: HashMap<u16, f64>,
 }
@@ -138,26 +140,34 @@ fn weight(w: f64) -> f64 {
     }
 }
 
+/// One input of a site table: stack, tag, estimated bytes and objects, and
+/// the sample behind them (`None` for figures that come aggregated).
+type Item = (u32, u16, f64, f64, Option<(u64, f64)>);
+
 fn table(
     index: &mut Index<'_>,
     names: &TagNames,
-    per_stack: impl Iterator<Item = (u32, u16, f64, f64)>,
+    per_stack: impl Iterator<Item = Item>,
     top: usize,
     budget: &mut Budget,
 ) -> Result<Vec<SiteRow>, BudgetError> {
     let heap = index.heap;
     // Sum per stack first (cheap), then per site.
-    let mut by_stack: HashMap<(u32, u16), (f64, f64)> = HashMap::new();
-    for (stack, tag, bytes, objects) in per_stack {
+    let mut by_stack: HashMap<(u32, u16), (f64, f64, Estimate)> = HashMap::new();
+    for (stack, tag, bytes, objects, sample) in per_stack {
         let e = by_stack.entry((stack, tag)).or_default();
         e.0 += bytes;
         e.1 += objects;
+        if let Some((size, w)) = sample {
+            e.2.add(size, w);
+        }
     }
     let mut by_site: HashMap<Option<u32>, Acc> = HashMap::new();
-    for ((stack, tag), (bytes, objects)) in by_stack {
+    for ((stack, tag), (bytes, objects, est)) in by_stack {
         let acc = by_site.entry(index.site(stack)).or_default();
         acc.bytes += bytes;
         acc.objects += objects;
+        acc.est.merge(&est);
         *acc.by_tag.entry(tag).or_default() += bytes;
         let better = match acc.best_stack {
             None => true,
@@ -213,6 +223,8 @@ fn table(
             + tag.len() as u64
             + std::mem::size_of::<SiteRow>() as u64;
         budget.charge(cost, "the allocation-site tables")?;
+        let (objects_low, objects_high) = a.est.objects_interval();
+        let (bytes_low, bytes_high) = a.est.bytes_interval();
         rows.push(SiteRow {
             site: text,
             function: f.map(|f| f.function.clone()).unwrap_or_default(),
@@ -220,6 +232,11 @@ fn table(
             line: f.map_or(0, |f| f.line),
             bytes,
             objects: a.objects.round() as u64,
+            samples: a.est.samples,
+            objects_low,
+            objects_high,
+            bytes_low,
+            bytes_high,
             tag,
             frames: stack_frames.into_iter().map(frame_text).collect(),
         });
@@ -263,7 +280,7 @@ pub fn analyze_within(
         .filter(|s| s.free_ns.is_none())
         .map(|s| {
             let w = weight(s.weight);
-            (s.stack, s.tag, w * s.size as f64, w)
+            (s.stack, s.tag, w * s.size as f64, w, Some((s.size, w)))
         });
     let live_estimated: f64 = heap
         .samples
@@ -273,7 +290,7 @@ pub fn analyze_within(
         .sum();
     let allocated = heap.samples.iter().map(|s| {
         let w = weight(s.weight);
-        (s.stack, s.tag, w * s.size as f64, w)
+        (s.stack, s.tag, w * s.size as f64, w, Some((s.size, w)))
     });
     // `at_peak` has no tag; attribute it to the stack's dominant tag among samples.
     let mut stack_tag: HashMap<u32, u16> = HashMap::new();
@@ -291,6 +308,7 @@ pub fn analyze_within(
                 stack_tag.get(&stack).copied().unwrap_or(0),
                 weight(bytes),
                 weight(objects),
+                None,
             )
         },
     );

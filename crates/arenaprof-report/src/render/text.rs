@@ -394,18 +394,36 @@ fn retention(out: &mut Sink<'_>, r: &Report) {
     out.push('\n');
 }
 
+/// `low-high` of an estimate's 95% interval, or `-` without samples (or
+/// when the figure is exact: every sample taken with near certainty).
+fn interval_cell(samples: u64, low: u64, high: u64, fmt: fn(u64) -> String) -> String {
+    if samples == 0 {
+        "-".to_owned()
+    } else if low == high {
+        "exact".to_owned()
+    } else {
+        format!("{}-{}", fmt(low), fmt(high))
+    }
+}
+
 fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
     if rows.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}");
-    let mut t = Table::new(&["bytes", "objects", "tag", "site"])
-        .align_left(2)
-        .align_left(3);
+    let mut t = Table::new(&["bytes", "objects", "objects 95%", "samples", "tag", "site"])
+        .align_left(4)
+        .align_left(5);
     for s in rows.iter().take(MAX_SITES) {
         t.row(vec![
             format_bytes(s.bytes),
             format_count(s.objects),
+            interval_cell(s.samples, s.objects_low, s.objects_high, format_count),
+            if s.samples == 0 {
+                "-".to_owned()
+            } else {
+                format_count(s.samples)
+            },
             name(&s.tag).into_owned(),
             name(&s.site).into_owned(),
         ]);
