@@ -348,6 +348,77 @@ fn child_round() {
     }
 }
 
+/// Boxes in the footprint measurement.
+const FOOTPRINT_BOXES: usize = 10_000_000;
+/// Box sizes of the footprint measurement.
+const FOOTPRINT_SIZES: [usize; 6] = [8, 16, 24, 32, 48, 64];
+
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// In a child: RSS growth from `FOOTPRINT_BOXES` live blocks of `size`
+/// bytes (alignment 8, first byte written), the holder of their pointers
+/// allocated and touched beforehand; prints `FOOTPRINT size bytes`.
+fn child_footprint(size: usize) {
+    let mut ptrs: Vec<*mut u8> = vec![std::ptr::null_mut(); FOOTPRINT_BOXES];
+    let layout = Layout::from_size_align(size, 8).unwrap();
+    let before = rss_bytes();
+    for (i, p) in ptrs.iter_mut().enumerate() {
+        // SAFETY: a non-zero size; the block is written within its size.
+        unsafe {
+            *p = GLOBAL.alloc(layout);
+            p.write(i as u8);
+        }
+    }
+    let grew = rss_bytes().saturating_sub(before);
+    println!("FOOTPRINT {size} {grew}");
+    black_box(&ptrs);
+}
+
+/// RSS per live box, tracker against bare jemalloc, one child per (variant, size).
+fn footprint(exe: &std::path::Path) {
+    println!("\nfootprint: RSS growth for {FOOTPRINT_BOXES} live boxes (one child process each)");
+    println!(
+        "{:>6} {:>16} {:>16} {:>7}",
+        "size", "jemalloc", "tracking", "ratio"
+    );
+    for size in FOOTPRINT_SIZES {
+        let run = |variant: &str| -> Option<u64> {
+            let out = std::process::Command::new(exe)
+                .env("ARENAPROF_BENCH_ALLOC", variant)
+                .env("ARENAPROF_BENCH_FOOTPRINT", size.to_string())
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+                l.strip_prefix("FOOTPRINT ")?
+                    .split(' ')
+                    .nth(1)?
+                    .parse()
+                    .ok()
+            })
+        };
+        let (Some(bare), Some(tracked)) = (run("jemalloc"), run("tracking")) else {
+            println!("{size:>6} (a child failed)");
+            continue;
+        };
+        let per = |b: u64| b as f64 / FOOTPRINT_BOXES as f64;
+        println!(
+            "{:>6} {:>13.1} B {:>13.1} B {:>6.2}x",
+            format!("{size} B"),
+            per(bare),
+            per(tracked),
+            tracked as f64 / bare.max(1) as f64
+        );
+    }
+}
+
 /// Runs every variant once per round, `rounds` times, interleaved, so load
 /// changes on a shared machine hit every variant alike; returns the median
 /// ns/op per (group, threads, variant).
@@ -390,7 +461,12 @@ fn interleaved(exe: &std::path::Path, rounds: usize) -> Vec<((String, usize, Str
 
 fn main() {
     if let Ok(name) = std::env::var("ARENAPROF_BENCH_ALLOC") {
-        if std::env::var_os("ARENAPROF_BENCH_ROUND").is_some() {
+        if let Some(size) = std::env::var("ARENAPROF_BENCH_FOOTPRINT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            child_footprint(size);
+        } else if std::env::var_os("ARENAPROF_BENCH_ROUND").is_some() {
             child_round();
         } else {
             child(&name);
@@ -437,7 +513,7 @@ fn main() {
     };
     for (group, _) in GROUPS {
         println!(
-            "\n{group}: median of {rounds} interleaved rounds, ns per alloc+free and ratio to bare jemalloc"
+            "\n{group}: median of {rounds} interleaved rounds, ns per allocation (with its free, but in the growth workloads) and ratio to bare jemalloc"
         );
         println!("{:<18} {:>18} {:>18}", "variant", "1 thread", "2 threads");
         for (name, _) in VARIANTS {
@@ -447,5 +523,30 @@ fn main() {
             };
             println!("{:<18} {:>18} {:>18}", name, cell(1), cell(2));
         }
+    }
+    println!("\nsummary: ratio to bare jemalloc, 1 thread / 2 threads (medians above)");
+    println!(
+        "{:<18} {:>13} {:>13} {:>13} {:>15}",
+        "workload", "tracking", "sampled", "dhat", "tracking/dhat"
+    );
+    for (group, _) in GROUPS {
+        let r = |n: &str, d: &str| {
+            let one = |t| match (get(group, t, n), get(group, t, d)) {
+                (Some(v), Some(b)) if b > 0.0 => format!("{:.2}", v / b),
+                _ => "n/a".into(),
+            };
+            format!("{}/{}", one(1), one(2))
+        };
+        println!(
+            "{:<18} {:>13} {:>13} {:>13} {:>15}",
+            group,
+            r("tracking", "jemalloc"),
+            r("tracking-sampled", "jemalloc"),
+            r("dhat", "jemalloc"),
+            r("tracking", "dhat")
+        );
+    }
+    if std::env::var_os("ARENAPROF_BENCH_SKIP_FOOTPRINT").is_none() {
+        footprint(&exe);
     }
 }
