@@ -521,8 +521,24 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             .ok()
             .filter(|&(open, _, _, key)| open && h.to_word() >> 16 == key);
         if let Some((_, row, word, _)) = own {
-            if new_size <= FAST_MAX && !header::is_wide(layout.align()) && !sampling::enabled() {
+            if new_size <= FAST_MAX && !header::is_wide(layout.align()) {
                 if let Some(row) = row {
+                    // With sampling on, the new block is drawn for like any
+                    // allocation (once): a sampled one is allocated, copied
+                    // and the old freed; the others resize in place.
+                    if sampling::enabled() {
+                        if let Ok(Some(p)) = LOCAL.try_with(|l| {
+                            sampling::should_sample(l, new_size).then(|| {
+                                // SAFETY: (R) holds, for a block of this thread
+                                // with no flags and alignment at most 8.
+                                unsafe {
+                                    self.realloc_to_sampled(l, row, ptr, layout, new_layout, h.tag)
+                                }
+                            })
+                        }) {
+                            return p;
+                        }
+                    }
                     // SAFETY: our caller's contract: `ptr` is a live block of
                     // `layout`, handed out by this thread (its key matches).
                     return unsafe {
@@ -638,6 +654,60 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         let user = nbase.wrapping_add(header::HEADER_SIZE);
         // SAFETY: `user` is 8 bytes into a block of `new + 8` bytes.
         unsafe { header::write_word(user, word) };
+        user
+    }
+
+    /// A reallocation, on the thread that allocated the block (alignment at
+    /// most 8, no flags), whose new block was drawn for a backtrace: allocate
+    /// it, copy, free the old block. Counted like [`realloc_own`](Self::realloc_own)
+    /// (the old block's free, then the new one's allocation, one
+    /// reallocation), so figures and peaks do not depend on sampling.
+    #[cold]
+    #[inline(never)]
+    ///
+    /// # Safety
+    /// (R): (F) for `ptr` and the old layout, and the new size is non-zero and valid for its alignment.
+    unsafe fn realloc_to_sampled(
+        &self,
+        l: &Local,
+        row: &Row,
+        ptr: *mut u8,
+        old: Layout,
+        new: Layout,
+        old_tag: u16,
+    ) -> *mut u8 {
+        let tag = l.tag.get();
+        // SAFETY: the outer layout has a non-zero size; `new.size() <= FAST_MAX`.
+        let base = unsafe { self.inner_alloc(fast_outer(new.size()), false) };
+        if base.is_null() {
+            row.on_failed(tag);
+            return base;
+        }
+        let user = base.wrapping_add(header::HEADER_SIZE);
+        let h = Header {
+            tag,
+            flags: FLAG_SAMPLED,
+            slot: row.slot(),
+        };
+        // SAFETY: `user` is 8 bytes into a block of `new.size() + 8` bytes;
+        // both blocks are live and at least min(old, new) bytes long.
+        unsafe {
+            header::write(user, new, h);
+            std::ptr::copy_nonoverlapping(ptr, user, old.size().min(new.size()));
+        }
+        row.cell(old_tag).own_free(old_tag, old.size());
+        row.on_alloc(tag, new.size());
+        row.alloc_to_realloc(tag);
+        note_inner_name::<A>();
+        sampling::record(l, user, tag, row.slot(), new.size());
+        // SAFETY: the old block is the inner allocator's `size + 8` bytes
+        // from 8 bytes before `ptr` (alignment at most 8, from this thread).
+        unsafe {
+            self.inner.dealloc(
+                ptr.wrapping_sub(header::HEADER_SIZE),
+                fast_outer(old.size()),
+            )
+        };
         user
     }
 
