@@ -10,6 +10,7 @@
 mod cells;
 pub mod chart;
 pub mod flame;
+pub mod folded;
 pub mod html;
 pub mod json;
 pub mod native;
@@ -18,3 +19,4 @@ pub mod proto;
 pub(crate) mod sink;
 pub mod table;
 pub mod text;
+pub mod trace;
