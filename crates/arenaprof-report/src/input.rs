@@ -3,7 +3,8 @@
 //!
 //! Errors are values with a message for a person; nothing here panics on bad
 //! input. Inputs must be regular files of at most [`MAX_INPUT_BYTES`] (a
-//! FIFO or `/dev/zero` is refused at once), and each comes with the
+//! FIFO or `/dev/zero` is refused at once), or standard input when the path
+//! is `-` (read to its end, refused past the same limit), and each comes with the
 //! [`Budget`] of its size, which the analysis and the renderers share.
 //!
 //! ```
@@ -86,7 +87,34 @@ pub fn snapshot_from_bytes(bytes: &[u8]) -> Result<Snapshot, InputError> {
 
 /// Reads `path`: a regular file (FIFOs, devices and directories are refused
 /// at once, without blocking) of at most [`MAX_INPUT_BYTES`].
+/// Whether `path` names standard input (`-`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Reads standard input to its end, at most `max` bytes (more is refused
+/// without reading further than `max + 1`).
+pub fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than the {max}-byte input limit"),
+        ));
+    }
+    Ok(bytes)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, InputError> {
+    if is_stdin(path) {
+        return read_stdin(MAX_INPUT_BYTES)
+            .map_err(|e| InputError::Io("standard input".to_owned(), e));
+    }
     read_input(path, MAX_INPUT_BYTES).map_err(|e| InputError::Io(path.display().to_string(), e))
 }
 

@@ -9,6 +9,7 @@
 
 mod cells;
 pub mod chart;
+pub mod fit;
 pub mod flame;
 pub mod folded;
 pub mod html;

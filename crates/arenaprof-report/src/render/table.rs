@@ -6,6 +6,8 @@
 //! assert_eq!(t.render("  "), "  tag            live\n  array-base  1.0 MiB\n");
 //! ```
 
+use super::fit::{ellipsize_middle, MIN_CELL};
+
 /// A table whose first column is left-aligned and the others right-aligned.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -51,6 +53,22 @@ impl Table {
 
     /// Renders with `indent` before each line.
     pub fn render(&self, indent: &str) -> String {
+        self.render_width(indent, usize::MAX)
+    }
+
+    /// Renders with `indent` before each line, in at most `max` characters
+    /// a line where cutting allows: the widest left-aligned column is
+    /// narrowed first (not below [`MIN_CELL`]), and its longer cells are cut
+    /// in the middle ([`ellipsize_middle`]: a site keeps its file and line).
+    ///
+    /// ```
+    /// let mut t = arenaprof_report::render::table::Table::new(&["bytes", "site"]).align_left(1);
+    /// t.row(vec!["1.0 MiB".into(), "my_app::load (/very/long/path/to/the/source/of/load.rs:7)".into()]);
+    /// let out = t.render_width("  ", 40);
+    /// assert!(out.lines().all(|l| l.chars().count() <= 40), "{out}");
+    /// assert!(out.contains("load.rs:7)"));
+    /// ```
+    pub fn render_width(&self, indent: &str, max: usize) -> String {
         let n = self.head.len();
         let width = |c: usize| {
             std::iter::once(&self.head)
@@ -59,12 +77,24 @@ impl Table {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..n).map(width).collect();
+        let mut widths: Vec<usize> = (0..n).map(width).collect();
+        let total = |w: &[usize]| indent.len() + w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+        while total(&widths) > max {
+            let Some(c) = (0..n)
+                .filter(|&c| self.left[c] && widths[c] > MIN_CELL)
+                .max_by_key(|&c| (widths[c], c))
+            else {
+                break;
+            };
+            widths[c] = widths[c].saturating_sub(total(&widths) - max).max(MIN_CELL);
+        }
         let mut out = String::new();
         for r in std::iter::once(&self.head).chain(&self.rows) {
             let mut line = indent.to_owned();
             for (c, cell) in r.iter().enumerate() {
-                let pad = widths[c] - cell.chars().count();
+                let cut = ellipsize_middle(cell, widths[c]);
+                let cell = &cut;
+                let pad = widths[c].saturating_sub(cell.chars().count());
                 if c > 0 {
                     line.push_str("  ");
                 }
