@@ -38,16 +38,9 @@ const SKIP_PREFIXES: [&str; 12] = [
 ];
 
 /// The C runtime's and the thread library's outermost frames.
-const ROOT_NAMES: [&str; 8] = [
-    "_start",
-    "main",
-    "__libc_start_main",
-    "__libc_start_call_main",
-    "start_thread",
-    "clone",
-    "clone3",
-    "__clone3",
-];
+const ROOT_NAMES: [&str; 4] = ["_start", "main", "clone", "clone3"];
+/// Prefixes of the same (`__libc_start_main_impl`, `__clone3`, ...).
+const ROOT_PREFIXES: [&str; 3] = ["__libc_start", "__clone", "start_thread"];
 
 /// A regular expression (RE2, as pprof's `drop_frames` takes it) naming the
 /// allocation machinery that never calls back into user code: the global
@@ -84,7 +77,9 @@ pub fn is_plumbing(f: &Frame) -> bool {
 /// Whether `f` is a start-up frame of the runtime: plumbing, or one of the C
 /// runtime's and thread library's entry points.
 pub fn is_runtime_root(f: &Frame) -> bool {
-    ROOT_NAMES.contains(&f.function.as_str()) || is_plumbing(f)
+    ROOT_NAMES.contains(&f.function.as_str())
+        || ROOT_PREFIXES.iter().any(|p| f.function.starts_with(p))
+        || is_plumbing(f)
 }
 
 /// Trims stacks, classifying each frame once however many stacks share it.
@@ -189,7 +184,7 @@ mod tests {
             fr("my_app::main::{{closure}}", "src/main.rs"),
             fr("std::rt::lang_start_internal", ""),
             fr("main", ""),
-            fr("__libc_start_main", ""),
+            fr("__libc_start_main_impl", ""),
         ];
         let mut t = Trimmer::new(&frames);
         // Plumbing between user frames stays; dangling indices go.
