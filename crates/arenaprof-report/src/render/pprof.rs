@@ -260,6 +260,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         unit: st.get("bytes"),
     });
     let default_sample_type = st.get("inuse_space");
+    let drop_frames = st.get(ALLOCATION_FRAMES);
     Ok(Profile {
         sample_type,
         sample: samples,
@@ -267,7 +268,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         location: locations,
         function: functions,
         string_table: std::mem::take(&mut st.table),
-        drop_frames: st.get(ALLOCATION_FRAMES),
+        drop_frames,
         keep_frames: 0,
         time_nanos: clamp(snap.meta.unix_ms as f64 * 1e6),
         duration_nanos: clamp(snap.meta.elapsed_ns as f64),
