@@ -59,7 +59,9 @@ impl Table {
     /// Renders with `indent` before each line, in at most `max` characters
     /// a line where cutting allows: the widest left-aligned column is
     /// narrowed first (not below [`MIN_CELL`]), and its longer cells are cut
-    /// in the middle ([`ellipsize_middle`]: a site keeps its file and line).
+    /// in the middle ([`ellipsize_middle`]: a site keeps its file and line);
+    /// when that is not enough, columns are left out from the right (a last
+    /// line names them).
     ///
     /// ```
     /// let mut t = arenaprof_report::render::table::Table::new(&["bytes", "site"]).align_left(1);
@@ -78,36 +80,53 @@ impl Table {
                 .unwrap_or(0)
         };
         let mut widths: Vec<usize> = (0..n).map(width).collect();
-        let total = |w: &[usize]| indent.len() + w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
-        while total(&widths) > max {
-            let Some(c) = (0..n)
-                .filter(|&c| self.left[c] && widths[c] > MIN_CELL)
-                .max_by_key(|&c| (widths[c], c))
-            else {
+        // Columns shown: all, less those dropped from the right when
+        // narrowing is not enough (never the first two).
+        let mut shown = n;
+        let total = |w: &[usize], k: usize| {
+            indent.len() + w[..k].iter().sum::<usize>() + 2 * k.saturating_sub(1)
+        };
+        loop {
+            while total(&widths, shown) > max {
+                let over = total(&widths, shown) - max;
+                let Some(c) = (0..shown)
+                    .filter(|&c| self.left[c] && widths[c] > MIN_CELL)
+                    .max_by_key(|&c| (widths[c], c))
+                else {
+                    break;
+                };
+                widths[c] = widths[c].saturating_sub(over).max(MIN_CELL);
+            }
+            if total(&widths, shown) <= max || shown <= 2 {
                 break;
-            };
-            widths[c] = widths[c].saturating_sub(total(&widths) - max).max(MIN_CELL);
+            }
+            shown -= 1;
         }
         let mut out = String::new();
         for r in std::iter::once(&self.head).chain(&self.rows) {
             let mut line = indent.to_owned();
-            for (c, cell) in r.iter().enumerate() {
+            for (c, cell) in r.iter().take(shown).enumerate() {
                 let cut = ellipsize_middle(cell, widths[c]);
-                let cell = &cut;
-                let pad = widths[c].saturating_sub(cell.chars().count());
+                let pad = widths[c].saturating_sub(cut.chars().count());
                 if c > 0 {
                     line.push_str("  ");
                 }
                 if self.left[c] {
-                    line.push_str(cell);
+                    line.push_str(&cut);
                     line.push_str(&" ".repeat(pad));
                 } else {
                     line.push_str(&" ".repeat(pad));
-                    line.push_str(cell);
+                    line.push_str(&cut);
                 }
             }
             out.push_str(line.trim_end());
             out.push('\n');
+        }
+        if shown < n {
+            out.push_str(&format!(
+                "{indent}(not shown: {}; widen with --width)\n",
+                self.head[shown..].join(", ")
+            ));
         }
         out
     }
