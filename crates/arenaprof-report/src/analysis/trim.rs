@@ -110,37 +110,51 @@ impl<'f> Trimmer<'f> {
     /// plumbing (the site) is always kept; a stack of nothing but plumbing
     /// keeps its innermost frame.
     pub fn trim(&mut self, stack: &[u32]) -> Vec<u32> {
-        let valid: Vec<u32> = stack
+        let span = self.span(stack);
+        let n = self.frames.len();
+        stack[span]
             .iter()
             .copied()
-            .filter(|&f| (f as usize) < self.frames.len())
-            .collect();
-        let Some(start) = (0..valid.len())
-            .find(|&k| !self.class(valid[k] as usize).0)
-            .or(if valid.is_empty() { None } else { Some(0) })
-        else {
-            return Vec::new();
-        };
-        let mut end = valid.len();
-        while end > start + 1 && self.class(valid[end - 1] as usize).1 {
-            end -= 1;
+            .filter(|&f| (f as usize) < n)
+            .collect()
+    }
+
+    /// The part of `stack` that [`Trimmer::trim`] keeps (whose invalid
+    /// indices it then drops), found without copying the stack.
+    pub fn span(&mut self, stack: &[u32]) -> std::ops::Range<usize> {
+        let n = self.frames.len();
+        let mut first_valid = None;
+        let mut start = None;
+        for (k, &f) in stack.iter().enumerate() {
+            if (f as usize) >= n {
+                continue;
+            }
+            first_valid.get_or_insert(k);
+            if !self.class(f as usize).0 {
+                start = Some(k);
+                break;
+            }
         }
-        valid[start..end].to_vec()
+        let Some(start) = start.or(first_valid) else {
+            return 0..0;
+        };
+        let mut end = stack.len();
+        while end > start + 1 {
+            let f = stack[end - 1] as usize;
+            if f >= n || self.class(f).1 {
+                end -= 1;
+            } else {
+                break;
+            }
+        }
+        start..end
     }
 
     /// The site of `stack`: its innermost frame that is not plumbing, else
     /// its innermost valid frame (the first frame [`Trimmer::trim`] keeps).
     pub fn site(&mut self, stack: &[u32]) -> Option<u32> {
-        let nframes = self.frames.len();
-        let valid = stack.iter().copied().filter(|&f| (f as usize) < nframes);
-        let mut first = None;
-        for f in valid {
-            first.get_or_insert(f);
-            if !self.class(f as usize).0 {
-                return Some(f);
-            }
-        }
-        first
+        let span = self.span(stack);
+        stack.get(span.start).copied().filter(|_| !span.is_empty())
     }
 }
 

@@ -167,14 +167,16 @@ impl<'s> Paths<'s> {
             heap.stacks
                 .get(stack as usize)
                 .map_or((Vec::new(), 0), |s| {
-                    let trimmed = trimmer.trim(&s.frames);
-                    let total = trimmed.len();
+                    let nframes = heap.frames.len();
+                    let valid = |&&i: &&u32| (i as usize) < nframes;
+                    let trimmed = &s.frames[trimmer.span(&s.frames)];
                     let kept = trimmed
-                        .into_iter()
+                        .iter()
+                        .filter(valid)
                         .take(MAX_STACK_DEPTH)
-                        .map(|i| i as usize)
+                        .map(|&i| i as usize)
                         .collect();
-                    (kept, total)
+                    (kept, trimmed.iter().filter(valid).count())
                 })
         });
     }

@@ -177,11 +177,11 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
             heap.stacks
                 .get(stack as usize)
                 .map(|s| {
-                    trimmer
-                        .trim(&s.frames)
-                        .into_iter()
+                    s.frames[trimmer.span(&s.frames)]
+                        .iter()
+                        .filter(|&&f| (f as usize) < heap.frames.len())
                         .take(MAX_STACK_DEPTH)
-                        .map(|f| u64::from(f) + 1)
+                        .map(|&f| u64::from(f) + 1)
                         .collect()
                 })
                 .unwrap_or_default()
