@@ -9,7 +9,7 @@ fn the_executables_build_id_is_the_one_in_its_file() {
     let mine: Vec<_> = segs.iter().filter(|s| s.path == exe).collect();
     assert!(!mine.is_empty(), "{exe} not among {segs:?}");
     // This function's code lies in one of the executable's segments.
-    let here = the_executables_build_id_is_the_one_in_its_file as usize as u64;
+    let here = the_executables_build_id_is_the_one_in_its_file as *const () as usize as u64;
     assert!(mine.iter().any(|s| s.start <= here && here < s.limit));
     let id = &mine[0].build_id;
     assert!(id.len() >= 16 && id.len() % 2 == 0, "{id:?}");
