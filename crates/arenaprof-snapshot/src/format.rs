@@ -131,9 +131,13 @@ impl Snapshot {
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
             (v1.into(), rest)
         } else if version == 2 {
-            let (v2, rest): (SnapshotV2, &[u8]) =
+            // Postcard writes a struct as its fields in order: version 2's
+            // payload is version 1's fields, then `native`.
+            let ((v1, native), rest): ((SnapshotV1, crate::NativeMemory), &[u8]) =
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
-            (v2.into(), rest)
+            let mut snap = Snapshot::from(v1);
+            snap.native = native;
+            (snap, rest)
         } else {
             postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
         };
@@ -198,42 +202,6 @@ impl From<SnapshotV1> for Snapshot {
                 ],
                 ..Default::default()
             },
-            code: crate::CodeMap::default(),
-        }
-    }
-}
-
-/// The version-2 payload: today's [`Snapshot`] without the trailing `code`
-/// section.
-#[derive(Deserialize)]
-struct SnapshotV2 {
-    meta: crate::Meta,
-    tags: Vec<crate::TagStats>,
-    threads: Vec<crate::ThreadStats>,
-    total: crate::Counters,
-    timeline: crate::Timeline,
-    heap: crate::HeapProfile,
-    process: crate::ProcessStats,
-    overhead: crate::Overhead,
-    registry: crate::Registry,
-    sections: Vec<crate::Section>,
-    native: crate::NativeMemory,
-}
-
-impl From<SnapshotV2> for Snapshot {
-    fn from(v: SnapshotV2) -> Snapshot {
-        Snapshot {
-            meta: v.meta,
-            tags: v.tags,
-            threads: v.threads,
-            total: v.total,
-            timeline: v.timeline,
-            heap: v.heap,
-            process: v.process,
-            overhead: v.overhead,
-            registry: v.registry,
-            sections: v.sections,
-            native: v.native,
             code: crate::CodeMap::default(),
         }
     }

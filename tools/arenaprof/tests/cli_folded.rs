@@ -3,23 +3,8 @@
 //! the same totals as the SVG `arenaprof flame` writes, for every kind.
 
 mod common;
-use common::{arenaprof, outcome, s};
-use std::path::{Path, PathBuf};
-
-/// The quick demo's two snapshots: a view pinning its arena, then fixed.
-fn demo(dir: &Path) -> (PathBuf, PathBuf) {
-    let (code, out, err) = outcome(&arenaprof(&[
-        "demo",
-        "--quick",
-        "--no-openblas",
-        "--threads",
-        "2",
-        "--out",
-        s(dir),
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
-    (dir.join("pinned.arenaprof"), dir.join("fixed.arenaprof"))
-}
+use common::{arenaprof, demo_snapshots, outcome, s};
+use std::path::Path;
 
 /// The root total an inferno SVG shows: `<title>all (1,234 bytes, 100%)`.
 fn svg_total(svg: &str) -> u64 {
@@ -46,7 +31,7 @@ fn stdout_of(args: &[&str]) -> Vec<u8> {
 #[test]
 fn folded_stacks_reproduce_the_svg_totals_for_every_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let (pinned, _) = demo(dir.path());
+    let (pinned, _) = demo_snapshots(dir.path());
     for kind in ["--live", "--peak", "--alloc", "--leaks"] {
         let folded = stdout_of(&["flame", s(&pinned), kind, "--folded", "-o", "-"]);
         let svg = String::from_utf8(stdout_of(&["flame", s(&pinned), kind, "-o", "-"])).unwrap();
@@ -97,7 +82,7 @@ fn folded_stacks_reproduce_the_svg_totals_for_every_kind() {
 #[test]
 fn diff_draws_a_differential_flame_graph_and_writes_its_folded_stacks() {
     let dir = tempfile::tempdir().unwrap();
-    let (pinned, fixed) = demo(dir.path());
+    let (pinned, fixed) = demo_snapshots(dir.path());
     let sum = |text: &str, col: usize| -> u64 {
         text.lines()
             .map(|l| {

@@ -7,23 +7,8 @@ mod common;
 use arenaprof_report::passes::trim::is_plumbing;
 use arenaprof_report::render::pprof;
 use arenaprof_snapshot::Frame;
-use common::{arenaprof, outcome, s};
+use common::{arenaprof, demo_snapshots, outcome, s};
 use std::process::Command;
-
-/// The quick demo's snapshot (the view still pinning its arena).
-fn demo_snapshot(dir: &std::path::Path) -> std::path::PathBuf {
-    let (code, out, err) = outcome(&arenaprof(&[
-        "demo",
-        "--quick",
-        "--no-openblas",
-        "--threads",
-        "2",
-        "--out",
-        s(dir),
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
-    dir.join("pinned.arenaprof")
-}
 
 /// Frames no user wants at the top: the allocator, the tracker's internals,
 /// the standard library's allocation plumbing.
@@ -54,7 +39,7 @@ fn is_allocation_frame(name: &str) -> bool {
 #[test]
 fn the_demo_profile_decodes_with_mappings_build_ids_and_byte_labels() {
     let dir = tempfile::tempdir().unwrap();
-    let snap = demo_snapshot(dir.path());
+    let snap = demo_snapshots(dir.path()).0;
     let out = arenaprof(&["pprof", s(&snap), "-o", "-"]);
     assert_eq!(
         out.status.code(),
@@ -140,7 +125,7 @@ fn go_tool_pprof_top_starts_at_user_code() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let snap = demo_snapshot(dir.path());
+    let snap = demo_snapshots(dir.path()).0;
     let pb = dir.path().join("heap.pb.gz");
     let (code, _, err) = outcome(&arenaprof(&["pprof", s(&snap), "-o", s(&pb)]));
     assert_eq!(code, 0, "{err}");

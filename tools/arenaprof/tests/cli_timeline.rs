@@ -5,28 +5,14 @@
 
 mod common;
 use arenaprof_snapshot::Snapshot;
-use common::{arenaprof, outcome, s};
+use common::{arenaprof, demo_snapshots, s};
 use serde_json::Value;
 use std::collections::HashMap;
-
-fn demo_snapshot(dir: &std::path::Path) -> std::path::PathBuf {
-    let (code, out, err) = outcome(&arenaprof(&[
-        "demo",
-        "--quick",
-        "--no-openblas",
-        "--threads",
-        "2",
-        "--out",
-        s(dir),
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
-    dir.join("pinned.arenaprof")
-}
 
 #[test]
 fn the_trace_export_is_valid_chrome_trace_json_with_the_snapshots_points() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_snapshot(dir.path());
+    let path = demo_snapshots(dir.path()).0;
     let snap = Snapshot::read(&path).unwrap();
     let o = arenaprof(&["timeline", s(&path), "--format", "perfetto", "-o", "-"]);
     assert_eq!(
