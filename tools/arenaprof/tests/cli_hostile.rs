@@ -92,6 +92,17 @@ fn commands<'a>(input: &'a str, out: &'a str) -> Vec<(&'static str, Vec<&'a str>
         ),
         ("pprof", vec!["pprof", input, "-o", out], true),
         (
+            "flame --alloc --folded",
+            vec!["flame", input, "--alloc", "--folded", "-o", out],
+            true,
+        ),
+        ("timeline", vec!["timeline", input, "-o", out], true),
+        (
+            "timeline --format csv",
+            vec!["timeline", input, "--format", "csv", "-o", out],
+            true,
+        ),
+        (
             "check",
             vec!["check", input, "--max-wasted", "1", "--max-peak", "100"],
             false,
@@ -148,7 +159,14 @@ fn run_case(case: &Case) -> Duration {
                 "{what}: control character on stdout"
             );
         }
-        match (case.expect)(name) {
+        // The outputs added later (folded stacks, the timeline export) are
+        // held to the universal rules above and the output size below.
+        let expect = if name.starts_with("timeline") || name.ends_with("--folded") {
+            Expect::Any
+        } else {
+            (case.expect)(name)
+        };
+        match expect {
             Expect::Ok => assert!(
                 code == 0 || (code == 1 && name == "check"),
                 "{what}: expected success"
@@ -171,7 +189,10 @@ fn run_case(case: &Case) -> Duration {
                 bytes.len() as u64 <= budget.limit(),
                 "{what}: output too large"
             );
-            if name.starts_with("flame") || name.contains("html") {
+            if name.ends_with("--folded") {
+                let text = String::from_utf8(bytes).expect("UTF-8 folded stacks");
+                assert_eq!(has_control(&text), None, "{what}: control character");
+            } else if name.starts_with("flame") || name.contains("html") {
                 let svg = String::from_utf8(bytes).expect("UTF-8 markup");
                 assert_eq!(xml_illegal(&svg), None, "{what}: not well-formed XML");
             }
