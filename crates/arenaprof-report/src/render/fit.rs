@@ -4,8 +4,9 @@
 //! ```
 //! use arenaprof_report::render::fit::{ellipsize_middle, wrap};
 //! let site = "my_app::decoder::Cache::load (/home/me/src/my_app/src/decoder/cache.rs:42)";
-//! let cut = ellipsize_middle(site, 40);
-//! assert_eq!(cut.chars().count(), 40);
+//! assert_eq!(ellipsize_middle(site, 56), "my_app::decoder::Cache::load (…/src/decoder/cache.rs:42)");
+//! let cut = ellipsize_middle(site, 30);
+//! assert_eq!(cut.chars().count(), 30);
 //! assert!(cut.starts_with("my_app::") && cut.ends_with("cache.rs:42)"), "{cut}");
 //! assert_eq!(wrap("  one two three four", 12), "  one two\n      three\n      four");
 //! ```
@@ -13,13 +14,26 @@
 /// Narrowest a cut cell gets.
 pub const MIN_CELL: usize = 16;
 
-/// `s` cut to `width` characters with `…` in the middle; the end kept is at
-/// least what follows the last `/` or `(` (a file name and line), when that
-/// leaves a quarter of the room for the start.
+/// `s` cut to `width` characters with `…` in the middle. A site
+/// (`function (path/file.rs:line)`) keeps its function and file name whole
+/// when they fit and loses the path's directories; otherwise the end kept
+/// is at least what follows the last `/` or `(` (a file name and line),
+/// when that leaves a quarter of the room for the start.
 pub fn ellipsize_middle(s: &str, width: usize) -> String {
     let chars: Vec<char> = s.chars().collect();
     if chars.len() <= width {
         return s.to_owned();
+    }
+    if let Some((func, loc)) = s.strip_suffix(')').and_then(|t| t.rsplit_once(" (")) {
+        let file = loc.rsplit('/').next().unwrap_or(loc).chars().count();
+        let func_len = func.chars().count();
+        // `func (…` + the end of the location + `)`.
+        let room = width.saturating_sub(func_len + 4);
+        if room >= file && room > 0 {
+            let loc: Vec<char> = loc.chars().collect();
+            let tail: String = loc[loc.len().saturating_sub(room)..].iter().collect();
+            return format!("{func} (…{tail})");
+        }
     }
     if width <= 1 {
         return "…".chars().take(width).collect();
