@@ -72,7 +72,7 @@ pub fn snapshot(path: &Path) -> Result<Snapshot, InputError> {
 /// Reads a snapshot file, with the budget of its size for what the
 /// commands then make of it.
 pub fn snapshot_budgeted(path: &Path) -> Result<(Snapshot, Budget), InputError> {
-    let bytes = read(path)?;
+    let bytes = read_bytes(path)?;
     let budget = Budget::for_input(bytes.len() as u64);
     Ok((snapshot_from_bytes(&bytes)?, budget))
 }
@@ -110,7 +110,10 @@ pub fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, InputError> {
+/// The bytes of `path` (standard input for `-`), as every loader here
+/// reads them: a regular file, or the stream, of at most
+/// [`MAX_INPUT_BYTES`].
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     if is_stdin(path) {
         return read_stdin(MAX_INPUT_BYTES)
             .map_err(|e| InputError::Io("standard input".to_owned(), e));
@@ -126,7 +129,7 @@ pub fn report(path: &Path, opts: &Options) -> Result<Report, InputError> {
 /// Like [`report`], with the input's budget less what the analysis spent,
 /// for rendering.
 pub fn report_budgeted(path: &Path, opts: &Options) -> Result<(Report, Budget), InputError> {
-    let bytes = read(path)?;
+    let bytes = read_bytes(path)?;
     let mut budget = Budget::for_input(bytes.len() as u64);
     let r = report_from_bytes_within(&bytes, opts, &mut budget)?;
     Ok((r, budget))

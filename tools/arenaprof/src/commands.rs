@@ -45,11 +45,16 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
+/// Whether an output path is `-` (standard output).
+fn is_stdout(path: &Path) -> bool {
+    is_stdin(path)
+}
+
 /// Writes `bytes` to `output`: standard output when it is absent or `-`,
 /// else the file, atomically ([`write_file`]).
 fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
     match output {
-        Some(p) if !is_stdin(p) => write_file(p, bytes),
+        Some(p) if !is_stdout(p) => write_file(p, bytes),
         _ => print_bytes(bytes),
     }
 }
@@ -58,7 +63,7 @@ fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
 /// links to): the rename would replace the snapshot with the report.
 fn refuse_overwriting_input(input: &Path, output: Option<&Path>) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    let Some(output) = output.filter(|o| !is_stdin(o)) else {
+    let Some(output) = output.filter(|o| !is_stdout(o)) else {
         return Ok(());
     };
     if is_stdin(input) {
@@ -135,7 +140,7 @@ fn report(a: &ReportArgs) -> Result<ExitCode, String> {
 /// The text report's width: `--width` (0: no limit), else `$COLUMNS`,
 /// else the terminal's when the report goes to one, else 100.
 fn text_width(a: &ReportArgs) -> usize {
-    let to_stdout = a.output.as_deref().is_none_or(is_stdin);
+    let to_stdout = a.output.as_deref().is_none_or(is_stdout);
     let w = a
         .width
         .or_else(|| {
@@ -232,7 +237,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
         return Err("diff: only one input can be standard input (-)".to_owned());
     }
     let outputs = [a.output.as_deref(), a.flame.as_deref(), a.folded.as_deref()];
-    if outputs.iter().flatten().filter(|p| is_stdin(p)).count() > 1 {
+    if outputs.iter().flatten().filter(|p| is_stdout(p)).count() > 1 {
         return Err(
             "diff: only one of -o, --flame and --folded can be standard output (-)".to_owned(),
         );
@@ -247,19 +252,11 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
     let stacks_to_stdout = [a.flame.as_deref(), a.folded.as_deref()]
         .iter()
         .flatten()
-        .any(|p| is_stdin(p));
+        .any(|p| is_stdout(p));
     let stacks = a.flame.is_some() || a.folded.is_some();
     // Both inputs are read once: as bytes, then as a report and (for the
     // flame graphs) as a snapshot.
-    let read = |p: &Path| -> Result<Vec<u8>, String> {
-        if is_stdin(p) {
-            input::read_stdin(arenaprof_snapshot::MAX_INPUT_BYTES)
-                .map_err(|e| format!("cannot read standard input: {e}"))
-        } else {
-            arenaprof_snapshot::read_input(p, arenaprof_snapshot::MAX_INPUT_BYTES)
-                .map_err(|e| format!("{}: cannot read {}: {e}", p.display(), p.display()))
-        }
-    };
+    let read = |p: &Path| input::read_bytes(p).map_err(|e| format!("{}: {e}", p.display()));
     let (bb, ab) = (read(&a.before)?, read(&a.after)?);
     let mut b1 = Budget::for_input(bb.len() as u64);
     let mut b2 = Budget::for_input(ab.len() as u64);
