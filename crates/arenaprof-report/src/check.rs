@@ -253,10 +253,6 @@ pub fn parse_tag_limit(s: &str) -> Result<(String, u64), String> {
     Ok((name.to_owned(), n))
 }
 
-fn one(out: &mut Outcome, field: &str, flag: &str, value: u64, max: u64, why: String) {
-    out.check(field, flag, value, max, why);
-}
-
 /// Checks `r` against `limits`.
 pub fn check(r: &Report, limits: &Limits) -> Outcome {
     let mut out = Outcome::default();
@@ -292,8 +288,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 )
             })
             .unwrap_or_default();
-        one(
-            &mut out,
+        out.check(
             "retention.wasted_bytes",
             "--max-wasted ",
             r.retention.wasted_bytes,
@@ -302,8 +297,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         );
     }
     if let Some(max) = limits.max_live {
-        one(
-            &mut out,
+        out.check(
             "totals.live_bytes",
             "--max-live ",
             r.totals.live_bytes,
@@ -316,8 +310,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             " (peak at {})",
             crate::units::format_ns(r.totals.peak_at_ns)
         );
-        one(
-            &mut out,
+        out.check(
             "totals.peak_bytes",
             "--max-peak ",
             r.totals.peak_bytes,
@@ -326,8 +319,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         );
     }
     if let Some(max) = limits.max_rss {
-        one(
-            &mut out,
+        out.check(
             "memory.rss_bytes",
             "--max-rss ",
             r.memory.rss_bytes,
@@ -384,8 +376,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 } else {
                     (format!("{key}.live_bytes"), c.live_bytes)
                 };
-                one(
-                    &mut out,
+                out.check(
                     &field,
                     &format!("{flag}{shown}="),
                     value,
