@@ -109,6 +109,26 @@ fn max_size(tag: u16) -> Option<u64> {
         .filter(|&m| m > 0)
 }
 
+/// The executable mappings with their build IDs (for pprof's mappings), or
+/// none with `ARENAPROF_NATIVE=off`.
+fn code_map() -> arenaprof_snapshot::CodeMap {
+    if native::disabled() {
+        return Default::default();
+    }
+    arenaprof_snapshot::CodeMap {
+        mappings: arenaprof_native::code::segments()
+            .into_iter()
+            .map(|s| arenaprof_snapshot::CodeMapping {
+                start: s.start,
+                limit: s.limit,
+                file_offset: s.file_offset,
+                path: s.path,
+                build_id: s.build_id,
+            })
+            .collect(),
+    }
+}
+
 /// Takes a snapshot of everything the profiler knows now.
 pub fn snapshot() -> Snapshot {
     crate::local::with_busy(|| {
@@ -186,6 +206,7 @@ fn build() -> Snapshot {
         writer_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
     let (heap, captured, capture_ns) = sampling::export();
+    snap.code = code_map();
     snap.sections.push(arenaprof_snapshot::Section {
         name: "sampling".into(),
         entries: vec![

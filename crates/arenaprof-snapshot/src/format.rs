@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //! 0      8     magic  "ARENAPRF"
-//! 8      4     format version, u32 little-endian (currently 2; 1 is still read)
+//! 8      4     format version, u32 little-endian (currently 3; 1 and 2 are still read)
 //! 12     4     flags, u32 LE (0; reserved)
 //! 16     8     payload length in bytes, u64 LE
 //! 24     4     CRC-32 (IEEE) of the payload, u32 LE
@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
 /// The format version this crate writes (and reads).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this crate still reads: version 1 (no
 /// `native` section) decodes into a [`Snapshot`] whose
-/// [`native.measured`](crate::NativeMemory::measured) is false.
+/// [`native.measured`](crate::NativeMemory::measured) is false; version 2
+/// (no `code` section) into one whose [`code`](crate::CodeMap) is empty.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 28;
@@ -68,14 +69,7 @@ impl Snapshot {
     /// Encodes the snapshot as a complete file image (header and payload).
     pub fn to_bytes(&self) -> Result<Vec<u8>, FormatError> {
         let payload = postcard::to_stdvec(self).map_err(|e| FormatError::Decode(e.to_string()))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        Ok(image(FORMAT_VERSION, &payload))
     }
 
     /// Size of [`Snapshot::to_bytes`]' image, computed without building it.
@@ -136,6 +130,14 @@ impl Snapshot {
             let (v1, rest): (SnapshotV1, &[u8]) =
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
             (v1.into(), rest)
+        } else if version == 2 {
+            // Postcard writes a struct as its fields in order: version 2's
+            // payload is version 1's fields, then `native`.
+            let ((v1, native), rest): ((SnapshotV1, crate::NativeMemory), &[u8]) =
+                postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+            let mut snap = Snapshot::from(v1);
+            snap.native = native;
+            (snap, rest)
         } else {
             postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
         };
@@ -200,8 +202,38 @@ impl From<SnapshotV1> for Snapshot {
                 ],
                 ..Default::default()
             },
+            code: crate::CodeMap::default(),
         }
     }
+}
+
+/// Encodes `snap` as a version-2 file image (no `code` section): what a
+/// 0.2 writer produced. For tests of the reader's compatibility.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.native.measured = true;
+/// s.code.mappings.push(Default::default());
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v2(&s).unwrap()).unwrap();
+/// assert!(back.native.measured);
+/// assert!(back.code.mappings.is_empty());
+/// ```
+pub fn to_bytes_v2(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = to_payload_v1(snap)?;
+    payload
+        .extend(postcard::to_stdvec(&snap.native).map_err(|e| FormatError::Decode(e.to_string()))?);
+    Ok(image(2, &payload))
+}
+
+fn image(version: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// Encodes `snap` as a version-1 file image (no `native` section): what a
@@ -215,6 +247,10 @@ impl From<SnapshotV1> for Snapshot {
 /// assert!(!back.native.measured);
 /// ```
 pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    Ok(image(1, &to_payload_v1(snap)?))
+}
+
+fn to_payload_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
     let mut payload = Vec::new();
     for part in [
         postcard::to_stdvec(&snap.meta),
@@ -230,14 +266,7 @@ pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
     ] {
         payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
     }
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(out)
+    Ok(payload)
 }
 
 /// Largest input [`read_input`] accepts by default, and [`Snapshot::read`]

@@ -29,6 +29,9 @@ pub struct Snapshot {
     /// Memory outside the allocator, by mapping; BLAS runtimes (format
     /// version 2; not measured in version-1 files).
     pub native: crate::NativeMemory,
+    /// Executable mappings with build IDs (format version 3; empty in
+    /// older files).
+    pub code: crate::CodeMap,
 }
 
 /// Snapshot header data.

@@ -20,6 +20,7 @@ pub mod native;
 pub mod retention;
 pub mod sites;
 pub mod timeline;
+pub mod trim;
 
 use crate::budget::{Budget, BudgetError};
 use crate::report::{Report, SCHEMA, SCHEMA_VERSION};

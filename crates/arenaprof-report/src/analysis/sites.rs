@@ -24,6 +24,7 @@
 
 use super::counters::{tag_name, TagNames};
 use super::estimate::Estimate;
+use super::trim::Trimmer;
 use crate::budget::{Budget, BudgetError};
 use crate::report::{SiteRow, SiteTables};
 use arenaprof_snapshot::{Frame, HeapProfile, StackBytes};
@@ -31,47 +32,13 @@ use std::collections::HashMap;
 
 const MAX_FRAMES: usize = 16;
 
-const SKIP_PREFIXES: [&str; 12] = [
-    "alloc::",
-    "core::",
-    "std::",
-    "hashbrown::",
-    "arenaprof_alloc::",
-    "arenaprof_array::",
-    "tikv_jemalloc",
-    "backtrace::",
-    "__rust",
-    "__rdl",
-    "__rg",
-    "_rjem",
-];
+pub use super::trim::is_plumbing;
 
-/// Whether `f` belongs to the standard library, the allocator or the profiler.
-pub fn is_plumbing(f: &Frame) -> bool {
-    let name = f.function.trim_start_matches(['<', '&']);
-    let name = name.strip_prefix("mut ").unwrap_or(name);
-    // `<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem` and the like.
-    let trait_path = f
-        .function
-        .split_once(" as ")
-        .map(|(_, rest)| rest)
-        .unwrap_or("");
-    let generic_self = name
-        .split_once(" as ")
-        .is_some_and(|(ty, _)| !ty.contains("::"));
-    SKIP_PREFIXES.iter().any(|p| name.starts_with(p))
-        || (generic_self && SKIP_PREFIXES.iter().any(|p| trait_path.starts_with(p)))
-        || f.file.starts_with("/rustc/")
-        || f.file.contains("/library/alloc/")
-        || f.file.contains("/library/core/")
-        || f.file.contains("/library/std/")
-}
-
-/// Per-frame and per-stack facts, each computed once however many stacks
-/// and samples refer to it.
+/// Per-stack facts, each computed once however many samples refer to it
+/// (frames are classified once by the shared [`Trimmer`]).
 struct Index<'h> {
     heap: &'h HeapProfile,
-    plumbing: Vec<Option<bool>>,
+    trimmer: Trimmer<'h>,
     site: HashMap<u32, Option<u32>>,
 }
 
@@ -79,33 +46,21 @@ impl<'h> Index<'h> {
     fn new(heap: &'h HeapProfile) -> Self {
         Index {
             heap,
-            plumbing: vec![None; heap.frames.len()],
+            trimmer: Trimmer::new(&heap.frames),
             site: HashMap::new(),
         }
     }
 
-    fn is_plumbing(&mut self, f: usize) -> bool {
-        let heap = self.heap;
-        *self.plumbing[f].get_or_insert_with(|| is_plumbing(&heap.frames[f]))
-    }
-
-    /// The site frame of `stack`: its innermost frame that is not plumbing,
-    /// else its innermost valid frame.
+    /// The site frame of `stack` ([`Trimmer::site`]).
     fn site(&mut self, stack: u32) -> Option<u32> {
         if let Some(&s) = self.site.get(&stack) {
             return s;
         }
         let heap = self.heap;
-        let nframes = heap.frames.len();
-        let found = heap.stacks.get(stack as usize).and_then(|st| {
-            let valid = |f: &&u32| (**f as usize) < nframes;
-            st.frames
-                .iter()
-                .filter(valid)
-                .find(|&&f| !self.is_plumbing(f as usize))
-                .or_else(|| st.frames.iter().find(valid))
-                .copied()
-        });
+        let found = heap
+            .stacks
+            .get(stack as usize)
+            .and_then(|st| self.trimmer.site(&st.frames));
         self.site.insert(stack, found);
         found
     }
@@ -321,36 +276,4 @@ pub fn analyze_within(
         at_peak: table(&mut index, names, peak, top, budget)?,
         allocated: table(&mut index, names, allocated, top, budget)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fr(function: &str, file: &str) -> Frame {
-        Frame {
-            function: function.into(),
-            file: file.into(),
-            line: 1,
-        }
-    }
-
-    #[test]
-    fn plumbing_is_recognised() {
-        assert!(is_plumbing(&fr("alloc::raw_vec::RawVec<T>::allocate", "")));
-        assert!(is_plumbing(&fr(
-            "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
-            ""
-        )));
-        assert!(is_plumbing(&fr("arenaprof_alloc::sampling::record", "")));
-        assert!(is_plumbing(&fr(
-            "foo",
-            "/rustc/abc/library/alloc/src/vec.rs"
-        )));
-        assert!(!is_plumbing(&fr("my_app::main", "src/main.rs")));
-        assert!(!is_plumbing(&fr(
-            "<my_app::Cache as core::default::Default>::default",
-            "src/cache.rs"
-        )));
-    }
 }

@@ -144,7 +144,7 @@ fn tags(out: &mut Sink<'_>, r: &Report) {
         t.row(cells);
     }
     let _ = writeln!(out, "TAGS (exact; sizes are allocation-size percentiles)");
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -177,7 +177,7 @@ fn threads(out: &mut Sink<'_>, r: &Report) {
         out,
         "THREADS (exact; p50~/p99~ are allocation sizes estimated from sampled records)"
     );
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -201,7 +201,7 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
         }),
         format!("peak RSS {}", format_bytes(m.peak_rss_bytes)),
     ]);
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     if let Some(j) = &m.jemalloc {
         let _ = writeln!(
             out,
@@ -428,7 +428,7 @@ fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
             name(&s.site).into_owned(),
         ]);
     }
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -468,13 +468,31 @@ pub fn render(r: &Report) -> String {
 /// Unsafe characters in names are escaped, names cut at
 /// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS) (see [`crate::sanitize`]).
 pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    render_width_within(r, usize::MAX, budget)
+}
+
+/// Like [`render_within`], fitted to `width` characters a line: table
+/// columns narrowed and long cells cut in the middle (sites keep their
+/// file and line), other long lines wrapped at spaces ([`super::fit`]).
+///
+/// ```
+/// let r = arenaprof_report::analyze(&arenaprof_report::fixtures::pinned_views(), &Default::default());
+/// let text = arenaprof_report::render::text::render_width_within(&r, 80, &mut arenaprof_report::Budget::unlimited()).unwrap();
+/// assert!(text.lines().all(|l| l.chars().count() <= 80));
+/// ```
+pub fn render_width_within(
+    r: &Report,
+    width: usize,
+    budget: &mut Budget,
+) -> Result<String, BudgetError> {
     let mut out = Sink::text(budget, "the text report");
+    out.width = width;
     header(&mut out, r);
     tags(&mut out, r);
     threads(&mut out, r);
     memory(&mut out, r);
     let mut native = String::new();
-    super::native::text(&mut native, r);
+    super::native::text_width(&mut native, r, out.width);
     out.push_str(&native);
     timeline(&mut out, r);
     retention(&mut out, r);
@@ -492,7 +510,12 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
             let _ = writeln!(out, "  {}", line(w));
         }
     }
-    out.finish()
+    let text = out.finish()?;
+    if width == usize::MAX {
+        Ok(text)
+    } else {
+        Ok(super::fit::wrap_all(&text, width))
+    }
 }
 
 #[cfg(test)]

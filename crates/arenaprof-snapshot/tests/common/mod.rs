@@ -232,5 +232,14 @@ pub fn rich() -> Snapshot {
             }],
             measure_ns: 1_600_000,
         },
+        code: CodeMap {
+            mappings: vec![CodeMapping {
+                start: 0x40_0000,
+                limit: 0x48_0000,
+                file_offset: 0,
+                path: "/opt/ünïcode/prog".into(),
+                build_id: "deadbeef".into(),
+            }],
+        },
     }
 }
