@@ -411,21 +411,23 @@ fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
         return;
     }
     let _ = writeln!(out, "{title}");
-    let mut t = Table::new(&["bytes", "objects", "objects 95%", "samples", "tag", "site"])
-        .align_left(4)
-        .align_left(5);
+    // The interval columns come last: a narrow terminal leaves them out
+    // before it cuts the site.
+    let mut t = Table::new(&["bytes", "objects", "tag", "site", "objects 95%", "samples"])
+        .align_left(2)
+        .align_left(3);
     for s in rows.iter().take(MAX_SITES) {
         t.row(vec![
             format_bytes(s.bytes),
             format_count(s.objects),
+            name(&s.tag).into_owned(),
+            name(&s.site).into_owned(),
             interval_cell(s.samples, s.objects_low, s.objects_high, format_count),
             if s.samples == 0 {
                 "-".to_owned()
             } else {
                 format_count(s.samples)
             },
-            name(&s.tag).into_owned(),
-            name(&s.site).into_owned(),
         ]);
     }
     out.push_str(&t.render_width("  ", out.width));
