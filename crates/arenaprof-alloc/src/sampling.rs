@@ -356,13 +356,17 @@ fn is_alloc_frame(name: &str) -> bool {
 }
 
 /// Symbolises the interned stacks and collects samples for a snapshot.
-pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
+///
+/// Returns the heap profile, the return address each of its frames was
+/// resolved from, the backtraces captured and the time they took.
+pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, Vec<u64>, u64, u64) {
     let mut heap = arenaprof_snapshot::HeapProfile::default();
     let Some(t) = TABLES.get() else {
-        return (heap, 0, 0);
+        return (heap, Vec::new(), 0, 0);
     };
     let stacks: Vec<Box<[usize]>> = t.stacks.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut frame_ids: HashMap<arenaprof_snapshot::Frame, u32> = HashMap::new();
+    let mut addresses: Vec<u64> = Vec::new();
     let mut ip_frames: HashMap<usize, Vec<u32>> = HashMap::new();
     for s in &stacks {
         let mut frames = Vec::new();
@@ -384,6 +388,9 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
                     };
                     let n = frame_ids.len() as u32;
                     let id = *frame_ids.entry(f).or_insert(n);
+                    if id == n {
+                        addresses.push(ip as u64);
+                    }
                     out.push(id);
                 });
                 if out.is_empty() {
@@ -392,7 +399,11 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
                         ..Default::default()
                     };
                     let n = frame_ids.len() as u32;
-                    out.push(*frame_ids.entry(f).or_insert(n));
+                    let id = *frame_ids.entry(f).or_insert(n);
+                    if id == n {
+                        addresses.push(ip as u64);
+                    }
+                    out.push(id);
                 }
                 out
             });
@@ -426,7 +437,12 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
         .collect();
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
-    (heap, CAPTURED.load(Relaxed), CAPTURE_NS.load(Relaxed))
+    (
+        heap,
+        addresses,
+        CAPTURED.load(Relaxed),
+        CAPTURE_NS.load(Relaxed),
+    )
 }
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ fn code_map() -> arenaprof_snapshot::CodeMap {
                 build_id: s.build_id,
             })
             .collect(),
+        frame_addresses: Vec::new(),
     }
 }
 
@@ -205,8 +206,11 @@ fn build() -> Snapshot {
         },
         writer_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let (heap, captured, capture_ns) = sampling::export();
+    let (heap, frame_addresses, captured, capture_ns) = sampling::export();
     snap.code = code_map();
+    if !snap.code.mappings.is_empty() {
+        snap.code.frame_addresses = frame_addresses;
+    }
     snap.sections.push(arenaprof_snapshot::Section {
         name: "sampling".into(),
         entries: vec![

@@ -432,6 +432,7 @@ pub fn pinned_views() -> Snapshot {
                 path: "/usr/local/bin/demo_app".into(),
                 build_id: "0123456789abcdef0123456789abcdef01234567".into(),
             }],
+            frame_addresses: Vec::new(),
         },
     }
 }

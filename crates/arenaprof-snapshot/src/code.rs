@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub struct CodeMap {
     /// Executable mappings, the main executable's first.
     pub mappings: Vec<CodeMapping>,
+    /// The return address each frame of the heap profile was resolved
+    /// from, index by index with `HeapProfile::frames` (0: unknown); the
+    /// frames inlined at one address share it.
+    pub frame_addresses: Vec<u64>,
 }
 
 /// One executable mapping of a loaded object.

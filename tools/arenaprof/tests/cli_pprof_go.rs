@@ -67,6 +67,22 @@ fn the_demo_profile_decodes_with_mappings_build_ids_and_byte_labels() {
         .location
         .iter()
         .all(|l| p.mapping.iter().any(|m| m.id == l.mapping_id)));
+    // Locations carry the address they were resolved from, inside their
+    // mapping (most of them: every frame of a symbolized return address).
+    let inside = p
+        .location
+        .iter()
+        .filter(|l| {
+            p.mapping.iter().any(|m| {
+                m.id == l.mapping_id && m.memory_start <= l.address && l.address < m.memory_limit
+            })
+        })
+        .count();
+    assert!(
+        inside * 10 >= p.location.len() * 9,
+        "{inside} of {} locations have an address in their mapping",
+        p.location.len()
+    );
     // A `bytes` label, in bytes, on every sample: the allocation's size.
     assert!(!p.sample.is_empty());
     for x in &p.sample {

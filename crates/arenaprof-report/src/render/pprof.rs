@@ -125,12 +125,20 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
                 start_line: 0,
             });
         }
+        // The return address the frame was resolved from (version 3), in
+        // the mapping that holds it; else the main executable's mapping,
+        // already symbolized, at no address.
+        let address = snap.code.frame_addresses.get(i).copied().unwrap_or(0);
+        let (mapping_id, address) = snap
+            .code
+            .mappings
+            .iter()
+            .position(|m| m.start <= address && address < m.limit)
+            .map_or((1, 0), |k| (k as u64 + 1, address));
         locations.push(Location {
             id: i as u64 + 1,
-            // Frames carry no addresses: each is placed in the main
-            // executable's mapping, already symbolized.
-            mapping_id: 1,
-            address: 0,
+            mapping_id,
+            address,
             line: vec![Line {
                 function_id: fid,
                 line: i64::from(f.line),

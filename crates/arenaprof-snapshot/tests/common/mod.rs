@@ -240,6 +240,7 @@ pub fn rich() -> Snapshot {
                 path: "/opt/ünïcode/prog".into(),
                 build_id: "deadbeef".into(),
             }],
+            frame_addresses: vec![0x40_1234, 0],
         },
     }
 }
