@@ -1,6 +1,7 @@
 // arenaprof HTML report: zoom, search and sorting. The page reads without
 // this script; it only enhances it. State can be given in the URL fragment:
-// #zoom=FROM,TO (milliseconds) and/or search=TEXT, e.g. #zoom=100,300&search=main
+// #zoom=FROM,TO (milliseconds), search=TEXT and sort=TABLE-ID.COLUMN.asc|desc
+// (a click on that header, once or twice), e.g. #zoom=100,300&search=main
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
@@ -74,8 +75,10 @@
         plot.setAttribute('viewBox', x.toFixed(4) + ' 0 ' + w.toFixed(4) + ' ' + vb[3]);
       });
       all('text.tick', svg).forEach(function (el) {
+        // The whole range shows the renderer's own labels again.
+        if (el.getAttribute('data-full') === null) el.setAttribute('data-full', el.textContent);
         var k = +el.getAttribute('data-k');
-        el.textContent = fmtNs(a + (b - a) * k / 4);
+        el.textContent = a <= t0 && b >= t1 ? el.getAttribute('data-full') : fmtNs(a + (b - a) * k / 4);
       });
       all('text.jl', svg).forEach(function (el) {
         var t = +el.getAttribute('data-t'), x = L + (t - a) / (b - a) * PW;
@@ -232,12 +235,14 @@
   }
   function restore() {
     restoring = true;
-    var h = location.hash.replace(/^#/, ''), z = null, q = '';
+    var h = location.hash.replace(/^#/, ''), z = null, q = '', sort = null;
     h.split('&').forEach(function (kv) {
       var i = kv.indexOf('='), k = kv.slice(0, i), v = kv.slice(i + 1);
       if (k === 'zoom') {
         var ab = v.split(',').map(Number);
         if (ab.length === 2 && isFinite(ab[0]) && isFinite(ab[1])) z = [ab[0] * 1e6, ab[1] * 1e6];
+      } else if (k === 'sort') {
+        sort = v.split('.');
       } else if (k === 'search') {
         try { q = decodeURIComponent(v); } catch (e) { q = v; }
       }
@@ -245,6 +250,12 @@
     if (z) setZoom(z[0], z[1]); else if (T1 > T0) setZoom(T0, T1);
     $('search').value = q;
     setSearch(q);
+    var table = sort && $(sort[0]);
+    var th = table && table.tHead && table.tHead.rows[0].cells[+sort[1]];
+    if (th) {
+      th.click();
+      if (sort[2] === 'asc') th.click();
+    }
     restoring = false;
   }
 
