@@ -199,12 +199,14 @@ mod tests {
     }
 
     #[test]
-    fn colours_are_stable_per_name() {
+    fn colours_are_stable_per_name_and_tags_stand_out() {
         assert_eq!(colour("main"), colour("main"));
-        assert!(
-            colour("[tag x]").starts_with("hsl(2")
-                || colour("[tag x]").starts_with("hsl(3")
-                || colour("[tag x]").starts_with("hsl(4")
-        );
+        let hue = |c: String| -> u64 { c[4..c.find(',').unwrap()].parse().unwrap() };
+        for name in ["[tag a]", "[tag gemm-workspace]", "[tag untagged]"] {
+            assert!((25..45).contains(&hue(colour(name))), "{name}");
+        }
+        for name in ["main", "demo::load", "alloc::vec::Vec<T>::push"] {
+            assert!((95..195).contains(&hue(colour(name))), "{name}");
+        }
     }
 }
