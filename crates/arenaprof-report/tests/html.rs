@@ -128,3 +128,35 @@ fn arena_labels_fit_inside_the_chart() {
         assert!(x + text.chars().count() as f64 * 6.6 <= 960.0, "{x} {text}");
     }
 }
+
+#[test]
+fn jump_labels_that_would_overlap_are_hidden_not_stacked() {
+    let (mut r, _) = page();
+    let tag = r.timeline.tags[0].clone();
+    let jump = |t: u64| arenaprof_report::Jump {
+        tag: tag.clone(),
+        delta_bytes: 160 << 10,
+        from_ns: t - 1,
+        to_ns: t,
+        from_bytes: 0,
+        to_bytes: 1 << 20,
+        mark: None,
+        description: format!("{tag} +160.0 KiB at {t} ns"),
+    };
+    // 1 ms apart on a 1.5 s axis: less than a pixel, the labels would overlap.
+    r.timeline.jumps = vec![jump(800_000_000), jump(801_000_000), jump(1_400_000_000)];
+    let svg = chart::timeline_svg(&r.timeline);
+    let labels: Vec<&str> = svg
+        .split(r#"<text class="jl""#)
+        .skip(1)
+        .map(|t| &t[..t.find('>').unwrap()])
+        .collect();
+    assert_eq!(labels.len(), 3);
+    assert!(!labels[0].contains("hidden"));
+    assert!(
+        labels[1].contains(r#"visibility="hidden""#),
+        "{}",
+        labels[1]
+    );
+    assert!(!labels[2].contains("hidden"));
+}

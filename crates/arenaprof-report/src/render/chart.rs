@@ -339,19 +339,31 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
     }
     s.push_str("</svg>");
     mark_labels(&mut s, &marks, &layout, f, band_top);
+    // Jump labels, biggest jump first; one that would overlap a label
+    // already drawn is hidden (its ring keeps the tooltip).
+    let mut placed: Vec<(f64, f64, f64)> = Vec::new();
     for &(j, col) in &jumps {
         let colour = PALETTE[col % PALETTE.len()];
         let xx = f.px(j.to_ns);
         let near_left = xx - L < 90.0;
-        let yy = top + y(col, j.to_bytes);
+        let label = format!("+{}", format_bytes(j.delta_bytes));
+        let w = label.chars().count() as f64 * marks::CHAR_PX;
+        let x0 = if near_left { xx + 9.0 } else { xx - 9.0 - w };
+        let ty = (top + y(col, j.to_bytes) + 14.0).min(top + strip_top(col) + STRIP - 3.0);
+        let clear = placed.iter().all(|&(px, pw, py)| {
+            (py - ty).abs() >= 12.0 || x0 + w + 4.0 <= px || px + pw + 4.0 <= x0
+        });
+        if clear {
+            placed.push((x0, w, ty));
+        }
         let _ = write!(
             s,
-            r##"<text class="jl" data-t="{}" x="{:.1}" y="{:.1}" font-size="11" fill="{colour}" text-anchor="{}">+{}<title>{}</title></text>"##,
+            r##"<text class="jl" data-t="{}" x="{:.1}" y="{ty:.1}" font-size="11" fill="{colour}" text-anchor="{}"{}>{}<title>{}</title></text>"##,
             j.to_ns,
             if near_left { xx + 9.0 } else { xx - 9.0 },
-            (yy + 14.0).min(top + strip_top(col) + STRIP - 3.0),
             if near_left { "start" } else { "end" },
-            esc(&format_bytes(j.delta_bytes)),
+            if clear { "" } else { r#" visibility="hidden""# },
+            esc(&label),
             esc(&sanitize::line(&j.description))
         );
     }

@@ -80,13 +80,20 @@
         var k = +el.getAttribute('data-k');
         el.textContent = a <= t0 && b >= t1 ? el.getAttribute('data-full') : fmtNs(a + (b - a) * k / 4);
       });
+      // Jump labels, biggest first; one that would overlap a label
+      // already shown stays hidden.
+      var shown = [];
       all('text.jl', svg).forEach(function (el) {
         var t = +el.getAttribute('data-t'), x = L + (t - a) / (b - a) * PW;
         if (t < a || t > b) { el.setAttribute('visibility', 'hidden'); return; }
-        el.removeAttribute('visibility');
         var nearLeft = x - L < 90;
         el.setAttribute('x', (nearLeft ? x + 9 : x - 9).toFixed(1));
         el.setAttribute('text-anchor', nearLeft ? 'start' : 'end');
+        var r = el.getBBox();
+        var clear = shown.every(function (q) {
+          return r.y + r.height <= q.y || q.y + q.height <= r.y || r.x + r.width + 4 <= q.x || q.x + q.width + 4 <= r.x;
+        });
+        if (clear) { shown.push(r); el.removeAttribute('visibility'); } else el.setAttribute('visibility', 'hidden');
       });
       stagger(svg, a, b);
       svg.setAttribute('data-shown', Math.round(a) + ',' + Math.round(b));
