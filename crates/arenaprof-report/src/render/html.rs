@@ -160,7 +160,7 @@ pub fn render_page_within(
     budget: &mut Budget,
 ) -> Result<String, BudgetError> {
     let flame = match snap {
-        Some(snap) => flamegraph::section(snap, &r.arenas, budget)?,
+        Some(snap) => flamegraph::section(snap, &r.arenas, budget),
         None => r#"<h2 id="flame">Flame graph</h2><p>This report was read from JSON, which carries no stacks: make the page from the snapshot for a flame graph.</p>"#.to_owned(),
     };
     let mut o = Sink::markup(budget, "the HTML report");

@@ -6,10 +6,11 @@
 //! total (`data-x`, `data-w`) and a tooltip; the page's search marks the
 //! boxes whose name matches with `class="fr match"`.
 
-use crate::budget::{Budget, BudgetError};
+use crate::budget::Budget;
 use crate::render::chart::esc;
 use crate::render::flame::{self, FlameError, Kind};
 use crate::report::ArenaRow;
+use crate::sanitize;
 use crate::units::format_bytes;
 use arenaprof_snapshot::Snapshot;
 use std::collections::BTreeMap;
@@ -82,29 +83,36 @@ fn colour(name: &str) -> String {
 /// The flame graph's section (heading included): live bytes by allocation
 /// stack, else (nothing live was sampled) the bytes live at the peak, else
 /// the cumulative allocated bytes; a paragraph saying why when no stack was
-/// sampled. The folded stacks are charged to `budget`.
-pub(crate) fn section(
-    snap: &Snapshot,
-    arenas: &[ArenaRow],
-    budget: &mut Budget,
-) -> Result<String, BudgetError> {
+/// sampled. The folded stacks are charged to `budget` when they fit in it;
+/// when they do not, the section says so and the rest of the page is made
+/// as without a snapshot (nothing charged).
+pub(crate) fn section(snap: &Snapshot, arenas: &[ArenaRow], budget: &mut Budget) -> String {
     let mut s = String::from(r#"<h2 id="flame">Flame graph</h2>"#);
     let mut found = None;
+    let mut trial = budget.clone();
     for kind in [Kind::Live, Kind::Peak, Kind::Alloc] {
-        match flame::folded_within(snap, Some(arenas), kind, budget) {
+        match flame::folded_within(snap, Some(arenas), kind, &mut trial) {
             Ok((lines, scale)) if !lines.is_empty() => {
                 found = Some((kind, lines, scale));
                 break;
             }
             Ok(_) => {}
-            Err(FlameError::Budget(e)) => return Err(e),
+            Err(FlameError::Budget(e)) => {
+                let _ = write!(
+                    s,
+                    "<p>The flame graph is left out: {}.</p>",
+                    esc(&sanitize::line(&e.to_string()))
+                );
+                return s;
+            }
             Err(_) => {}
         }
     }
     let Some((kind, lines, scale)) = found else {
         s.push_str("<p>No sampled stacks in this snapshot (sampling was off: set <code>ARENAPROF_SAMPLE=bytes</code>).</p>");
-        return Ok(s);
+        return s;
     };
+    *budget = trial;
     let what = match kind {
         Kind::Live => "Live bytes at the snapshot",
         Kind::Peak => "Nothing sampled was live at the snapshot; live bytes at the peak",
@@ -172,7 +180,7 @@ pub(crate) fn section(
             MIN_SHARE * 100.0
         );
     }
-    Ok(s)
+    s
 }
 
 #[cfg(test)]
