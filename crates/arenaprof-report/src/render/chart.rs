@@ -229,12 +229,21 @@ fn mark_lines(s: &mut String, marks: &[&MarkRow], f: Frame, h: f64) {
     }
 }
 
-/// The plot's nested `<svg>`: x in plot units (0 to [`FX`]), y in pixels,
-/// clipped to the plot; zooming sets its `viewBox`.
+/// Room above and below the plot inside its `<svg>`, so that a jump's ring
+/// at the top or bottom of a strip is not cut.
+const PLOT_PAD: f64 = 8.0;
+
+/// The plot's nested `<svg>`: x in plot units (0 to [`FX`]), y in pixels
+/// (0 at the plot's top, [`PLOT_PAD`] of room either side), clipped to the
+/// plot; zooming sets the x part of its `viewBox`.
 fn open_plot(s: &mut String, top: f64, h: f64) {
     let _ = write!(
         s,
-        r#"<svg class="plot" x="{L}" y="{top:.1}" width="{PW}" height="{h:.1}" viewBox="0 0 {FX} {h:.1}" preserveAspectRatio="none">"#
+        r#"<svg class="plot" x="{L}" y="{:.1}" width="{PW}" height="{:.1}" viewBox="0 {} {FX} {:.1}" preserveAspectRatio="none">"#,
+        top - PLOT_PAD,
+        h + 2.0 * PLOT_PAD,
+        -PLOT_PAD,
+        h + 2.0 * PLOT_PAD
     );
 }
 

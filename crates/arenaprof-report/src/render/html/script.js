@@ -72,7 +72,7 @@
       all('svg.plot', svg).forEach(function (plot) {
         var vb = plot.getAttribute('viewBox').split(' ');
         var x = (a - t0) / span * 1000, w = Math.max((b - a) / span * 1000, 1e-6);
-        plot.setAttribute('viewBox', x.toFixed(4) + ' 0 ' + w.toFixed(4) + ' ' + vb[3]);
+        plot.setAttribute('viewBox', x.toFixed(4) + ' ' + vb[1] + ' ' + w.toFixed(4) + ' ' + vb[3]);
       });
       all('text.tick', svg).forEach(function (el) {
         // The whole range shows the renderer's own labels again.
