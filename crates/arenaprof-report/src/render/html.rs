@@ -26,6 +26,7 @@ use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
 use crate::budget::{Budget, BudgetError};
 use crate::report::{CounterRow, Report, SiteRow};
+use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use arenaprof_snapshot::Snapshot;
 use std::fmt::Write;
@@ -117,8 +118,8 @@ fn sites(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
             format_bytes(s.bytes),
             s.objects,
             format_count(s.objects),
-            esc(&s.tag),
-            esc(&s.tag),
+            esc(&sanitize::name(&s.tag)),
+            esc(&sanitize::name(&s.tag)),
             esc(&s.frames.join("\n")),
             esc(&s.site)
         );
@@ -320,8 +321,8 @@ pub fn render_page_within(
         let _ = write!(
             o,
             r#"<tr><td class="l name" title="{}">{}</td>{}{}{}{}{}</tr>"#,
-            esc(&t.name),
-            esc(&t.name),
+            esc(&sanitize::name(&t.name)),
+            esc(&sanitize::name(&t.name)),
             counter_tds(&t.counters),
             pct_td(&t.size_percentiles, 50.0),
             pct_td(&t.size_percentiles, 90.0),
@@ -338,9 +339,9 @@ pub fn render_page_within(
             o,
             r#"<tr><td class="l name" data-v="{}" title="{}">#{} {}{}</td>{}{}{}</tr>"#,
             t.slot,
-            esc(&t.name),
+            esc(&sanitize::name(&t.name)),
             t.slot,
-            esc(&t.name),
+            esc(&sanitize::name(&t.name)),
             if t.alive { "" } else { " (exited)" },
             counter_tds(&t.counters),
             pct_td(&t.sampled_size_percentiles, 50.0),
