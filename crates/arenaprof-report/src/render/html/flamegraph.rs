@@ -13,7 +13,6 @@ use crate::report::ArenaRow;
 use crate::sanitize;
 use crate::units::format_bytes;
 use arenaprof_snapshot::Snapshot;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Height of one frame's row, in pixels.
@@ -24,40 +23,82 @@ const MIN_SHARE: f64 = 1.0 / 2000.0;
 /// Most boxes drawn; a line says when more were left out.
 pub const MAX_FRAMES_DRAWN: usize = 10_000;
 
-/// One frame of the merged stacks.
-#[derive(Default)]
-struct Node {
-    value: u64,
-    children: BTreeMap<String, usize>,
+/// One box of the flame graph: a frame, its row (0 is the root) and its
+/// extent, in the folded counts.
+#[derive(Debug, PartialEq)]
+struct FrameBox<'a> {
+    name: &'a str,
+    depth: usize,
+    x: u64,
+    w: u64,
 }
 
-/// The merged tree of folded lines (`a;b;c 123`): node 0 is the root.
-fn tree(lines: &[String]) -> Vec<(String, Node)> {
-    let mut nodes = vec![("all".to_owned(), Node::default())];
-    for line in lines {
-        let Some((path, count)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let Ok(count) = count.parse::<u64>() else {
-            continue;
-        };
-        let mut at = 0;
-        nodes[0].1.value = nodes[0].1.value.saturating_add(count);
-        for frame in path.split(';') {
-            let next = match nodes[at].1.children.get(frame) {
-                Some(&i) => i,
-                None => {
-                    nodes.push((frame.to_owned(), Node::default()));
-                    let i = nodes.len() - 1;
-                    nodes[at].1.children.insert(frame.to_owned(), i);
-                    i
-                }
-            };
-            nodes[next].1.value = nodes[next].1.value.saturating_add(count);
-            at = next;
+/// Lays out folded lines (`a;b;c 123`): the stacks sorted frame by frame (so
+/// that a frame's callees are contiguous, in name order, as inferno draws
+/// them), each frame one box over the stacks that pass through it, under a
+/// root `all` over everything. Returns the boxes at least `min_share` of the
+/// total wide, at most `max` of them (the shallowest), the total, and how
+/// many frames were left out. Holds only the open stack and the kept boxes
+/// besides the sorted lines, not a tree of every frame.
+fn layout(lines: &[String], min_share: f64, max: usize) -> (Vec<FrameBox<'_>>, u64, usize) {
+    let mut stacks: Vec<(Vec<&str>, u64)> = lines
+        .iter()
+        .filter_map(|l| {
+            let (path, count) = l.rsplit_once(' ')?;
+            Some((path.split(';').collect(), count.parse().ok()?))
+        })
+        .collect();
+    stacks.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = stacks.iter().fold(0u64, |a, s| a.saturating_add(s.1));
+    let min_w = total as f64 * min_share;
+    let mut boxes = vec![FrameBox {
+        name: "all",
+        depth: 0,
+        x: 0,
+        w: total,
+    }];
+    let mut left_out = 0usize;
+    let mut open: Vec<(&str, u64)> = Vec::new();
+    /// Closes the open frames above `keep` at `x`, keeping the wide ones.
+    fn close<'a>(
+        open: &mut Vec<(&'a str, u64)>,
+        keep: usize,
+        x: u64,
+        min_w: f64,
+        boxes: &mut Vec<FrameBox<'a>>,
+        left_out: &mut usize,
+    ) {
+        while open.len() > keep {
+            let (name, start) = open.pop().unwrap_or_default();
+            let w = x - start;
+            if w as f64 >= min_w {
+                boxes.push(FrameBox {
+                    name,
+                    depth: open.len() + 1,
+                    x: start,
+                    w,
+                });
+            } else {
+                *left_out += 1;
+            }
         }
     }
-    nodes
+    let mut x = 0u64;
+    for (frames, count) in &stacks {
+        let common = open
+            .iter()
+            .zip(frames)
+            .take_while(|(o, f)| o.0 == **f)
+            .count();
+        close(&mut open, common, x, min_w, &mut boxes, &mut left_out);
+        open.extend(frames[common..].iter().map(|f| (*f, x)));
+        x = x.saturating_add(*count);
+    }
+    close(&mut open, 0, x, min_w, &mut boxes, &mut left_out);
+    boxes.sort_by_key(|b| (b.depth, b.x));
+    left_out += boxes.len().saturating_sub(max);
+    boxes.truncate(max);
+    (boxes, total, left_out)
 }
 
 /// A colour for a frame, the same for the same name: allocation tags
@@ -118,53 +159,33 @@ pub(crate) fn section(snap: &Snapshot, arenas: &[ArenaRow], budget: &mut Budget)
         Kind::Peak => "Nothing sampled was live at the snapshot; live bytes at the peak",
         _ => "Nothing sampled was live at the snapshot or the peak; bytes allocated (cumulative)",
     };
-    let nodes = tree(&lines);
-    let total = nodes[0].1.value.max(1);
+    let (boxes, total, narrow) = layout(&lines, MIN_SHARE, MAX_FRAMES_DRAWN);
     let bytes = |v: u64| format_bytes(v.saturating_mul(scale));
     let _ = write!(
         s,
         r#"<p>{what} by allocation stack (sampled, unbiased estimates; {} in all), each stack rooted at its tag. Hover a frame for its bytes; the search box marks matching frames. The same stacks: <code>arenaprof flame</code> (SVG, <code>--peak</code>, <code>--alloc</code>, <code>--leaks</code>).</p>"#,
-        bytes(nodes[0].1.value)
+        bytes(total)
     );
-    // Depth-first from the root, callees in name order (inferno's layout),
-    // leaving out boxes too narrow to see.
-    let mut boxes = String::new();
-    let mut drawn = 0usize;
-    let mut narrow = 0usize;
-    let mut depth_max = 0usize;
-    let mut stack = vec![(0usize, 0u64, 0usize)];
-    while let Some((i, x, depth)) = stack.pop() {
-        let (name, node) = &nodes[i];
-        let share = node.value as f64 / total as f64;
-        if share < MIN_SHARE || drawn >= MAX_FRAMES_DRAWN {
-            narrow += 1;
-            continue;
-        }
-        drawn += 1;
-        depth_max = depth_max.max(depth);
-        let name = esc(name);
+    let whole = total.max(1) as f64;
+    let mut html = String::new();
+    let depth_max = boxes.iter().map(|b| b.depth).max().unwrap_or(0);
+    for b in &boxes {
+        let name = esc(b.name);
+        let (x, share) = (b.x as f64 / whole, b.w as f64 / whole);
         let _ = write!(
-            boxes,
-            r#"<div class="fr" data-n="{name}" data-x="{:.6}" data-w="{share:.6}" style="left:{:.4}%;width:{:.4}%;bottom:{}px;background:{}" title="{name}: {} ({:.2}%)">{name}</div>"#,
-            x as f64 / total as f64,
-            x as f64 / total as f64 * 100.0,
+            html,
+            r#"<div class="fr" data-n="{name}" data-x="{x:.6}" data-w="{share:.6}" style="left:{:.4}%;width:{:.4}%;bottom:{}px;background:{}" title="{name}: {} ({:.2}%)">{name}</div>"#,
+            x * 100.0,
             share * 100.0,
-            depth * ROW_PX,
-            colour(&nodes[i].0),
-            bytes(node.value),
+            b.depth * ROW_PX,
+            colour(b.name),
+            bytes(b.w),
             share * 100.0
         );
-        let mut cx = x;
-        let mut kids = Vec::new();
-        for &c in node.children.values() {
-            kids.push((c, cx, depth + 1));
-            cx = cx.saturating_add(nodes[c].1.value);
-        }
-        stack.extend(kids.into_iter().rev());
     }
     let _ = write!(
         s,
-        r#"<div class="flame" id="flame-graph" data-kind="{}" style="height:{}px">{boxes}</div>"#,
+        r#"<div class="flame" id="flame-graph" data-kind="{}" style="height:{}px">{html}</div>"#,
         match kind {
             Kind::Live => "live",
             Kind::Peak => "peak",
@@ -187,23 +208,85 @@ pub(crate) fn section(snap: &Snapshot, arenas: &[ArenaRow], budget: &mut Budget)
 mod tests {
     use super::*;
 
+    fn lines(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn the_tree_merges_common_prefixes_and_sums_counts() {
-        let lines = [
-            "[tag a];main;f 10",
-            "[tag a];main;g 5",
-            "[tag b];main 1",
+    fn frames_merge_over_their_stacks_in_name_order() {
+        // `main::x` sorts between `main 2` and `main;f` as text; frame by
+        // frame, `main` stays one box.
+        let l = lines(&[
+            "[t];main 2",
+            "[t];main::x;g 4",
+            "[t];main;f 10",
+            "[t];main;e 5",
             "bad",
-            "x y",
-        ]
-        .map(String::from);
-        let t = tree(&lines);
-        assert_eq!(t[0].1.value, 16);
-        let a = t[0].1.children["[tag a]"];
-        assert_eq!(t[a].1.value, 15);
-        let main = t[a].1.children["main"];
-        assert_eq!(t[main].1.children.len(), 2);
-        assert_eq!(t[t[main].1.children["g"]].1.value, 5);
+        ]);
+        let (boxes, total, left_out) = layout(&l, 0.0, 100);
+        assert_eq!((total, left_out), (21, 0));
+        let b = |name: &str| boxes.iter().filter(|b| b.name == name).collect::<Vec<_>>();
+        assert_eq!(b("main").len(), 1, "{boxes:?}");
+        assert_eq!(
+            *b("main")[0],
+            FrameBox {
+                name: "main",
+                depth: 2,
+                x: 0,
+                w: 17
+            }
+        );
+        // Callees in name order: e before f.
+        assert_eq!(
+            *b("e")[0],
+            FrameBox {
+                name: "e",
+                depth: 3,
+                x: 2,
+                w: 5
+            }
+        );
+        assert_eq!(
+            *b("f")[0],
+            FrameBox {
+                name: "f",
+                depth: 3,
+                x: 7,
+                w: 10
+            }
+        );
+        assert_eq!(
+            *b("main::x")[0],
+            FrameBox {
+                name: "main::x",
+                depth: 2,
+                x: 17,
+                w: 4
+            }
+        );
+        assert_eq!(
+            *b("all")[0],
+            FrameBox {
+                name: "all",
+                depth: 0,
+                x: 0,
+                w: 21
+            }
+        );
+    }
+
+    #[test]
+    fn narrow_frames_and_frames_past_the_cap_are_left_out_and_counted() {
+        let l = lines(&["a;b 1000", "a;c 1", "a;d;e 1"]);
+        let (boxes, _, left_out) = layout(&l, 0.01, 100);
+        let names: Vec<&str> = boxes.iter().map(|b| b.name).collect();
+        assert_eq!(names, ["all", "a", "b"]);
+        assert_eq!(left_out, 3);
+        // The cap keeps the shallowest.
+        let (boxes, _, left_out) = layout(&l, 0.0, 3);
+        let names: Vec<&str> = boxes.iter().map(|b| b.name).collect();
+        assert_eq!(names, ["all", "a", "b"]);
+        assert_eq!(left_out, 3);
     }
 
     #[test]
