@@ -215,7 +215,7 @@ fn zoom_search_and_sort_change_the_dom_in_headless_chromium() {
 
     // Zoom to 100-300 ms, search a frame, sort the tags by live bytes
     // ascending: all through the fragment, as the controls do it.
-    let frag = "#zoom=100,300&search=load_signal&sort=tags-table.1.asc";
+    let frag = "#zoom=100,300&search=load_signal&sort=tags-table.1.asc&flame=demo_app::load_signal";
     let dom = browse(
         &dir.path().join("p1"),
         &["--dump-dom"],
@@ -273,6 +273,18 @@ fn zoom_search_and_sort_change_the_dom_in_headless_chromium() {
         assert!(tr[..tr.find("</tr>").unwrap()].contains("load_signal"));
     }
     assert!(dom.contains(r#"id="search-info">1 frames ("#));
+    // The flame graph is widened to the frame given (as a click on it does):
+    // it and its callers span the width, the other stacks are hidden.
+    let frame = |name: &str| -> Vec<&str> {
+        dom.split(&format!(r#"data-n="{name}""#))
+            .skip(1)
+            .map(|t| &t[..t.find('>').unwrap()])
+            .collect()
+    };
+    assert!(frame("demo_app::load_signal")[0].contains("left: 0%; width: 100%;"));
+    assert!(frame("[tag array-base]")[0].contains("width: 100%;"));
+    assert!(frame("[tag gemm-workspace]")[0].ends_with(r#"hidden="""#));
+    assert!(dom.contains(r#"data-zoom="demo_app::load_signal""#));
 
     // Sorted by live bytes, ascending: untagged 32 KiB, gemm-workspace
     // 48 MiB, array-base 763 MiB (the page lists them by live bytes, descending).

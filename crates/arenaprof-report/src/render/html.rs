@@ -5,9 +5,10 @@
 //! the markup and reads without script. The script ([`SCRIPT`]) adds a time
 //! zoom shared by the timeline charts (drag across a chart, or the range
 //! inputs; a reset button), a search box that marks matching flame graph
-//! frames and filters the site and tag tables, and sorting by any column
-//! header. A URL fragment such as `#zoom=100,300&search=main` (zoom in
-//! milliseconds) sets both on load, through the same functions as the
+//! frames and filters the site and tag tables, a click on a flame graph
+//! frame to widen it, and sorting by any column header. A URL fragment such
+//! as `#zoom=100,300&search=main&flame=main&sort=tags-table.1.asc` (zoom in
+//! milliseconds) sets them on load, through the same functions as the
 //! controls. A Content-Security-Policy meta tag forbids every load but the
 //! page's own inline style, script and `data:` images.
 //!

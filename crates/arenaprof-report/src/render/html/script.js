@@ -1,7 +1,8 @@
 // arenaprof HTML report: zoom, search and sorting. The page reads without
 // this script; it only enhances it. State can be given in the URL fragment:
-// #zoom=FROM,TO (milliseconds), search=TEXT and sort=TABLE-ID.COLUMN.asc|desc
-// (a click on that header, once or twice), e.g. #zoom=100,300&search=main
+// #zoom=FROM,TO (milliseconds), search=TEXT, flame=FRAME (a click on the widest
+// frame of that name) and sort=TABLE-ID.COLUMN.asc|desc (a click on that
+// header, once or twice), e.g. #zoom=100,300&search=main
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
@@ -202,6 +203,30 @@
     saveState();
   }
 
+  // ---- flame graph: click a frame to widen it to the full width ----
+  var flameZoom = null;
+  function zoomFlame(el) {
+    var x = el ? +el.getAttribute('data-x') : 0, w = el ? +el.getAttribute('data-w') : 1;
+    if (!(w > 0)) return;
+    flameZoom = el && w < 1 ? el.getAttribute('data-n') : null;
+    frames.forEach(function (f) {
+      var l = (+f.getAttribute('data-x') - x) / w, r = l + +f.getAttribute('data-w') / w;
+      // Only the frames over the same stacks stay: callers (wider) and callees.
+      var inside = r > 1e-9 && l < 1 - 1e-9;
+      f.hidden = !inside;
+      if (inside) {
+        f.style.left = (Math.max(l, 0) * 100).toFixed(4) + '%';
+        f.style.width = ((Math.min(r, 1) - Math.max(l, 0)) * 100).toFixed(4) + '%';
+      }
+    });
+    var flame = $('flame-graph');
+    if (flame) flame.setAttribute('data-zoom', flameZoom || '');
+    saveState();
+  }
+  frames.forEach(function (f) {
+    f.addEventListener('click', function () { zoomFlame(f.getAttribute('data-n') === 'all' ? null : f); });
+  });
+
   // ---- sortable tables: click a header ----
   all('table.sortable').forEach(function (table) {
     var ths = all('thead th', table);
@@ -238,16 +263,19 @@
     if (zoom) parts.push('zoom=' + (zoom[0] / 1e6).toFixed(3) + ',' + (zoom[1] / 1e6).toFixed(3));
     var q = $('search').value;
     if (q) parts.push('search=' + encodeURIComponent(q));
+    if (flameZoom) parts.push('flame=' + encodeURIComponent(flameZoom));
     try { history.replaceState(null, '', parts.length ? '#' + parts.join('&') : location.pathname + location.search); } catch (e) { /* file: URLs may refuse */ }
   }
   function restore() {
     restoring = true;
-    var h = location.hash.replace(/^#/, ''), z = null, q = '', sort = null;
+    var h = location.hash.replace(/^#/, ''), z = null, q = '', sort = null, fz = null;
     h.split('&').forEach(function (kv) {
       var i = kv.indexOf('='), k = kv.slice(0, i), v = kv.slice(i + 1);
       if (k === 'zoom') {
         var ab = v.split(',').map(Number);
         if (ab.length === 2 && isFinite(ab[0]) && isFinite(ab[1])) z = [ab[0] * 1e6, ab[1] * 1e6];
+      } else if (k === 'flame') {
+        try { fz = decodeURIComponent(v); } catch (e) { fz = v; }
       } else if (k === 'sort') {
         sort = v.split('.');
       } else if (k === 'search') {
@@ -257,6 +285,12 @@
     if (z) setZoom(z[0], z[1]); else if (T1 > T0) setZoom(T0, T1);
     $('search').value = q;
     setSearch(q);
+    // The widest frame of that name.
+    var pick = null;
+    frames.forEach(function (f) {
+      if (fz !== null && f.getAttribute('data-n') === fz && (!pick || +f.getAttribute('data-w') > +pick.getAttribute('data-w'))) pick = f;
+    });
+    zoomFlame(pick);
     var table = sort && $(sort[0]);
     var th = table && table.tHead && table.tHead.rows[0].cells[+sort[1]];
     if (th) {
