@@ -135,6 +135,25 @@ pub fn report_budgeted(path: &Path, opts: &Options) -> Result<(Report, Budget), 
     Ok((r, budget))
 }
 
+/// Like [`report_budgeted`], also returning the snapshot when the input was
+/// one (`None` for a JSON report), for renderers that draw its stacks (the
+/// HTML page's flame graph).
+pub fn report_and_snapshot_budgeted(
+    path: &Path,
+    opts: &Options,
+) -> Result<(Report, Option<Snapshot>, Budget), InputError> {
+    let bytes = read_bytes(path)?;
+    let mut budget = Budget::for_input(bytes.len() as u64);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') && (bytes.starts_with(&MAGIC) || MAGIC.starts_with(&bytes)) {
+        let snap = snapshot_from_bytes(&bytes)?;
+        let r = analyze_within(&snap, opts, &mut budget)?;
+        return Ok((r, Some(snap), budget));
+    }
+    let r = report_from_bytes_within(&bytes, opts, &mut budget)?;
+    Ok((r, None, budget))
+}
+
 /// Like [`report`], from bytes, within the budget of their size.
 pub fn report_from_bytes(bytes: &[u8], opts: &Options) -> Result<Report, InputError> {
     report_from_bytes_within(bytes, opts, &mut Budget::for_input(bytes.len() as u64))

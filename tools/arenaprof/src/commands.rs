@@ -126,11 +126,12 @@ fn report(a: &ReportArgs) -> Result<ExitCode, String> {
         ..Options::default()
     };
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", a.snapshot.display());
-    let (r, mut budget) = input::report_budgeted(&a.snapshot, &opts).map_err(|e| at(&e))?;
+    let (r, snap, mut budget) =
+        input::report_and_snapshot_budgeted(&a.snapshot, &opts).map_err(|e| at(&e))?;
     let out = match a.format {
         Format::Text => text::render_width_within(&r, text_width(a), &mut budget),
         Format::Json => json::render_within(&r, &mut budget),
-        Format::Html => html::render_within(&r, &mut budget),
+        Format::Html => html::render_page_within(&r, snap.as_ref(), &mut budget),
     }
     .map_err(|e| at(&e))?;
     emit(a.output.as_deref(), out.as_bytes())?;

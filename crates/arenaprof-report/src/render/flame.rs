@@ -246,7 +246,8 @@ pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
 }
 
 /// Folded lines (with the count divisor), every path charged to `budget`.
-pub(crate) fn folded_within(
+/// The HTML report lays its flame graph out from these.
+pub fn folded_within(
     snap: &Snapshot,
     arenas: Option<&[ArenaRow]>,
     kind: Kind,
