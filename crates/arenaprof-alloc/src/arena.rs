@@ -17,14 +17,9 @@
 //! allocates from jemalloc's own base allocator, never through the tracker.
 
 use std::alloc::Layout;
-use std::sync::atomic::{AtomicU32, Ordering::*};
-
-/// `0`: not created; `CREATING`; `FAILED`; else the arena index plus 1.
-static STATE: AtomicU32 = AtomicU32::new(0);
-const CREATING: u32 = u32::MAX;
-const FAILED: u32 = u32::MAX - 1;
 
 /// The figures of the profiler's arena, from jemalloc's `stats.arenas.<i>.*`.
+#[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Figures {
     /// The arena's index.
@@ -43,7 +38,13 @@ pub(crate) struct Figures {
 mod imp {
     use super::*;
     use std::ffi::{c_int, c_void};
+    use std::sync::atomic::{AtomicU32, Ordering::*};
     use tikv_jemalloc_sys as sys;
+
+    /// `0`: not created; `CREATING`; `FAILED`; else the arena index plus 1.
+    static STATE: AtomicU32 = AtomicU32::new(0);
+    const CREATING: u32 = u32::MAX;
+    const FAILED: u32 = u32::MAX - 1;
 
     /// The arena's index, creating it on first use; `None` while another
     /// thread creates it or when jemalloc refused.
