@@ -8,6 +8,7 @@ use crate::op::Op;
 use crate::registry;
 use crate::store::{self, ArenaKey, Geometry, ViewKey, NONE};
 use crate::warn;
+use crate::worst;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
 use ndarray::{ArrayViewD, Axis, Dimension, IxDyn, RawArrayView, ShapeBuilder};
@@ -34,7 +35,7 @@ unsafe impl<T: Send + Sync> Sync for Arena<T> {}
 
 impl<T> Drop for Arena<T> {
     fn drop(&mut self) {
-        store::remove_arena(self.key);
+        worst::changed(store::remove_arena(self.key));
         // SAFETY: ptr, len and cap come from a `Vec<T>` taken apart in
         // `Array::from_buffer`; this is the only place that frees it.
         drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
@@ -818,7 +819,7 @@ impl<T: Element> Clone for Array<T> {
 impl<T: Element> Drop for Array<T> {
     fn drop(&mut self) {
         if let (Some(arena), Some(view)) = (&self.arena, self.view) {
-            store::drop_view(arena.key, view);
+            worst::changed(store::drop_view(arena.key, view));
             if warn::enabled() && Arc::strong_count(arena) > 1 {
                 warn::check(arena.key);
             }

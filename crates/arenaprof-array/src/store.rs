@@ -9,11 +9,23 @@
 //! runs inside [`arenaprof_alloc::untracked`]: registry memory is counted as
 //! profiler overhead, never as `ARRAY_BASE` or user bytes.
 //!
+//! Wasted bytes are kept incrementally for the retention high-water mark
+//! ([`worst`](crate::worst)): each view record holds its *reach* (the
+//! bytes its window spans, `min(elements, span) * elem_size`, at least its
+//! exact footprint), each arena the sum of its live views' reaches, and
+//! its *estimated waste* `capacity - sum` (0 once no live view is left: the
+//! buffer is being freed). Each shard keeps the total of its arenas'
+//! estimates, mirrored in an atomic beside its lock for readers of the
+//! global total. Creating a view adds to a sum; dropping one subtracts:
+//! O(dimensions) and no global atomic. The estimate is a lower bound of
+//! the exact waste (overlapping live views are counted twice) and equals
+//! it when live views do not overlap, e.g. once the owner is dropped and
+//! one view is left.
 use crate::dims::{Shape, Small, Strides};
 use crate::op::Op;
 use crate::site;
 use crate::spin::{SpinGuard, SpinLock};
-use arenaprof_snapshot::{CowRecord, Layout};
+use arenaprof_snapshot::{ArenaRecord, CowRecord, Layout, ViewRecord};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -148,6 +160,43 @@ pub(crate) struct ArenaRec {
     pub owner_alive: bool,
     /// A pinned-bytes warning was printed for this arena.
     pub warned: bool,
+    /// Live view records on it (the owner included).
+    pub live: u32,
+    /// Sum of its live views' reaches.
+    pub reach_sum: u64,
+    /// Its estimated waste, as last added to the shard's total.
+    pub est_wasted: u64,
+}
+
+impl ArenaRec {
+    /// Estimated wasted bytes: capacity no live view's reach covers (0
+    /// without live views).
+    #[inline]
+    fn estimate(&self) -> u64 {
+        if self.live == 0 {
+            0
+        } else {
+            self.capacity_bytes.saturating_sub(self.reach_sum)
+        }
+    }
+}
+
+impl ArenaRec {
+    /// The snapshot's record of this arena.
+    pub(crate) fn record(&self) -> ArenaRecord {
+        ArenaRecord {
+            id: self.id,
+            capacity_bytes: self.capacity_bytes,
+            elem_type: self.elem_type.to_owned(),
+            elem_size: self.elem_size,
+            shape: self.shape.as_slice().to_vec(),
+            site: site::site_of(self.site),
+            op: self.op.to_owned(),
+            thread: self.thread,
+            created_ns: self.created_ns,
+            owner_alive: self.owner_alive,
+        }
+    }
 }
 
 /// One view as the registry keeps it (all inline for up to 4 axes).
@@ -169,6 +218,21 @@ pub(crate) struct ViewRec {
     pub strides: Strides,
     pub created_ns: u64,
     pub thread: u32,
+    /// Bytes its window spans (see the module docs), while alive.
+    pub reach: u64,
+}
+
+/// A window's reach: `min(elements, span) * elem_size`, at least the bytes
+/// it can touch and exact for dense, strided-without-overlap and broadcast
+/// windows.
+#[inline]
+pub(crate) fn reach_bytes(dim: &[usize], strides: &[isize], elem_size: u64) -> u64 {
+    let (mut count, mut span) = (1u64, 1u64);
+    for (&d, &st) in dim.iter().zip(strides) {
+        count = count.saturating_mul(d as u64);
+        span = span.saturating_add((d as u64).saturating_sub(1).saturating_mul(st.unsigned_abs() as u64));
+    }
+    count.min(span).saturating_mul(elem_size)
 }
 
 impl Entry for ArenaRec {
@@ -186,6 +250,9 @@ impl Entry for ArenaRec {
             created_ns: 0,
             owner_alive: false,
             warned: false,
+            live: 0,
+            reach_sum: 0,
+            est_wasted: 0,
         }
     }
     fn is_used(&self) -> bool {
@@ -213,6 +280,7 @@ impl Entry for ViewRec {
             strides: Small::zeros(0),
             created_ns: 0,
             thread: 0,
+            reach: 0,
         }
     }
     #[inline]
@@ -230,6 +298,26 @@ impl Entry for ViewRec {
 }
 
 impl ViewRec {
+    /// The snapshot's record of this view (the same type the report reads).
+    pub(crate) fn record(&self, arena: u64, parent: Option<u64>, elem_size: u64) -> ViewRecord {
+        let op = match self.op.owner_name() {
+            Some(n) => n.to_owned(),
+            None => self.op.render(self.dim.as_slice()),
+        };
+        ViewRecord {
+            id: self.id,
+            arena,
+            parent,
+            op,
+            site: site::site_of(self.site),
+            alive: self.alive,
+            is_owner: self.is_owner,
+            layout: self.layout(elem_size),
+            created_ns: self.created_ns,
+            thread: self.thread,
+        }
+    }
+
     pub(crate) fn layout(&self, elem_size: u64) -> Layout {
         Layout {
             offset: self.offset as i64,
@@ -245,23 +333,60 @@ pub(crate) struct Shard {
     pub arenas: Slab<ArenaRec>,
     pub views: Slab<ViewRec>,
     view_seq: u64,
+    /// Sum of its arenas' `est_wasted`.
+    est_wasted: u64,
 }
 
 impl Shard {
     pub(crate) fn arena_mut(&mut self, slot: u32) -> Option<&mut ArenaRec> {
         self.arenas.get_mut(slot)
     }
+
+    /// Brings arena `slot`'s estimate and the shard's total up to date;
+    /// `Some(grew)` when the estimate changed.
+    #[inline]
+    fn settle(&mut self, slot: u32) -> Option<bool> {
+        let a = self.arenas.get_mut(slot)?;
+        let (old, new) = (a.est_wasted, a.estimate());
+        if old == new {
+            return None;
+        }
+        a.est_wasted = new;
+        self.est_wasted = self.est_wasted - old + new;
+        Some(new > old)
+    }
 }
 
 #[repr(align(128))]
-struct Padded(SpinLock<Shard>);
+struct Padded(SpinLock<Shard>, AtomicU64);
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY: Padded = Padded(SpinLock::new(Shard {
-    arenas: Slab::new(),
-    views: Slab::new(),
-    view_seq: 0,
-}));
+const EMPTY: Padded = Padded(
+    SpinLock::new(Shard {
+        arenas: Slab::new(),
+        views: Slab::new(),
+        view_seq: 0,
+        est_wasted: 0,
+    }),
+    AtomicU64::new(0),
+);
+
+/// Estimated wasted bytes over all arenas now (see the module docs): the
+/// sum of the shards' totals, each read without its lock.
+pub(crate) fn wasted_estimate() -> u64 {
+    SHARD.iter().map(|s| s.1.load(Relaxed)).sum()
+}
+
+/// How a registry change moved the estimated waste.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waste {
+    /// Unchanged (the common case: a view made or dropped under a live owner).
+    Same,
+    /// Lower.
+    Fell,
+    /// Higher: a new high-water mark may have been reached.
+    Grew,
+}
 
 static SHARD: [Padded; SHARDS] = [EMPTY; SHARDS];
 static ARENAS_CREATED: AtomicU64 = AtomicU64::new(0);
@@ -399,9 +524,17 @@ pub(crate) fn register_arena(
 }
 
 /// Removes an arena's record (its buffer is being freed).
-pub(crate) fn remove_arena(key: ArenaKey) {
+pub(crate) fn remove_arena(key: ArenaKey) -> Waste {
     arenaprof_alloc::untracked(|| {
-        lock(key.shard as usize).arenas.remove(key.slot);
+        let mut sh = lock(key.shard as usize);
+        let est = sh.arenas.get(key.slot).map_or(0, |a| a.est_wasted);
+        sh.arenas.remove(key.slot);
+        if est == 0 {
+            return Waste::Same;
+        }
+        sh.est_wasted -= est;
+        SHARD[key.shard as usize].1.store(sh.est_wasted, Relaxed);
+        Waste::Fell
     })
 }
 
@@ -450,6 +583,18 @@ pub(crate) fn register_view(
         r.strides.clone_from(strides);
         r.created_ns = created_ns;
         r.thread = thread;
+        r.reach = 0;
+        if let Some(a) = sh.arenas.get_mut(arena.slot) {
+            let reach = reach_bytes(dim.as_slice(), strides.as_slice(), a.elem_size);
+            a.live += 1;
+            a.reach_sum = a.reach_sum.saturating_add(reach);
+            r.reach = reach;
+            // A new view reaches a part of its parent's window: the
+            // estimate can only fall (or stay).
+            if a.est_wasted != 0 && sh.settle(arena.slot).is_some() {
+                SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
+            }
+        }
         sh.view_seq += 1;
         if let Some(p) = sh.views.get_mut(parent) {
             p.children += 1;
@@ -468,24 +613,38 @@ pub(crate) fn register_view(
 /// Marks a view's handle dropped and removes every record no live view
 /// needs any more (the view itself, then ancestors whose last descendant it
 /// was). Never allocates (frees of registry blocks are attributed to the
-/// profiler by their headers wherever they happen).
-pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
+/// profiler by their headers wherever they happen). Says how the estimated
+/// waste moved.
+pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) -> Waste {
     {
         let mut sh = lock(arena.shard as usize);
         let mut slot = view.slot;
         let Some(v) = sh.views.get_mut(slot) else {
-            return;
+            return Waste::Same;
         };
         v.alive = false;
-        if v.is_owner {
-            if let Some(a) = sh.arenas.get_mut(arena.slot) {
+        let (reach, is_owner) = (v.reach, v.is_owner);
+        let mut waste = Waste::Same;
+        if let Some(a) = sh.arenas.get_mut(arena.slot) {
+            a.live -= 1;
+            a.reach_sum -= reach;
+            if is_owner {
                 a.owner_alive = false;
+            }
+            // Under a live owner that covers the buffer the estimate stays 0.
+            if a.reach_sum < a.capacity_bytes || a.est_wasted != 0 {
+                if let Some(grew) = sh.settle(arena.slot) {
+                    SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
+                    waste = if grew { Waste::Grew } else { Waste::Fell };
+                }
             }
         }
         loop {
-            let Some(v) = sh.views.get(slot) else { return };
+            let Some(v) = sh.views.get(slot) else {
+                return waste;
+            };
             if v.alive || v.children > 0 {
-                return;
+                return waste;
             }
             let parent = v.parent;
             sh.views.remove(slot);
@@ -494,7 +653,7 @@ pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
                     p.children -= 1;
                     slot = parent;
                 }
-                None => return,
+                None => return waste,
             }
         }
     }

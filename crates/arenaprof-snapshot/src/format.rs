@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //! 0      8     magic  "ARENAPRF"
-//! 8      4     format version, u32 little-endian (currently 2; 1 is still read)
+//! 8      4     format version, u32 little-endian (currently 3; 1 and 2 are still read)
 //! 12     4     flags, u32 LE (0; reserved)
 //! 16     8     payload length in bytes, u64 LE
 //! 24     4     CRC-32 (IEEE) of the payload, u32 LE
@@ -18,10 +18,12 @@ use std::path::{Path, PathBuf};
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
 /// The format version this crate writes (and reads).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this crate still reads: version 1 (no
 /// `native` section) decodes into a [`Snapshot`] whose
-/// [`native.measured`](crate::NativeMemory::measured) is false.
+/// [`native.measured`](crate::NativeMemory::measured) is false; version 2
+/// (no `retention` history) decodes with an empty
+/// [`retention`](crate::RetentionHistory) (`tracked` false).
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 28;
@@ -136,6 +138,10 @@ impl Snapshot {
             let (v1, rest): (SnapshotV1, &[u8]) =
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
             (v1.into(), rest)
+        } else if version == 2 {
+            let (v2, rest): (SnapshotV2, &[u8]) =
+                postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+            (v2.into(), rest)
         } else {
             postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
         };
@@ -200,8 +206,86 @@ impl From<SnapshotV1> for Snapshot {
                 ],
                 ..Default::default()
             },
+            retention: Default::default(),
         }
     }
+}
+
+/// The version-2 payload: today's [`Snapshot`] without the trailing
+/// `retention` history.
+#[derive(Deserialize)]
+struct SnapshotV2 {
+    meta: crate::Meta,
+    tags: Vec<crate::TagStats>,
+    threads: Vec<crate::ThreadStats>,
+    total: crate::Counters,
+    timeline: crate::Timeline,
+    heap: crate::HeapProfile,
+    process: crate::ProcessStats,
+    overhead: crate::Overhead,
+    registry: crate::Registry,
+    sections: Vec<crate::Section>,
+    native: crate::NativeMemory,
+}
+
+impl From<SnapshotV2> for Snapshot {
+    fn from(v: SnapshotV2) -> Snapshot {
+        Snapshot {
+            meta: v.meta,
+            tags: v.tags,
+            threads: v.threads,
+            total: v.total,
+            timeline: v.timeline,
+            heap: v.heap,
+            process: v.process,
+            overhead: v.overhead,
+            registry: v.registry,
+            sections: v.sections,
+            native: v.native,
+            retention: Default::default(),
+        }
+    }
+}
+
+/// Encodes `snap` as a version-2 file image (no `retention` history): what
+/// a 0.2 writer produced. For tests of the reader's compatibility.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.retention.tracked = true;
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v2(&s).unwrap()).unwrap();
+/// assert!(!back.retention.tracked);
+/// ```
+pub fn to_bytes_v2(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = Vec::new();
+    for part in [
+        postcard::to_stdvec(&snap.meta),
+        postcard::to_stdvec(&snap.tags),
+        postcard::to_stdvec(&snap.threads),
+        postcard::to_stdvec(&snap.total),
+        postcard::to_stdvec(&snap.timeline),
+        postcard::to_stdvec(&snap.heap),
+        postcard::to_stdvec(&snap.process),
+        postcard::to_stdvec(&snap.overhead),
+        postcard::to_stdvec(&snap.registry),
+        postcard::to_stdvec(&snap.sections),
+        postcard::to_stdvec(&snap.native),
+    ] {
+        payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
+    }
+    Ok(image(2, &payload))
+}
+
+/// A file image: the header for `version`, then `payload`.
+fn image(version: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// Encodes `snap` as a version-1 file image (no `native` section): what a
@@ -230,14 +314,7 @@ pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
     ] {
         payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
     }
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(out)
+    Ok(image(1, &payload))
 }
 
 /// Largest input [`read_input`] accepts by default, and [`Snapshot::read`]

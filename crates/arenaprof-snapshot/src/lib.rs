@@ -26,7 +26,8 @@
 //! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`] | the file format |
 //! | [`write_atomic`], [`AtomicFile`], [`read_input`], [`MAX_INPUT_BYTES`] | safe files: exclusive, unpredictable temporaries renamed into place; regular, capped inputs |
 //! | [`FormatError`], [`FORMAT_VERSION`], [`OLDEST_READABLE_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
-//! | [`to_bytes_v1`] | a version-1 file image, for tests of the reader's compatibility |
+//! | [`to_bytes_v1`], [`to_bytes_v2`] | version-1 and version-2 file images, for tests of the reader's compatibility |
+//! | [`RetentionHistory`], [`RetentionWorst`], [`WastedPoint`] | retention at its worst moment and wasted bytes over time (format version 3) |
 //! | [`NativeMemory`] and its types ([`MappingGroup`], [`LadderRung`], [`BlasRuntime`], ...) | memory outside the allocator, BLAS runtimes (format version 2) |
 //! | [`footprint`] | exact unions of strided footprints (bytes live views reach) |
 //! | [`size`] | the one size grammar (`10MiB`, `1.5G`, `16MB`) |
@@ -38,7 +39,7 @@ mod native;
 pub mod size;
 
 pub use format::{
-    read_input, to_bytes_v1, write_atomic, AtomicFile, FormatError, FORMAT_VERSION, HEADER_LEN,
+    read_input, to_bytes_v1, to_bytes_v2, write_atomic, AtomicFile, FormatError, FORMAT_VERSION, HEADER_LEN,
     MAGIC, MAX_INPUT_BYTES, OLDEST_READABLE_VERSION,
 };
 pub use model::*;
