@@ -10,9 +10,9 @@
 //! profiler overhead, never as `ARRAY_BASE` or user bytes.
 //!
 //! Wasted bytes are kept incrementally for the retention high-water mark
-//! ([`worst`](crate::worst)): each view record holds its *reach* (the
+//! ([`worst`](crate::worst)): each live view has a *reach* (the
 //! bytes its window spans, `min(elements, span) * elem_size`, at least its
-//! exact footprint), each arena the sum of its live views' reaches, and
+//! exact footprint; kept in 4 bytes of its record, in elements), each arena the sum of its live views' reaches, and
 //! its *estimated waste* `capacity - sum` (0 once no live view is left: the
 //! buffer is being freed). Each shard keeps the total of its arenas'
 //! estimates, mirrored in an atomic beside its lock for readers of the
@@ -160,6 +160,9 @@ pub(crate) struct ArenaRec {
     pub owner_alive: bool,
     /// A pinned-bytes warning was printed for this arena.
     pub warned: bool,
+    /// Handles on it (recorded views or not): its reference count; the
+    /// handle that takes it to 0 frees the arena.
+    pub refs: u32,
     /// Live view records on it (the owner included).
     pub live: u32,
     /// Sum of its live views' reaches.
@@ -218,21 +221,26 @@ pub(crate) struct ViewRec {
     pub strides: Strides,
     pub created_ns: u64,
     pub thread: u32,
-    /// Bytes its window spans (see the module docs), while alive.
-    pub reach: u64,
+    /// Its reach in elements (see the module docs), `u32::MAX` when it
+    /// does not fit (then computed again from the shape when dropped).
+    pub reach_elems: u32,
 }
 
 /// A window's reach: `min(elements, span) * elem_size`, at least the bytes
 /// it can touch and exact for dense, strided-without-overlap and broadcast
 /// windows.
 #[inline]
-pub(crate) fn reach_bytes(dim: &[usize], strides: &[isize], elem_size: u64) -> u64 {
+pub(crate) fn reach_elems(dim: &[usize], strides: &[isize]) -> u64 {
     let (mut count, mut span) = (1u64, 1u64);
     for (&d, &st) in dim.iter().zip(strides) {
         count = count.saturating_mul(d as u64);
-        span = span.saturating_add((d as u64).saturating_sub(1).saturating_mul(st.unsigned_abs() as u64));
+        span = span.saturating_add(
+            (d as u64)
+                .saturating_sub(1)
+                .saturating_mul(st.unsigned_abs() as u64),
+        );
     }
-    count.min(span).saturating_mul(elem_size)
+    count.min(span)
 }
 
 impl Entry for ArenaRec {
@@ -250,6 +258,7 @@ impl Entry for ArenaRec {
             created_ns: 0,
             owner_alive: false,
             warned: false,
+            refs: 0,
             live: 0,
             reach_sum: 0,
             est_wasted: 0,
@@ -280,7 +289,7 @@ impl Entry for ViewRec {
             strides: Small::zeros(0),
             created_ns: 0,
             thread: 0,
-            reach: 0,
+            reach_elems: 0,
         }
     }
     #[inline]
@@ -516,6 +525,10 @@ pub(crate) fn register_arena(
         created_ns: site::now_ns(),
         owner_alive: true,
         warned: false,
+        refs: 0,
+        live: 0,
+        reach_sum: 0,
+        est_wasted: 0,
     };
     arenaprof_alloc::untracked(|| {
         let slot = lock(shard as usize).arenas.insert(rec)?;
@@ -538,14 +551,18 @@ pub(crate) fn remove_arena(key: ArenaKey) -> Waste {
     })
 }
 
-/// Where a view's elements lie in its arena: shape, strides and offset.
+/// Where a view's elements lie in its arena: shape, strides and offset
+/// (in elements of `elem_size` bytes).
 pub(crate) struct Geometry<'a> {
     pub dim: &'a Shape,
     pub strides: &'a Strides,
     pub offset: isize,
+    pub elem_size: u64,
 }
 
-/// Registers a view (or an arena's owning array, `parent == NONE`).
+/// Registers a view (or an arena's owning array, `parent == NONE`), and
+/// counts its handle in the arena's `refs` (even when no record could be
+/// made: the handle still holds the arena).
 pub(crate) fn register_view(
     arena: ArenaKey,
     parent: u32,
@@ -558,14 +575,23 @@ pub(crate) fn register_view(
         dim,
         strides,
         offset,
+        elem_size,
     } = g;
     let created_ns = site::coarse_now_ns();
     let thread = thread_slot();
+    let reach_elems = reach_elems(dim.as_slice(), strides.as_slice());
+    let reach = reach_elems.saturating_mul(elem_size);
     let mut sh = lock(arena.shard as usize);
     let make = |sh: &mut Shard| {
         let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
+        let Shard { arenas, views, .. } = sh;
+        let a = arenas.get_mut(arena.slot);
         // Written field by field into a vacant entry (no copy of the record).
-        let Some((slot, r)) = sh.views.claim() else {
+        let Some((slot, r)) = views.claim() else {
+            // The handle still holds the arena: counted, not recorded.
+            if let Some(a) = a {
+                a.refs += 1;
+            }
             UNRECORDED.fetch_add(1, Relaxed);
             return None;
         };
@@ -583,17 +609,18 @@ pub(crate) fn register_view(
         r.strides.clone_from(strides);
         r.created_ns = created_ns;
         r.thread = thread;
-        r.reach = 0;
-        if let Some(a) = sh.arenas.get_mut(arena.slot) {
-            let reach = reach_bytes(dim.as_slice(), strides.as_slice(), a.elem_size);
+        r.reach_elems = reach_elems.min(u32::MAX as u64) as u32;
+        let mut settle = false;
+        if let Some(a) = a {
+            a.refs += 1;
             a.live += 1;
             a.reach_sum = a.reach_sum.saturating_add(reach);
-            r.reach = reach;
             // A new view reaches a part of its parent's window: the
             // estimate can only fall (or stay).
-            if a.est_wasted != 0 && sh.settle(arena.slot).is_some() {
-                SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
-            }
+            settle = a.est_wasted != 0;
+        }
+        if settle && sh.settle(arena.slot).is_some() {
+            SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
         }
         sh.view_seq += 1;
         if let Some(p) = sh.views.get_mut(parent) {
@@ -610,22 +637,56 @@ pub(crate) fn register_view(
     }
 }
 
+/// Releases a handle on `arena`: its count, and its view record if it has
+/// one (see [`drop_view_locked`]), under one lock. Returns how the estimated waste
+/// moved and the handles left (0: the caller frees the arena).
+#[inline]
+pub(crate) fn release(arena: ArenaKey, view: Option<ViewKey>) -> (Waste, u32) {
+    let mut sh = lock(arena.shard as usize);
+    let left = match sh.arenas.get_mut(arena.slot) {
+        Some(a) => {
+            a.refs -= 1;
+            a.refs
+        }
+        None => 0,
+    };
+    let waste = match view {
+        Some(v) => drop_view_locked(&mut sh, arena, v),
+        None => Waste::Same,
+    };
+    (waste, left)
+}
+
+/// Handles on `arena` now (its reference count).
+pub(crate) fn refs(arena: ArenaKey) -> u32 {
+    lock(arena.shard as usize)
+        .arenas
+        .get(arena.slot)
+        .map_or(0, |a| a.refs)
+}
+
 /// Marks a view's handle dropped and removes every record no live view
 /// needs any more (the view itself, then ancestors whose last descendant it
 /// was). Never allocates (frees of registry blocks are attributed to the
 /// profiler by their headers wherever they happen). Says how the estimated
 /// waste moved.
-pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) -> Waste {
+#[inline]
+fn drop_view_locked(sh: &mut Shard, arena: ArenaKey, view: ViewKey) -> Waste {
     {
-        let mut sh = lock(arena.shard as usize);
         let mut slot = view.slot;
         let Some(v) = sh.views.get_mut(slot) else {
             return Waste::Same;
         };
         v.alive = false;
-        let (reach, is_owner) = (v.reach, v.is_owner);
+        let is_owner = v.is_owner;
         let mut waste = Waste::Same;
         if let Some(a) = sh.arenas.get_mut(arena.slot) {
+            // The reach added when the view was made.
+            let elems = match v.reach_elems {
+                u32::MAX => reach_elems(v.dim.as_slice(), v.strides.as_slice()),
+                n => n as u64,
+            };
+            let reach = elems.saturating_mul(a.elem_size);
             a.live -= 1;
             a.reach_sum -= reach;
             if is_owner {

@@ -424,6 +424,25 @@ pub fn pinned_views() -> Snapshot {
         registry: pinned_registry(),
         sections: vec![],
         native,
+        retention: pinned_retention(),
+    }
+}
+
+/// The retention history of [`pinned_views`]: the worst moment is the
+/// end's picture, taken at 1.0 s, and the wasted series rises there.
+pub fn pinned_retention() -> arenaprof_snapshot::RetentionHistory {
+    let registry = pinned_registry();
+    let (_, total) = crate::analysis::retention::analyze(&registry, 32, 1 << 20, &mut Vec::new());
+    let p = |t_ns, wasted_bytes| arenaprof_snapshot::WastedPoint { t_ns, wasted_bytes };
+    arenaprof_snapshot::RetentionHistory {
+        tracked: true,
+        worst: Some(arenaprof_snapshot::RetentionWorst {
+            t_ns: 1_000_000_000,
+            wasted_bytes: total.wasted_bytes,
+            registry,
+        }),
+        wasted: vec![p(0, 0), p(1_000_000_000, total.wasted_bytes)],
+        policy: String::new(),
     }
 }
 
