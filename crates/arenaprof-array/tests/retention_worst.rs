@@ -55,7 +55,7 @@ fn the_worst_moment_is_captured_with_its_chain_and_time() {
         .collect();
     assert_eq!(ops.len(), 4, "{ops:?}");
     assert_eq!(ops[0], ("arange", line, false));
-    assert_eq!(ops[1], ("reshape", line + 1, false));
+    assert_eq!(ops[1], ("reshape([1024, 1024])", line + 1, false));
     assert!(ops[2].0.starts_with("slice") && ops[2].1 == line + 2 && !ops[2].2);
     assert_eq!(ops[3], ("t()", line + 2, true));
     // Parents link the chain, root first.
