@@ -134,7 +134,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             Some(w) => (
                 "retention_worst.wasted_bytes",
                 w.summary.wasted_bytes,
-                &w.arenas,
+                &w.arena_rows,
                 format!(" at {}", crate::units::format_ns(w.t_ns)),
             ),
             None => (

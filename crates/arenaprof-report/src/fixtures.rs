@@ -643,6 +643,11 @@ pub fn fixed_views() -> Snapshot {
     });
     s.tags[1].counters.live_bytes = 64 * 64 * 8 + VIEW_BYTES;
     s.total.live_bytes = s.tags.iter().map(|t| t.counters.live_bytes).sum();
+    // Fixed, the run never wasted anything.
+    s.retention = arenaprof_snapshot::RetentionHistory {
+        tracked: true,
+        ..Default::default()
+    };
     s
 }
 

@@ -382,8 +382,9 @@ pub struct RetentionWorst {
     #[serde(flatten)]
     pub summary: RetentionSummary,
     /// Those arenas, largest wasted first, with their retainers, chains
-    /// and fixes as in `arenas`.
-    pub arenas: Vec<ArenaRow>,
+    /// and fixes, rows as in the report's `arenas` (named apart from the
+    /// `arenas` count of the flattened totals).
+    pub arena_rows: Vec<ArenaRow>,
 }
 
 /// One point of the wasted-bytes series.

@@ -64,7 +64,8 @@ fn main() {
     let w = &r["retention_worst"];
     assert!(w.is_object(), "no retention_worst: {w}");
     let capacity = program::N as u64 * 8;
-    let a = w["arenas"]
+    assert_eq!(w["arenas"], 1, "{w}");
+    let a = w["arena_rows"]
         .as_array()
         .unwrap()
         .iter()

@@ -130,7 +130,7 @@ pub fn analyze_within(
                 t_ns: w.t_ns,
                 nearest_mark: timeline::nearest_mark(&snap.timeline, w.t_ns),
                 summary,
-                arenas,
+                arena_rows: arenas,
             })
         }
         None => None,

@@ -399,14 +399,14 @@ fn retention_worst(out: &mut Sink<'_>, r: &Report) {
         format_bytes(s.reachable_bytes),
         format_bytes(s.wasted_bytes)
     );
-    for a in w.arenas.iter().take(MAX_ARENAS) {
+    for a in w.arena_rows.iter().take(MAX_ARENAS) {
         arena(out, a);
     }
-    if w.arenas.len() > MAX_ARENAS {
+    if w.arena_rows.len() > MAX_ARENAS {
         let _ = writeln!(
             out,
             "  ... and {} more arenas (see --format json)",
-            w.arenas.len() - MAX_ARENAS
+            w.arena_rows.len() - MAX_ARENAS
         );
     }
     out.push('\n');
