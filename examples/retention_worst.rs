@@ -42,7 +42,8 @@ fn work(rounds: usize) -> f64 {
     acc
 }
 
-fn main() {
+/// The program: `Profiler::from_env()` first, a plateau between marks.
+pub fn main() {
     let _profiler = arenaprof::Profiler::from_env();
     mark("pinning");
     let corner = pin();

@@ -562,7 +562,10 @@ pub(crate) struct Geometry<'a> {
 
 /// Registers a view (or an arena's owning array, `parent == NONE`), and
 /// counts its handle in the arena's `refs` (even when no record could be
-/// made: the handle still holds the arena).
+/// made: the handle still holds the arena). Inlined into each view
+/// constructor: the operation and the geometry are written into the record
+/// without being copied into an argument frame first.
+#[inline(always)]
 pub(crate) fn register_view(
     arena: ArenaKey,
     parent: u32,
