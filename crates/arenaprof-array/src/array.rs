@@ -14,9 +14,9 @@ use arenaprof_snapshot::{footprint, Layout};
 use ndarray::{ArrayViewD, Axis, Dimension, IxDyn, RawArrayView, ShapeBuilder};
 use std::fmt;
 use std::mem::{size_of, ManuallyDrop};
+use std::ops::Deref;
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::ops::Deref;
 
 /// One base buffer. Freed (with its record) when its last handle goes.
 pub(crate) struct Arena<T> {

@@ -35,10 +35,12 @@
 //! assert!(worst.registry.arenas.iter().any(|r| r.id == id));
 //! ```
 
+use crate::site;
 use crate::spin::SpinLock;
 use crate::store::{self, Waste, NONE, SHARDS};
-use crate::site;
-use arenaprof_snapshot::{footprint, Layout, Registry, RetentionHistory, RetentionWorst, WastedPoint};
+use arenaprof_snapshot::{
+    footprint, Layout, Registry, RetentionHistory, RetentionWorst, WastedPoint,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -170,8 +172,11 @@ fn picture() -> (Registry, u64) {
             if arenas.is_empty() {
                 continue;
             }
-            let slots: HashMap<u32, usize> =
-                arenas.iter().enumerate().map(|(k, (s, _))| (*s, k)).collect();
+            let slots: HashMap<u32, usize> = arenas
+                .iter()
+                .enumerate()
+                .map(|(k, (s, _))| (*s, k))
+                .collect();
             let views: Vec<(u32, usize, store::ViewRec)> = sh
                 .views
                 .iter()

@@ -37,7 +37,11 @@ fn the_worst_moment_is_captured_with_its_chain_and_time() {
     let corner = m.slice(s![..2, ..5]).t();
     let id = a.arena_id().unwrap();
     drop(m);
-    assert_eq!(registry::wasted_bytes_now(), 0, "the owner still reaches all");
+    assert_eq!(
+        registry::wasted_bytes_now(),
+        0,
+        "the owner still reaches all"
+    );
     drop(a);
     let t1 = arenaprof_alloc::clock::now_ns();
     assert_eq!(registry::wasted_bytes_now(), 8 * MIB - 80);
@@ -61,7 +65,10 @@ fn the_worst_moment_is_captured_with_its_chain_and_time() {
     // Parents link the chain, root first.
     let v = &w.registry.views;
     assert_eq!(v[0].parent, None);
-    assert_eq!((v[1].parent, v[2].parent, v[3].parent), (Some(v[0].id), Some(v[1].id), Some(v[2].id)));
+    assert_eq!(
+        (v[1].parent, v[2].parent, v[3].parent),
+        (Some(v[0].id), Some(v[1].id), Some(v[2].id))
+    );
 
     // Dropping the last view frees the arena: back to 0, the worst stays.
     drop(corner);

@@ -126,10 +126,9 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         // The worst moment unless asked for the end (or none was recorded);
         // the end too if it is higher (a worst below the capture's
         // hysteresis step).
-        let worst = r
-            .retention_worst
-            .as_ref()
-            .filter(|w| !limits.wasted_at_end && w.summary.wasted_bytes >= r.retention.wasted_bytes);
+        let worst = r.retention_worst.as_ref().filter(|w| {
+            !limits.wasted_at_end && w.summary.wasted_bytes >= r.retention.wasted_bytes
+        });
         let (field, value, arenas, when) = match worst {
             Some(w) => (
                 "retention_worst.wasted_bytes",

@@ -173,7 +173,13 @@ fn check_and_diff_use_the_report_fields() {
     // The worst moment by default (the fixture's worst is its end state).
     assert_eq!(c.violations[0].field, "retention_worst.wasted_bytes");
     assert_eq!(c.violations[0].value, CAPACITY - VIEW_BYTES);
-    assert!(c.violations[0].message.contains(" at 1.00 s: largest is arena #"), "{}", c.violations[0].message);
+    assert!(
+        c.violations[0]
+            .message
+            .contains(" at 1.00 s: largest is arena #"),
+        "{}",
+        c.violations[0].message
+    );
     let at_end = Limits {
         wasted_at_end: true,
         ..limits.clone()

@@ -39,8 +39,8 @@ mod native;
 pub mod size;
 
 pub use format::{
-    read_input, to_bytes_v1, to_bytes_v2, write_atomic, AtomicFile, FormatError, FORMAT_VERSION, HEADER_LEN,
-    MAGIC, MAX_INPUT_BYTES, OLDEST_READABLE_VERSION,
+    read_input, to_bytes_v1, to_bytes_v2, write_atomic, AtomicFile, FormatError, FORMAT_VERSION,
+    HEADER_LEN, MAGIC, MAX_INPUT_BYTES, OLDEST_READABLE_VERSION,
 };
 pub use model::*;
 pub use native::*;

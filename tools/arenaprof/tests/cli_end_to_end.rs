@@ -96,7 +96,9 @@ fn views_pin_arenas_found_reported_checked_and_fixed() {
     assert_eq!(out.lines().count(), 1);
     // By default, check gates on the run's worst moment (here the same).
     assert!(
-        out.starts_with("FAIL: retention_worst.wasted_bytes = 76.3 MiB exceeds --max-wasted 10.0 MiB at "),
+        out.starts_with(
+            "FAIL: retention_worst.wasted_bytes = 76.3 MiB exceeds --max-wasted 10.0 MiB at "
+        ),
         "{out}"
     );
 
@@ -120,7 +122,10 @@ fn views_pin_arenas_found_reported_checked_and_fixed() {
         "10MiB",
     ]));
     assert_eq!(code, 1, "{out}");
-    assert!(out.starts_with("FAIL: retention_worst.wasted_bytes = 76.3 MiB"), "{out}");
+    assert!(
+        out.starts_with("FAIL: retention_worst.wasted_bytes = 76.3 MiB"),
+        "{out}"
+    );
     let (code, out, _) = outcome(&arenaprof(&[
         "check",
         path(&fixed),

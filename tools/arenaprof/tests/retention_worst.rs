@@ -76,7 +76,10 @@ fn main() {
     let wasted = a["wasted_bytes"].as_u64().unwrap();
     assert_eq!(wasted, capacity - 80, "2x5 f64 reachable");
     let total = w["wasted_bytes"].as_u64().unwrap();
-    assert!(total.abs_diff(capacity) * 100 <= capacity, "{total} vs {capacity}");
+    assert!(
+        total.abs_diff(capacity) * 100 <= capacity,
+        "{total} vs {capacity}"
+    );
 
     // The chain, root first, with each file:line of the example.
     let src = include_str!("../../../examples/retention_worst.rs");
@@ -93,7 +96,10 @@ fn main() {
     let chain = rt["chain"].as_array().unwrap();
     assert_eq!(chain.len(), expect.len(), "{chain:?}");
     for (step, (op, line)) in chain.iter().zip(expect) {
-        assert!(step["op"].as_str().unwrap().starts_with(op), "{step} vs {op}");
+        assert!(
+            step["op"].as_str().unwrap().starts_with(op),
+            "{step} vs {op}"
+        );
         let (f, l) = file_line(step["site"].as_str().unwrap());
         assert!(f.ends_with("examples/retention_worst.rs"), "{f}");
         assert_eq!(l, line, "{step}");
@@ -114,7 +120,11 @@ fn main() {
     let t = w["t_ns"].as_u64().unwrap();
     assert!(mark("pinning") <= t && t <= mark("pinned"), "{t} {marks:?}");
     assert!(t < mark("releasing"));
-    assert_eq!(w["nearest_mark"]["label"], "pinned", "{}", w["nearest_mark"]);
+    assert_eq!(
+        w["nearest_mark"]["label"], "pinned",
+        "{}",
+        w["nearest_mark"]
+    );
 
     // The wasted-bytes series shows the plateau: about 100 MB from the
     // worst moment until the release, 0 after it.

@@ -125,7 +125,11 @@ pub fn analyze_within(
                 budget,
                 &mut notes,
             )?;
-            warnings.extend(notes.into_iter().map(|n| format!("retention at worst: {n}")));
+            warnings.extend(
+                notes
+                    .into_iter()
+                    .map(|n| format!("retention at worst: {n}")),
+            );
             Some(RetentionWorst {
                 t_ns: w.t_ns,
                 nearest_mark: timeline::nearest_mark(&snap.timeline, w.t_ns),

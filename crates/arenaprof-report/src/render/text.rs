@@ -515,9 +515,9 @@ pub fn resample_wasted(series: &[WastedRow], from: u64, to: u64, width: usize) -
     };
     for (i, p) in series.iter().enumerate() {
         let start = col(p.t_ns.max(from));
-        let end = series
-            .get(i + 1)
-            .map_or(width - 1, |n| col(n.t_ns.max(from)).saturating_sub(1).max(start));
+        let end = series.get(i + 1).map_or(width - 1, |n| {
+            col(n.t_ns.max(from)).saturating_sub(1).max(start)
+        });
         for v in &mut out[start..=end] {
             *v = (*v).max(p.wasted_bytes);
         }
