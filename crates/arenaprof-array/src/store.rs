@@ -98,6 +98,7 @@ impl<T: Entry> Slab<T> {
     }
 
     /// Vacates the entry in place; whether it was used.
+    #[inline]
     fn remove(&mut self, i: u32) -> bool {
         let Some(e) = self.entries.get_mut(i as usize) else {
             return false;
@@ -585,59 +586,94 @@ pub(crate) fn register_view(
     let reach_elems = reach_elems(dim.as_slice(), strides.as_slice());
     let reach = reach_elems.saturating_mul(elem_size);
     let mut sh = lock(arena.shard as usize);
-    let make = |sh: &mut Shard| {
-        let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
-        let Shard { arenas, views, .. } = sh;
-        let a = arenas.get_mut(arena.slot);
-        // Written field by field into a vacant entry (no copy of the record).
-        let Some((slot, r)) = views.claim() else {
-            // The handle still holds the arena: counted, not recorded.
-            if let Some(a) = a {
-                a.refs += 1;
-            }
-            UNRECORDED.fetch_add(1, Relaxed);
-            return None;
-        };
-        r.used = true;
-        r.id = id;
-        r.arena = arena.slot;
-        r.parent = parent;
-        r.children = 0;
-        r.alive = true;
-        r.is_owner = is_owner;
-        r.op = op;
-        r.site = site;
-        r.offset = offset;
-        r.dim.clone_from(dim);
-        r.strides.clone_from(strides);
-        r.created_ns = created_ns;
-        r.thread = thread;
-        r.reach_elems = reach_elems.min(u32::MAX as u64) as u32;
-        let mut settle = false;
-        if let Some(a) = a {
-            a.refs += 1;
-            a.live += 1;
-            a.reach_sum = a.reach_sum.saturating_add(reach);
-            // A new view reaches a part of its parent's window: the
-            // estimate can only fall (or stay).
-            settle = a.est_wasted != 0;
-        }
-        if settle && sh.settle(arena.slot).is_some() {
-            SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
-        }
-        sh.view_seq += 1;
-        if let Some(p) = sh.views.get_mut(parent) {
-            p.children += 1;
-        }
-        Some(ViewKey { slot, id })
+    let v = NewView {
+        arena,
+        parent,
+        op,
+        site,
+        is_owner,
+        dim,
+        strides,
+        offset,
+        created_ns,
+        thread,
+        reach_elems,
+        reach,
     };
     // Allocations must bypass the counters; skip the thread-local switch
     // when none can happen (the common case).
     if sh.views.insert_allocates() || matches!(dim, Small::Heap(_)) {
-        arenaprof_alloc::untracked(|| make(&mut sh))
+        arenaprof_alloc::untracked(|| write_view(&mut sh, v))
     } else {
-        make(&mut sh)
+        write_view(&mut sh, v)
     }
+}
+
+/// A view record's fields, as [`register_view`] passes them to [`write_view`].
+struct NewView<'a> {
+    arena: ArenaKey,
+    parent: u32,
+    op: Op,
+    site: &'static Location<'static>,
+    is_owner: bool,
+    dim: &'a Shape,
+    strides: &'a Strides,
+    offset: isize,
+    created_ns: u64,
+    thread: u32,
+    reach_elems: u64,
+    reach: u64,
+}
+
+/// Writes a new view record in place, under the shard's lock (inlined on
+/// the hot path: a closure called from two branches was not).
+#[inline(always)]
+fn write_view(sh: &mut Shard, v: NewView<'_>) -> Option<ViewKey> {
+    let arena = v.arena;
+    let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
+    let Shard { arenas, views, .. } = sh;
+    let a = arenas.get_mut(arena.slot);
+    // Written field by field into a vacant entry (no copy of the record).
+    let Some((slot, r)) = views.claim() else {
+        // The handle still holds the arena: counted, not recorded.
+        if let Some(a) = a {
+            a.refs += 1;
+        }
+        UNRECORDED.fetch_add(1, Relaxed);
+        return None;
+    };
+    r.used = true;
+    r.id = id;
+    r.arena = arena.slot;
+    r.parent = v.parent;
+    r.children = 0;
+    r.alive = true;
+    r.is_owner = v.is_owner;
+    r.op = v.op;
+    r.site = v.site;
+    r.offset = v.offset;
+    r.dim.clone_from(v.dim);
+    r.strides.clone_from(v.strides);
+    r.created_ns = v.created_ns;
+    r.thread = v.thread;
+    r.reach_elems = v.reach_elems.min(u32::MAX as u64) as u32;
+    let mut settle = false;
+    if let Some(a) = a {
+        a.refs += 1;
+        a.live += 1;
+        a.reach_sum = a.reach_sum.saturating_add(v.reach);
+        // A new view reaches a part of its parent's window: the estimate
+        // can only fall (or stay).
+        settle = a.est_wasted != 0;
+    }
+    if settle && sh.settle(arena.slot).is_some() {
+        SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
+    }
+    sh.view_seq += 1;
+    if let Some(p) = sh.views.get_mut(v.parent) {
+        p.children += 1;
+    }
+    Some(ViewKey { slot, id })
 }
 
 /// Releases a handle on `arena`: its count, and its view record if it has
