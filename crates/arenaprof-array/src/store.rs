@@ -345,6 +345,8 @@ pub(crate) struct Shard {
     view_seq: u64,
     /// Sum of its arenas' `est_wasted`.
     est_wasted: u64,
+    /// `est_wasted` when a change was last reported to the high-water mark.
+    reported: u64,
 }
 
 impl Shard {
@@ -365,7 +367,31 @@ impl Shard {
         self.est_wasted = self.est_wasted - old + new;
         Some(new > old)
     }
+
+    /// Publishes the shard's total (shard `idx`) and says whether the
+    /// high-water mark should look: once the total moved by
+    /// [`REPORT_STEP`] since the last report (a large change at once, or
+    /// small ones adding up), so views made and dropped one by one on an
+    /// orphaned arena cost no more than the store itself.
+    #[inline]
+    fn report(&mut self, idx: usize) -> Waste {
+        SHARD[idx].1.store(self.est_wasted, Relaxed);
+        let (now, last) = (self.est_wasted, self.reported);
+        if now.abs_diff(last) < REPORT_STEP {
+            return Waste::Same;
+        }
+        self.reported = now;
+        if now > last {
+            Waste::Grew
+        } else {
+            Waste::Fell
+        }
+    }
 }
+
+/// How far a shard's estimated waste moves before it is reported to the
+/// high-water mark (also the smallest step between its pictures).
+pub(crate) const REPORT_STEP: u64 = 64 << 10;
 
 #[repr(align(128))]
 struct Padded(SpinLock<Shard>, AtomicU64);
@@ -377,6 +403,7 @@ const EMPTY: Padded = Padded(
         views: Slab::new(),
         view_seq: 0,
         est_wasted: 0,
+        reported: 0,
     }),
     AtomicU64::new(0),
 );
@@ -547,8 +574,7 @@ pub(crate) fn remove_arena(key: ArenaKey) -> Waste {
             return Waste::Same;
         }
         sh.est_wasted -= est;
-        SHARD[key.shard as usize].1.store(sh.est_wasted, Relaxed);
-        Waste::Fell
+        sh.report(key.shard as usize)
     })
 }
 
@@ -667,6 +693,7 @@ fn write_view(sh: &mut Shard, v: NewView<'_>) -> Option<ViewKey> {
         settle = a.est_wasted != 0;
     }
     if settle && sh.settle(arena.slot).is_some() {
+        // Falling: published, reported with the next drop or arena freed.
         SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
     }
     sh.view_seq += 1;
@@ -733,9 +760,8 @@ fn drop_view_locked(sh: &mut Shard, arena: ArenaKey, view: ViewKey) -> Waste {
             }
             // Under a live owner that covers the buffer the estimate stays 0.
             if a.reach_sum < a.capacity_bytes || a.est_wasted != 0 {
-                if let Some(grew) = sh.settle(arena.slot) {
-                    SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
-                    waste = if grew { Waste::Grew } else { Waste::Fell };
+                if sh.settle(arena.slot).is_some() {
+                    waste = sh.report(arena.shard as usize);
                 }
             }
         }

@@ -18,6 +18,10 @@
 //! a run whose waste only ever grows rebuilds at most about
 //! `log(max / 64 KiB) / log(17/16)` times (under 300 for 1 TiB), and the
 //! recorded worst is within 1/16 (or 64 KiB) of the true highest estimate.
+//! A shard reports to the high-water mark only once its estimate moved by
+//! [`MIN_WORST_BYTES`] since its last report (an owner of a large arena
+//! dropped: at once; a view of an orphaned arena made and dropped: not at
+//! all), so a picture can be up to that much per shard late.
 //! A series point is added when the estimate moved by a step since the
 //! last point (the same step), so the series is bounded the same way, and
 //! holds at most [`MAX_POINTS`] points (pairs merge into their higher one
@@ -44,8 +48,10 @@ use arenaprof_snapshot::{
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Wasted bytes below which no picture is taken (and the smallest step).
-pub const MIN_WORST_BYTES: u64 = 64 << 10;
+/// Wasted bytes below which no picture is taken (and the smallest step;
+/// each shard reports its changes to the high-water mark in steps of this
+/// size too).
+pub const MIN_WORST_BYTES: u64 = store::REPORT_STEP;
 /// A new picture needs the estimate past the threshold set at the last one:
 /// that estimate plus `1 / STEP_DIVISOR` of it (at least
 /// [`MIN_WORST_BYTES`]).
@@ -55,6 +61,9 @@ pub const MAX_POINTS: usize = 1024;
 
 /// The estimate a drop must reach to rebuild the picture.
 static NEXT: AtomicU64 = AtomicU64::new(MIN_WORST_BYTES);
+/// The last series point's value (`u64::MAX` before the first): read
+/// without the lock, so a change within a step costs no lock.
+static LAST_POINT: AtomicU64 = AtomicU64::new(u64::MAX);
 
 struct State {
     worst: Option<RetentionWorst>,
@@ -102,6 +111,10 @@ pub(crate) fn changed(w: Waste) {
 fn changed_slow(grew: bool) {
     let total = store::wasted_estimate();
     let capture = grew && total >= NEXT.load(Relaxed);
+    let last = LAST_POINT.load(Relaxed);
+    if !capture && last != u64::MAX && total.abs_diff(last) < step(last.min(total)) {
+        return; // within a step of the last point: nothing to record
+    }
     // Everything below allocates untracked: registry memory is the
     // profiler's, and nothing under a registry lock may be sampled.
     arenaprof_alloc::untracked(|| {
@@ -111,6 +124,7 @@ fn changed_slow(grew: bool) {
         let capture = capture && total >= NEXT.load(Relaxed);
         if capture || !st.started || total.abs_diff(last) >= step(last.min(total)) {
             st.started = true;
+            LAST_POINT.store(total, Relaxed);
             push_point(
                 &mut st.points,
                 WastedPoint {
