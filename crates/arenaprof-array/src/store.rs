@@ -759,10 +759,10 @@ fn drop_view_locked(sh: &mut Shard, arena: ArenaKey, view: ViewKey) -> Waste {
                 a.owner_alive = false;
             }
             // Under a live owner that covers the buffer the estimate stays 0.
-            if a.reach_sum < a.capacity_bytes || a.est_wasted != 0 {
-                if sh.settle(arena.slot).is_some() {
-                    waste = sh.report(arena.shard as usize);
-                }
+            if (a.reach_sum < a.capacity_bytes || a.est_wasted != 0)
+                && sh.settle(arena.slot).is_some()
+            {
+                waste = sh.report(arena.shard as usize);
             }
         }
         loop {
