@@ -429,9 +429,12 @@ pub fn pinned_views() -> Snapshot {
 }
 
 /// The retention history of [`pinned_views`]: the worst moment is the
-/// end's picture, taken at 1.0 s, and the wasted series rises there.
+/// end's wasted arena, taken at 1.0 s, and the wasted series rises there.
 pub fn pinned_retention() -> arenaprof_snapshot::RetentionHistory {
-    let registry = pinned_registry();
+    // The registry's picture holds the wasted arenas only (arena 1).
+    let mut registry = pinned_registry();
+    registry.arenas.retain(|a| a.id == 1);
+    registry.views.retain(|v| v.arena == 1);
     let (_, total) = crate::analysis::retention::analyze(&registry, 32, 1 << 20, &mut Vec::new());
     let p = |t_ns, wasted_bytes| arenaprof_snapshot::WastedPoint { t_ns, wasted_bytes };
     arenaprof_snapshot::RetentionHistory {
