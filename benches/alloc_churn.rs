@@ -1,5 +1,7 @@
 //! Allocator overhead: bare jemalloc vs `TrackingAlloc` (default and sampled
-//! backtraces) vs dhat-rs, on a small-allocation churn workload, 1 and 2 threads.
+//! backtraces) vs dhat-rs, 1 and 2 threads, on four workloads: small-allocation
+//! churn (filled, and raw), a growth phase (every allocation a new peak), and
+//! a tight alloc-and-drop loop.
 //!
 //! Run: `cargo bench --bench alloc_churn`
 //!
@@ -132,10 +134,13 @@ fn churn(seed: u64, iters: u64, fill: bool) -> u64 {
     used
 }
 
-fn run_threads(threads: usize, iters: u64, fill: bool) -> Duration {
+fn run_threads<F>(threads: usize, iters: u64, f: F) -> Duration
+where
+    F: Fn(u64, u64) -> u64 + Copy + Send + 'static,
+{
     if threads == 1 {
         let t = Instant::now();
-        black_box(churn(1, iters, fill));
+        black_box(f(1, iters));
         return t.elapsed();
     }
     let start = Arc::new(Barrier::new(threads + 1));
@@ -145,7 +150,7 @@ fn run_threads(threads: usize, iters: u64, fill: bool) -> Duration {
             std::thread::spawn(move || {
                 start.wait();
                 let t = Instant::now();
-                black_box(churn(i as u64 + 1, iters, fill));
+                black_box(f(i as u64 + 1, iters));
                 t.elapsed()
             })
         })
@@ -158,23 +163,126 @@ fn run_threads(threads: usize, iters: u64, fill: bool) -> Duration {
         .unwrap_or_default()
 }
 
-/// The two workloads: `alloc_churn` initialises each buffer like real code
-/// does; `alloc_churn_raw` touches only two words of it, so the allocator is
-/// nearly all the work (the tracker's worst case).
-const GROUPS: [(&str, bool); 2] = [("alloc_churn", true), ("alloc_churn_raw", false)];
+/// Live blocks per thread in one iteration of a growth workload.
+const GROWTH_BLOCKS: usize = 1 << 17;
+
+/// One thread's growth phase: fills `GROWTH_BLOCKS` live blocks (of the
+/// churn's 16..=512-byte sizes, or all of 16 bytes when `small`), each
+/// allocation a new high-water mark of the thread (it runs on a fresh thread,
+/// whose counters start at zero), into a vector allocated beforehand; only
+/// the filling is timed. Pages are pre-faulted: every iteration after the
+/// warm-up reuses the pages the previous one freed (jemalloc keeps them dirty
+/// for seconds).
+fn growth(small: bool) -> Duration {
+    let mut v: Vec<Vec<u8>> = Vec::with_capacity(GROWTH_BLOCKS);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let t = Instant::now();
+    for i in 0..GROWTH_BLOCKS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let size = if small { 16 } else { 16 + (x % 497) as usize };
+        let mut b = Vec::with_capacity(size);
+        b.extend_from_slice(&(i as u64).to_le_bytes());
+        v.push(b);
+    }
+    let d = t.elapsed();
+    black_box(&v);
+    d
+}
+
+/// The tight alloc-and-drop loop: `Vec::with_capacity(8..135)`, touched once
+/// and dropped at once, `OPS` times.
+fn tight(seed: u64, iters: u64) -> u64 {
+    let mut x = seed | 1;
+    let mut used = 0u64;
+    for _ in 0..iters {
+        for _ in 0..OPS {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut v: Vec<u8> = Vec::with_capacity(8 + (x % 128) as usize);
+            v.push(x as u8);
+            used = used.wrapping_add(black_box(&v)[0] as u64);
+        }
+    }
+    used
+}
+
+/// The workloads: `alloc_churn` initialises each buffer like real code does;
+/// `alloc_churn_raw` touches only two words of it, so the allocator is nearly
+/// all the work; `alloc_growth` makes every allocation a new peak (and
+/// `alloc_growth_16b` does so with 16-byte blocks, which the 8-byte header
+/// moves to jemalloc's 32-byte class); `alloc_tight` frees each block right
+/// after allocating it.
+#[derive(Clone, Copy, PartialEq)]
+enum Workload {
+    Churn { fill: bool },
+    Growth { small: bool },
+    Tight,
+}
+
+const GROUPS: [(&str, Workload); 5] = [
+    ("alloc_churn", Workload::Churn { fill: true }),
+    ("alloc_churn_raw", Workload::Churn { fill: false }),
+    ("alloc_growth", Workload::Growth { small: false }),
+    ("alloc_growth_16b", Workload::Growth { small: true }),
+    ("alloc_tight", Workload::Tight),
+];
+
+/// Allocations per thread in one iteration.
+fn ops(w: Workload) -> usize {
+    match w {
+        Workload::Growth { .. } => GROWTH_BLOCKS,
+        _ => OPS,
+    }
+}
+
+/// Runs `iters` iterations of `w` on `threads` threads; the slowest thread's time.
+fn run_workload(w: Workload, threads: usize, iters: u64) -> Duration {
+    match w {
+        Workload::Churn { fill } => run_threads(threads, iters, move |i, n| churn(i, n, fill)),
+        Workload::Tight => run_threads(threads, iters, tight),
+        Workload::Growth { small } => (0..iters)
+            .map(|_| {
+                let start = Arc::new(Barrier::new(threads));
+                let hs: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let start = start.clone();
+                        std::thread::spawn(move || {
+                            // The same jemalloc arena for the n-th thread of
+                            // every iteration, so its pages are pre-faulted.
+                            // SAFETY: `thread.arena` takes an unsigned
+                            // arena index, which `u32` is.
+                            let _ = unsafe {
+                                tikv_jemalloc_ctl::raw::write(b"thread.arena\0", t as u32)
+                            };
+                            start.wait();
+                            growth(small)
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .map(|h| h.join().unwrap())
+                    .max()
+                    .unwrap_or_default()
+            })
+            .sum(),
+    }
+}
 
 fn bench_variant(c: &mut Criterion, name: &str) {
-    for (group, fill) in GROUPS {
+    for (group, w) in GROUPS {
         let mut g = c.benchmark_group(group);
         g.sample_size(20)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(2));
         for threads in [1usize, 2] {
-            g.throughput(Throughput::Elements((OPS * threads) as u64));
+            g.throughput(Throughput::Elements((ops(w) * threads) as u64));
             g.bench_with_input(
                 BenchmarkId::new(format!("{threads}t"), name),
                 &threads,
-                |b, &t| b.iter_custom(|iters| run_threads(t, iters, fill)),
+                |b, &t| b.iter_custom(|iters| run_workload(w, t, iters)),
             );
         }
         g.finish();
@@ -224,13 +332,90 @@ fn child_round() {
     let _dhat = start_variant();
     // dhat is two orders of magnitude slower: fewer iterations, same ops/iter.
     let iters = if mode == DHAT { 4 } else { 400 };
-    for (group, fill) in GROUPS {
+    for (group, w) in GROUPS {
+        // A growth iteration is 32 churn iterations' worth of allocations.
+        let iters = if matches!(w, Workload::Growth { .. }) {
+            (iters / 32).max(2)
+        } else {
+            iters
+        };
         for threads in [1usize, 2] {
-            run_threads(threads, iters / 4, fill); // warm-up
-            let t = run_threads(threads, iters, fill);
-            let per_op = t.as_nanos() as f64 / (iters as f64 * OPS as f64);
+            run_workload(w, threads, (iters / 4).max(1)); // warm-up (and pre-faulting)
+            let t = run_workload(w, threads, iters);
+            let per_op = t.as_nanos() as f64 / (iters as f64 * ops(w) as f64);
             println!("ROUND {group} {threads} {per_op}");
         }
+    }
+}
+
+/// Boxes in the footprint measurement.
+const FOOTPRINT_BOXES: usize = 10_000_000;
+/// Box sizes of the footprint measurement.
+const FOOTPRINT_SIZES: [usize; 6] = [8, 16, 24, 32, 48, 64];
+
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// In a child: RSS growth from `FOOTPRINT_BOXES` live blocks of `size`
+/// bytes (alignment 8, first byte written), the holder of their pointers
+/// allocated and touched beforehand; prints `FOOTPRINT size bytes`.
+fn child_footprint(size: usize) {
+    let mut ptrs: Vec<*mut u8> = vec![std::ptr::null_mut(); FOOTPRINT_BOXES];
+    let layout = Layout::from_size_align(size, 8).unwrap();
+    let before = rss_bytes();
+    for (i, p) in ptrs.iter_mut().enumerate() {
+        // SAFETY: a non-zero size; the block is written within its size.
+        unsafe {
+            *p = GLOBAL.alloc(layout);
+            p.write(i as u8);
+        }
+    }
+    let grew = rss_bytes().saturating_sub(before);
+    println!("FOOTPRINT {size} {grew}");
+    black_box(&ptrs);
+}
+
+/// RSS per live box, tracker against bare jemalloc, one child per (variant, size).
+fn footprint(exe: &std::path::Path) {
+    println!("\nfootprint: RSS growth for {FOOTPRINT_BOXES} live boxes (one child process each)");
+    println!(
+        "{:>6} {:>16} {:>16} {:>7}",
+        "size", "jemalloc", "tracking", "ratio"
+    );
+    for size in FOOTPRINT_SIZES {
+        let run = |variant: &str| -> Option<u64> {
+            let out = std::process::Command::new(exe)
+                .env("ARENAPROF_BENCH_ALLOC", variant)
+                .env("ARENAPROF_BENCH_FOOTPRINT", size.to_string())
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+                l.strip_prefix("FOOTPRINT ")?
+                    .split(' ')
+                    .nth(1)?
+                    .parse()
+                    .ok()
+            })
+        };
+        let (Some(bare), Some(tracked)) = (run("jemalloc"), run("tracking")) else {
+            println!("{size:>6} (a child failed)");
+            continue;
+        };
+        let per = |b: u64| b as f64 / FOOTPRINT_BOXES as f64;
+        println!(
+            "{:>6} {:>13.1} B {:>13.1} B {:>6.2}x",
+            format!("{size} B"),
+            per(bare),
+            per(tracked),
+            tracked as f64 / bare.max(1) as f64
+        );
     }
 }
 
@@ -276,7 +461,12 @@ fn interleaved(exe: &std::path::Path, rounds: usize) -> Vec<((String, usize, Str
 
 fn main() {
     if let Ok(name) = std::env::var("ARENAPROF_BENCH_ALLOC") {
-        if std::env::var_os("ARENAPROF_BENCH_ROUND").is_some() {
+        if let Some(size) = std::env::var("ARENAPROF_BENCH_FOOTPRINT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            child_footprint(size);
+        } else if std::env::var_os("ARENAPROF_BENCH_ROUND").is_some() {
             child_round();
         } else {
             child(&name);
@@ -323,7 +513,7 @@ fn main() {
     };
     for (group, _) in GROUPS {
         println!(
-            "\n{group}: median of {rounds} interleaved rounds, ns per alloc+free and ratio to bare jemalloc"
+            "\n{group}: median of {rounds} interleaved rounds, ns per allocation (with its free, but in the growth workloads) and ratio to bare jemalloc"
         );
         println!("{:<18} {:>18} {:>18}", "variant", "1 thread", "2 threads");
         for (name, _) in VARIANTS {
@@ -333,5 +523,30 @@ fn main() {
             };
             println!("{:<18} {:>18} {:>18}", name, cell(1), cell(2));
         }
+    }
+    println!("\nsummary: ratio to bare jemalloc, 1 thread / 2 threads (medians above)");
+    println!(
+        "{:<18} {:>13} {:>13} {:>13} {:>15}",
+        "workload", "tracking", "sampled", "dhat", "tracking/dhat"
+    );
+    for (group, _) in GROUPS {
+        let r = |n: &str, d: &str| {
+            let one = |t| match (get(group, t, n), get(group, t, d)) {
+                (Some(v), Some(b)) if b > 0.0 => format!("{:.2}", v / b),
+                _ => "n/a".into(),
+            };
+            format!("{}/{}", one(1), one(2))
+        };
+        println!(
+            "{:<18} {:>13} {:>13} {:>13} {:>15}",
+            group,
+            r("tracking", "jemalloc"),
+            r("tracking-sampled", "jemalloc"),
+            r("dhat", "jemalloc"),
+            r("tracking", "dhat")
+        );
+    }
+    if std::env::var_os("ARENAPROF_BENCH_SKIP_FOOTPRINT").is_none() {
+        footprint(&exe);
     }
 }

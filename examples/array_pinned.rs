@@ -2,6 +2,7 @@
 //! 800 MB alive after the base is dropped.
 //!
 //! Run: `ARENAPROF_WARN_PINNED=64MiB cargo run --release --example array_pinned`
+//! (with `ARENAPROF_OUT=pinned.arenaprof`, a snapshot is written at the end).
 
 use arenaprof::array::{registry, s, Array};
 use arenaprof::Tag;
@@ -14,6 +15,7 @@ fn mb(b: u64) -> f64 {
 }
 
 fn main() {
+    let _profiler = arenaprof::Profiler::from_env(); // writes $ARENAPROF_OUT when main ends
     let arr = Array::<f64>::arange(100_000_000);
     let head = arr.slice(s![..10]).t(); // a view of a view
     drop(arr); // with ARENAPROF_WARN_PINNED set, this prints the warning line

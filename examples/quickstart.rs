@@ -1,14 +1,12 @@
-//! The README's "Using it in a program" snippet, compiled (CI builds every
-//! example): `ARENAPROF_OUT=run.arenaprof cargo run --release --example quickstart`.
+//! The README's "Using it in a program" snippet, exactly (tools/arenaprof/tests/readme.rs
+//! checks that the two agree and runs it as the README says):
+//! `ARENAPROF_OUT=run.arenaprof ARENAPROF_SAMPLE=bytes cargo run --release --example quickstart`.
 
 #[global_allocator]
 static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new(); // jemalloc inside
-                                                                          // or, with the system allocator inside:
-                                                                          // static ALLOC: arenaprof::TrackingAlloc<std::alloc::System> =
-                                                                          //     arenaprof::TrackingAlloc::wrap(std::alloc::System);
 
 fn main() {
-    let _p = arenaprof::Profiler::from_env(); // writes $ARENAPROF_OUT when main ends
+    let profiler = arenaprof::Profiler::from_env(); // writes $ARENAPROF_OUT when dropped
 
     let cache = arenaprof::Tag::new("decoder-cache");
     let v = arenaprof::with_tag(cache, || vec![0u8; 1 << 20]);
@@ -33,5 +31,7 @@ fn main() {
 
     // OpenBLAS (or MKL, BLIS, OpenMP) loaded in the process, threadpoolctl-style:
     arenaprof::blas::limits(1, || { /* BLAS calls here run on one thread */ });
+
+    drop(profiler); // the snapshot, taken while `v` still holds its 1 MiB
     drop(v);
 }

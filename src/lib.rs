@@ -77,3 +77,9 @@ pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;
 pub use arenaprof_native::blas;
 pub use arenaprof_snapshot as model;
+
+/// The README's Rust blocks, compiled and run as doctests (`cargo test -p
+/// arenaprof --doc`), so that the snippets there build as shown.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

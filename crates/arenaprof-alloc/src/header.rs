@@ -1,15 +1,21 @@
-//! The header stored in front of every block the tracker hands out.
+//! The 8-byte header stored with every block the tracker hands out.
 //!
 //! ```text
-//!  base (from the inner allocator)            user pointer
-//!  |<------------- pad = max(8, align) ------------->|
-//!  [ padding ...          | tag u16 | flags u16 | slot u32 ][ user bytes ...
+//!  alignment <= 8 (a prefix):
+//!  base (from the inner allocator)  user pointer
+//!  [ tag u16 | flags u16 | slot u32 ][ user bytes ...               ]
+//!
+//!  alignment > 8 (a trailer, unaligned):
+//!  base = user pointer
+//!  [ user bytes ...                 ][ tag u16 | flags u16 | slot u32 ]
 //! ```
 //!
 //! The header records the tag and the thread slot the block was allocated
-//! under, so that a free on any thread decrements exactly that cell. `pad` is a
-//! function of the layout's alignment alone, so a free recomputes it from the
-//! layout it is given and never stores it.
+//! under, so that a free on any thread decrements exactly that cell. It costs
+//! 8 bytes at any alignment: an aligned block keeps the base the inner
+//! allocator returned (so its alignment holds) and stores the header right
+//! after its `size` bytes. Where the header is follows from the layout alone,
+//! which every free and realloc is given, so it is never stored.
 
 use std::alloc::Layout;
 
@@ -24,9 +30,6 @@ pub(crate) const FLAG_INTERNAL: u16 = 2;
 /// holds the workspace id.
 pub(crate) const FLAG_WORKSPACE: u16 = 4;
 
-/// The block's alignment is above 8, so its pad is `align` bytes, not 8.
-pub(crate) const FLAG_WIDE: u16 = 8;
-
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C, align(8))]
@@ -39,28 +42,31 @@ pub(crate) struct Header {
     pub(crate) slot: u32,
 }
 
-/// Bytes added in front of a block of alignment `align`.
+/// Whether blocks of alignment `align` carry their header as a trailer.
+#[inline(always)]
+pub(crate) const fn is_wide(align: usize) -> bool {
+    align > HEADER_SIZE
+}
+
+/// Bytes in front of the user pointer in a block of alignment `align`: 8 for
+/// a prefix header, 0 for a trailer.
 #[inline(always)]
 pub(crate) const fn pad(align: usize) -> usize {
-    if align > HEADER_SIZE {
-        align
+    if is_wide(align) {
+        0
     } else {
         HEADER_SIZE
     }
 }
 
-/// The layout requested from the inner allocator for a user layout, or `None`
-/// when it would overflow.
+/// The layout requested from the inner allocator for a user layout (its
+/// size plus the header, at its alignment but at least 8), or `None` when it
+/// would overflow.
 #[inline(always)]
 pub(crate) fn outer_layout(layout: Layout) -> Option<Layout> {
     let align = layout.align();
-    let pad = pad(align);
-    let size = layout.size().checked_add(pad)?;
-    let outer_align = if align > HEADER_SIZE {
-        align
-    } else {
-        HEADER_SIZE
-    };
+    let size = layout.size().checked_add(HEADER_SIZE)?;
+    let outer_align = if is_wide(align) { align } else { HEADER_SIZE };
     // Same rule as `Layout::from_size_align`, without its popcount: the
     // rounded-up size must not exceed isize::MAX.
     if size > isize::MAX as usize - (outer_align - 1) {
@@ -89,22 +95,32 @@ impl Header {
     }
 }
 
-/// Writes a header in front of `user`.
+/// Writes the header of the block `user` of `layout`.
 ///
 /// # Safety
-/// `user` must be a block returned for `layout`'s outer layout, offset by
-/// `pad(layout.align())`, so the 8 bytes before it are ours.
+/// `user` must be a block of `layout` carved from a block of
+/// [`outer_layout`]`(layout)` at offset [`pad`]`(layout.align())` (so the
+/// header's 8 bytes, in front or behind, are ours).
 #[inline(always)]
-pub(crate) unsafe fn write(user: *mut u8, h: Header) {
-    // SAFETY: `write_word` has this function's contract, which our caller
-    // upholds.
-    unsafe { write_word(user, h.to_word()) }
+pub(crate) unsafe fn write(user: *mut u8, layout: Layout, h: Header) {
+    if is_wide(layout.align()) {
+        // SAFETY: the trailer's 8 bytes follow the `size` user bytes inside
+        // the outer block (its size is `size + 8`); unaligned in general.
+        unsafe {
+            user.add(layout.size())
+                .cast::<u64>()
+                .write_unaligned(h.to_word())
+        }
+    } else {
+        // SAFETY: a prefix header: `write_word`'s contract is ours.
+        unsafe { write_word(user, h.to_word()) }
+    }
 }
 
-/// Writes a header, given as its word, in front of `user`.
+/// Writes a prefix header, given as its word, in front of `user`.
 ///
 /// # Safety
-/// As for [`write`](fn@write).
+/// As for [`write`](fn@write), for a layout of alignment at most 8.
 #[inline(always)]
 pub(crate) unsafe fn write_word(user: *mut u8, word: u64) {
     // SAFETY: the caller guarantees the 8 bytes before `user` lie inside the
@@ -112,25 +128,29 @@ pub(crate) unsafe fn write_word(user: *mut u8, word: u64) {
     unsafe { user.sub(HEADER_SIZE).cast::<u64>().write(word) }
 }
 
-/// Reads the header in front of `user`.
+/// Reads the header of the live block `user` of `layout`.
 ///
 /// # Safety
-/// `user` must be a live block handed out by the tracker.
+/// `user` must be a live block handed out by the tracker for `layout`.
 #[inline(always)]
-pub(crate) unsafe fn read(user: *const u8) -> Header {
-    // SAFETY: `read_word` has this function's contract, which our caller
-    // upholds.
-    Header::from_word(unsafe { read_word(user) })
+pub(crate) unsafe fn read(user: *const u8, layout: Layout) -> Header {
+    if is_wide(layout.align()) {
+        // SAFETY: the block's trailer, written by `write` for this layout.
+        Header::from_word(unsafe { user.add(layout.size()).cast::<u64>().read_unaligned() })
+    } else {
+        // SAFETY: a prefix header: `read_word`'s contract is ours.
+        Header::from_word(unsafe { read_word(user) })
+    }
 }
 
-/// Reads the header word in front of `user`.
+/// Reads the prefix header word in front of `user`.
 ///
 /// # Safety
-/// As for [`read`].
+/// As for [`read`], for a layout of alignment at most 8.
 #[inline(always)]
 pub(crate) unsafe fn read_word(user: *const u8) -> u64 {
-    // SAFETY: every block the tracker hands out has its header in the 8 bytes
-    // before it, written by `write` and aligned to 8.
+    // SAFETY: every block of alignment at most 8 the tracker hands out has
+    // its header in the 8 bytes before it, written by `write` and aligned to 8.
     unsafe { user.sub(HEADER_SIZE).cast::<u64>().read() }
 }
 

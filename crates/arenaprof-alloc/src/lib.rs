@@ -53,10 +53,10 @@
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
 //! 1. `sync`, `limits`, `clock`, `mmap`, `spin`, `header`, `counts`,
-//!    `statm`: the atomics (std's, or loom's under model checking),
+//!    `statm`, `arena`: the atomics (std's, or loom's under model checking),
 //!    constants, time, raw pages (and the list of them), a spin flag, the
 //!    8-byte block header, a cell's counting protocol, VmSize/RSS read
-//!    without allocating.
+//!    without allocating, the profiler's own jemalloc arena.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -73,6 +73,7 @@
 //!    what users read and assert (`native`: memory outside the allocator,
 //!    through `arenaprof-native`).
 
+mod arena;
 pub mod clock;
 mod counts;
 mod fork;

@@ -25,6 +25,19 @@ pub(crate) fn disabled() -> bool {
     })
 }
 
+/// A warning when `ARENAPROF_NATIVE` is set to something that is neither
+/// off (`off`, `0`, `false`, `no`) nor on (`on`, `1`, `true`, `yes`).
+pub(crate) fn unrecognised() -> Option<String> {
+    let v = std::env::var("ARENAPROF_NATIVE").ok()?;
+    let known = matches!(
+        v.trim().to_ascii_lowercase().as_str(),
+        "off" | "0" | "false" | "no" | "on" | "1" | "true" | "yes" | ""
+    );
+    (!known).then(|| {
+        format!("ARENAPROF_NATIVE={v:?}: expected off, 0, false or no (or on, 1, true, yes); native measurement stays on")
+    })
+}
+
 /// Installs the `mmap` hooks (once; later calls patch newly loaded objects).
 pub(crate) fn install_hooks() -> Result<hooks::Patched, String> {
     if hooks::is_installed() {

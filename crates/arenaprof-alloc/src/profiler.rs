@@ -24,19 +24,37 @@ pub struct Profiler {
 
 impl Profiler {
     /// A profiler configured from the environment.
+    ///
+    /// A value it cannot read is ignored with one line on stderr naming the
+    /// accepted forms, once per process however often this is called.
     pub fn from_env() -> Profiler {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let mut bad: Vec<String> = Vec::new();
         if let Ok(v) = std::env::var("ARENAPROF_SAMPLE") {
             match v.parse::<crate::Sampling>() {
                 Ok(s) => crate::set_sampling(s),
-                Err(e) => warn(format_args!("ARENAPROF_SAMPLE: {e}; sampling stays off")),
+                Err(e) => bad.push(format!("ARENAPROF_SAMPLE: {e}; sampling stays off")),
             }
         }
-        if let Some(ms) = std::env::var("ARENAPROF_TIMELINE_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-        {
-            crate::timeline::start_sampler(std::time::Duration::from_millis(ms));
+        if let Ok(v) = std::env::var("ARENAPROF_TIMELINE_MS") {
+            match v.trim().parse::<u64>() {
+                Ok(0) => {}
+                Ok(ms) => crate::timeline::start_sampler(std::time::Duration::from_millis(ms)),
+                Err(_) => bad.push(format!(
+                    "ARENAPROF_TIMELINE_MS={v:?} is not a whole number of milliseconds (e.g. 10; 0 or unset: no background points); ignored"
+                )),
+            }
+        }
+        if let Some(e) = crate::native::unrecognised() {
+            bad.push(e);
+        }
+        if std::env::var_os("ARENAPROF_OUT").is_some_and(|o| o.is_empty()) {
+            bad.push("ARENAPROF_OUT is empty: expected a file path (e.g. run.arenaprof); no snapshot is written".to_owned());
+        }
+        if !bad.is_empty() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            for b in &bad {
+                warn(format_args!("{b}"));
+            }
         }
         if !crate::native::disabled() {
             // Patching is the profiler's own work.
@@ -47,7 +65,9 @@ impl Profiler {
             }
         }
         Profiler {
-            out: std::env::var_os("ARENAPROF_OUT").map(PathBuf::from),
+            out: std::env::var_os("ARENAPROF_OUT")
+                .filter(|o| !o.is_empty())
+                .map(PathBuf::from),
         }
     }
 

@@ -19,8 +19,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 
 /// Bytes in front of each block: the region pointer, the bump offset the
 /// block was carved at, and the tracker's header (last, right before the
-/// block).
+/// block). Blocks aligned above 8 keep the header behind them instead, as
+/// every tracked block of that alignment does (see [`header`]), and the word
+/// in front unused.
 const BLOCK_HEAD: usize = 24;
+
+/// Bytes a block of `layout` takes behind its `size`: its trailer header.
+fn tail(layout: Layout) -> usize {
+    if header::is_wide(layout.align()) {
+        header::HEADER_SIZE
+    } else {
+        0
+    }
+}
 
 /// A workspace's region and figures.
 pub(crate) struct Region {
@@ -119,7 +130,7 @@ pub(crate) fn try_alloc(
     else {
         return w.overflow(layout.size());
     };
-    let end = match user.checked_add(layout.size()) {
+    let end = match user.checked_add(layout.size() + tail(layout)) {
         Some(e) if e <= base + w.capacity => e,
         _ => return w.overflow(layout.size()),
     };
@@ -137,14 +148,16 @@ pub(crate) fn try_alloc(
     w.served_count.fetch_add(1, Relaxed);
     w.served_bytes.fetch_add(layout.size() as u64, Relaxed);
     let user = user as *mut u8;
-    // SAFETY: `user - 24 .. user + size` lies inside the region (checked
-    // above: `user >= base + used + 24`); `user` is at least 8-aligned, so
-    // all three words are aligned.
+    // SAFETY: `user - 24 .. user + size + tail` lies inside the region
+    // (checked above: `user >= base + used + 24`, `end <= capacity`); `user`
+    // is at least 8-aligned, so the two words in front are aligned, and the
+    // header goes where `header::write` puts it for this layout.
     unsafe {
         user.sub(BLOCK_HEAD).cast::<*const Region>().write(ws);
         user.sub(BLOCK_HEAD - 8).cast::<usize>().write(used);
         header::write(
             user,
+            layout,
             Header {
                 tag: 0,
                 flags: FLAG_WORKSPACE,
@@ -170,7 +183,7 @@ pub(crate) fn dealloc(user: *mut u8, layout: Layout) {
     };
     // SAFETY: a workspace (or its leaked region) outlives its live blocks.
     if let Some(w) = unsafe { ws.as_ref() } {
-        let end = (user as usize + layout.size()).wrapping_sub(w.region as usize);
+        let end = (user as usize + layout.size() + tail(layout)).wrapping_sub(w.region as usize);
         // The topmost block gives its space back at once.
         let _ = w.used.compare_exchange(end, start, AcqRel, Relaxed);
         w.live_blocks.fetch_sub(1, AcqRel);

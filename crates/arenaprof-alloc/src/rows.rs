@@ -332,7 +332,7 @@ impl Cell {
         let live = self.live.load(Relaxed).wrapping_sub(size as u64);
         self.live.store(live, Relaxed);
         if (live as i64) < self.lo.load(Relaxed) as i64 {
-            free_edge(self, tag);
+            free_edge(self, tag, size as u64);
         }
     }
 
@@ -370,6 +370,7 @@ impl Cell {
     /// Ends a peak measurement: returns the highest live bytes since
     /// [`begin_peak`](Self::begin_peak) and restores the lifetime peak.
     pub(crate) fn end_peak(&self, (peak, at): (u64, u64)) -> u64 {
+        raise_peak(self, settle(self));
         let during = self.peak_bytes.load(Relaxed);
         if peak >= during {
             self.peak_bytes.store(peak, Relaxed);
@@ -390,44 +391,76 @@ impl Cell {
     }
 }
 
+/// Folds remote frees into the owner's view of `live` (they were published
+/// by the freeing thread) and returns the true live bytes. Owner only.
+#[inline]
+fn settle(c: &Cell) -> u64 {
+    let d = counts::fold_remote(&c.live, &c.remote_seen, &c.remote_freed_bytes);
+    c.published
+        .store(c.published.load(Relaxed).wrapping_sub(d), Relaxed);
+    c.live.load(Relaxed)
+}
+
+/// Raises the recorded peak to `live` if that is higher. Owner only.
+#[inline]
+fn raise_peak(c: &Cell, live: u64) {
+    if live > c.peak_bytes.load(Relaxed) {
+        c.peak_bytes.store(live, Relaxed);
+        c.peak_at_ns.store(now_ns(), Relaxed);
+    }
+}
+
 /// `live` rose above `hi`: folds remote frees into the owner's view, raises
 /// the peak and publishes a batch if due, and moves the bounds.
+///
+/// Growth (live bytes above the recorded peak) costs one edge when it starts
+/// and one per [`FLUSH_BYTES`] batch, not one per allocation: while the
+/// thread grows, `hi` is the batch bound only, the allocations between edges
+/// raise `live` past `peak_bytes` with plain stores, and the first free after
+/// them (an edge: `lo` is the highest value while growing) records the peak
+/// they reached. So the peak is exact at every edge, and readers take
+/// `max(peak_bytes, live)` in between.
 #[cold]
 #[inline(never)]
 fn alloc_edge(c: &Cell, tag: u16, size: u64) {
     if size > c.max_size.load(Relaxed) {
         c.max_size.store(size, Relaxed);
     }
-    let d = counts::fold_remote(&c.live, &c.remote_seen, &c.remote_freed_bytes);
-    let live = c.live.load(Relaxed);
-    // Remote frees were published by the freeing thread.
-    c.published
-        .store(c.published.load(Relaxed).wrapping_sub(d), Relaxed);
-    if live > c.peak_bytes.load(Relaxed) {
-        c.peak_bytes.store(live, Relaxed);
-        c.peak_at_ns.store(now_ns(), Relaxed);
-    }
+    let live = settle(c);
+    raise_peak(c, live);
     if live.wrapping_sub(c.published.load(Relaxed)) as i64 >= FLUSH_BYTES {
         publish_cell(c, tag);
     }
     set_bounds(c);
 }
 
-/// `live` fell below `lo`: publishes the batch and moves the bounds.
+/// `live` fell below `lo` (by a free of `size` bytes): records the peak a
+/// growth phase reached just before it, publishes the batch and moves the
+/// bounds.
 #[cold]
 #[inline(never)]
-fn free_edge(c: &Cell, tag: u16) {
+fn free_edge(c: &Cell, tag: u16, size: u64) {
+    let live = settle(c);
+    raise_peak(c, live.wrapping_add(size));
     publish_cell(c, tag);
     set_bounds(c);
 }
 
-/// Sets `hi` and `lo` from the peak and the published part.
+/// Sets `hi` and `lo` from the peak and the published part. At or above the
+/// peak (growing), `hi` is the batch bound alone and every free is an edge.
 fn set_bounds(c: &Cell) {
     let published = c.published.load(Relaxed) as i64;
     let peak = c.peak_bytes.load(Relaxed) as i64;
-    let hi = peak.min(published.wrapping_add(FLUSH_BYTES - 1));
-    c.hi.store(hi as u64, Relaxed);
-    c.lo.store(published.wrapping_sub(FLUSH_BYTES - 1) as u64, Relaxed);
+    let live = c.live.load(Relaxed) as i64;
+    let batch_hi = published.wrapping_add(FLUSH_BYTES - 1);
+    let batch_lo = published.wrapping_sub(FLUSH_BYTES - 1);
+    if live >= peak {
+        c.hi.store(batch_hi as u64, Relaxed);
+        c.lo.store(i64::MAX as u64, Relaxed);
+    } else {
+        c.hi.store(peak.min(batch_hi) as u64, Relaxed);
+        c.lo.store(batch_lo as u64, Relaxed);
+    }
 }
 
 /// Publishes the owner's unpublished change of one cell.

@@ -163,33 +163,49 @@ pub(crate) fn should_sample(l: &Local, size: usize) -> bool {
                 l.countdown.set(left);
                 return false;
             }
-            draw(l, epoch, left)
+            draw(l, epoch, left, size, PARAM.load(Relaxed).max(1) as f64)
         }
         THRESHOLD => size as u64 >= PARAM.load(Relaxed),
         _ => true,
     }
 }
 
-/// Draws the next interval; returns whether this allocation is sampled.
+/// One exponential interval of mean `mean` bytes, rounded down plus one (so
+/// at least 1): `P(interval <= size) = 1 - exp(-size/mean)` for a whole
+/// number of bytes `size`.
+#[inline]
+fn interval(x: &mut u64, mean: f64) -> i64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    let u = ((*x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    (-u.ln() * mean) as i64 + 1
+}
+
+/// Draws the next interval (mean `mean` bytes); returns whether this
+/// allocation (of `size` bytes, which left `left` of the countdown) is sampled.
+///
+/// A fresh countdown (sampling just turned on, or this thread's first
+/// allocation since) is drawn *before* this allocation counts against it, so
+/// the first allocation is sampled with probability `1 - exp(-size/mean)`
+/// like every other (the exponential is memoryless).
 #[cold]
-fn draw(l: &Local, epoch: u32, left: i64) -> bool {
+fn draw(l: &Local, epoch: u32, left: i64, size: usize, mean: f64) -> bool {
     let fresh = l.epoch.get() != epoch;
     l.epoch.set(epoch);
-    let mean = PARAM.load(Relaxed).max(1) as f64;
     let mut x = l.rng.get();
     if x == 0 {
         x = (l as *const Local as u64) ^ now_ns() ^ 0x9E37_79B9_7F4A_7C15;
     }
+    let mut left = if fresh {
+        interval(&mut x, mean).saturating_sub(size.min(i64::MAX as usize) as i64)
+    } else {
+        left
+    };
+    let sampled = left <= 0;
     // Overshoot past zero counts toward the next interval, as in jemalloc.
-    let mut left = if fresh { 0 } else { left };
-    let mut sampled = false;
     while left <= 0 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let u = ((x >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-        left = left.saturating_add((-u.ln() * mean) as i64 + 1);
-        sampled = !fresh;
+        left = left.saturating_add(interval(&mut x, mean));
     }
     l.rng.set(x);
     l.countdown.set(left);
@@ -340,13 +356,17 @@ fn is_alloc_frame(name: &str) -> bool {
 }
 
 /// Symbolises the interned stacks and collects samples for a snapshot.
-pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
+///
+/// Returns the heap profile, the return address each of its frames was
+/// resolved from, the backtraces captured and the time they took.
+pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, Vec<u64>, u64, u64) {
     let mut heap = arenaprof_snapshot::HeapProfile::default();
     let Some(t) = TABLES.get() else {
-        return (heap, 0, 0);
+        return (heap, Vec::new(), 0, 0);
     };
     let stacks: Vec<Box<[usize]>> = t.stacks.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut frame_ids: HashMap<arenaprof_snapshot::Frame, u32> = HashMap::new();
+    let mut addresses: Vec<u64> = Vec::new();
     let mut ip_frames: HashMap<usize, Vec<u32>> = HashMap::new();
     for s in &stacks {
         let mut frames = Vec::new();
@@ -368,6 +388,9 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
                     };
                     let n = frame_ids.len() as u32;
                     let id = *frame_ids.entry(f).or_insert(n);
+                    if id == n {
+                        addresses.push(ip as u64);
+                    }
                     out.push(id);
                 });
                 if out.is_empty() {
@@ -376,7 +399,11 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
                         ..Default::default()
                     };
                     let n = frame_ids.len() as u32;
-                    out.push(*frame_ids.entry(f).or_insert(n));
+                    let id = *frame_ids.entry(f).or_insert(n);
+                    if id == n {
+                        addresses.push(ip as u64);
+                    }
+                    out.push(id);
                 }
                 out
             });
@@ -410,5 +437,49 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, u64, u64) {
         .collect();
     heap.samples
         .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
-    (heap, CAPTURED.load(Relaxed), CAPTURE_NS.load(Relaxed))
+    (
+        heap,
+        addresses,
+        CAPTURED.load(Relaxed),
+        CAPTURE_NS.load(Relaxed),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::LOCAL;
+
+    /// The first allocation of a fresh sampler is sampled with probability
+    /// `1 - exp(-size/mean)`: over 4,000 fresh states (distinct seeds) per
+    /// size, the frequency lies within 3 standard errors of it.
+    #[test]
+    fn first_allocation_of_a_fresh_sampler_is_unbiased() {
+        let mean = 1000.0;
+        for size in [100usize, 700, 3000] {
+            let p = 1.0 - (-(size as f64) / mean).exp();
+            let n = 4000u64;
+            let hits = LOCAL.with(|l| {
+                (0..n)
+                    .filter(|&i| {
+                        // splitmix64 of the trial number: a fresh, distinct state.
+                        let mut z = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                        l.rng.set(z ^ (z >> 31) | 1);
+                        // An epoch this state has not drawn for: fresh.
+                        l.epoch.set(0);
+                        draw(l, 1, l.countdown.get(), size, mean)
+                    })
+                    .count() as f64
+            });
+            let freq = hits / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!(
+                (freq - p).abs() <= 3.0 * se,
+                "size {size}: sampled {freq:.4} of first allocations, expected {p:.4} +- {:.4}",
+                3.0 * se
+            );
+        }
+    }
 }

@@ -13,7 +13,7 @@ use crate::limits::{BUCKETS, MAX_TAGS};
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
-use crate::{header, local, native, process, sampling, timeline, tracking};
+use crate::{arena, header, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagRow,
@@ -109,6 +109,27 @@ fn max_size(tag: u16) -> Option<u64> {
         .filter(|&m| m > 0)
 }
 
+/// The executable mappings with their build IDs (for pprof's mappings), or
+/// none with `ARENAPROF_NATIVE=off`.
+fn code_map() -> arenaprof_snapshot::CodeMap {
+    if native::disabled() {
+        return Default::default();
+    }
+    arenaprof_snapshot::CodeMap {
+        mappings: arenaprof_native::code::segments()
+            .into_iter()
+            .map(|s| arenaprof_snapshot::CodeMapping {
+                start: s.start,
+                limit: s.limit,
+                file_offset: s.file_offset,
+                path: s.path,
+                build_id: s.build_id,
+            })
+            .collect(),
+        frame_addresses: Vec::new(),
+    }
+}
+
 /// Takes a snapshot of everything the profiler knows now.
 pub fn snapshot() -> Snapshot {
     crate::local::with_busy(|| {
@@ -121,11 +142,30 @@ fn build() -> Snapshot {
     let t0 = now_ns();
     local::flush_current_thread();
     let st = stats();
-    let mut snap = Snapshot::default();
     // The process first (RSS, jemalloc, then the mappings, read together so
     // they agree), before the snapshot's own work (symbolising) dirties
     // pages of its own; allocations here are the profiler's (it runs busy).
-    snap.process = process::read();
+    let mut snap = Snapshot {
+        process: process::read(),
+        ..Default::default()
+    };
+    // The profiler's arena, read in the same jemalloc epoch: the report takes
+    // it out of the program's jemalloc figures.
+    if let Some(a) = arena::figures() {
+        snap.sections.push(arenaprof_snapshot::Section {
+            name: "profiler_arena".into(),
+            entries: [
+                ("index", a.index as u64),
+                ("allocated", a.allocated),
+                ("active", a.active),
+                ("resident", a.resident),
+                ("metadata", a.metadata),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_string()))
+            .collect(),
+        });
+    }
     snap.native = native::measure(
         st.total().live_bytes,
         snap.process.jemalloc.map(|j| j.resident),
@@ -166,7 +206,11 @@ fn build() -> Snapshot {
         },
         writer_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let (heap, captured, capture_ns) = sampling::export();
+    let (heap, frame_addresses, captured, capture_ns) = sampling::export();
+    snap.code = code_map();
+    if !snap.code.mappings.is_empty() {
+        snap.code.frame_addresses = frame_addresses;
+    }
     snap.sections.push(arenaprof_snapshot::Section {
         name: "sampling".into(),
         entries: vec![

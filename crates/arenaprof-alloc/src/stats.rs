@@ -106,9 +106,12 @@ fn cell(r: &Row, t: usize) -> TagCounters {
     let c = &r.cells[t];
     let freed = c.freed_bytes();
     let allocated = c.allocated_bytes.load(Relaxed);
+    let live = allocated.saturating_sub(freed);
     TagCounters {
-        live_bytes: allocated.saturating_sub(freed),
-        peak_bytes: c.peak_bytes.load(Relaxed),
+        live_bytes: live,
+        // A thread still growing has not recorded its peak yet (see
+        // `rows::alloc_edge`): it is at least what it holds now.
+        peak_bytes: c.peak_bytes.load(Relaxed).max(live),
         peak_at_ns: c.peak_at_ns.load(Relaxed),
         allocated_bytes: allocated,
         freed_bytes: freed,

@@ -15,12 +15,12 @@
 //! it) and a thread's first allocation (which publishes its row under a spin
 //! lock held only for plain stores).
 
-use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WIDE, FLAG_WORKSPACE};
+use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
 use crate::rows::{self, Row};
-use crate::{fork, region, sampling};
+use crate::{arena, fork, region, sampling};
 use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
 /// A tracking allocator around an inner allocator `A` (jemalloc by default).
 ///
@@ -98,9 +98,6 @@ impl<A> TrackingAlloc<A> {
 
 /// Bytes held by the profiler's own allocations (made while busy), live.
 pub(crate) static INTERNAL_LIVE: AtomicU64 = AtomicU64::new(0);
-/// Header bytes of live tracked blocks are derived from counts; this holds
-/// header bytes of live blocks with alignment above 8 (their pad is larger).
-pub(crate) static WIDE_PAD_LIVE: AtomicU64 = AtomicU64::new(0);
 /// Name of the inner allocator type, set on first allocation.
 static INNER_NAME: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
 
@@ -113,6 +110,28 @@ pub(crate) fn inner_name() -> &'static str {
     }
     // SAFETY: (p, n) were stored from a `&'static str` in `note_inner_name`.
     unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
+}
+
+/// Whether the profiler's own blocks come from its jemalloc arena (see
+/// [`arena`]): exactly when the inner allocator is jemalloc. Fixed at the
+/// first internal allocation (0: not yet known, 1: no, 2: yes).
+static ARENA_MODE: AtomicU8 = AtomicU8::new(0);
+
+#[inline]
+fn use_arena<A>() -> bool {
+    match ARENA_MODE.load(Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            #[cfg(feature = "jemalloc")]
+            let yes =
+                std::any::type_name::<A>() == std::any::type_name::<tikv_jemallocator::Jemalloc>();
+            #[cfg(not(feature = "jemalloc"))]
+            let yes = false;
+            ARENA_MODE.store(if yes { 2 } else { 1 }, Relaxed);
+            yes
+        }
+    }
 }
 
 fn note_inner_name<A>() {
@@ -327,12 +346,12 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return base;
         }
         let user = base.wrapping_add(header::pad(layout.align()));
-        let wide = layout.align() > header::HEADER_SIZE;
-        let flags = if sampled { FLAG_SAMPLED } else { 0 } | if wide { FLAG_WIDE } else { 0 };
+        let flags = if sampled { FLAG_SAMPLED } else { 0 };
         // SAFETY: `user` is `pad` bytes into a block of `outer` size.
         unsafe {
             header::write(
                 user,
+                layout,
                 Header {
                     tag,
                     flags,
@@ -341,9 +360,6 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             )
         };
         row.on_alloc(tag, layout.size());
-        if wide {
-            note_wide_pad(layout.align(), true);
-        }
         if sampled {
             note_inner_name::<A>();
             sampling::record(l, user, tag, row.slot(), layout.size());
@@ -356,35 +372,29 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// # Safety
     /// (A): `layout` has a non-zero size, and `outer` (where given) is its outer layout.
     unsafe fn alloc_internal(&self, layout: Layout, outer: Layout, zeroed: bool) -> *mut u8 {
-        // SAFETY: our own contract, passed on unchanged (see # Safety above).
-        let base = unsafe { self.inner_alloc(outer, zeroed) };
+        let base = match use_arena::<A>()
+            .then(|| arena::alloc(outer, zeroed))
+            .flatten()
+        {
+            Some(p) => p,
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
+            None => unsafe { self.inner_alloc(outer, zeroed) },
+        };
         if base.is_null() {
             return base;
         }
         let user = base.wrapping_add(header::pad(layout.align()));
         // SAFETY: `user` is `pad` bytes into a block of `outer` size.
-        unsafe {
-            header::write(
-                user,
-                Header {
-                    tag: 0,
-                    flags: FLAG_INTERNAL,
-                    slot: 0,
-                },
-            )
-        };
+        unsafe { header::write(user, layout, INTERNAL_HEADER) };
         INTERNAL_LIVE.fetch_add(outer.size() as u64, Relaxed);
         user
     }
 
     /// Counts a free of a tracked block: local or remote row, then the sample table.
     #[inline(always)]
-    fn count_free(h: Header, user: *mut u8, size: usize, align: usize, cur_row: Option<&Row>) {
+    fn count_free(h: Header, user: *mut u8, size: usize, cur_row: Option<&Row>) {
         if h.flags & FLAG_SAMPLED != 0 {
             sampling::on_free(user);
-        }
-        if align > header::HEADER_SIZE {
-            note_wide_pad(align, false);
         }
         match cur_row {
             Some(r) if r.slot() == h.slot => r.on_free_local(h.tag, size),
@@ -410,17 +420,12 @@ fn undo_alloc(size: usize) {
     });
 }
 
-/// Header bytes beyond 8 held by live blocks aligned above 8.
-#[cold]
-#[inline(never)]
-fn note_wide_pad(align: usize, alloc: bool) {
-    let extra = (align - header::HEADER_SIZE) as u64;
-    if alloc {
-        WIDE_PAD_LIVE.fetch_add(extra, Relaxed);
-    } else {
-        WIDE_PAD_LIVE.fetch_sub(extra, Relaxed);
-    }
-}
+/// The header of the profiler's own blocks.
+const INTERNAL_HEADER: Header = Header {
+    tag: 0,
+    flags: FLAG_INTERNAL,
+    slot: 0,
+};
 
 #[cold]
 fn note_failed() {
@@ -453,7 +458,13 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` is a live block we handed out, so it has a header.
+        if header::is_wide(layout.align()) {
+            // SAFETY: our own contract; `ptr` is a live block of `layout`, so
+            // its header is the trailer `read` finds.
+            return unsafe { self.dealloc_slow(ptr, layout, header::read(ptr, layout)) };
+        }
+        // SAFETY: `ptr` is a live block we handed out with alignment at most
+        // 8, so its header is the word in front of it.
         let word = unsafe { header::read_word(ptr) };
         let own = LOCAL
             .try_with(|l| {
@@ -473,8 +484,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             // SAFETY: our own contract, passed on unchanged (see # Safety above).
             return unsafe { self.dealloc_slow(ptr, layout, Header::from_word(word)) };
         }
-        // No flags means alignment at most 8: the block is `size + 8` bytes
-        // from 8 bytes before `ptr`, as the fast path or `alloc_tracked` made it.
+        // Alignment at most 8: the block is `size + 8` bytes from 8 bytes
+        // before `ptr`, as the fast path or `alloc_tracked` made it.
         // SAFETY: a layout's size is at most isize::MAX; telling the compiler
         // lets it drop the inner allocator's own overflow checks. Then: that
         // is the pointer and layout the inner allocator returned.
@@ -489,8 +500,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: `ptr` is a live block we handed out.
-        let h = unsafe { header::read(ptr) };
+        // SAFETY: `ptr` is a live block we handed out for `layout`.
+        let h = unsafe { header::read(ptr, layout) };
         if new_size > isize::MAX as usize - (layout.align() - 1) {
             note_failed();
             return std::ptr::null_mut();
@@ -510,8 +521,24 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             .ok()
             .filter(|&(open, _, _, key)| open && h.to_word() >> 16 == key);
         if let Some((_, row, word, _)) = own {
-            if new_size <= FAST_MAX && !sampling::enabled() {
+            if new_size <= FAST_MAX && !header::is_wide(layout.align()) {
                 if let Some(row) = row {
+                    // With sampling on, the new block is drawn for like any
+                    // allocation (once): a sampled one is allocated, copied
+                    // and the old freed; the others resize in place.
+                    if sampling::enabled() {
+                        if let Ok(Some(p)) = LOCAL.try_with(|l| {
+                            sampling::should_sample(l, new_size).then(|| {
+                                // SAFETY: (R) holds, for a block of this thread
+                                // with no flags and alignment at most 8.
+                                unsafe {
+                                    self.realloc_to_sampled(l, row, ptr, layout, new_layout, h.tag)
+                                }
+                            })
+                        }) {
+                            return p;
+                        }
+                    }
                     // SAFETY: our caller's contract: `ptr` is a live block of
                     // `layout`, handed out by this thread (its key matches).
                     return unsafe {
@@ -555,10 +582,12 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             }
             None => h.slot,
         };
-        // SAFETY: `user` is `pad` bytes into the reallocated block.
+        // SAFETY: `user` is `pad` bytes into the reallocated block of
+        // `new_outer` size, the outer layout of `new_layout`.
         unsafe {
             header::write(
                 user,
+                new_layout,
                 Header {
                     tag,
                     flags: 0,
@@ -584,7 +613,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return;
         }
         let cur = LOCAL.try_with(|l| l.row.get()).unwrap_or(None);
-        Self::count_free(h, ptr, layout.size(), layout.align(), cur);
+        Self::count_free(h, ptr, layout.size(), cur);
         if let Some(outer) = header::outer_layout(layout) {
             // SAFETY: `base` and `outer` are what the inner allocator gave us.
             unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
@@ -628,6 +657,60 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         user
     }
 
+    /// A reallocation, on the thread that allocated the block (alignment at
+    /// most 8, no flags), whose new block was drawn for a backtrace: allocate
+    /// it, copy, free the old block. Counted like [`realloc_own`](Self::realloc_own)
+    /// (the old block's free, then the new one's allocation, one
+    /// reallocation), so figures and peaks do not depend on sampling.
+    #[cold]
+    #[inline(never)]
+    ///
+    /// # Safety
+    /// (R): (F) for `ptr` and the old layout, and the new size is non-zero and valid for its alignment.
+    unsafe fn realloc_to_sampled(
+        &self,
+        l: &Local,
+        row: &Row,
+        ptr: *mut u8,
+        old: Layout,
+        new: Layout,
+        old_tag: u16,
+    ) -> *mut u8 {
+        let tag = l.tag.get();
+        // SAFETY: the outer layout has a non-zero size; `new.size() <= FAST_MAX`.
+        let base = unsafe { self.inner_alloc(fast_outer(new.size()), false) };
+        if base.is_null() {
+            row.on_failed(tag);
+            return base;
+        }
+        let user = base.wrapping_add(header::HEADER_SIZE);
+        let h = Header {
+            tag,
+            flags: FLAG_SAMPLED,
+            slot: row.slot(),
+        };
+        // SAFETY: `user` is 8 bytes into a block of `new.size() + 8` bytes;
+        // both blocks are live and at least min(old, new) bytes long.
+        unsafe {
+            header::write(user, new, h);
+            std::ptr::copy_nonoverlapping(ptr, user, old.size().min(new.size()));
+        }
+        row.cell(old_tag).own_free(old_tag, old.size());
+        row.on_alloc(tag, new.size());
+        row.alloc_to_realloc(tag);
+        note_inner_name::<A>();
+        sampling::record(l, user, tag, row.slot(), new.size());
+        // SAFETY: the old block is the inner allocator's `size + 8` bytes
+        // from 8 bytes before `ptr` (alignment at most 8, from this thread).
+        unsafe {
+            self.inner.dealloc(
+                ptr.wrapping_sub(header::HEADER_SIZE),
+                fast_outer(old.size()),
+            )
+        };
+        user
+    }
+
     #[cold]
     ///
     /// # Safety
@@ -639,8 +722,15 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         }
         if let Some(outer) = header::outer_layout(layout) {
             INTERNAL_LIVE.fetch_sub(outer.size() as u64, Relaxed);
-            // SAFETY: internal blocks come from the inner allocator.
-            unsafe { self.inner.dealloc(header::base(ptr, layout), outer) };
+            let base = header::base(ptr, layout);
+            if use_arena::<A>() {
+                // SAFETY: with the arena in use the inner allocator is
+                // jemalloc, so every internal block is a jemalloc block of `outer`.
+                unsafe { arena::dealloc(base, outer) };
+            } else {
+                // SAFETY: internal blocks come from the inner allocator.
+                unsafe { self.inner.dealloc(base, outer) };
+            }
         }
     }
 
@@ -655,13 +745,24 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             let (Some(o), Some(n)) = (header::outer_layout(old), header::outer_layout(new)) else {
                 return std::ptr::null_mut();
             };
-            // SAFETY: internal blocks come from the inner allocator with
-            // outer layout `o`; the header moves with the contents.
-            let nb = unsafe { self.inner.realloc(header::base(ptr, old), o, n.size()) };
+            let base = header::base(ptr, old);
+            let nb = if use_arena::<A>() {
+                // SAFETY: with the arena in use every internal block is a
+                // jemalloc block (of outer layout `o`); `n` is non-zero and valid.
+                unsafe { arena::realloc(base, o, n.size()) }
+            } else {
+                // SAFETY: internal blocks come from the inner allocator with
+                // outer layout `o`.
+                unsafe { self.inner.realloc(base, o, n.size()) }
+            };
             if !nb.is_null() {
                 INTERNAL_LIVE.fetch_sub(o.size() as u64, Relaxed);
                 INTERNAL_LIVE.fetch_add(n.size() as u64, Relaxed);
-                return nb.wrapping_add(header::pad(old.align()));
+                let user = nb.wrapping_add(header::pad(new.align()));
+                // SAFETY: `user` is `pad` bytes into a block of `n` size; a
+                // trailer does not move with the contents, so it is rewritten.
+                unsafe { header::write(user, new, INTERNAL_HEADER) };
+                return user;
             }
             return nb;
         }
@@ -673,8 +774,8 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         // SAFETY: both blocks are live and at least min(old, new) bytes long.
         unsafe { std::ptr::copy_nonoverlapping(ptr, np, old.size().min(new.size())) };
         let counted_alloc = {
-            // SAFETY: `np` was just handed out by us.
-            let nh = unsafe { header::read(np) };
+            // SAFETY: `np` was just handed out by us for `new`.
+            let nh = unsafe { header::read(np, new) };
             nh.flags & (FLAG_WORKSPACE | FLAG_INTERNAL) == 0
         };
         if counted_alloc {
@@ -691,9 +792,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 }
 
-/// Header bytes held by live tracked blocks: 8 per block plus wider pads.
+/// Header bytes held by live tracked blocks: 8 per block, at any alignment.
 pub(crate) fn live_header_bytes(live_blocks: u64) -> u64 {
-    live_blocks * header::HEADER_SIZE as u64 + WIDE_PAD_LIVE.load(Relaxed)
+    live_blocks * header::HEADER_SIZE as u64
 }
 
 /// Bytes held by the profiler's own allocations right now.
@@ -706,13 +807,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn header_pad_keeps_alignment() {
+    fn header_is_eight_bytes_at_any_alignment_and_keeps_it() {
         for align in [1usize, 2, 4, 8, 16, 64, 4096] {
-            let l = Layout::from_size_align(24, align).unwrap();
-            let o = header::outer_layout(l).unwrap();
-            assert_eq!(o.size(), 24 + header::pad(align));
-            assert_eq!(header::pad(align) % align.max(1), 0);
-            assert!(o.align() >= 8);
+            for size in [1usize, 24, 100] {
+                let l = Layout::from_size_align(size, align).unwrap();
+                let o = header::outer_layout(l).unwrap();
+                assert_eq!(o.size(), size + 8);
+                assert_eq!(o.align(), align.max(8));
+                // The user pointer is `pad` past a base of `o.align()`.
+                assert_eq!(header::pad(align) % align, 0);
+            }
         }
     }
 

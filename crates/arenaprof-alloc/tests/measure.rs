@@ -81,3 +81,59 @@ fn the_threads_lifetime_peak_survives_a_measurement() {
     assert_eq!(m.tag(t).peak_bytes, 100, "{m}");
     assert_eq!(peak(&arenaprof_alloc::stats()), before);
 }
+
+/// Peaks stay exact when growth raises live bytes past the recorded peak
+/// without an edge per allocation: a random walk of allocations and frees
+/// (sizes from 8 B to 200 KiB, so both quiet growth and batch edges occur)
+/// against a ledger of its own running maximum.
+#[test]
+fn peak_of_a_random_walk_matches_the_ledger() {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for round in 0..50 {
+        let ops: Vec<(bool, usize)> = (0..2000)
+            .map(|_| {
+                let r = next();
+                let size = if r % 50 == 0 {
+                    8 + (r >> 8) as usize % (200 << 10)
+                } else {
+                    8 + (r >> 8) as usize % 600
+                };
+                // Grow more than shrink, in phases.
+                let grow = (r >> 40) % 100 < if round % 2 == 0 { 70 } else { 55 };
+                (grow, size)
+            })
+            .collect();
+        // The ledger: the walk's exact running maximum of live bytes, given
+        // that each free drops the oldest block still held.
+        let mut held = std::collections::VecDeque::new();
+        let (mut live, mut max) = (0u64, 0u64);
+        for &(grow, size) in &ops {
+            if grow || held.is_empty() {
+                held.push_back(size);
+                live += size as u64;
+                max = max.max(live);
+            } else {
+                live -= held.pop_front().unwrap() as u64;
+            }
+        }
+        let (_, m) = measure(|| {
+            let mut blocks: std::collections::VecDeque<Vec<u8>> =
+                std::collections::VecDeque::with_capacity(ops.len());
+            for &(grow, size) in &ops {
+                if grow || blocks.is_empty() {
+                    blocks.push_back(black_box(Vec::with_capacity(size)));
+                } else {
+                    drop(blocks.pop_front());
+                }
+            }
+        });
+        let deque = (ops.len() * std::mem::size_of::<Vec<u8>>()) as u64;
+        assert_eq!(m.total.peak_bytes, max + deque, "round {round}: {m}");
+    }
+}

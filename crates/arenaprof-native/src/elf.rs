@@ -11,6 +11,14 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 const PT_DYNAMIC: u32 = 2;
 /// `PT_LOAD`.
 const PT_LOAD: u32 = 1;
+/// `PT_NOTE`.
+const PT_NOTE: u32 = 4;
+/// `PF_X`: the segment is executable.
+const PF_X: u32 = 1;
+/// `PF_R`: the segment is readable.
+const PF_R: u32 = 4;
+/// `NT_GNU_BUILD_ID`.
+const NT_GNU_BUILD_ID: u32 = 3;
 /// `PT_GNU_RELRO`.
 const PT_GNU_RELRO: u32 = 0x6474_e552;
 
@@ -113,6 +121,77 @@ impl Object<'_> {
             hi = hi.max(s.wrapping_add(p.p_memsz as usize));
         }
         (lo, hi)
+    }
+
+    /// Calls `f(start, limit, file_offset)` for each executable `PT_LOAD`
+    /// segment, widened to pages as the kernel maps it.
+    pub fn for_each_executable_segment(&self, f: &mut dyn FnMut(usize, usize, u64)) {
+        const PAGE: usize = 4096;
+        for p in self
+            .phdrs
+            .iter()
+            .filter(|p| p.p_type == PT_LOAD && p.p_flags & PF_X != 0)
+        {
+            let start = self.base.wrapping_add(p.p_vaddr as usize);
+            let aligned = start & !(PAGE - 1);
+            let limit = start.wrapping_add(p.p_memsz as usize);
+            f(
+                aligned,
+                limit,
+                p.p_offset.saturating_sub((start - aligned) as u64),
+            );
+        }
+    }
+
+    /// Copies the object's GNU build ID (`NT_GNU_BUILD_ID` note) into `out`
+    /// and returns its length (0 when there is none, or it is longer than
+    /// `out`). The notes are read in place, and only where a readable
+    /// `PT_LOAD` segment maps them.
+    pub fn build_id(&self, out: &mut [u8]) -> usize {
+        let readable = |vaddr: u64, len: u64| {
+            self.phdrs.iter().any(|p| {
+                p.p_type == PT_LOAD
+                    && p.p_flags & PF_R != 0
+                    && vaddr >= p.p_vaddr
+                    && vaddr.saturating_add(len) <= p.p_vaddr.saturating_add(p.p_filesz)
+            })
+        };
+        for note in self.phdrs.iter().filter(|p| p.p_type == PT_NOTE) {
+            if !readable(note.p_vaddr, note.p_filesz) {
+                continue;
+            }
+            let align = if note.p_align == 8 { 8 } else { 4 };
+            let pad = |n: usize| n.div_ceil(align) * align;
+            let base = self.base.wrapping_add(note.p_vaddr as usize) as *const u8;
+            let len = note.p_filesz as usize;
+            // SAFETY: `[base, base + len)` lies in a readable PT_LOAD segment
+            // of a loaded object (checked above), mapped while the loader
+            // lock is held (this runs inside `for_each_object`).
+            let bytes = unsafe { std::slice::from_raw_parts(base, len) };
+            let mut at = 0usize;
+            while at + 12 <= bytes.len() {
+                let word = |o: usize| {
+                    u32::from_ne_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]])
+                };
+                let (namesz, descsz, kind) =
+                    (word(at) as usize, word(at + 4) as usize, word(at + 8));
+                let name_at = at + 12;
+                let desc_at = name_at.saturating_add(pad(namesz));
+                let end = desc_at.saturating_add(pad(descsz));
+                if desc_at.saturating_add(descsz) > bytes.len() {
+                    break;
+                }
+                if kind == NT_GNU_BUILD_ID
+                    && &bytes[name_at..name_at + namesz.min(4)] == b"GNU\0"
+                    && descsz <= out.len()
+                {
+                    out[..descsz].copy_from_slice(&bytes[desc_at..desc_at + descsz]);
+                    return descsz;
+                }
+                at = end;
+            }
+        }
+        0
     }
 
     /// Whether the loader and kernel objects should never be patched.

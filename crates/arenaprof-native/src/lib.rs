@@ -18,6 +18,8 @@
 //!   at run time (OpenBLAS, MKL, BLIS, libgomp/libiomp/libomp), their
 //!   versions, threading layers and thread counts; [`blas::set_threads`]
 //!   and the scoped [`blas::limits`].
+//! - [`code`]: the executable segments of the loaded objects with their
+//!   GNU build IDs (for pprof's mappings).
 //! - [`process_memory`]: one call that reads everything above for a
 //!   snapshot.
 //!
@@ -46,6 +48,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 pub mod blas;
+pub mod code;
 mod elf;
 pub mod hooks;
 pub mod maps;

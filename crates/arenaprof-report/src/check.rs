@@ -13,6 +13,10 @@
 //! | `max_tag` NAME=SIZE | `tags[name].live_bytes` |
 //! | `max_tag_peak` NAME=SIZE | `tags[name].peak_bytes` |
 //!
+//! A tag limit that names no tag of the report is refused by [`validate`]
+//! (the command exits 2 naming the tags there are); [`check`] itself counts
+//! it as 0 with a note. [`Outcome::to_json`] is the machine-readable verdict.
+//!
 //! When several tag rows share a name (a user tag called `other-tags` beside
 //! the allocator's overflow row), a tag limit checks every one of them, each
 //! named `tags[NAME#ID]`, and a note says so: no row is silently preferred.
@@ -77,6 +81,161 @@ pub struct Outcome {
     pub passed: Vec<String>,
     /// Remarks, e.g. a tag that does not occur in the report.
     pub notes: Vec<String>,
+    /// Every limit checked, in order, held or not (for `--format json`).
+    pub results: Vec<LimitResult>,
+}
+
+/// One limit and what was measured against it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LimitResult {
+    /// The option, e.g. `--max-tag gemm-workspace=`.
+    pub limit_flag: String,
+    /// The JSON field checked, e.g. `tags[gemm-workspace].live_bytes`.
+    pub field: String,
+    /// Its value in bytes; `None` when it was not measured (which fails).
+    pub measured: Option<u64>,
+    /// The limit in bytes.
+    pub limit: u64,
+    /// Whether the limit held.
+    pub pass: bool,
+    /// One line for a person.
+    pub message: String,
+}
+
+impl Outcome {
+    /// Records a limit that could not be checked (a failure) or was.
+    pub(crate) fn record(
+        &mut self,
+        field: &str,
+        flag: &str,
+        measured: Option<u64>,
+        max: u64,
+        message: String,
+    ) {
+        let pass = measured.is_some_and(|v| v <= max);
+        if pass {
+            self.passed.push(message.clone());
+        } else {
+            self.violations.push(Violation {
+                field: field.to_owned(),
+                value: measured.unwrap_or(0),
+                max,
+                message: message.clone(),
+            });
+        }
+        self.results.push(LimitResult {
+            limit_flag: flag.trim_end().to_owned(),
+            field: field.to_owned(),
+            measured,
+            limit: max,
+            pass,
+            message,
+        });
+    }
+
+    /// Checks `value` against `max`; `why` is appended to a violation.
+    pub(crate) fn check(&mut self, field: &str, flag: &str, value: u64, max: u64, why: String) {
+        let message = if value > max {
+            format!(
+                "{field} = {} exceeds {flag}{}{why}",
+                format_bytes(value),
+                format_bytes(max)
+            )
+        } else {
+            format!(
+                "{field} = {} within {flag}{}",
+                format_bytes(value),
+                format_bytes(max)
+            )
+        };
+        self.record(field, flag, Some(value), max, message);
+    }
+
+    /// The machine-readable verdict (`arenaprof check --format json`):
+    /// `{"schema": "arenaprof-check", "schema_version": 1, "pass": ...,
+    /// "limits": [{"limit_flag", "field", "measured", "limit", "pass",
+    /// "message"}], "notes": [...]}`, sizes in bytes.
+    ///
+    /// ```
+    /// use arenaprof_report::check::{check, Limits};
+    /// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+    /// let out = check(&r, &Limits { max_live: Some(1024), ..Default::default() });
+    /// let v: serde_json::Value = serde_json::from_str(&out.to_json()).unwrap();
+    /// assert_eq!(v["pass"], true);
+    /// assert_eq!(v["limits"][0]["field"], "totals.live_bytes");
+    /// assert_eq!((v["limits"][0]["measured"].as_u64(), v["limits"][0]["limit"].as_u64()), (Some(0), Some(1024)));
+    /// ```
+    pub fn to_json(&self) -> String {
+        let v = serde_json::json!({
+            "schema": "arenaprof-check",
+            "schema_version": 1,
+            "pass": self.violations.is_empty(),
+            "limits": self.results,
+            "notes": self.notes,
+        });
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Why limits cannot be checked at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// A tag limit names tags the report does not have (a typo would
+    /// otherwise pass as 0 bytes).
+    #[error("unknown tag{} {} in the limits; tags in the report: {known}", if .unknown.len() == 1 { "" } else { "s" }, .unknown.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", "))]
+    UnknownTags {
+        /// The names given that match no tag (escaped).
+        unknown: Vec<String>,
+        /// The tags the report has, escaped, comma-separated (the first 20,
+        /// then how many more).
+        known: String,
+    },
+}
+
+/// Refuses tag limits that name no tag of the report.
+///
+/// ```
+/// use arenaprof_report::check::{validate, Limits};
+/// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+/// let limits = Limits { max_tag: vec![("gemm-worksapce".into(), 1)], ..Default::default() };
+/// let e = validate(&r, &limits).unwrap_err();
+/// assert!(e.to_string().starts_with("unknown tag \"gemm-worksapce\""));
+/// ```
+pub fn validate(r: &Report, limits: &Limits) -> Result<(), CheckError> {
+    let mut unknown: Vec<String> = Vec::new();
+    for (tag, _) in limits.max_tag.iter().chain(&limits.max_tag_peak) {
+        let shown = name(tag).into_owned();
+        if !r.tags.iter().any(|t| &t.name == tag) && !unknown.contains(&shown) {
+            unknown.push(shown);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(CheckError::UnknownTags {
+        unknown,
+        known: known_tags(r),
+    })
+}
+
+fn known_tags(r: &Report) -> String {
+    const KNOWN: usize = 20;
+    if r.tags.is_empty() {
+        return "none".to_owned();
+    }
+    let mut known = r
+        .tags
+        .iter()
+        .take(KNOWN)
+        .map(|t| name(&t.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if r.tags.len() > KNOWN {
+        known.push_str(&format!(" and {} more", r.tags.len() - KNOWN));
+    }
+    known
 }
 
 /// Parses `NAME=SIZE`, e.g. `gemm-workspace=16MiB`.
@@ -96,27 +255,6 @@ pub fn parse_tag_limit(s: &str) -> Result<(String, u64), String> {
     }
     let n = parse_size(size).map_err(|e| e.to_string())?;
     Ok((name.to_owned(), n))
-}
-
-fn one(out: &mut Outcome, field: &str, flag: &str, value: u64, max: u64, why: String) {
-    if value > max {
-        out.violations.push(Violation {
-            field: field.to_owned(),
-            value,
-            max,
-            message: format!(
-                "{field} = {} exceeds {flag}{}{why}",
-                format_bytes(value),
-                format_bytes(max)
-            ),
-        });
-    } else {
-        out.passed.push(format!(
-            "{field} = {} within {flag}{}",
-            format_bytes(value),
-            format_bytes(max)
-        ));
-    }
 }
 
 /// Checks `r` against `limits`.
@@ -173,11 +311,10 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 )
             })
             .unwrap_or_default();
-        one(&mut out, field, "--max-wasted ", value, max, why);
+        out.check(field, "--max-wasted ", value, max, why);
     }
     if let Some(max) = limits.max_live {
-        one(
-            &mut out,
+        out.check(
             "totals.live_bytes",
             "--max-live ",
             r.totals.live_bytes,
@@ -190,8 +327,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             " (peak at {})",
             crate::units::format_ns(r.totals.peak_at_ns)
         );
-        one(
-            &mut out,
+        out.check(
             "totals.peak_bytes",
             "--max-peak ",
             r.totals.peak_bytes,
@@ -200,8 +336,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         );
     }
     if let Some(max) = limits.max_rss {
-        one(
-            &mut out,
+        out.check(
             "memory.rss_bytes",
             "--max-rss ",
             r.memory.rss_bytes,
@@ -222,17 +357,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             let rows = by_name.get(tag.as_str()).map_or(&[][..], Vec::as_slice);
             let shown = name(tag);
             if rows.is_empty() {
-                const KNOWN: usize = 20;
-                let mut known = r
-                    .tags
-                    .iter()
-                    .take(KNOWN)
-                    .map(|t| name(&t.name))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if r.tags.len() > KNOWN {
-                    known.push_str(&format!(" and {} more", r.tags.len() - KNOWN));
-                }
+                let known = known_tags(r);
                 out.notes.push(format!(
                     "tag \"{shown}\" does not occur in the report (counted as 0); known tags: {known}"
                 ));
@@ -268,8 +393,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 } else {
                     (format!("{key}.live_bytes"), c.live_bytes)
                 };
-                one(
-                    &mut out,
+                out.check(
                     &field,
                     &format!("{flag}{shown}="),
                     value,

@@ -58,6 +58,12 @@ pub struct Diff {
     pub sites: Vec<DeltaRow>,
     /// Per arena origin.
     pub arenas: Vec<DeltaRow>,
+    /// Every rung of the memory ladder (`memory.gap.<rung>`, in the ladder's
+    /// order, changed or not) and the profiler's resident overhead
+    /// (`overhead.total_bytes`), so what the program holds is told apart
+    /// from what the profiler does. Negative rungs count as 0.
+    #[serde(default)]
+    pub memory: Vec<DeltaRow>,
 }
 
 fn row(key: &str, metric: &str, before: u64, after: u64) -> DeltaRow {
@@ -212,6 +218,37 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
         arena_map(before, true),
         arena_map(after, true),
     ));
+    let rung = |r: &Report, name: &str| {
+        r.memory
+            .gap
+            .iter()
+            .filter(|g| g.name == name)
+            .map(|g| g.bytes.max(0) as u64)
+            .sum::<u64>()
+    };
+    let mut names: Vec<&str> = after.memory.gap.iter().map(|g| g.name.as_str()).collect();
+    for g in &before.memory.gap {
+        if !names.contains(&g.name.as_str()) {
+            names.push(&g.name);
+        }
+    }
+    let mut memory: Vec<DeltaRow> = names
+        .into_iter()
+        .map(|n| {
+            row(
+                &format!("memory.gap.{n}"),
+                "bytes",
+                rung(before, n),
+                rung(after, n),
+            )
+        })
+        .collect();
+    memory.push(row(
+        "overhead.total_bytes",
+        "bytes",
+        before.overhead.total_bytes,
+        after.overhead.total_bytes,
+    ));
     Diff {
         schema: DIFF_SCHEMA.to_owned(),
         schema_version: crate::report::SCHEMA_VERSION,
@@ -219,6 +256,7 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
         tags: sorted(tags),
         sites: sorted(sites),
         arenas: sorted(arenas),
+        memory,
     }
 }
 
@@ -268,5 +306,10 @@ pub fn render_text_within(d: &Diff, budget: &mut Budget) -> Result<String, Budge
     section(&mut out, "TAGS (largest growth first)", &d.tags);
     section(&mut out, "SITES (top sites of each report)", &d.sites);
     section(&mut out, "ARENAS (by origin: op at site)", &d.arenas);
+    section(
+        &mut out,
+        "MEMORY LADDER (profiler_* rungs and overhead are the profiler's)",
+        &d.memory,
+    );
     out.finish()
 }

@@ -13,10 +13,10 @@
 //! ```
 
 use arenaprof_snapshot::{
-    ArenaRecord, Counters, Frame, HeapProfile, Histogram, JemallocStats, Layout, Mark, Meta,
-    NativeMemory, Overhead, PointReason, ProcessStats, Registry, Sample, SamplingConfig,
-    SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow, Timeline,
-    TimelinePoint, ViewRecord,
+    ArenaRecord, CodeMap, CodeMapping, Counters, Frame, HeapProfile, Histogram, JemallocStats,
+    Layout, Mark, Meta, NativeMemory, Overhead, PointReason, ProcessStats, Registry, Sample,
+    SamplingConfig, SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow,
+    Timeline, TimelinePoint, ViewRecord,
 };
 
 /// Elements of the big `arange` in [`pinned_views`].
@@ -424,6 +424,16 @@ pub fn pinned_views() -> Snapshot {
         registry: pinned_registry(),
         sections: vec![],
         native,
+        code: CodeMap {
+            mappings: vec![CodeMapping {
+                start: 0x5555_5555_4000,
+                limit: 0x5555_5560_0000,
+                file_offset: 0x1000,
+                path: "/usr/local/bin/demo_app".into(),
+                build_id: "0123456789abcdef0123456789abcdef01234567".into(),
+            }],
+            frame_addresses: Vec::new(),
+        },
         retention: pinned_retention(),
     }
 }

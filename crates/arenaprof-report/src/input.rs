@@ -3,7 +3,8 @@
 //!
 //! Errors are values with a message for a person; nothing here panics on bad
 //! input. Inputs must be regular files of at most [`MAX_INPUT_BYTES`] (a
-//! FIFO or `/dev/zero` is refused at once), and each comes with the
+//! FIFO or `/dev/zero` is refused at once), or standard input when the path
+//! is `-` (read to its end, refused past the same limit), and each comes with the
 //! [`Budget`] of its size, which the analysis and the renderers share.
 //!
 //! ```
@@ -71,7 +72,7 @@ pub fn snapshot(path: &Path) -> Result<Snapshot, InputError> {
 /// Reads a snapshot file, with the budget of its size for what the
 /// commands then make of it.
 pub fn snapshot_budgeted(path: &Path) -> Result<(Snapshot, Budget), InputError> {
-    let bytes = read(path)?;
+    let bytes = read_bytes(path)?;
     let budget = Budget::for_input(bytes.len() as u64);
     Ok((snapshot_from_bytes(&bytes)?, budget))
 }
@@ -86,7 +87,37 @@ pub fn snapshot_from_bytes(bytes: &[u8]) -> Result<Snapshot, InputError> {
 
 /// Reads `path`: a regular file (FIFOs, devices and directories are refused
 /// at once, without blocking) of at most [`MAX_INPUT_BYTES`].
-fn read(path: &Path) -> Result<Vec<u8>, InputError> {
+/// Whether `path` names standard input (`-`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Reads standard input to its end, at most `max` bytes (more is refused
+/// without reading further than `max + 1`).
+pub fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than the {max}-byte input limit"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The bytes of `path` (standard input for `-`), as every loader here
+/// reads them: a regular file, or the stream, of at most
+/// [`MAX_INPUT_BYTES`].
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
+    if is_stdin(path) {
+        return read_stdin(MAX_INPUT_BYTES)
+            .map_err(|e| InputError::Io("standard input".to_owned(), e));
+    }
     read_input(path, MAX_INPUT_BYTES).map_err(|e| InputError::Io(path.display().to_string(), e))
 }
 
@@ -98,10 +129,29 @@ pub fn report(path: &Path, opts: &Options) -> Result<Report, InputError> {
 /// Like [`report`], with the input's budget less what the analysis spent,
 /// for rendering.
 pub fn report_budgeted(path: &Path, opts: &Options) -> Result<(Report, Budget), InputError> {
-    let bytes = read(path)?;
+    let bytes = read_bytes(path)?;
     let mut budget = Budget::for_input(bytes.len() as u64);
     let r = report_from_bytes_within(&bytes, opts, &mut budget)?;
     Ok((r, budget))
+}
+
+/// Like [`report_budgeted`], also returning the snapshot when the input was
+/// one (`None` for a JSON report), for renderers that draw its stacks (the
+/// HTML page's flame graph).
+pub fn report_and_snapshot_budgeted(
+    path: &Path,
+    opts: &Options,
+) -> Result<(Report, Option<Snapshot>, Budget), InputError> {
+    let bytes = read_bytes(path)?;
+    let mut budget = Budget::for_input(bytes.len() as u64);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') && (bytes.starts_with(&MAGIC) || MAGIC.starts_with(&bytes)) {
+        let snap = snapshot_from_bytes(&bytes)?;
+        let r = analyze_within(&snap, opts, &mut budget)?;
+        return Ok((r, Some(snap), budget));
+    }
+    let r = report_from_bytes_within(&bytes, opts, &mut budget)?;
+    Ok((r, None, budget))
 }
 
 /// Like [`report`], from bytes, within the budget of their size.

@@ -58,7 +58,9 @@ pub use analysis::{analyze, analyze_within, Options};
 
 /// The analysis passes [`analyze`] runs, one module each.
 pub mod passes {
-    pub use crate::analysis::{counters, memory, native, retention, sites, timeline};
+    pub use crate::analysis::{
+        counters, estimate, memory, native, retention, sites, timeline, trim,
+    };
 }
 pub use budget::{Budget, BudgetError};
 pub use native::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};

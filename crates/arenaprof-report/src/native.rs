@@ -2,7 +2,7 @@
 //! (part of the JSON schema, `docs/JSON.md`): `memory.outside_allocator[]`,
 //! `memory.hooked_objects[]`, `blas[]`.
 
-use crate::check::{Outcome, Violation};
+use crate::check::Outcome;
 use crate::report::Report;
 use crate::units::format_bytes;
 use serde::{Deserialize, Serialize};
@@ -169,11 +169,12 @@ pub(crate) fn check_limits(
     ] {
         let Some(max) = max else { continue };
         if !m.measured {
-            out.violations.push(Violation {
-                field: field.to_owned(),
-                value: 0,
+            out.record(
+                field,
+                flag,
+                None,
                 max,
-                message: format!(
+                format!(
                     "{field} was not measured, so {flag}{} cannot be checked ({})",
                     format_bytes(max),
                     m.notes.first().map_or(
@@ -181,24 +182,9 @@ pub(crate) fn check_limits(
                         |n| n.as_str()
                     )
                 ),
-            });
-        } else if value > max {
-            out.violations.push(Violation {
-                field: field.to_owned(),
-                value,
-                max,
-                message: format!(
-                    "{field} = {} exceeds {flag}{}{why}",
-                    format_bytes(value),
-                    format_bytes(max)
-                ),
-            });
+            );
         } else {
-            out.passed.push(format!(
-                "{field} = {} within {flag}{}",
-                format_bytes(value),
-                format_bytes(max)
-            ));
+            out.check(field, flag, value, max, why);
         }
     }
 }

@@ -263,14 +263,25 @@ pub struct OverheadInfo {
     pub header_bytes_per_alloc: u64,
     /// Header bytes held by live allocations.
     pub live_header_bytes: u64,
-    /// Bytes of the profiler's fixed tables.
+    /// Bytes of the profiler's fixed tables (reserved; see `tables_resident_bytes`).
     pub table_bytes: u64,
-    /// Bytes of the profiler's own heap data (stacks, samples, registry).
+    /// Bytes of the profiler's own heap data (stacks, samples, registry), live.
     pub internal_live_bytes: u64,
-    /// Sum of the three byte figures above.
+    /// Resident bytes of the profiler's fixed tables (from the mappings;
+    /// `table_bytes` when they were not measured).
+    #[serde(default)]
+    pub tables_resident_bytes: u64,
+    /// Resident bytes of the profiler's heap: its jemalloc arena's (live
+    /// data, rounding, metadata), or `internal_live_bytes` without one.
+    #[serde(default)]
+    pub heap_resident_bytes: u64,
+    /// What the profiler holds resident: headers, heap and tables.
     pub total_bytes: u64,
     /// `total_bytes` as a percentage of tracked live bytes.
     pub percent_of_tracked: f64,
+    /// `total_bytes` as a percentage of RSS: meaningful for a tiny program too.
+    #[serde(default)]
+    pub percent_of_rss: f64,
     /// Backtraces captured.
     pub backtraces_captured: u64,
     /// Time spent capturing backtraces.
@@ -516,6 +527,22 @@ pub struct SiteRow {
     pub bytes: u64,
     /// Estimated objects (sum of weights).
     pub objects: u64,
+    /// Samples behind the estimates (0: figures that came aggregated, as at
+    /// the peak, without an interval).
+    #[serde(default)]
+    pub samples: u64,
+    /// 95% interval of `objects` (see [`crate::passes::estimate`]).
+    #[serde(default)]
+    pub objects_low: u64,
+    /// Upper end of `objects`' 95% interval.
+    #[serde(default)]
+    pub objects_high: u64,
+    /// 95% interval of `bytes`.
+    #[serde(default)]
+    pub bytes_low: u64,
+    /// Upper end of `bytes`' 95% interval.
+    #[serde(default)]
+    pub bytes_high: u64,
     /// Tag that most of these bytes were allocated under.
     pub tag: String,
     /// The heaviest stack through this site, innermost first (at most 16 frames).

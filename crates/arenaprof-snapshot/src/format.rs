@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //! 0      8     magic  "ARENAPRF"
-//! 8      4     format version, u32 little-endian (currently 3; 1 and 2 are still read)
+//! 8      4     format version, u32 little-endian (currently 4; 1 to 3 are still read)
 //! 12     4     flags, u32 LE (0; reserved)
 //! 16     8     payload length in bytes, u64 LE
 //! 24     4     CRC-32 (IEEE) of the payload, u32 LE
@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
 /// The format version this crate writes (and reads).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format version this crate still reads: version 1 (no
 /// `native` section) decodes into a [`Snapshot`] whose
 /// [`native.measured`](crate::NativeMemory::measured) is false; version 2
-/// (no `retention` history) decodes with an empty
-/// [`retention`](crate::RetentionHistory) (`tracked` false).
+/// (no `code` section) into one whose [`code`](crate::CodeMap) is empty;
+/// version 3 (no `retention` history) into one whose
+/// [`retention`](crate::RetentionHistory) is empty (`tracked` false).
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 28;
@@ -70,14 +71,7 @@ impl Snapshot {
     /// Encodes the snapshot as a complete file image (header and payload).
     pub fn to_bytes(&self) -> Result<Vec<u8>, FormatError> {
         let payload = postcard::to_stdvec(self).map_err(|e| FormatError::Decode(e.to_string()))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        Ok(out)
+        Ok(image(FORMAT_VERSION, &payload))
     }
 
     /// Size of [`Snapshot::to_bytes`]' image, computed without building it.
@@ -139,9 +133,23 @@ impl Snapshot {
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
             (v1.into(), rest)
         } else if version == 2 {
-            let (v2, rest): (SnapshotV2, &[u8]) =
+            // Postcard writes a struct as its fields in order: version 2's
+            // payload is version 1's fields, then `native`.
+            let ((v1, native), rest): ((SnapshotV1, crate::NativeMemory), &[u8]) =
                 postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
-            (v2.into(), rest)
+            let mut snap = Snapshot::from(v1);
+            snap.native = native;
+            (snap, rest)
+        } else if version == 3 {
+            // Version 3: version 2's fields, then `code`.
+            let ((v1, native, code), rest): (
+                (SnapshotV1, crate::NativeMemory, crate::CodeMap),
+                &[u8],
+            ) = postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+            let mut snap = Snapshot::from(v1);
+            snap.native = native;
+            snap.code = code;
+            (snap, rest)
         } else {
             postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
         };
@@ -206,77 +214,52 @@ impl From<SnapshotV1> for Snapshot {
                 ],
                 ..Default::default()
             },
+            code: crate::CodeMap::default(),
             retention: Default::default(),
         }
     }
 }
 
-/// The version-2 payload: today's [`Snapshot`] without the trailing
-/// `retention` history.
-#[derive(Deserialize)]
-struct SnapshotV2 {
-    meta: crate::Meta,
-    tags: Vec<crate::TagStats>,
-    threads: Vec<crate::ThreadStats>,
-    total: crate::Counters,
-    timeline: crate::Timeline,
-    heap: crate::HeapProfile,
-    process: crate::ProcessStats,
-    overhead: crate::Overhead,
-    registry: crate::Registry,
-    sections: Vec<crate::Section>,
-    native: crate::NativeMemory,
-}
-
-impl From<SnapshotV2> for Snapshot {
-    fn from(v: SnapshotV2) -> Snapshot {
-        Snapshot {
-            meta: v.meta,
-            tags: v.tags,
-            threads: v.threads,
-            total: v.total,
-            timeline: v.timeline,
-            heap: v.heap,
-            process: v.process,
-            overhead: v.overhead,
-            registry: v.registry,
-            sections: v.sections,
-            native: v.native,
-            retention: Default::default(),
-        }
-    }
-}
-
-/// Encodes `snap` as a version-2 file image (no `retention` history): what
-/// a 0.2 writer produced. For tests of the reader's compatibility.
+/// Encodes `snap` as a version-3 file image (no `retention` history).
+/// For tests of the reader's compatibility.
 ///
 /// ```
 /// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.code.mappings.push(Default::default());
 /// s.retention.tracked = true;
-/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v2(&s).unwrap()).unwrap();
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v3(&s).unwrap()).unwrap();
+/// assert_eq!(back.code.mappings.len(), 1);
 /// assert!(!back.retention.tracked);
 /// ```
-pub fn to_bytes_v2(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
-    let mut payload = Vec::new();
+pub fn to_bytes_v3(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = to_payload_v1(snap)?;
     for part in [
-        postcard::to_stdvec(&snap.meta),
-        postcard::to_stdvec(&snap.tags),
-        postcard::to_stdvec(&snap.threads),
-        postcard::to_stdvec(&snap.total),
-        postcard::to_stdvec(&snap.timeline),
-        postcard::to_stdvec(&snap.heap),
-        postcard::to_stdvec(&snap.process),
-        postcard::to_stdvec(&snap.overhead),
-        postcard::to_stdvec(&snap.registry),
-        postcard::to_stdvec(&snap.sections),
         postcard::to_stdvec(&snap.native),
+        postcard::to_stdvec(&snap.code),
     ] {
         payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
     }
+    Ok(image(3, &payload))
+}
+
+/// Encodes `snap` as a version-2 file image (no `code` section): what a
+/// 0.2 writer produced. For tests of the reader's compatibility.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.native.measured = true;
+/// s.code.mappings.push(Default::default());
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v2(&s).unwrap()).unwrap();
+/// assert!(back.native.measured);
+/// assert!(back.code.mappings.is_empty());
+/// ```
+pub fn to_bytes_v2(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = to_payload_v1(snap)?;
+    payload
+        .extend(postcard::to_stdvec(&snap.native).map_err(|e| FormatError::Decode(e.to_string()))?);
     Ok(image(2, &payload))
 }
 
-/// A file image: the header for `version`, then `payload`.
 fn image(version: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(&MAGIC);
@@ -299,6 +282,10 @@ fn image(version: u32, payload: &[u8]) -> Vec<u8> {
 /// assert!(!back.native.measured);
 /// ```
 pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    Ok(image(1, &to_payload_v1(snap)?))
+}
+
+fn to_payload_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
     let mut payload = Vec::new();
     for part in [
         postcard::to_stdvec(&snap.meta),
@@ -314,7 +301,7 @@ pub fn to_bytes_v1(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
     ] {
         payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
     }
-    Ok(image(1, &payload))
+    Ok(payload)
 }
 
 /// Largest input [`read_input`] accepts by default, and [`Snapshot::read`]

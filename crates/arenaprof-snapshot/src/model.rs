@@ -29,8 +29,11 @@ pub struct Snapshot {
     /// Memory outside the allocator, by mapping; BLAS runtimes (format
     /// version 2; not measured in version-1 files).
     pub native: crate::NativeMemory,
+    /// Executable mappings with build IDs (format version 3; empty in
+    /// older files).
+    pub code: crate::CodeMap,
     /// Retention over the run: the registry's picture at the moment wasted
-    /// bytes were highest, and a wasted-bytes series (format version 3;
+    /// bytes were highest, and a wasted-bytes series (format version 4;
     /// empty in older files).
     pub retention: RetentionHistory,
 }
@@ -40,7 +43,7 @@ pub struct Snapshot {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RetentionHistory {
     /// Whether the writer tracked retention over the run (false in files
-    /// of format versions 1 and 2, and when no array was ever made).
+    /// of format versions 1 to 3, and when no array was ever made).
     pub tracked: bool,
     /// The picture at the highest wasted bytes seen, if any arena was ever
     /// wasted.
@@ -359,7 +362,8 @@ pub struct JemallocStats {
 /// The profiler's own cost.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overhead {
-    /// Header bytes added to each allocation (for alignments up to 16).
+    /// Header bytes added to each allocation (8 at any alignment: a prefix up
+    /// to alignment 8, a trailer above it).
     pub header_bytes_per_alloc: u64,
     /// Header bytes held by live tracked allocations now.
     pub live_header_bytes: u64,

@@ -10,30 +10,119 @@ use std::path::PathBuf;
 /// Reads `.arenaprof` snapshots written by the tracking allocator
 /// (`arenaprof::snapshot().write(path)` or `ARENAPROF_OUT=run.arenaprof`).
 /// Exit status: 0 success, 1 a `check` limit was exceeded, 2 bad input or usage.
+/// Every snapshot argument may be `-` (standard input), every `-o` too
+/// (standard output).
 #[derive(Debug, Parser)]
-#[command(name = "arenaprof", version)]
+#[command(name = "arenaprof", version, after_help = TOP_HELP)]
 pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
 }
 
+const TOP_HELP: &str = "\\
+Examples:
+  ARENAPROF_OUT=run.arenaprof ARENAPROF_SAMPLE=bytes ./my_program
+  arenaprof report run.arenaprof
+  arenaprof flame run.arenaprof -o live.svg
+  arenaprof check run.arenaprof --max-tag gemm-workspace=16MiB
+
+Run `arenaprof help COMMAND` for each command's examples.";
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Report tags, threads, memory, timeline, retention and sites.
+    #[command(after_help = REPORT_HELP)]
     Report(ReportArgs),
-    /// Draw a flame graph (SVG) of sampled allocation stacks.
+    /// Draw a flame graph (SVG, or folded stacks) of sampled allocation
+    /// stacks; by default the bytes still live at snapshot time.
+    #[command(after_help = FLAME_HELP)]
     Flame(FlameArgs),
     /// Write a pprof heap profile (gzipped profile.proto).
+    #[command(after_help = PPROF_HELP)]
     Pprof(PprofArgs),
+    /// Export the live-bytes timeline for trace viewers (Perfetto, Chrome) or as CSV.
+    #[command(after_help = TIMELINE_HELP)]
+    Timeline(TimelineArgs),
     /// Show what grew between two snapshots or JSON reports.
+    #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
     /// Fail (exit 1) when a snapshot or JSON report exceeds limits.
+    #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
     /// Run the built-in demonstration.
+    #[command(after_help = DEMO_HELP)]
     Demo(DemoArgs),
 }
+
+const REPORT_HELP: &str = "\
+Examples:
+  arenaprof report run.arenaprof                      text, fitted to the terminal
+  arenaprof report run.arenaprof --width 0 | less     no width limit
+  arenaprof report run.arenaprof --format html -o report.html
+  arenaprof report run.arenaprof --format json -o - | jq .totals
+  cat run.arenaprof | arenaprof report -              read standard input
+
+The text width is --width, else $COLUMNS, else the terminal's, else 100.";
+
+const FLAME_HELP: &str = "\
+By default the flame graph draws the bytes still live at snapshot time,
+by allocation stack, each stack rooted at its tag. Allocator, tracker and
+standard-library frames at the leaf and the runtime's start-up frames are
+trimmed, as in the report's site tables.
+
+Examples:
+  arenaprof flame run.arenaprof -o live.svg
+  arenaprof flame run.arenaprof --peak -o peak.svg
+  arenaprof flame run.arenaprof --alloc --folded -o - | inferno-flamegraph > alloc.svg
+  arenaprof flame run.arenaprof --leaks -o leaks.svg";
+
+const PPROF_HELP: &str = "\
+Sample types: alloc_objects, alloc_space, inuse_objects, inuse_space (the
+default). Each sample carries the labels tag and thread and the numeric
+label bytes (allocation size). Mappings carry the binaries' build IDs.
+
+Examples:
+  arenaprof pprof run.arenaprof -o heap.pb.gz && go tool pprof -top heap.pb.gz
+  arenaprof pprof run.arenaprof -o - > heap.pb.gz";
+
+const TIMELINE_HELP: &str = "\
+perfetto: Chrome trace event JSON, one counter track per tag plus the total,
+marks as instant events; open it in ui.perfetto.dev or chrome://tracing.
+csv: t_ns, then live bytes per tag, then the total (docs/trace.md).
+
+Examples:
+  arenaprof timeline run.arenaprof -o trace.json
+  arenaprof timeline run.arenaprof --format csv -o - | column -s, -t";
+
+const DIFF_HELP: &str = "\
+--flame and --folded need two snapshots (JSON reports have no stacks): the
+differential flame graph's widths are the later snapshot's bytes, red frames
+grew and blue ones shrank; --folded writes `stack BEFORE AFTER` lines as
+inferno-diff-folded does.
+
+Examples:
+  arenaprof diff before.arenaprof after.arenaprof
+  arenaprof diff before.json after.json --format json -o diff.json
+  arenaprof diff before.arenaprof after.arenaprof --flame diff.svg
+  arenaprof diff before.arenaprof after.arenaprof --kind alloc --folded - | inferno-flamegraph > d.svg";
+
+const CHECK_HELP: &str = "\
+Sizes are a number and an optional unit: B; KiB, MiB, GiB, TiB (powers of
+1024); KB, MB, GB, TB (powers of 1000); K, M, G, T (powers of 1024).
+Case-insensitive, a decimal fraction allowed: 4096, 16MiB, 1.5GB, 512k.
+A tag name that the report does not have is an error (exit 2) naming the
+tags it has. Exit status: 0 all limits hold, 1 one is exceeded, 2 bad input.
+
+Examples:
+  arenaprof check run.arenaprof --max-wasted 10MiB --max-tag gemm-workspace=16MiB
+  arenaprof check report.json --max-peak 1.5GB --format json | jq .pass";
+
+const DEMO_HELP: &str = "\
+Examples:
+  arenaprof demo                      OpenBLAS's per-thread buffers and a pinned view, fixed
+  arenaprof demo --quick --no-openblas --out /tmp/demo";
 
 /// Report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -49,25 +138,29 @@ pub enum Format {
 /// `arenaprof report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Snapshot file (or a JSON report to render again as text or HTML).
+    /// Snapshot file (or a JSON report to render again as text or HTML); `-` reads standard input.
     pub snapshot: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Write to FILE instead of standard output.
+    /// Write to FILE instead of standard output (`-`: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Rows per site table.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+    /// Widest text line, in characters (0: no limit). Default: $COLUMNS,
+    /// else the terminal's width, else 100.
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
 }
 
 /// `arenaprof flame`.
 #[derive(Debug, Args)]
 pub struct FlameArgs {
-    /// Snapshot file.
+    /// Snapshot file (`-`: standard input).
     pub snapshot: PathBuf,
-    /// SVG file to write.
+    /// File to write (`-`: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
     /// Wasted arena bytes by the view chain that pins them.
@@ -79,16 +172,58 @@ pub struct FlameArgs {
     /// Cumulative allocated bytes.
     #[arg(long, group = "kind")]
     pub alloc: bool,
+    /// Live bytes at snapshot time (the default).
+    #[arg(long, group = "kind")]
+    pub live: bool,
+    /// Write folded stacks (`frame;frame;frame BYTES`, inferno's format)
+    /// instead of SVG.
+    #[arg(long)]
+    pub folded: bool,
+}
+
+/// Which bytes a flame graph shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlameKind {
+    /// Live at snapshot time.
+    Live,
+    /// Live at the global peak.
+    Peak,
+    /// Cumulative allocated.
+    Alloc,
+    /// Wasted arena bytes by the view chain that pins them.
+    Leaks,
 }
 
 /// `arenaprof pprof`.
 #[derive(Debug, Args)]
 pub struct PprofArgs {
-    /// Snapshot file.
+    /// Snapshot file (`-`: standard input).
     pub snapshot: PathBuf,
-    /// File to write (gzipped profile.proto, e.g. heap.pb.gz).
+    /// File to write (gzipped profile.proto, e.g. heap.pb.gz; `-`: standard output).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+}
+
+/// Timeline formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// Chrome trace event JSON (ui.perfetto.dev, chrome://tracing).
+    Perfetto,
+    /// Comma-separated values: t_ns, one column per tag, total.
+    Csv,
+}
+
+/// `arenaprof timeline`.
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Snapshot file (`-`: standard input).
+    pub snapshot: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Perfetto)]
+    pub format: TimelineFormat,
+    /// Write to FILE instead of standard output (`-`: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Diff formats.
@@ -103,13 +238,36 @@ pub enum DiffFormat {
 /// `arenaprof diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier snapshot or JSON report.
+    /// The earlier snapshot or JSON report (`-`: standard input).
     pub before: PathBuf,
-    /// The later snapshot or JSON report.
+    /// The later snapshot or JSON report (`-`: standard input).
     pub after: PathBuf,
-    /// Output format.
+    /// Output format of the diff.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    /// Write the diff to FILE instead of standard output (`-`: standard output).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also draw a differential flame graph (SVG) to FILE (`-`: standard
+    /// output, instead of the diff).
+    #[arg(long, value_name = "FILE")]
+    pub flame: Option<PathBuf>,
+    /// Also write differential folded stacks (`stack BEFORE AFTER`) to FILE
+    /// (`-`: standard output, instead of the diff).
+    #[arg(long, value_name = "FILE")]
+    pub folded: Option<PathBuf>,
+    /// Which bytes --flame and --folded compare.
+    #[arg(long, value_enum, default_value_t = FlameKind::Live)]
+    pub kind: FlameKind,
+}
+
+/// Check verdict formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `ok: ...` or `FAIL: ...` lines.
+    Text,
+    /// Each limit with its field, measured value, limit and verdict.
+    Json,
 }
 
 fn size(s: &str) -> Result<u64, String> {
@@ -123,8 +281,11 @@ fn tag_limit(s: &str) -> Result<(String, u64), String> {
 /// `arenaprof check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Snapshot or JSON report.
+    /// Snapshot or JSON report (`-`: standard input).
     pub input: PathBuf,
+    /// Verdict format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     /// Most wasted arena bytes at the run's worst moment
     /// (retention_worst.wasted_bytes; the end with --at-end), e.g. 10MiB.
     #[arg(long, value_name = "SIZE", value_parser = size)]

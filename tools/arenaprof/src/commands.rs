@@ -4,14 +4,17 @@
 //! budget (`arenaprof_report::budget`): what the analysis and the rendering
 //! make of it is bounded by 64 × its size + 64 MiB, and past that the command
 //! stops with one line. Every output file (`-o`) is written atomically
-//! without following symbolic links, and never over the input.
+//! without following symbolic links, and never over the input. An input
+//! `-` is standard input (capped as files are), an output `-` standard
+//! output.
 
 use crate::cli::{
-    CheckArgs, Command, DiffArgs, DiffFormat, FlameArgs, Format, PprofArgs, ReportArgs,
+    CheckArgs, CheckFormat, Command, DiffArgs, DiffFormat, FlameArgs, FlameKind, Format, PprofArgs,
+    ReportArgs, TimelineArgs, TimelineFormat,
 };
-use arenaprof_report::check::{check as check_report, Limits};
-use arenaprof_report::input::Snapshot;
-use arenaprof_report::render::{flame, html, json, pprof, text};
+use arenaprof_report::check::{check as check_report, validate, Limits};
+use arenaprof_report::input::{is_stdin, Snapshot};
+use arenaprof_report::render::{flame, folded, html, json, pprof, text, trace};
 use arenaprof_report::{analyze_within, diff as diff_reports, input, sanitize, Budget, Options};
 use arenaprof_snapshot::{write_atomic, FormatError};
 use std::io::Write;
@@ -24,6 +27,7 @@ pub fn run(cmd: Command) -> Result<ExitCode, String> {
         Command::Report(a) => report(&a),
         Command::Flame(a) => flame_cmd(&a),
         Command::Pprof(a) => pprof_cmd(&a),
+        Command::Timeline(a) => timeline(&a),
         Command::Diff(a) => diff(&a),
         Command::Check(a) => check(&a),
         Command::Demo(a) => crate::demo::run(&a).map(|()| ExitCode::SUCCESS),
@@ -41,13 +45,30 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     })
 }
 
+/// Whether an output path is `-` (standard output).
+fn is_stdout(path: &Path) -> bool {
+    is_stdin(path)
+}
+
+/// Writes `bytes` to `output`: standard output when it is absent or `-`,
+/// else the file, atomically ([`write_file`]).
+fn emit(output: Option<&Path>, bytes: &[u8]) -> Result<(), String> {
+    match output {
+        Some(p) if !is_stdout(p) => write_file(p, bytes),
+        _ => print_bytes(bytes),
+    }
+}
+
 /// Refuses an output path that names the input (or the file the input
 /// links to): the rename would replace the snapshot with the report.
 fn refuse_overwriting_input(input: &Path, output: Option<&Path>) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    let Some(output) = output else {
+    let Some(output) = output.filter(|o| !is_stdout(o)) else {
         return Ok(());
     };
+    if is_stdin(input) {
+        return Ok(());
+    }
     let Ok(out) = std::fs::symlink_metadata(output) else {
         return Ok(());
     };
@@ -67,8 +88,13 @@ fn refuse_overwriting_input(input: &Path, output: Option<&Path>) -> Result<(), S
 /// Writes to stdout. A closed pipe (`| head`) ends the output quietly, as
 /// with other Unix tools; any other error is reported (exit 2).
 fn print(s: &str) -> Result<(), String> {
+    print_bytes(s.as_bytes())
+}
+
+/// [`print`] for bytes (a gzipped profile, an SVG).
+fn print_bytes(bytes: &[u8]) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(format!("cannot write to standard output: {e}"))
         }
@@ -100,18 +126,45 @@ fn report(a: &ReportArgs) -> Result<ExitCode, String> {
         ..Options::default()
     };
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", a.snapshot.display());
-    let (r, mut budget) = input::report_budgeted(&a.snapshot, &opts).map_err(|e| at(&e))?;
+    let (r, snap, mut budget) =
+        input::report_and_snapshot_budgeted(&a.snapshot, &opts).map_err(|e| at(&e))?;
     let out = match a.format {
-        Format::Text => text::render_within(&r, &mut budget),
+        Format::Text => text::render_width_within(&r, text_width(a), &mut budget),
         Format::Json => json::render_within(&r, &mut budget),
-        Format::Html => html::render_within(&r, &mut budget),
+        Format::Html => html::render_page_within(&r, snap.as_ref(), &mut budget),
     }
     .map_err(|e| at(&e))?;
-    match &a.output {
-        Some(p) => write_file(p, out.as_bytes())?,
-        None => print(&out)?,
-    }
+    emit(a.output.as_deref(), out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text report's width: `--width` (0: no limit), else `$COLUMNS`,
+/// else the terminal's when the report goes to one, else 100.
+fn text_width(a: &ReportArgs) -> usize {
+    let to_stdout = a.output.as_deref().is_none_or(is_stdout);
+    let w = a
+        .width
+        .or_else(|| {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse().ok())
+        })
+        .or_else(|| to_stdout.then(crate::term::width).flatten())
+        .unwrap_or(100);
+    if w == 0 {
+        usize::MAX
+    } else {
+        w
+    }
+}
+
+fn flame_kind(k: FlameKind) -> flame::Kind {
+    match k {
+        FlameKind::Live => flame::Kind::Live,
+        FlameKind::Peak => flame::Kind::Peak,
+        FlameKind::Alloc => flame::Kind::Alloc,
+        FlameKind::Leaks => flame::Kind::Leaks,
+    }
 }
 
 fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
@@ -135,14 +188,21 @@ fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
         ),
         _ => None,
     };
-    let mut svg = Vec::new();
-    flame::render_within(&snap, arenas.as_deref(), kind, &mut svg, &mut budget).map_err(
-        |e| match e {
-            flame::FlameError::Empty(_) => e.to_string(),
-            e => at(&e),
-        },
-    )?;
-    write_file(&a.output, &svg)?;
+    let flame_err = |e: flame::FlameError| match e {
+        flame::FlameError::Empty(_) => e.to_string(),
+        e => at(&e),
+    };
+    let bytes = if a.folded {
+        folded::text_within(&snap, arenas.as_deref(), kind, &mut budget)
+            .map_err(flame_err)?
+            .into_bytes()
+    } else {
+        let mut svg = Vec::new();
+        flame::render_within(&snap, arenas.as_deref(), kind, &mut svg, &mut budget)
+            .map_err(flame_err)?;
+        svg
+    };
+    emit(Some(&a.output), &bytes)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -152,7 +212,19 @@ fn pprof_cmd(a: &PprofArgs) -> Result<ExitCode, String> {
     let profile = pprof::profile_within(&snap, &mut budget)
         .map_err(|e| format!("{}: {e}", a.snapshot.display()))?;
     let bytes = pprof::to_gzip(&profile).map_err(|e| format!("cannot encode: {e}"))?;
-    write_file(&a.output, &bytes)?;
+    emit(Some(&a.output), &bytes)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn timeline(a: &TimelineArgs) -> Result<ExitCode, String> {
+    refuse_overwriting_input(&a.snapshot, a.output.as_deref())?;
+    let (snap, mut budget) = load_snapshot(&a.snapshot)?;
+    let out = match a.format {
+        TimelineFormat::Perfetto => trace::chrome_json_within(&snap, &mut budget),
+        TimelineFormat::Csv => trace::csv_within(&snap, &mut budget),
+    }
+    .map_err(|e| format!("{}: {e}", a.snapshot.display()))?;
+    emit(a.output.as_deref(), out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,16 +234,71 @@ fn load_report(path: &Path) -> Result<(arenaprof_report::Report, Budget), String
 }
 
 fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
-    let (before, b1) = load_report(&a.before)?;
-    let (after, b2) = load_report(&a.after)?;
+    if is_stdin(&a.before) && is_stdin(&a.after) {
+        return Err("diff: only one input can be standard input (-)".to_owned());
+    }
+    let outputs = [a.output.as_deref(), a.flame.as_deref(), a.folded.as_deref()];
+    if outputs.iter().flatten().filter(|p| is_stdout(p)).count() > 1 {
+        return Err(
+            "diff: only one of -o, --flame and --folded can be standard output (-)".to_owned(),
+        );
+    }
+    for input in [&a.before, &a.after] {
+        for out in outputs {
+            refuse_overwriting_input(input, out)?;
+        }
+    }
+    // The diff goes to standard output unless -o names a file, or
+    // --flame/--folded write there instead.
+    let stacks_to_stdout = [a.flame.as_deref(), a.folded.as_deref()]
+        .iter()
+        .flatten()
+        .any(|p| is_stdout(p));
+    let stacks = a.flame.is_some() || a.folded.is_some();
+    // Both inputs are read once: as bytes, then as a report and (for the
+    // flame graphs) as a snapshot.
+    let read = |p: &Path| input::read_bytes(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (bb, ab) = (read(&a.before)?, read(&a.after)?);
+    let mut b1 = Budget::for_input(bb.len() as u64);
+    let mut b2 = Budget::for_input(ab.len() as u64);
+    let opts = Options::default();
+    let before = input::report_from_bytes_within(&bb, &opts, &mut b1)
+        .map_err(|e| format!("{}: {e}", a.before.display()))?;
+    let after = input::report_from_bytes_within(&ab, &opts, &mut b2)
+        .map_err(|e| format!("{}: {e}", a.after.display()))?;
     let mut budget = Budget::join(&b1, &b2);
+    if stacks {
+        let snap = |bytes: &[u8], p: &Path| {
+            input::snapshot_from_bytes(bytes).map_err(|e| {
+                format!(
+                    "{}: --flame and --folded need snapshots (JSON reports have no stacks): {e}",
+                    p.display()
+                )
+            })
+        };
+        let (s1, s2) = (snap(&bb, &a.before)?, snap(&ab, &a.after)?);
+        let kind = flame_kind(a.kind);
+        let err = |e: flame::FlameError| format!("diff: {e}");
+        if let Some(p) = &a.folded {
+            let text = folded::differential_within(&s1, &s2, kind, &mut budget).map_err(err)?;
+            emit(Some(p), text.as_bytes())?;
+        }
+        if let Some(p) = &a.flame {
+            let mut svg = Vec::new();
+            folded::differential_svg_within(&s1, &s2, kind, &mut svg, &mut budget).map_err(err)?;
+            emit(Some(p), &svg)?;
+        }
+    }
+    if stacks_to_stdout && a.output.is_none() {
+        return Ok(ExitCode::SUCCESS);
+    }
     let d = diff_reports::diff(&before, &after);
     let out = match a.format {
         DiffFormat::Text => diff_reports::render_text_within(&d, &mut budget),
         DiffFormat::Json => diff_reports::render_json_within(&d, &mut budget),
     }
     .map_err(|e| format!("diff: {e}"))?;
-    print(&out)?;
+    emit(a.output.as_deref(), out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -199,9 +326,19 @@ fn check(a: &CheckArgs) -> Result<ExitCode, String> {
     if !checked {
         return Err("check: no limit given (use --max-wasted, --max-live, --max-peak, --max-rss, --max-outside, --max-virtual, --max-tag NAME=SIZE or --max-tag-peak NAME=SIZE)".to_owned());
     }
+    validate(&r, &limits).map_err(|e| format!("check: {e}"))?;
     let out = check_report(&r, &limits);
     for n in &out.notes {
         note(n);
+    }
+    let code = if out.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if a.format == CheckFormat::Json {
+        print(&out.to_json())?;
+        return Ok(code);
     }
     if out.violations.is_empty() {
         print(&format!("ok: {}\n", sanitize::text(&out.passed.join("; "))))?;

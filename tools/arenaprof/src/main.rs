@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod demo;
+mod term;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -98,7 +98,8 @@ fn json_names_the_pinned_arena_its_bytes_chain_sites_and_fix() {
 fn text_report_shows_the_chain_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "pinned.arenaprof", &fixtures::pinned_views());
-    let (code, out, _) = outcome(&arenaprof(&["report", s(&p)]));
+    // Unwrapped (--width 0): each finding on one line.
+    let (code, out, _) = outcome(&arenaprof(&["report", s(&p), "--width", "0"]));
     assert_eq!(code, 0);
     assert!(out.contains("arena #1 arange i64[100000000] at src/main.rs:10:13: capacity 762.9 MiB, reachable 80 B, wasted 762.9 MiB, owner dropped"), "{out}");
     assert!(out.contains("-> #3 t() at src/main.rs:12:15 [dropped]"));
@@ -106,7 +107,7 @@ fn text_report_shows_the_chain_and_the_fix() {
     assert!(out.contains("gemm-workspace +48.0 MiB at 1.20 s (mark: first matmul)"));
     // -o writes the same text to a file.
     let f = dir.path().join("r.txt");
-    let (code, stdout, _) = outcome(&arenaprof(&["report", s(&p), "-o", s(&f)]));
+    let (code, stdout, _) = outcome(&arenaprof(&["report", s(&p), "--width", "0", "-o", s(&f)]));
     assert_eq!((code, stdout.as_str()), (0, ""));
     assert_eq!(std::fs::read_to_string(&f).unwrap(), out);
 }

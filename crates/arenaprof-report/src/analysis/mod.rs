@@ -14,11 +14,13 @@
 //! ```
 
 pub mod counters;
+pub mod estimate;
 pub mod memory;
 pub mod native;
 pub mod retention;
 pub mod sites;
 pub mod timeline;
+pub mod trim;
 
 use crate::budget::{Budget, BudgetError};
 use crate::report::{Report, RetentionWorst, WastedRow, SCHEMA, SCHEMA_VERSION};

@@ -69,6 +69,7 @@ pub fn gap(snap: &Snapshot) -> Vec<GapRow> {
         out.push(rung(name, b, why));
     };
     let o = &snap.overhead;
+    let (heap, heap_in_program_arenas) = super::memory::profiler_heap(snap);
     take(
         &mut out,
         "profiler_headers",
@@ -78,16 +79,16 @@ pub fn gap(snap: &Snapshot) -> Vec<GapRow> {
     take(
         &mut out,
         "profiler_internal",
-        o.internal_live_bytes,
-        "the profiler's own heap data: interned stacks, sample records, registry",
+        heap,
+        "the profiler's own heap (its jemalloc arena's resident bytes): interned stacks, sample records, registry, snapshots being built",
     );
-    match snap.process.jemalloc {
+    match super::memory::program_jemalloc(snap) {
         Some(j) => {
             let inside = snap
                 .total
                 .live_bytes
                 .saturating_add(o.live_header_bytes)
-                .saturating_add(o.internal_live_bytes);
+                .saturating_add(heap_in_program_arenas);
             take(
                 &mut out,
                 "size_class_rounding",

@@ -23,6 +23,8 @@
 //! ```
 
 use super::counters::{tag_name, TagNames};
+use super::estimate::Estimate;
+use super::trim::Trimmer;
 use crate::budget::{Budget, BudgetError};
 use crate::report::{SiteRow, SiteTables};
 use arenaprof_snapshot::{Frame, HeapProfile, StackBytes};
@@ -30,47 +32,13 @@ use std::collections::HashMap;
 
 const MAX_FRAMES: usize = 16;
 
-const SKIP_PREFIXES: [&str; 12] = [
-    "alloc::",
-    "core::",
-    "std::",
-    "hashbrown::",
-    "arenaprof_alloc::",
-    "arenaprof_array::",
-    "tikv_jemalloc",
-    "backtrace::",
-    "__rust",
-    "__rdl",
-    "__rg",
-    "_rjem",
-];
+pub use super::trim::is_plumbing;
 
-/// Whether `f` belongs to the standard library, the allocator or the profiler.
-pub fn is_plumbing(f: &Frame) -> bool {
-    let name = f.function.trim_start_matches(['<', '&']);
-    let name = name.strip_prefix("mut ").unwrap_or(name);
-    // `<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem` and the like.
-    let trait_path = f
-        .function
-        .split_once(" as ")
-        .map(|(_, rest)| rest)
-        .unwrap_or("");
-    let generic_self = name
-        .split_once(" as ")
-        .is_some_and(|(ty, _)| !ty.contains("::"));
-    SKIP_PREFIXES.iter().any(|p| name.starts_with(p))
-        || (generic_self && SKIP_PREFIXES.iter().any(|p| trait_path.starts_with(p)))
-        || f.file.starts_with("/rustc/")
-        || f.file.contains("/library/alloc/")
-        || f.file.contains("/library/core/")
-        || f.file.contains("/library/std/")
-}
-
-/// Per-frame and per-stack facts, each computed once however many stacks
-/// and samples refer to it.
+/// Per-stack facts, each computed once however many samples refer to it
+/// (frames are classified once by the shared [`Trimmer`]).
 struct Index<'h> {
     heap: &'h HeapProfile,
-    plumbing: Vec<Option<bool>>,
+    trimmer: Trimmer<'h>,
     site: HashMap<u32, Option<u32>>,
 }
 
@@ -78,33 +46,21 @@ impl<'h> Index<'h> {
     fn new(heap: &'h HeapProfile) -> Self {
         Index {
             heap,
-            plumbing: vec![None; heap.frames.len()],
+            trimmer: Trimmer::new(&heap.frames),
             site: HashMap::new(),
         }
     }
 
-    fn is_plumbing(&mut self, f: usize) -> bool {
-        let heap = self.heap;
-        *self.plumbing[f].get_or_insert_with(|| is_plumbing(&heap.frames[f]))
-    }
-
-    /// The site frame of `stack`: its innermost frame that is not plumbing,
-    /// else its innermost valid frame.
+    /// The site frame of `stack` ([`Trimmer::site`]).
     fn site(&mut self, stack: u32) -> Option<u32> {
         if let Some(&s) = self.site.get(&stack) {
             return s;
         }
         let heap = self.heap;
-        let nframes = heap.frames.len();
-        let found = heap.stacks.get(stack as usize).and_then(|st| {
-            let valid = |f: &&u32| (**f as usize) < nframes;
-            st.frames
-                .iter()
-                .filter(valid)
-                .find(|&&f| !self.is_plumbing(f as usize))
-                .or_else(|| st.frames.iter().find(valid))
-                .copied()
-        });
+        let found = heap
+            .stacks
+            .get(stack as usize)
+            .and_then(|st| self.trimmer.site(&st.frames));
         self.site.insert(stack, found);
         found
     }
@@ -126,6 +82,7 @@ fn frame_text_len(f: &Frame) -> u64 {
 struct Acc {
     bytes: f64,
     objects: f64,
+    est: Estimate,
     best_stack: Option<(u32, f64)>,
     by_tag: HashMap<u16, f64>,
 }
@@ -138,26 +95,34 @@ fn weight(w: f64) -> f64 {
     }
 }
 
+/// One input of a site table: stack, tag, estimated bytes and objects, and
+/// the sample behind them (`None` for figures that come aggregated).
+type Item = (u32, u16, f64, f64, Option<(u64, f64)>);
+
 fn table(
     index: &mut Index<'_>,
     names: &TagNames,
-    per_stack: impl Iterator<Item = (u32, u16, f64, f64)>,
+    per_stack: impl Iterator<Item = Item>,
     top: usize,
     budget: &mut Budget,
 ) -> Result<Vec<SiteRow>, BudgetError> {
     let heap = index.heap;
     // Sum per stack first (cheap), then per site.
-    let mut by_stack: HashMap<(u32, u16), (f64, f64)> = HashMap::new();
-    for (stack, tag, bytes, objects) in per_stack {
+    let mut by_stack: HashMap<(u32, u16), (f64, f64, Estimate)> = HashMap::new();
+    for (stack, tag, bytes, objects, sample) in per_stack {
         let e = by_stack.entry((stack, tag)).or_default();
         e.0 += bytes;
         e.1 += objects;
+        if let Some((size, w)) = sample {
+            e.2.add(size, w);
+        }
     }
     let mut by_site: HashMap<Option<u32>, Acc> = HashMap::new();
-    for ((stack, tag), (bytes, objects)) in by_stack {
+    for ((stack, tag), (bytes, objects, est)) in by_stack {
         let acc = by_site.entry(index.site(stack)).or_default();
         acc.bytes += bytes;
         acc.objects += objects;
+        acc.est.merge(&est);
         *acc.by_tag.entry(tag).or_default() += bytes;
         let better = match acc.best_stack {
             None => true,
@@ -213,6 +178,8 @@ fn table(
             + tag.len() as u64
             + std::mem::size_of::<SiteRow>() as u64;
         budget.charge(cost, "the allocation-site tables")?;
+        let (objects_low, objects_high) = a.est.objects_interval();
+        let (bytes_low, bytes_high) = a.est.bytes_interval();
         rows.push(SiteRow {
             site: text,
             function: f.map(|f| f.function.clone()).unwrap_or_default(),
@@ -220,6 +187,11 @@ fn table(
             line: f.map_or(0, |f| f.line),
             bytes,
             objects: a.objects.round() as u64,
+            samples: a.est.samples,
+            objects_low,
+            objects_high,
+            bytes_low,
+            bytes_high,
             tag,
             frames: stack_frames.into_iter().map(frame_text).collect(),
         });
@@ -263,7 +235,7 @@ pub fn analyze_within(
         .filter(|s| s.free_ns.is_none())
         .map(|s| {
             let w = weight(s.weight);
-            (s.stack, s.tag, w * s.size as f64, w)
+            (s.stack, s.tag, w * s.size as f64, w, Some((s.size, w)))
         });
     let live_estimated: f64 = heap
         .samples
@@ -273,7 +245,7 @@ pub fn analyze_within(
         .sum();
     let allocated = heap.samples.iter().map(|s| {
         let w = weight(s.weight);
-        (s.stack, s.tag, w * s.size as f64, w)
+        (s.stack, s.tag, w * s.size as f64, w, Some((s.size, w)))
     });
     // `at_peak` has no tag; attribute it to the stack's dominant tag among samples.
     let mut stack_tag: HashMap<u32, u16> = HashMap::new();
@@ -291,6 +263,7 @@ pub fn analyze_within(
                 stack_tag.get(&stack).copied().unwrap_or(0),
                 weight(bytes),
                 weight(objects),
+                None,
             )
         },
     );
@@ -303,36 +276,4 @@ pub fn analyze_within(
         at_peak: table(&mut index, names, peak, top, budget)?,
         allocated: table(&mut index, names, allocated, top, budget)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fr(function: &str, file: &str) -> Frame {
-        Frame {
-            function: function.into(),
-            file: file.into(),
-            line: 1,
-        }
-    }
-
-    #[test]
-    fn plumbing_is_recognised() {
-        assert!(is_plumbing(&fr("alloc::raw_vec::RawVec<T>::allocate", "")));
-        assert!(is_plumbing(&fr(
-            "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
-            ""
-        )));
-        assert!(is_plumbing(&fr("arenaprof_alloc::sampling::record", "")));
-        assert!(is_plumbing(&fr(
-            "foo",
-            "/rustc/abc/library/alloc/src/vec.rs"
-        )));
-        assert!(!is_plumbing(&fr("my_app::main", "src/main.rs")));
-        assert!(!is_plumbing(&fr(
-            "<my_app::Cache as core::default::Default>::default",
-            "src/cache.rs"
-        )));
-    }
 }

@@ -7,21 +7,31 @@
 //!   by the derivation chain that pins them (arena, then each view).
 //!
 //! Each heap stack is rooted at its tag (`[tag gemm-workspace]`), then runs
-//! from the outermost frame to the allocation.
+//! from the outermost frame a person reads to the allocation site: the
+//! runtime's start-up frames and the allocator's, the tracker's and the
+//! standard library's frames at the leaf are trimmed, by the rule the site
+//! tables use ([`crate::passes::trim`]). Folded text and differential
+//! flame graphs are in [`super::folded`].
 //!
 //! ```
 //! use arenaprof_report::render::flame::{folded, Kind};
 //! use arenaprof_snapshot::{Frame, HeapProfile, Sample, Snapshot, Stack};
 //! let mut s = Snapshot::default();
 //! s.heap = HeapProfile {
-//!     frames: vec![Frame { function: "inner".into(), ..Default::default() }, Frame { function: "main".into(), ..Default::default() }],
-//!     stacks: vec![Stack { frames: vec![0, 1] }],
+//!     frames: vec![
+//!         Frame { function: "alloc::raw_vec::finish_grow".into(), ..Default::default() },
+//!         Frame { function: "inner".into(), ..Default::default() },
+//!         Frame { function: "my_app::main".into(), ..Default::default() },
+//!         Frame { function: "std::rt::lang_start".into(), ..Default::default() },
+//!     ],
+//!     stacks: vec![Stack { frames: vec![0, 1, 2, 3] }],
 //!     samples: vec![Sample { stack: 0, size: 100, weight: 1.0, ..Default::default() }],
 //!     at_peak: vec![],
 //! };
-//! assert_eq!(folded(&s, Kind::Live), vec!["[tag tag#0];main;inner 100".to_string()]);
+//! assert_eq!(folded(&s, Kind::Live), vec!["[tag tag#0];my_app::main;inner 100".to_string()]);
 //! ```
 
+use crate::analysis::trim::Trimmer;
 use crate::budget::{BoundedWriter, Budget, BudgetError, MAX_STACK_DEPTH};
 use crate::report::ArenaRow;
 use crate::sanitize;
@@ -42,8 +52,16 @@ pub enum Kind {
     Leaks,
 }
 
+/// Why `kind` has nothing to draw.
+pub(crate) fn empty(kind: Kind) -> FlameError {
+    FlameError::Empty(match kind {
+        Kind::Leaks => "no arena is pinned by views after its owner was dropped",
+        _ => "no sampled stacks for this view (was sampling on? set ARENAPROF_SAMPLE or call set_sampling)",
+    })
+}
+
 impl Kind {
-    fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Kind::Live => "Live bytes by allocation stack",
             Kind::Peak => "Live bytes at the peak by allocation stack",
@@ -97,10 +115,11 @@ const FOLDED: &str = "the flame graph's folded stacks";
 struct Paths<'s> {
     snap: &'s Snapshot,
     frames: Vec<Option<String>>,
-    /// Per stack: its innermost valid frames (at most [`MAX_STACK_DEPTH`]),
-    /// and how many valid frames it has in all.
+    /// Per stack: its innermost trimmed frames (at most [`MAX_STACK_DEPTH`]),
+    /// and how many trimmed frames it has in all.
     stacks: HashMap<u32, (Vec<usize>, usize)>,
     tags: HashMap<u16, String>,
+    trimmer: Trimmer<'s>,
 }
 
 impl<'s> Paths<'s> {
@@ -113,6 +132,7 @@ impl<'s> Paths<'s> {
             snap,
             frames: vec![None; snap.heap.frames.len()],
             stacks: HashMap::new(),
+            trimmer: Trimmer::new(&snap.heap.frames),
             tags: tags
                 .into_iter()
                 .map(|(id, n)| (id, format!("[tag {}]", clean(n))))
@@ -137,24 +157,26 @@ impl<'s> Paths<'s> {
         len + INFERNO_PER_FRAME * (kept.len() as u64 + 2)
     }
 
-    /// The innermost valid frames of `stack` (at most [`MAX_STACK_DEPTH`])
-    /// and how many valid frames it has, found once per stack.
+    /// The innermost frames of `stack` a person reads (trimmed by
+    /// [`Trimmer::trim`], at most [`MAX_STACK_DEPTH`]) and how many the
+    /// trimmed stack has, found once per stack.
     fn stack(&mut self, stack: u32) {
         let heap = &self.snap.heap;
-        let nframes = heap.frames.len();
+        let trimmer = &mut self.trimmer;
         self.stacks.entry(stack).or_insert_with(|| {
-            let valid = |&&i: &&u32| (i as usize) < nframes;
             heap.stacks
                 .get(stack as usize)
                 .map_or((Vec::new(), 0), |s| {
-                    let kept = s
-                        .frames
+                    let nframes = heap.frames.len();
+                    let valid = |&&i: &&u32| (i as usize) < nframes;
+                    let trimmed = &s.frames[trimmer.span(&s.frames)];
+                    let kept = trimmed
                         .iter()
                         .filter(valid)
                         .take(MAX_STACK_DEPTH)
                         .map(|&i| i as usize)
                         .collect();
-                    (kept, s.frames.iter().filter(valid).count())
+                    (kept, trimmed.iter().filter(valid).count())
                 })
         });
     }
@@ -224,7 +246,8 @@ pub fn folded(snap: &Snapshot, kind: Kind) -> Vec<String> {
 }
 
 /// Folded lines (with the count divisor), every path charged to `budget`.
-fn folded_within(
+/// The HTML report lays its flame graph out from these.
+pub fn folded_within(
     snap: &Snapshot,
     arenas: Option<&[ArenaRow]>,
     kind: Kind,
@@ -345,10 +368,7 @@ pub fn render_within(
 ) -> Result<(), FlameError> {
     let (lines, scale) = folded_within(snap, arenas, kind, budget)?;
     if lines.is_empty() {
-        return Err(FlameError::Empty(match kind {
-            Kind::Leaks => "no arena is pinned by views after its owner was dropped",
-            _ => "no sampled stacks for this view (was sampling on? set ARENAPROF_SAMPLE or call set_sampling)",
-        }));
+        return Err(empty(kind));
     }
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = kind.title().to_owned();

@@ -1,57 +1,52 @@
 //! The HTML report: one self-contained page (inline CSS, inline SVG charts,
-//! a few lines of inline script), no network access of any kind.
+//! an inline script), no network access of any kind.
+//!
+//! The page is static first: every chart, table and the flame graph is in
+//! the markup and reads without script. The script ([`SCRIPT`]) adds a time
+//! zoom shared by the timeline charts (drag across a chart, or the range
+//! inputs; a reset button), a search box that marks matching flame graph
+//! frames and filters the site and tag tables, a click on a flame graph
+//! frame to widen it, and sorting by any column header. A URL fragment such
+//! as `#zoom=100,300&search=main&flame=main&sort=tags-table.1.asc` (zoom in
+//! milliseconds) sets them on load, through the same functions as the
+//! controls. A Content-Security-Policy meta tag forbids every load but the
+//! page's own inline style, script and `data:` images.
 //!
 //! ```
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
 //! let page = arenaprof_report::render::html::render(&r);
 //! assert!(page.starts_with("<!DOCTYPE html>"));
 //! assert!(!page.contains(" src=") && !page.contains("<link"));
+//! assert!(!page.contains("http://") && !page.contains("https://"));
 //! ```
 
+mod flamegraph;
+
 use super::cells::{pct, peak_time, ShapeText};
-use super::chart::{arenas_svg, esc, timeline_svg};
+use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
 use crate::budget::{Budget, BudgetError};
 use crate::report::{CounterRow, Report, SiteRow};
+use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
+use arenaprof_snapshot::Snapshot;
 use std::fmt::Write;
+
+pub use flamegraph::MAX_FRAMES_DRAWN;
 
 /// Arenas listed in full.
 pub const MAX_ARENAS: usize = 50;
 
-const STYLE: &str = r#"
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 12px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.sub{color:#666;margin-bottom:14px}
-.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:140px}
-.card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
-.bad b{color:#c0392b}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}td.l,th.l{text-align:left}td.w{white-space:normal;text-align:left}
-.arena{border:1px solid #ddd;border-radius:6px;padding:8px 12px;margin:10px 0}
-.chain{font-family:ui-monospace,Menlo,monospace;font-size:12px;margin:4px 0 4px 12px}
-.dropped{color:#999}.fix{background:#eefbea;border-left:3px solid #2e9b4f;padding:4px 8px;margin:6px 0}
-code{font-family:ui-monospace,Menlo,monospace}
-.warn{color:#a15c00}
-"#;
+/// The page's style sheet.
+pub const STYLE: &str = include_str!("html/style.css");
 
-const SCRIPT: &str = r#"
-(function(){
-  var charts = document.querySelectorAll('svg.chart');
-  var ok = 0;
-  for (var i = 0; i < charts.length; i++) {
-    var svg = charts[i], series = svg.querySelectorAll('.series'), drawn = 0;
-    for (var k = 0; k < series.length; k++) {
-      var b = series[k].getBBox();
-      if (b.width > 0 || b.height > 0) drawn++;
-    }
-    var good = series.length > 0 && drawn === series.length;
-    svg.setAttribute('data-rendered', good ? 'true' : 'false');
-    if (good) ok++;
-  }
-  document.body.setAttribute('data-charts-rendered', ok + '/' + charts.length);
-})();
-"#;
+/// The page's script: zoom, search, sorting (see the module documentation).
+pub const SCRIPT: &str = include_str!("html/script.js");
+
+/// The page's Content-Security-Policy: nothing may be loaded, only the
+/// inline style and script run, images only from `data:` URLs.
+pub const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
 /// Escapes `s` and sets `back-quoted` parts in `<code>`.
 fn esc_code(s: &str) -> String {
@@ -70,19 +65,32 @@ fn esc_code(s: &str) -> String {
 
 fn counter_tds(c: &CounterRow) -> String {
     format!(
-        "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+        r#"<td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}">{}</td>"#,
+        c.live_bytes,
         format_bytes(c.live_bytes),
+        c.peak_bytes,
         format_bytes(c.peak_bytes),
+        c.peak_at_ns,
         peak_time(c),
+        c.allocated_bytes,
         format_bytes(c.allocated_bytes),
+        c.alloc_count,
         format_count(c.alloc_count),
+        c.free_count,
         format_count(c.free_count),
+        c.live_count,
         format_count(c.live_count)
     )
 }
 
 const COUNTER_TH: &str =
     "<th>live</th><th>peak</th><th>at</th><th>allocated</th><th>allocs</th><th>frees</th><th>live #</th>";
+
+/// A percentile cell, sortable by its value in bytes.
+fn pct_td(ps: &[crate::report::Percentile], p: f64) -> String {
+    let v = ps.iter().find(|x| x.p == p).map_or(0, |x| x.value);
+    format!(r#"<td data-v="{v}">{}</td>"#, pct(ps, p))
+}
 
 fn card(out: &mut Sink<'_>, label: &str, value: &str, bad: bool) {
     let _ = write!(
@@ -100,31 +108,90 @@ fn sites(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
     }
     let _ = write!(
         out,
-        r#"<h3>{}</h3><table><tr><th>bytes</th><th>objects</th><th class="l">tag</th><th class="l">site</th></tr>"#,
+        r#"<h3>{}</h3><table class="sortable searchable sites"><thead><tr><th>bytes</th><th>objects</th><th title="95% interval of the estimated objects (Poisson and Horvitz-Thompson; see docs/JSON.md)">objects 95%</th><th>samples</th><th class="l">tag</th><th class="l">site</th></tr></thead><tbody>"#,
         esc(title)
     );
     for s in rows {
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td>{}</td><td class="l">{}</td><td class="w"><code title="{}">{}</code></td></tr>"#,
+            r#"<tr><td data-v="{}">{}</td><td data-v="{}">{}</td><td data-v="{}" title="bytes 95%: {}">{}</td><td data-v="{}">{}</td><td class="l name" title="{}">{}</td><td class="w"><code title="{}">{}</code></td></tr>"#,
+            s.bytes,
             format_bytes(s.bytes),
+            s.objects,
             format_count(s.objects),
-            esc(&s.tag),
+            s.objects_high.saturating_sub(s.objects_low),
+            if s.samples == 0 || s.bytes_low == s.bytes_high {
+                "-".to_owned()
+            } else {
+                format!(
+                    "{}-{}",
+                    format_bytes(s.bytes_low),
+                    format_bytes(s.bytes_high)
+                )
+            },
+            if s.samples == 0 {
+                "-".to_owned()
+            } else if s.objects_low == s.objects_high {
+                "exact".to_owned()
+            } else {
+                format!(
+                    "{}-{}",
+                    format_count(s.objects_low),
+                    format_count(s.objects_high)
+                )
+            },
+            s.samples,
+            if s.samples == 0 {
+                "-".to_owned()
+            } else {
+                format_count(s.samples)
+            },
+            esc(&sanitize::name(&s.tag)),
+            esc(&sanitize::name(&s.tag)),
             esc(&s.frames.join("\n")),
             esc(&s.site)
         );
     }
-    out.push_str("</table>");
+    out.push_str("</tbody></table>");
 }
 
-/// Renders the page (no budget: the page is bounded by the report's size).
+/// The search and zoom controls: hidden until the script shows them (they
+/// do nothing without it).
+const CONTROLS: &str = r#"<div class="controls" id="controls" hidden><label>search <input type="search" id="search" placeholder="frame, site, tag" autocomplete="off"></label><span id="search-info"></span><span id="zoom">time <input type="range" id="zoom-from" min="0" max="1000" value="0" aria-label="zoom from"> <input type="range" id="zoom-to" min="0" max="1000" value="1000" aria-label="zoom to"> <output id="zoom-range">whole run</output> <button type="button" id="zoom-reset">reset zoom</button></span></div>"#;
+
+const NAV: &str = r##"<nav><a href="#timeline">timeline</a><a href="#flame">flame graph</a><a href="#retention">retention</a><a href="#tags">tags</a><a href="#threads">threads</a><a href="#sites">sites</a></nav>"##;
+
+/// Renders the page (no budget: the page is bounded by the report's size),
+/// without a flame graph (a report carries no stacks; see [`render_page`]).
 pub fn render(r: &Report) -> String {
     render_within(r, &mut Budget::unlimited()).unwrap_or_default()
 }
 
-/// Renders the page, charging every byte written to `budget`. Every field
-/// is escaped ([`esc`]); the charts are bounded (see [`timeline_svg`]).
+/// Renders the page with the flame graph of `snap`'s sampled stacks when the
+/// report was made from a snapshot (no budget).
+pub fn render_page(r: &Report, snap: Option<&Snapshot>) -> String {
+    render_page_within(r, snap, &mut Budget::unlimited()).unwrap_or_default()
+}
+
+/// Renders the page without a flame graph, charging every byte written to
+/// `budget`. Every field is escaped ([`esc`]); the charts are bounded (see
+/// [`timeline_svg`]).
 pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    render_page_within(r, None, budget)
+}
+
+/// Renders the page, with the flame graph of `snap`'s sampled stacks (live
+/// bytes; else at the peak; else allocated) when there is a snapshot,
+/// charging the folded stacks and every byte written to `budget`.
+pub fn render_page_within(
+    r: &Report,
+    snap: Option<&Snapshot>,
+    budget: &mut Budget,
+) -> Result<String, BudgetError> {
+    let flame = match snap {
+        Some(snap) => flamegraph::section(snap, &r.arenas, budget),
+        None => r#"<h2 id="flame">Flame graph</h2><p>This report was read from JSON, which carries no stacks: make the page from the snapshot for a flame graph.</p>"#.to_owned(),
+    };
     let mut o = Sink::markup(budget, "the HTML report");
     let m = &r.meta;
     let title = format!(
@@ -137,7 +204,7 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     );
     let _ = write!(
         o,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>",
         esc(&title)
     );
     let _ = write!(
@@ -183,9 +250,14 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
         false,
     );
     o.push_str("</div>");
+    o.push_str(CONTROLS);
+    o.push_str(NAV);
 
     // Timeline.
-    o.push_str("<h2>Live bytes per tag over time</h2>");
+    o.push_str(r#"<h2 id="timeline">Live bytes over time</h2><p class="hint">All tags on one scale, stacked, with their total. Drag across any timeline chart (or use the time sliders above) to zoom every chart to that range.</p>"#);
+    o.push_str(&combined_svg(&r.timeline));
+    o.push_str(&legend_html(&r.timeline));
+    o.push_str(r#"<h3>Each tag on its own scale</h3><p class="hint">Every strip is scaled to its own maximum, printed beside it; the bar under it is that maximum against the largest strip's.</p>"#);
     o.push_str(&timeline_svg(&r.timeline));
     o.push_str(&super::native::process_svg(&r.timeline));
     if !r.timeline.jumps.is_empty() {
@@ -196,11 +268,13 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
         o.push_str("</ul>");
     }
 
+    o.push_str(&flame);
+
     // Retention.
     let s = &r.retention;
     let _ = write!(
         o,
-        "<h2>Retention: what views keep alive</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
+        "<h2 id=\"retention\">Retention: what views keep alive</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
         s.arenas,
         s.pinned_arenas,
         format_bytes(s.capacity_bytes),
@@ -269,37 +343,40 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     // Tags and threads.
     let _ = write!(
         o,
-        r#"<h2>Tags</h2><table><tr><th class="l">tag</th>{COUNTER_TH}<th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>"#
+        r#"<h2 id="tags">Tags</h2><table class="sortable searchable" id="tags-table"><thead><tr><th class="l">tag</th>{COUNTER_TH}<th>p50</th><th>p90</th><th>p99</th><th>max</th></tr></thead><tbody>"#
     );
     for t in &r.tags {
         let _ = write!(
             o,
-            r#"<tr><td class="l">{}</td>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            esc(&t.name),
+            r#"<tr><td class="l name" title="{}">{}</td>{}{}{}{}{}</tr>"#,
+            esc(&sanitize::name(&t.name)),
+            esc(&sanitize::name(&t.name)),
             counter_tds(&t.counters),
-            pct(&t.size_percentiles, 50.0),
-            pct(&t.size_percentiles, 90.0),
-            pct(&t.size_percentiles, 99.0),
-            pct(&t.size_percentiles, 100.0)
+            pct_td(&t.size_percentiles, 50.0),
+            pct_td(&t.size_percentiles, 90.0),
+            pct_td(&t.size_percentiles, 99.0),
+            pct_td(&t.size_percentiles, 100.0)
         );
     }
     let _ = write!(
         o,
-        r#"</table><h2>Threads</h2><table><tr><th class="l">thread</th>{COUNTER_TH}<th title="estimated from sampled records">p50~</th><th title="estimated from sampled records">p99~</th></tr>"#
+        r#"</tbody></table><h2 id="threads">Threads</h2><table class="sortable" id="threads-table"><thead><tr><th class="l">thread</th>{COUNTER_TH}<th title="estimated from sampled records">p50~</th><th title="estimated from sampled records">p99~</th></tr></thead><tbody>"#
     );
     for t in &r.threads {
         let _ = write!(
             o,
-            r#"<tr><td class="l">#{} {}{}</td>{}<td>{}</td><td>{}</td></tr>"#,
+            r#"<tr><td class="l name" data-v="{}" title="{}">#{} {}{}</td>{}{}{}</tr>"#,
             t.slot,
-            esc(&t.name),
+            esc(&sanitize::name(&t.name)),
+            t.slot,
+            esc(&sanitize::name(&t.name)),
             if t.alive { "" } else { " (exited)" },
             counter_tds(&t.counters),
-            pct(&t.sampled_size_percentiles, 50.0),
-            pct(&t.sampled_size_percentiles, 99.0)
+            pct_td(&t.sampled_size_percentiles, 50.0),
+            pct_td(&t.sampled_size_percentiles, 99.0)
         );
     }
-    o.push_str("</table>");
+    o.push_str("</tbody></table>");
 
     // Memory account.
     o.push_str(r#"<h2>Tracked bytes up to RSS</h2><table><tr><th class="l">rung</th><th>bytes</th><th class="l">what it is</th></tr>"#);
@@ -325,13 +402,15 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     let ov = &r.overhead;
     let _ = write!(
         o,
-        "<p>Profiler overhead: {} ({:.1}% of tracked): headers {} ({} B each), tables {}, internal {}; {} backtraces in {}; snapshot built in {}.</p>",
+        "<p>Profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), tables {} of {} reserved; {} backtraces in {}; snapshot built in {}.</p>",
         format_bytes(ov.total_bytes),
-        ov.percent_of_tracked,
+        ov.percent_of_rss,
         format_bytes(ov.live_header_bytes),
         ov.header_bytes_per_alloc,
-        format_bytes(ov.table_bytes),
+        format_bytes(ov.heap_resident_bytes),
         format_bytes(ov.internal_live_bytes),
+        format_bytes(ov.tables_resident_bytes),
+        format_bytes(ov.table_bytes),
         format_count(ov.backtraces_captured),
         format_ns(ov.backtrace_ns),
         format_ns(ov.snapshot_ns)
@@ -342,7 +421,7 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
     o.push_str(&native);
 
     // Sites.
-    o.push_str("<h2>Allocation sites (sampled, unbiased estimates)</h2>");
+    o.push_str(r#"<h2 id="sites">Allocation sites (sampled, unbiased estimates)</h2>"#);
     if r.sites.sampled_records == 0 {
         o.push_str("<p>No sampled stacks in this snapshot.</p>");
     }

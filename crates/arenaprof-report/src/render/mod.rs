@@ -9,7 +9,9 @@
 
 mod cells;
 pub mod chart;
+pub mod fit;
 pub mod flame;
+pub mod folded;
 pub mod html;
 pub mod json;
 pub mod native;
@@ -18,3 +20,4 @@ pub mod proto;
 pub(crate) mod sink;
 pub mod table;
 pub mod text;
+pub mod trace;

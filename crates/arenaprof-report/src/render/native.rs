@@ -70,6 +70,11 @@ fn blas_line(b: &BlasRow) -> String {
 
 /// The text sections: memory outside the allocator by object, and BLAS.
 pub fn text(out: &mut String, r: &Report) {
+    text_width(out, r, usize::MAX);
+}
+
+/// Like [`text`], its tables fitted to `width` characters a line.
+pub fn text_width(out: &mut String, r: &Report, width: usize) {
     let m = &r.memory;
     if !m.measured {
         let _ = writeln!(
@@ -102,7 +107,7 @@ pub fn text(out: &mut String, r: &Report) {
             line(&o.label).into_owned(),
         ]);
     }
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", width));
     if let Some(x) = more(m.outside_allocator.len(), MAX_TEXT_ROWS) {
         let _ = writeln!(out, "  {x}");
     }

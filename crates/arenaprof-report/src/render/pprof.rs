@@ -5,7 +5,15 @@
 //! `inuse_objects/count`, `inuse_space/bytes` (the default), as in Go's heap
 //! profiles. Values are already unbiased: each sampled record contributes
 //! `weight` objects and `weight × size` bytes. One pprof sample per
-//! (stack, tag, thread), labelled `tag` and `thread`. Stacks deeper than
+//! (stack, tag, thread, size), labelled `tag` and `thread` and with the
+//! numeric label `bytes` (the allocation's size, unit `bytes`, as in Go's
+//! heap profiles). Stacks are trimmed as the site tables trim them
+//! ([`crate::passes::trim`]: the allocator's, the tracker's and the standard
+//! library's frames at the leaf, the runtime's at the root), so `-top` and
+//! `-traces` start at user code; `drop_frames` names the allocation
+//! machinery too ([`ALLOCATION_FRAMES`]). A frame whose line is unknown (0)
+//! has no line and no file. Mappings are the executable mappings the
+//! snapshot recorded, with their build IDs. Stacks deeper than
 //! [`MAX_STACK_DEPTH`] frames keep their innermost frames.
 //!
 //! ```
@@ -16,6 +24,7 @@
 //! ```
 
 use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::analysis::trim::{Trimmer, ALLOCATION_FRAMES};
 use crate::budget::{Budget, BudgetError, MAX_STACK_DEPTH};
 use arenaprof_snapshot::Snapshot;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
@@ -101,24 +110,35 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
     let mut fn_ids: HashMap<(&str, &str), u64> = HashMap::new();
     let mut locations = Vec::with_capacity(heap.frames.len());
     for (i, f) in heap.frames.iter().enumerate() {
+        // Line 0 means unknown: no line, and no file either (a file with
+        // line 0 would read as `tracking.rs:0`).
+        let file = if f.line == 0 { "" } else { f.file.as_str() };
         let next = functions.len() as u64 + 1;
-        let fid = *fn_ids
-            .entry((f.function.as_str(), f.file.as_str()))
-            .or_insert(next);
+        let fid = *fn_ids.entry((f.function.as_str(), file)).or_insert(next);
         if fid == next {
-            budget.charge(2 * (f.function.len() + f.file.len()) as u64, PROFILE)?;
+            budget.charge(2 * (f.function.len() + file.len()) as u64, PROFILE)?;
             functions.push(Function {
                 id: fid,
                 name: st.get(&f.function),
                 system_name: st.get(&f.function),
-                filename: st.get(&f.file),
+                filename: st.get(file),
                 start_line: 0,
             });
         }
+        // The return address the frame was resolved from (version 3), in
+        // the mapping that holds it; else the main executable's mapping,
+        // already symbolized, at no address.
+        let address = snap.code.frame_addresses.get(i).copied().unwrap_or(0);
+        let (mapping_id, address) = snap
+            .code
+            .mappings
+            .iter()
+            .position(|m| m.start <= address && address < m.limit)
+            .map_or((1, 0), |k| (k as u64 + 1, address));
         locations.push(Location {
             id: i as u64 + 1,
-            mapping_id: 1,
-            address: 0,
+            mapping_id,
+            address,
             line: vec![Line {
                 function_id: fid,
                 line: i64::from(f.line),
@@ -127,15 +147,15 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
             is_folded: false,
         });
     }
-    // Aggregate per (stack, tag, thread).
-    let mut agg: HashMap<(u32, u16, u32), [f64; 4]> = HashMap::new();
+    // Aggregate per (stack, tag, thread, size).
+    let mut agg: HashMap<(u32, u16, u32, u64), [f64; 4]> = HashMap::new();
     for s in &heap.samples {
         let w = if s.weight.is_finite() && s.weight > 0.0 {
             s.weight
         } else {
             0.0
         };
-        let v = agg.entry((s.stack, s.tag, s.thread)).or_default();
+        let v = agg.entry((s.stack, s.tag, s.thread, s.size)).or_default();
         v[ALLOC_OBJECTS] += w;
         v[ALLOC_SPACE] += w * s.size as f64;
         if s.free_ns.is_none() {
@@ -143,7 +163,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
             v[INUSE_SPACE] += w * s.size as f64;
         }
     }
-    let mut keys: Vec<(u32, u16, u32)> = agg.keys().copied().collect();
+    let mut keys: Vec<(u32, u16, u32, u64)> = agg.keys().copied().collect();
     keys.sort_unstable();
     let tag_names: HashMap<u16, &str> = snap.tags.iter().map(|t| (t.id, t.name.as_str())).collect();
     let thread_names: HashMap<u32, &str> = snap
@@ -153,16 +173,19 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         .map(|t| (t.slot, t.name.as_str()))
         .collect();
     let (k_tag, k_thread) = (st.get("tag"), st.get("thread"));
+    let (k_bytes, u_bytes) = (st.get("bytes"), st.get("bytes"));
     let mut tag_label: HashMap<u16, i64> = HashMap::new();
     let mut thread_label: HashMap<u32, i64> = HashMap::new();
-    // Location ids of each stack, made once (at most MAX_STACK_DEPTH).
+    // Location ids of each stack, made once: trimmed as the site tables
+    // trim (the allocator's frames gone), at most MAX_STACK_DEPTH.
     let mut stack_locs: HashMap<u32, Vec<u64>> = HashMap::new();
-    for &(stack, _, _) in &keys {
+    let mut trimmer = Trimmer::new(&heap.frames);
+    for &(stack, _, _, _) in &keys {
         stack_locs.entry(stack).or_insert_with(|| {
             heap.stacks
                 .get(stack as usize)
                 .map(|s| {
-                    s.frames
+                    s.frames[trimmer.span(&s.frames)]
                         .iter()
                         .filter(|&&f| (f as usize) < heap.frames.len())
                         .take(MAX_STACK_DEPTH)
@@ -173,8 +196,8 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         });
     }
     // Every sample's location ids and labels, charged before any is made.
-    let per_sample = (std::mem::size_of::<Sample>() + 2 * std::mem::size_of::<Label>() + 32) as u64;
-    let cost = keys.iter().fold(0u64, |acc, (stack, _, _)| {
+    let per_sample = (std::mem::size_of::<Sample>() + 3 * std::mem::size_of::<Label>() + 32) as u64;
+    let cost = keys.iter().fold(0u64, |acc, (stack, _, _, _)| {
         let locs = stack_locs.get(stack).map_or(0, Vec::len) as u64;
         acc.saturating_add(per_sample + 8 * locs)
     });
@@ -182,7 +205,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         format!("{PROFILE}'s samples ({} stacks)", keys.len())
     })?;
     let mut samples = Vec::with_capacity(keys.len());
-    for key @ (stack, tag, thread) in keys {
+    for key @ (stack, tag, thread, size) in keys {
         let v = agg.get(&key).copied().unwrap_or_default();
         let location_id = stack_locs.get(&stack).cloned().unwrap_or_default();
         let tag_s = match tag_label.get(&tag) {
@@ -226,21 +249,16 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
                     num: 0,
                     num_unit: 0,
                 },
+                Label {
+                    key: k_bytes,
+                    str: 0,
+                    num: size.min(i64::MAX as u64) as i64,
+                    num_unit: u_bytes,
+                },
             ],
         });
     }
-    let mapping = vec![Mapping {
-        id: 1,
-        memory_start: 0,
-        memory_limit: 0,
-        file_offset: 0,
-        filename: st.get(&snap.meta.program),
-        build_id: 0,
-        has_functions: true,
-        has_filenames: true,
-        has_line_numbers: true,
-        has_inline_frames: false,
-    }];
+    let mapping = mappings(snap, &mut st, budget)?;
     let comment = vec![st.get(&format!(
         "arenaprof snapshot of {} (sampling {:?})",
         snap.meta.program, snap.meta.sampling.mode
@@ -250,6 +268,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         unit: st.get("bytes"),
     });
     let default_sample_type = st.get("inuse_space");
+    let drop_frames = st.get(ALLOCATION_FRAMES);
     Ok(Profile {
         sample_type,
         sample: samples,
@@ -257,7 +276,7 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         location: locations,
         function: functions,
         string_table: std::mem::take(&mut st.table),
-        drop_frames: 0,
+        drop_frames,
         keep_frames: 0,
         time_nanos: clamp(snap.meta.unix_ms as f64 * 1e6),
         duration_nanos: clamp(snap.meta.elapsed_ns as f64),
@@ -266,6 +285,50 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
         comment,
         default_sample_type,
     })
+}
+
+/// One mapping per executable mapping the snapshot recorded (format
+/// version 3: address range, file offset, path, GNU build ID), the main
+/// executable's first; a snapshot without them gets one mapping named after
+/// the program.
+fn mappings(
+    snap: &Snapshot,
+    st: &mut Strings,
+    budget: &mut Budget,
+) -> Result<Vec<Mapping>, BudgetError> {
+    let cost = snap.code.mappings.iter().fold(0u64, |acc, m| {
+        acc.saturating_add(
+            (std::mem::size_of::<Mapping>() + 2 * (m.path.len() + m.build_id.len())) as u64,
+        )
+    });
+    budget.charge(cost, PROFILE)?;
+    let symbolized =
+        |id: u64, filename: i64, build_id: i64, (start, limit, offset): (u64, u64, u64)| Mapping {
+            id,
+            memory_start: start,
+            memory_limit: limit,
+            file_offset: offset,
+            filename,
+            build_id,
+            has_functions: true,
+            has_filenames: true,
+            has_line_numbers: true,
+            has_inline_frames: true,
+        };
+    if snap.code.mappings.is_empty() {
+        let name = st.get(&snap.meta.program);
+        return Ok(vec![symbolized(1, name, 0, (0, 0, 0))]);
+    }
+    Ok(snap
+        .code
+        .mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let (path, id) = (st.get(&m.path), st.get(&m.build_id));
+            symbolized(i as u64 + 1, path, id, (m.start, m.limit, m.file_offset))
+        })
+        .collect())
 }
 
 /// Encodes and gzips a profile.

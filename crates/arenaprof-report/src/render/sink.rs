@@ -11,6 +11,8 @@ pub(crate) struct Sink<'b> {
     what: &'static str,
     text: bool,
     error: Option<BudgetError>,
+    /// Widest line tables should take (`usize::MAX`: no limit).
+    pub(crate) width: usize,
 }
 
 impl<'b> Sink<'b> {
@@ -31,6 +33,7 @@ impl<'b> Sink<'b> {
             what,
             text,
             error: None,
+            width: usize::MAX,
         }
     }
 

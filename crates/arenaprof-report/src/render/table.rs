@@ -6,6 +6,8 @@
 //! assert_eq!(t.render("  "), "  tag            live\n  array-base  1.0 MiB\n");
 //! ```
 
+use super::fit::{ellipsize_middle, MIN_CELL};
+
 /// A table whose first column is left-aligned and the others right-aligned.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -51,6 +53,24 @@ impl Table {
 
     /// Renders with `indent` before each line.
     pub fn render(&self, indent: &str) -> String {
+        self.render_width(indent, usize::MAX)
+    }
+
+    /// Renders with `indent` before each line, in at most `max` characters
+    /// a line where cutting allows: the widest left-aligned column is
+    /// narrowed first (not below [`MIN_CELL`]), and its longer cells are cut
+    /// in the middle ([`ellipsize_middle`]: a site keeps its file and line);
+    /// when that is not enough, columns are left out from the right (a last
+    /// line names them).
+    ///
+    /// ```
+    /// let mut t = arenaprof_report::render::table::Table::new(&["bytes", "site"]).align_left(1);
+    /// t.row(vec!["1.0 MiB".into(), "my_app::load (/very/long/path/to/the/source/of/load.rs:7)".into()]);
+    /// let out = t.render_width("  ", 40);
+    /// assert!(out.lines().all(|l| l.chars().count() <= 40), "{out}");
+    /// assert!(out.contains("load.rs:7)"));
+    /// ```
+    pub fn render_width(&self, indent: &str, max: usize) -> String {
         let n = self.head.len();
         let width = |c: usize| {
             std::iter::once(&self.head)
@@ -59,25 +79,54 @@ impl Table {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..n).map(width).collect();
+        let mut widths: Vec<usize> = (0..n).map(width).collect();
+        // Columns shown: all, less those dropped from the right when
+        // narrowing is not enough (never the first two).
+        let mut shown = n;
+        let total = |w: &[usize], k: usize| {
+            indent.len() + w[..k].iter().sum::<usize>() + 2 * k.saturating_sub(1)
+        };
+        loop {
+            while total(&widths, shown) > max {
+                let over = total(&widths, shown) - max;
+                let Some(c) = (0..shown)
+                    .filter(|&c| self.left[c] && widths[c] > MIN_CELL)
+                    .max_by_key(|&c| (widths[c], c))
+                else {
+                    break;
+                };
+                widths[c] = widths[c].saturating_sub(over).max(MIN_CELL);
+            }
+            if total(&widths, shown) <= max || shown <= 2 {
+                break;
+            }
+            shown -= 1;
+        }
         let mut out = String::new();
         for r in std::iter::once(&self.head).chain(&self.rows) {
             let mut line = indent.to_owned();
-            for (c, cell) in r.iter().enumerate() {
-                let pad = widths[c] - cell.chars().count();
+            for (c, cell) in r.iter().take(shown).enumerate() {
+                let cut = ellipsize_middle(cell, widths[c]);
+                let pad = widths[c].saturating_sub(cut.chars().count());
                 if c > 0 {
                     line.push_str("  ");
                 }
                 if self.left[c] {
-                    line.push_str(cell);
+                    line.push_str(&cut);
                     line.push_str(&" ".repeat(pad));
                 } else {
                     line.push_str(&" ".repeat(pad));
-                    line.push_str(cell);
+                    line.push_str(&cut);
                 }
             }
             out.push_str(line.trim_end());
             out.push('\n');
+        }
+        if shown < n {
+            out.push_str(&format!(
+                "{indent}(not shown: {}; widen with --width)\n",
+                self.head[shown..].join(", ")
+            ));
         }
         out
     }

@@ -144,7 +144,7 @@ fn tags(out: &mut Sink<'_>, r: &Report) {
         t.row(cells);
     }
     let _ = writeln!(out, "TAGS (exact; sizes are allocation-size percentiles)");
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -177,7 +177,7 @@ fn threads(out: &mut Sink<'_>, r: &Report) {
         out,
         "THREADS (exact; p50~/p99~ are allocation sizes estimated from sampled records)"
     );
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -201,7 +201,7 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
         }),
         format!("peak RSS {}", format_bytes(m.peak_rss_bytes)),
     ]);
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     if let Some(j) = &m.jemalloc {
         let _ = writeln!(
             out,
@@ -217,13 +217,15 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
     let o = &r.overhead;
     let _ = writeln!(
         out,
-        "  profiler overhead: {} ({:.1}% of tracked): headers {} ({} B each), tables {}, internal {}; {} backtraces in {}, snapshot built in {}\n",
+        "  profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), tables {} of {} reserved; {} backtraces in {}, snapshot built in {}\n",
         format_bytes(o.total_bytes),
-        o.percent_of_tracked,
+        o.percent_of_rss,
         format_bytes(o.live_header_bytes),
         o.header_bytes_per_alloc,
-        format_bytes(o.table_bytes),
+        format_bytes(o.heap_resident_bytes),
         format_bytes(o.internal_live_bytes),
+        format_bytes(o.tables_resident_bytes),
+        format_bytes(o.table_bytes),
         format_count(o.backtraces_captured),
         format_ns(o.backtrace_ns),
         format_ns(o.snapshot_ns)
@@ -448,12 +450,26 @@ fn retention(out: &mut Sink<'_>, r: &Report) {
     out.push('\n');
 }
 
+/// `low-high` of an estimate's 95% interval, or `-` without samples (or
+/// when the figure is exact: every sample taken with near certainty).
+fn interval_cell(samples: u64, low: u64, high: u64, fmt: fn(u64) -> String) -> String {
+    if samples == 0 {
+        "-".to_owned()
+    } else if low == high {
+        "exact".to_owned()
+    } else {
+        format!("{}-{}", fmt(low), fmt(high))
+    }
+}
+
 fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
     if rows.is_empty() {
         return;
     }
     let _ = writeln!(out, "{title}");
-    let mut t = Table::new(&["bytes", "objects", "tag", "site"])
+    // The interval columns come last: a narrow terminal leaves them out
+    // before it cuts the site.
+    let mut t = Table::new(&["bytes", "objects", "tag", "site", "objects 95%", "samples"])
         .align_left(2)
         .align_left(3);
     for s in rows.iter().take(MAX_SITES) {
@@ -462,9 +478,15 @@ fn site_table(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
             format_count(s.objects),
             name(&s.tag).into_owned(),
             name(&s.site).into_owned(),
+            interval_cell(s.samples, s.objects_low, s.objects_high, format_count),
+            if s.samples == 0 {
+                "-".to_owned()
+            } else {
+                format_count(s.samples)
+            },
         ]);
     }
-    out.push_str(&t.render("  "));
+    out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
 }
 
@@ -535,13 +557,31 @@ pub fn render(r: &Report) -> String {
 /// Unsafe characters in names are escaped, names cut at
 /// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS) (see [`crate::sanitize`]).
 pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
+    render_width_within(r, usize::MAX, budget)
+}
+
+/// Like [`render_within`], fitted to `width` characters a line: table
+/// columns narrowed and long cells cut in the middle (sites keep their
+/// file and line), other long lines wrapped at spaces ([`super::fit`]).
+///
+/// ```
+/// let r = arenaprof_report::analyze(&arenaprof_report::fixtures::pinned_views(), &Default::default());
+/// let text = arenaprof_report::render::text::render_width_within(&r, 80, &mut arenaprof_report::Budget::unlimited()).unwrap();
+/// assert!(text.lines().all(|l| l.chars().count() <= 80));
+/// ```
+pub fn render_width_within(
+    r: &Report,
+    width: usize,
+    budget: &mut Budget,
+) -> Result<String, BudgetError> {
     let mut out = Sink::text(budget, "the text report");
+    out.width = width;
     header(&mut out, r);
     tags(&mut out, r);
     threads(&mut out, r);
     memory(&mut out, r);
     let mut native = String::new();
-    super::native::text(&mut native, r);
+    super::native::text_width(&mut native, r, out.width);
     out.push_str(&native);
     timeline(&mut out, r);
     retention(&mut out, r);
@@ -559,7 +599,12 @@ pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetEr
             let _ = writeln!(out, "  {}", line(w));
         }
     }
-    out.finish()
+    let text = out.finish()?;
+    if width == usize::MAX {
+        Ok(text)
+    } else {
+        Ok(super::fit::wrap_all(&text, width))
+    }
 }
 
 #[cfg(test)]

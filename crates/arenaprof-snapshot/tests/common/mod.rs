@@ -232,6 +232,16 @@ pub fn rich() -> Snapshot {
             }],
             measure_ns: 1_600_000,
         },
+        code: CodeMap {
+            mappings: vec![CodeMapping {
+                start: 0x40_0000,
+                limit: 0x48_0000,
+                file_offset: 0,
+                path: "/opt/ünïcode/prog".into(),
+                build_id: "deadbeef".into(),
+            }],
+            frame_addresses: vec![0x40_1234, 0],
+        },
         retention: RetentionHistory {
             tracked: true,
             worst: Some(RetentionWorst {

@@ -109,8 +109,11 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     let phase = Phase::start(3, "report");
     let report = analyze(&snap, &Options::default());
     let html_path = opts.out.join("report.html");
-    std::fs::write(&html_path, html::render(&report))
-        .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+    arenaprof_snapshot::write_atomic(
+        &html_path,
+        html::render_page(&report, Some(&snap)).as_bytes(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
     let d = diff::diff(&report, &analyze(&after, &Options::default()));
     phase.done();
 

@@ -33,3 +33,19 @@ pub fn write(dir: &Path, name: &str, snap: &Snapshot) -> PathBuf {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
+
+/// Runs the quick demo (no OpenBLAS, 2 threads) into `dir` and returns its
+/// two snapshots: a view pinning its arena, and after the fix.
+pub fn demo_snapshots(dir: &Path) -> (PathBuf, PathBuf) {
+    let (code, out, err) = outcome(&arenaprof(&[
+        "demo",
+        "--quick",
+        "--no-openblas",
+        "--threads",
+        "2",
+        "--out",
+        s(dir),
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    (dir.join("pinned.arenaprof"), dir.join("fixed.arenaprof"))
+}

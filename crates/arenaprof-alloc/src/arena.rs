@@ -1,0 +1,252 @@
+//! The profiler's own jemalloc arena.
+//!
+//! Blocks the profiler allocates for itself (made while a thread is busy:
+//! symbolising, interning stacks, building and encoding snapshots) come from
+//! a jemalloc arena of their own, with no thread cache and dirty and muzzy
+//! decay of 0, so:
+//! - none of them ever sits in a thread cache from which the program would
+//!   be served, and the program's arenas never hold the profiler's pages;
+//! - the pages a snapshot dirties and frees go back to the OS when freed,
+//!   instead of showing as the program's `dirty_unpurged` in the next one;
+//! - what the profiler's heap holds is read from this arena's statistics
+//!   and taken out of the program's jemalloc figures.
+//!
+//! Used only when the tracker's inner allocator is jemalloc (then every
+//! internal block, from this arena or from before it existed, is jemalloc's
+//! and freed with `dallocx`). Creating the arena calls `mallctl`, which
+//! allocates from jemalloc's own base allocator, never through the tracker.
+
+use std::alloc::Layout;
+use std::sync::atomic::{AtomicU32, Ordering::*};
+
+/// `0`: not created; `CREATING`; `FAILED`; else the arena index plus 1.
+static STATE: AtomicU32 = AtomicU32::new(0);
+const CREATING: u32 = u32::MAX;
+const FAILED: u32 = u32::MAX - 1;
+
+/// The figures of the profiler's arena, from jemalloc's `stats.arenas.<i>.*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Figures {
+    /// The arena's index.
+    pub(crate) index: u32,
+    /// Bytes of live blocks (small and large).
+    pub(crate) allocated: u64,
+    /// Bytes of pages holding live blocks.
+    pub(crate) active: u64,
+    /// Resident bytes (active, dirty, metadata).
+    pub(crate) resident: u64,
+    /// Metadata bytes (`base` + `internal`).
+    pub(crate) metadata: u64,
+}
+
+#[cfg(feature = "jemalloc")]
+mod imp {
+    use super::*;
+    use std::ffi::{c_int, c_void};
+    use tikv_jemalloc_sys as sys;
+
+    /// The arena's index, creating it on first use; `None` while another
+    /// thread creates it or when jemalloc refused.
+    fn index() -> Option<u32> {
+        match STATE.load(Acquire) {
+            0 => create(),
+            CREATING | FAILED => None,
+            s => Some(s - 1),
+        }
+    }
+
+    #[cold]
+    fn create() -> Option<u32> {
+        if STATE
+            .compare_exchange(0, CREATING, AcqRel, Acquire)
+            .is_err()
+        {
+            return index_now();
+        }
+        let mut idx: u32 = 0;
+        let mut len = std::mem::size_of::<u32>();
+        // SAFETY: `arenas.create` writes the new arena's index, an unsigned,
+        // into `idx` (`len` bytes); it takes no new value.
+        let rc = unsafe {
+            sys::mallctl(
+                c"arenas.create".as_ptr(),
+                (&raw mut idx).cast::<c_void>(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc != 0 {
+            STATE.store(FAILED, Release);
+            return None;
+        }
+        // Freed pages go back at once: decay times of 0.
+        for what in ["dirty_decay_ms", "muzzy_decay_ms"] {
+            let mut name = [0u8; 64];
+            let n = fmt_name(&mut name, b"arena.", idx, what.as_bytes());
+            let mut zero: isize = 0;
+            // SAFETY: a NUL-terminated `arena.<i>.*_decay_ms` name, whose new
+            // value is an ssize_t (`isize`); no old value is read.
+            unsafe {
+                sys::mallctl(
+                    name[..n].as_ptr().cast(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    (&raw mut zero).cast::<c_void>(),
+                    std::mem::size_of::<isize>(),
+                )
+            };
+        }
+        STATE.store(idx + 1, Release);
+        Some(idx)
+    }
+
+    fn index_now() -> Option<u32> {
+        match STATE.load(Acquire) {
+            0 | CREATING | FAILED => None,
+            s => Some(s - 1),
+        }
+    }
+
+    /// Writes `prefix<i>.suffix\0` into `buf` without allocating; returns
+    /// its length with the NUL.
+    fn fmt_name(buf: &mut [u8; 64], prefix: &[u8], i: u32, suffix: &[u8]) -> usize {
+        let mut n = 0;
+        let mut put = |b: u8| {
+            if n < buf.len() - 1 {
+                buf[n] = b;
+                n += 1;
+            }
+        };
+        prefix.iter().for_each(|&b| put(b));
+        let mut digits = [0u8; 10];
+        let (mut v, mut k) = (i, 0);
+        loop {
+            digits[k] = b'0' + (v % 10) as u8;
+            k += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        digits[..k].iter().rev().for_each(|&b| put(b));
+        put(b'.');
+        suffix.iter().for_each(|&b| put(b));
+        buf[n] = 0;
+        n + 1
+    }
+
+    fn flags(layout: Layout) -> c_int {
+        let align = if layout.align() > 16 {
+            sys::MALLOCX_ALIGN(layout.align())
+        } else {
+            0
+        };
+        align | sys::MALLOCX_TCACHE_NONE
+    }
+
+    /// Allocates `layout` from the profiler's arena; `None` when the arena
+    /// does not exist (yet): the caller uses the inner allocator.
+    pub(crate) fn alloc(layout: Layout, zeroed: bool) -> Option<*mut u8> {
+        let i = index()?;
+        let f = flags(layout)
+            | sys::MALLOCX_ARENA(i as usize)
+            | if zeroed { sys::MALLOCX_ZERO } else { 0 };
+        // SAFETY: the layout's size is non-zero (an outer layout, header
+        // included); the flags name an existing arena and a valid alignment.
+        Some(unsafe { sys::mallocx(layout.size(), f) }.cast())
+    }
+
+    /// Frees a jemalloc block of `layout` without a thread cache.
+    ///
+    /// # Safety
+    /// `ptr` is a live jemalloc block of `layout`.
+    pub(crate) unsafe fn dealloc(ptr: *mut u8, layout: Layout) {
+        // SAFETY: our caller's contract; `flags` carries its alignment.
+        unsafe { sys::sdallocx(ptr.cast(), layout.size(), flags(layout)) }
+    }
+
+    /// Resizes a jemalloc block of `layout` to `new_size`, into the
+    /// profiler's arena when it exists.
+    ///
+    /// # Safety
+    /// `ptr` is a live jemalloc block of `layout`; `new_size` is non-zero and
+    /// valid for its alignment.
+    pub(crate) unsafe fn realloc(ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let f = flags(layout) | index_now().map_or(0, |i| sys::MALLOCX_ARENA(i as usize));
+        // SAFETY: our caller's contract.
+        unsafe { sys::rallocx(ptr.cast(), new_size, f) }.cast()
+    }
+
+    fn read_u64(name: &[u8]) -> u64 {
+        let mut v: usize = 0;
+        let mut len = std::mem::size_of::<usize>();
+        // SAFETY: `name` is NUL-terminated; each statistic read here is a
+        // size_t (`usize`) written into `v`.
+        let rc = unsafe {
+            sys::mallctl(
+                name.as_ptr().cast(),
+                (&raw mut v).cast::<c_void>(),
+                &mut len,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        if rc == 0 {
+            v as u64
+        } else {
+            0
+        }
+    }
+
+    /// The arena's figures (the caller advanced jemalloc's `epoch`), if it exists.
+    pub(crate) fn figures() -> Option<Figures> {
+        let index = index_now()?;
+        let page = read_u64(b"arenas.page\0").max(1);
+        let stat = |suffix: &str| {
+            let mut name = [0u8; 64];
+            let n = fmt_name(&mut name, b"stats.arenas.", index, suffix.as_bytes());
+            read_u64(&name[..n])
+        };
+        Some(Figures {
+            index,
+            allocated: stat("small.allocated") + stat("large.allocated"),
+            active: stat("pactive") * page,
+            resident: stat("resident"),
+            metadata: stat("base") + stat("internal"),
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_are_formatted_without_allocating() {
+            let mut b = [0u8; 64];
+            let n = fmt_name(&mut b, b"stats.arenas.", 107, b"pactive");
+            assert_eq!(&b[..n], b"stats.arenas.107.pactive\0");
+            let n = fmt_name(&mut b, b"arena.", 0, b"dirty_decay_ms");
+            assert_eq!(&b[..n], b"arena.0.dirty_decay_ms\0");
+        }
+    }
+}
+
+#[cfg(not(feature = "jemalloc"))]
+mod imp {
+    use super::*;
+
+    pub(crate) fn alloc(_: Layout, _: bool) -> Option<*mut u8> {
+        None
+    }
+    // Never called: without jemalloc no block comes from the arena.
+    pub(crate) unsafe fn dealloc(_: *mut u8, _: Layout) {}
+    pub(crate) unsafe fn realloc(_: *mut u8, _: Layout, _: usize) -> *mut u8 {
+        std::ptr::null_mut()
+    }
+    pub(crate) fn figures() -> Option<Figures> {
+        None
+    }
+}
+
+pub(crate) use imp::{alloc, dealloc, figures, realloc};
