@@ -28,6 +28,7 @@
 //! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | arenaprof-alloc | a pre-allocated region for a scope's allocations |
 //! | [`untracked`] | arenaprof-alloc | bookkeeping outside the counters |
 //! | [`timeline`], [`process`], [`clock`], [`limits`], [`testing`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes; failure injection (`FailingAlloc`) |
+//! | `bench` (feature `bench`) | criterion + arenaprof-alloc | criterion measurements of allocated bytes, allocation count and peak live bytes per iteration |
 //! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
 //! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
 //! | [`model`] | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
@@ -68,6 +69,9 @@ pub use arenaprof_alloc::{
 
 #[cfg(feature = "jemalloc")]
 pub use arenaprof_alloc::Jemalloc;
+
+#[cfg(feature = "bench")]
+pub mod bench;
 
 pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;

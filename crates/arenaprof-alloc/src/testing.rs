@@ -248,9 +248,50 @@ impl std::fmt::Display for Measurement {
 /// # drop(v);
 /// ```
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measurement) {
+    let span = begin();
+    let r = f();
+    (r, span.end())
+}
+
+/// [`measure`] split in two, for harnesses that call "start" and "end"
+/// separately (criterion's `Measurement`, `arenaprof::bench`): counts
+/// what the calling thread allocates and frees from [`begin`] until
+/// [`Span::end`]. Spans nest (end them in reverse order); a span belongs
+/// to its thread.
+///
+/// ```no_run
+/// // (with `TrackingAlloc` as the global allocator)
+/// let span = arenaprof_alloc::testing::begin();
+/// let v = vec![0u8; 400];
+/// let m = span.end();
+/// assert_eq!((m.total.alloc_count, m.total.alloc_bytes, m.total.peak_bytes), (1, 400, 400));
+/// # drop(v);
+/// ```
+#[must_use = "a span measures until `end` is called"]
+pub struct Span {
+    row: Option<&'static Row>,
+    exact: bool,
+    before: Vec<CellNow>,
+    saved: Vec<(u64, u64)>,
+    _not_send: PhantomData<*const ()>,
+}
+
+/// Starts a [`Span`] on the calling thread.
+///
+/// ```
+/// let m = arenaprof_alloc::testing::begin().end();
+/// assert_eq!(m.total.alloc_count, 0);
+/// ```
+pub fn begin() -> Span {
     let row = LOCAL.try_with(local::row).ok().flatten();
     let Some(row) = row else {
-        return (f(), Measurement::default());
+        return Span {
+            row: None,
+            exact: false,
+            before: Vec::new(),
+            saved: Vec::new(),
+            _not_send: PhantomData,
+        };
     };
     let exact = !row.shared;
     let before = local::with_busy(|| read_row(row));
@@ -261,48 +302,65 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Measurement) {
             Vec::new()
         }
     });
-    let r = f();
-    local::with_busy(|| {
-        let peaks: Vec<u64> = if exact {
-            row.cells
-                .iter()
-                .zip(&saved)
-                .map(|(c, &s)| c.end_peak(s))
-                .collect()
-        } else {
-            vec![0; MAX_TAGS]
+    Span {
+        row: Some(row),
+        exact,
+        before,
+        saved,
+        _not_send: PhantomData,
+    }
+}
+
+impl Span {
+    /// What the thread allocated and freed since [`begin`]; the thread's
+    /// lifetime peaks are restored.
+    pub fn end(self) -> Measurement {
+        let Some(row) = self.row else {
+            return Measurement::default();
         };
-        let after = read_row(row);
-        let mut m = Measurement {
-            exact,
-            ..Default::default()
-        };
-        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
-            let c = Counts {
-                alloc_count: a.alloc_count.saturating_sub(b.alloc_count),
-                alloc_bytes: a.alloc_bytes.saturating_sub(b.alloc_bytes),
-                free_count: a.free_count.saturating_sub(b.free_count),
-                freed_bytes: a.freed_bytes.saturating_sub(b.freed_bytes),
-                live_bytes: (a.alloc_bytes.wrapping_sub(b.alloc_bytes) as i64)
-                    .wrapping_sub(a.freed_bytes.wrapping_sub(b.freed_bytes) as i64),
-                peak_bytes: peaks[i].saturating_sub(b.live),
+        let (exact, before, saved) = (self.exact, &self.before, &self.saved);
+        local::with_busy(|| {
+            let peaks: Vec<u64> = if exact {
+                row.cells
+                    .iter()
+                    .zip(saved)
+                    .map(|(c, &s)| c.end_peak(s))
+                    .collect()
+            } else {
+                vec![0; MAX_TAGS]
             };
-            if c == Counts::default() {
-                continue;
+            let after = read_row(row);
+            let mut m = Measurement {
+                exact,
+                ..Default::default()
+            };
+            for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+                let c = Counts {
+                    alloc_count: a.alloc_count.saturating_sub(b.alloc_count),
+                    alloc_bytes: a.alloc_bytes.saturating_sub(b.alloc_bytes),
+                    free_count: a.free_count.saturating_sub(b.free_count),
+                    freed_bytes: a.freed_bytes.saturating_sub(b.freed_bytes),
+                    live_bytes: (a.alloc_bytes.wrapping_sub(b.alloc_bytes) as i64)
+                        .wrapping_sub(a.freed_bytes.wrapping_sub(b.freed_bytes) as i64),
+                    peak_bytes: peaks[i].saturating_sub(b.live),
+                };
+                if c == Counts::default() {
+                    continue;
+                }
+                let t = &mut m.total;
+                t.alloc_count += c.alloc_count;
+                t.alloc_bytes += c.alloc_bytes;
+                t.free_count += c.free_count;
+                t.freed_bytes += c.freed_bytes;
+                t.live_bytes += c.live_bytes;
+                t.peak_bytes = t.peak_bytes.max(c.peak_bytes);
+                if let Some(tag) = Tag::from_id(i as u16) {
+                    m.tags.push((tag, c));
+                }
             }
-            let t = &mut m.total;
-            t.alloc_count += c.alloc_count;
-            t.alloc_bytes += c.alloc_bytes;
-            t.free_count += c.free_count;
-            t.freed_bytes += c.freed_bytes;
-            t.live_bytes += c.live_bytes;
-            t.peak_bytes = t.peak_bytes.max(c.peak_bytes);
-            if let Some(tag) = Tag::from_id(i as u16) {
-                m.tags.push((tag, c));
-            }
-        }
-        (r, m)
-    })
+            m
+        })
+    }
 }
 
 /// One cell's counters at a moment, read by the owner thread.

@@ -8,16 +8,17 @@ use crate::op::Op;
 use crate::registry;
 use crate::store::{self, ArenaKey, Geometry, ViewKey, NONE};
 use crate::warn;
+use crate::worst;
 use arenaprof_alloc::Tag;
 use arenaprof_snapshot::{footprint, Layout};
 use ndarray::{ArrayViewD, Axis, Dimension, IxDyn, RawArrayView, ShapeBuilder};
 use std::fmt;
 use std::mem::{size_of, ManuallyDrop};
+use std::ops::Deref;
 use std::panic::Location;
 use std::ptr::NonNull;
-use std::sync::Arc;
 
-/// One base buffer. Dropping the last handle frees it and removes its record.
+/// One base buffer. Freed (with its record) when its last handle goes.
 pub(crate) struct Arena<T> {
     pub(crate) ptr: NonNull<T>,
     len: usize,
@@ -25,19 +26,95 @@ pub(crate) struct Arena<T> {
     pub(crate) key: ArenaKey,
 }
 
-// SAFETY: an arena is a uniquely owned buffer of `T` (like `Vec<T>`); handles
-// only read it through `&` unless they hold the only `Arc` (checked with
-// `Arc::get_mut`), so sharing it across threads is as safe as sharing `&[T]`.
-unsafe impl<T: Send + Sync> Send for Arena<T> {}
-// SAFETY: see `Send` above.
-unsafe impl<T: Send + Sync> Sync for Arena<T> {}
-
 impl<T> Drop for Arena<T> {
     fn drop(&mut self) {
-        store::remove_arena(self.key);
         // SAFETY: ptr, len and cap come from a `Vec<T>` taken apart in
         // `Array::from_buffer`; this is the only place that frees it.
         drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, self.cap) });
+    }
+}
+
+/// A counted handle on an [`Arena`], like an `Arc` whose count is the
+/// arena record's `refs` in the registry: it is changed under the shard
+/// lock that registering or dropping a view takes anyway, which saves the
+/// two atomic read-modify-writes an `Arc` clone and drop would add to every
+/// view. Made by [`ArenaRef::new`] (count 0) and counted by
+/// [`store::register_view`] (each handle registers a view, recorded or
+/// not); [`Array`]'s drop releases its view and its count in one
+/// [`store::release`]; a handle dropped on its own releases its count.
+pub(crate) struct ArenaRef<T> {
+    boxed: NonNull<Arena<T>>,
+}
+
+// SAFETY: an arena is a uniquely owned buffer of `T` (like `Vec<T>`), freed
+// once by the handle that takes its count to 0 (the count changes under the
+// shard lock); handles only read it through `&` unless their count is the
+// only one (checked with `store::refs`, under that lock, by a handle
+// borrowed `&mut`), so sharing handles across threads is as safe as sharing
+// `Arc<[T]>`.
+unsafe impl<T: Send + Sync> Send for ArenaRef<T> {}
+// SAFETY: see `Send` above.
+unsafe impl<T: Send + Sync> Sync for ArenaRef<T> {}
+
+impl<T> ArenaRef<T> {
+    /// Boxes the arena (untracked: the box is registry bookkeeping); the
+    /// count starts at 0 and the owner's view registration takes it to 1.
+    fn new(arena: Arena<T>) -> ArenaRef<T> {
+        let b = arenaprof_alloc::untracked(|| Box::new(arena));
+        ArenaRef {
+            boxed: NonNull::from(Box::leak(b)),
+        }
+    }
+
+    /// Another handle: the caller has just counted it in the registry
+    /// (`store::register_view` on this arena).
+    #[inline]
+    fn counted_copy(&self) -> ArenaRef<T> {
+        ArenaRef { boxed: self.boxed }
+    }
+
+    /// Frees the arena after its count reached 0 (once, by that releaser).
+    #[cold]
+    fn free(self) {
+        let ptr = self.boxed;
+        std::mem::forget(self);
+        // SAFETY: the count reached 0 in this handle's release: no other
+        // handle exists, none can be made, and the box came from
+        // `ArenaRef::new`.
+        let b = unsafe { Box::from_raw(ptr.as_ptr()) };
+        let key = b.key;
+        worst::changed(store::remove_arena(key));
+        drop(b);
+    }
+
+    /// Releases this handle's count, and `view`'s record if any; frees the
+    /// arena if it was the last handle. Returns the handles left.
+    #[inline]
+    fn release(self, view: Option<ViewKey>) -> u32 {
+        let (waste, left) = store::release(self.key, view);
+        worst::changed(waste);
+        if left == 0 {
+            self.free();
+        } else {
+            std::mem::forget(self);
+        }
+        left
+    }
+}
+
+impl<T> Deref for ArenaRef<T> {
+    type Target = Arena<T>;
+    #[inline]
+    fn deref(&self) -> &Arena<T> {
+        // SAFETY: this handle's count keeps the box alive (see `free`).
+        unsafe { self.boxed.as_ref() }
+    }
+}
+
+impl<T> Drop for ArenaRef<T> {
+    fn drop(&mut self) {
+        let h = ArenaRef { boxed: self.boxed };
+        h.release(None);
     }
 }
 
@@ -75,13 +152,14 @@ pub struct Array<T: Element> {
     pub(crate) dim: Shape,
     /// Strides in elements.
     pub(crate) strides: Strides,
-    pub(crate) arena: Option<Arc<Arena<T>>>,
+    pub(crate) arena: Option<ArenaRef<T>>,
     pub(crate) view: Option<ViewKey>,
     pub(crate) flags: u8,
 }
 
-// SAFETY: an `Array` is an `Arc` of a `Send + Sync` arena plus a pointer into
-// it; reads go through `&self`, writes need `&mut self` and a unique `Arc`.
+// SAFETY: an `Array` is a counted handle of a `Send + Sync` arena plus a
+// pointer into it; reads go through `&self`, writes need `&mut self` and the
+// only handle (`store::refs` is 1).
 unsafe impl<T: Element> Send for Array<T> {}
 // SAFETY: see `Send` above.
 unsafe impl<T: Element> Sync for Array<T> {}
@@ -207,7 +285,7 @@ impl<T: Element> Array<T> {
         let mut v = ManuallyDrop::new(vec);
         let (len, cap) = (v.len(), v.capacity());
         let ptr = NonNull::new(v.as_mut_ptr()).expect("a non-empty Vec has a non-null buffer");
-        let arena = arenaprof_alloc::untracked(|| Arc::new(Arena { ptr, len, cap, key }));
+        let arena = ArenaRef::new(Arena { ptr, len, cap, key });
         // Without a record (the registry could not grow) the owner still
         // works; it is counted in `RegistryStats::unrecorded_views`.
         let view = store::register_view(
@@ -220,6 +298,7 @@ impl<T: Element> Array<T> {
                 dim: &dim,
                 strides: &strides,
                 offset: 0,
+                elem_size: size_of::<T>() as u64,
             },
         );
         Ok(Array {
@@ -281,13 +360,14 @@ impl<T: Element> Array<T> {
                 dim: &dim,
                 strides: &strides,
                 offset,
+                elem_size: size_of::<T>() as u64,
             },
         );
         Array {
             ptr,
             dim,
             strides,
-            arena: Some(Arc::clone(arena)),
+            arena: Some(arena.counted_copy()),
             view,
             flags,
         }
@@ -817,10 +897,11 @@ impl<T: Element> Clone for Array<T> {
 
 impl<T: Element> Drop for Array<T> {
     fn drop(&mut self) {
-        if let (Some(arena), Some(view)) = (&self.arena, self.view) {
-            store::drop_view(arena.key, view);
-            if warn::enabled() && Arc::strong_count(arena) > 1 {
-                warn::check(arena.key);
+        if let Some(arena) = self.arena.take() {
+            let key = arena.key;
+            let left = arena.release(self.view);
+            if left > 0 && self.view.is_some() && warn::enabled() {
+                warn::check(key);
             }
         }
     }

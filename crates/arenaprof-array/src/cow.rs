@@ -8,7 +8,6 @@ use crate::error::ArrayError;
 use crate::store;
 use ndarray::{ArrayViewMutD, Axis, IxDyn, RawArrayViewMut, ShapeBuilder};
 use std::panic::Location;
-use std::sync::Arc;
 
 impl<T: Element> Array<T> {
     /// Makes this handle the only one on its arena, copying if it is shared.
@@ -16,10 +15,11 @@ impl<T: Element> Array<T> {
         if self.is_read_only() {
             return Err(ArrayError::ReadOnly);
         }
-        let Some(arena) = self.arena.as_mut() else {
+        let Some(arena) = self.arena.as_ref() else {
             return Ok(()); // no elements: nothing to write
         };
-        if Arc::get_mut(arena).is_some() {
+        // `&mut self`: no other thread can copy this handle meanwhile.
+        if store::refs(arena.key) == 1 {
             return Ok(());
         }
         let from = arena.key.id;

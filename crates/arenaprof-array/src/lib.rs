@@ -64,6 +64,7 @@ mod store;
 mod sync;
 mod view_ops;
 pub mod warn;
+mod worst;
 
 pub use arith::broadcast_shape;
 pub use array::Array;

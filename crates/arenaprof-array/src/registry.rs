@@ -22,7 +22,8 @@
 use crate::site::site_of;
 pub use crate::store::MAX_COW_EVENTS;
 use crate::store::{self, ArenaRec, ViewRec, NONE, SHARDS};
-use arenaprof_snapshot::{footprint, ArenaRecord, Registry, Site, Snapshot, ViewRecord};
+use crate::worst;
+use arenaprof_snapshot::{footprint, Registry, Site, Snapshot, ViewRecord};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -172,22 +173,7 @@ fn collect(only: Option<u64>) -> Raw {
 
 /// The snapshot's record of a view (the same type the report reads).
 fn view_info(v: &ViewRec, arena: u64, parent: Option<u64>, elem_size: u64) -> ViewRecord {
-    let op = match v.op.owner_name() {
-        Some(n) => n.to_owned(),
-        None => v.op.render(v.dim.as_slice()),
-    };
-    ViewRecord {
-        id: v.id,
-        arena,
-        parent,
-        op,
-        site: site_of(v.site),
-        alive: v.alive,
-        is_owner: v.is_owner,
-        layout: v.layout(elem_size),
-        created_ns: v.created_ns,
-        thread: v.thread,
-    }
+    v.record(arena, parent, elem_size)
 }
 
 fn build(raw: Raw) -> Vec<ArenaInfo> {
@@ -360,18 +346,7 @@ pub fn to_snapshot() -> Registry {
     }
     reg.views.sort_by_key(|v| v.id);
     for (_, _, a) in &raw.arenas {
-        reg.arenas.push(ArenaRecord {
-            id: a.id,
-            capacity_bytes: a.capacity_bytes,
-            elem_type: a.elem_type.to_owned(),
-            elem_size: a.elem_size,
-            shape: a.shape.as_slice().to_vec(),
-            site: site_of(a.site),
-            op: a.op.to_owned(),
-            thread: a.thread,
-            created_ns: a.created_ns,
-            owner_alive: a.owner_alive,
-        });
+        reg.arenas.push(a.record());
     }
     reg.arenas.sort_by_key(|a| a.id);
     reg
@@ -382,6 +357,9 @@ pub(crate) fn ensure_contributor() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         arenaprof_alloc::register_contributor(contribute);
+        // The high-water mark's lock first: a picture is built holding it
+        // and taking the shard locks.
+        arenaprof_alloc::register_fork_handlers(worst::fork_prepare, worst::fork_release);
         arenaprof_alloc::register_fork_handlers(store::fork_prepare, store::fork_release);
     });
 }
@@ -391,4 +369,50 @@ pub(crate) fn ensure_contributor() {
 /// ([`arenaprof_alloc::clock`]), like the snapshot's own.
 pub(crate) fn contribute(snap: &mut Snapshot) {
     snap.registry = to_snapshot();
+    snap.retention = worst::history();
+}
+
+pub use crate::worst::{MAX_POINTS, MIN_WORST_BYTES, STEP_DIVISOR};
+
+/// Retention at its worst moment so far: the registry's records of every
+/// arena that had wasted bytes when the run's total was highest, the views
+/// on them (live ones and the dropped ancestors they need), the exact total
+/// and the time ([`arenaprof_alloc::clock`]). `None` until some moment had
+/// at least [`MIN_WORST_BYTES`] wasted. Snapshots carry it as
+/// `retention.worst`; see `docs/array.md` for when it is rebuilt and what
+/// that costs.
+///
+/// ```
+/// use arenaprof_array::{registry, s, Array};
+/// let a = Array::<f64>::arange(1 << 20);
+/// let v = a.slice(s![..10]).t();
+/// drop(a);
+/// drop(v); // gone now, but the worst moment remembers it
+/// let w = registry::retention_worst().unwrap();
+/// let arena = &w.registry.arenas[0];
+/// assert_eq!(arena.op, "arange");
+/// let live: Vec<_> = w.registry.views.iter().filter(|v| v.alive).collect();
+/// assert_eq!(live[0].op, "t()");
+/// ```
+pub fn retention_worst() -> Option<arenaprof_snapshot::RetentionWorst> {
+    worst::worst()
+}
+
+/// Wasted bytes now, as the registry keeps them incrementally: capacity
+/// minus the sum of each live view's reach, over all arenas. A lower bound
+/// of the exact figure ([`arenas`]' `wasted_bytes` summed), equal to it when
+/// live views of an arena do not overlap.
+///
+/// ```
+/// use arenaprof_array::{registry, s, Array};
+/// let before = registry::wasted_bytes_now();
+/// let a = Array::<f64>::arange(1000);
+/// let v = a.slice(s![..10]);
+/// drop(a);
+/// assert_eq!(registry::wasted_bytes_now() - before, 7920);
+/// drop(v);
+/// assert_eq!(registry::wasted_bytes_now(), before);
+/// ```
+pub fn wasted_bytes_now() -> u64 {
+    worst::wasted_now()
 }

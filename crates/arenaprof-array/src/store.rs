@@ -9,11 +9,23 @@
 //! runs inside [`arenaprof_alloc::untracked`]: registry memory is counted as
 //! profiler overhead, never as `ARRAY_BASE` or user bytes.
 //!
+//! Wasted bytes are kept incrementally for the retention high-water mark
+//! ([`worst`](crate::worst)): each live view has a *reach* (the
+//! bytes its window spans, `min(elements, span) * elem_size`, at least its
+//! exact footprint; kept in 4 bytes of its record, in elements), each arena the sum of its live views' reaches, and
+//! its *estimated waste* `capacity - sum` (0 once no live view is left: the
+//! buffer is being freed). Each shard keeps the total of its arenas'
+//! estimates, mirrored in an atomic beside its lock for readers of the
+//! global total. Creating a view adds to a sum; dropping one subtracts:
+//! O(dimensions) and no global atomic. The estimate is a lower bound of
+//! the exact waste (overlapping live views are counted twice) and equals
+//! it when live views do not overlap, e.g. once the owner is dropped and
+//! one view is left.
 use crate::dims::{Shape, Small, Strides};
 use crate::op::Op;
 use crate::site;
 use crate::spin::{SpinGuard, SpinLock};
-use arenaprof_snapshot::{CowRecord, Layout};
+use arenaprof_snapshot::{ArenaRecord, CowRecord, Layout, ViewRecord};
 use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -86,6 +98,7 @@ impl<T: Entry> Slab<T> {
     }
 
     /// Vacates the entry in place; whether it was used.
+    #[inline]
     fn remove(&mut self, i: u32) -> bool {
         let Some(e) = self.entries.get_mut(i as usize) else {
             return false;
@@ -148,6 +161,46 @@ pub(crate) struct ArenaRec {
     pub owner_alive: bool,
     /// A pinned-bytes warning was printed for this arena.
     pub warned: bool,
+    /// Handles on it (recorded views or not): its reference count; the
+    /// handle that takes it to 0 frees the arena.
+    pub refs: u32,
+    /// Live view records on it (the owner included).
+    pub live: u32,
+    /// Sum of its live views' reaches.
+    pub reach_sum: u64,
+    /// Its estimated waste, as last added to the shard's total.
+    pub est_wasted: u64,
+}
+
+impl ArenaRec {
+    /// Estimated wasted bytes: capacity no live view's reach covers (0
+    /// without live views).
+    #[inline]
+    fn estimate(&self) -> u64 {
+        if self.live == 0 {
+            0
+        } else {
+            self.capacity_bytes.saturating_sub(self.reach_sum)
+        }
+    }
+}
+
+impl ArenaRec {
+    /// The snapshot's record of this arena.
+    pub(crate) fn record(&self) -> ArenaRecord {
+        ArenaRecord {
+            id: self.id,
+            capacity_bytes: self.capacity_bytes,
+            elem_type: self.elem_type.to_owned(),
+            elem_size: self.elem_size,
+            shape: self.shape.as_slice().to_vec(),
+            site: site::site_of(self.site),
+            op: self.op.to_owned(),
+            thread: self.thread,
+            created_ns: self.created_ns,
+            owner_alive: self.owner_alive,
+        }
+    }
 }
 
 /// One view as the registry keeps it (all inline for up to 4 axes).
@@ -169,6 +222,26 @@ pub(crate) struct ViewRec {
     pub strides: Strides,
     pub created_ns: u64,
     pub thread: u32,
+    /// Its reach in elements (see the module docs), `u32::MAX` when it
+    /// does not fit (then computed again from the shape when dropped).
+    pub reach_elems: u32,
+}
+
+/// A window's reach: `min(elements, span) * elem_size`, at least the bytes
+/// it can touch and exact for dense, strided-without-overlap and broadcast
+/// windows.
+#[inline]
+pub(crate) fn reach_elems(dim: &[usize], strides: &[isize]) -> u64 {
+    let (mut count, mut span) = (1u64, 1u64);
+    for (&d, &st) in dim.iter().zip(strides) {
+        count = count.saturating_mul(d as u64);
+        span = span.saturating_add(
+            (d as u64)
+                .saturating_sub(1)
+                .saturating_mul(st.unsigned_abs() as u64),
+        );
+    }
+    count.min(span)
 }
 
 impl Entry for ArenaRec {
@@ -186,6 +259,10 @@ impl Entry for ArenaRec {
             created_ns: 0,
             owner_alive: false,
             warned: false,
+            refs: 0,
+            live: 0,
+            reach_sum: 0,
+            est_wasted: 0,
         }
     }
     fn is_used(&self) -> bool {
@@ -213,6 +290,7 @@ impl Entry for ViewRec {
             strides: Small::zeros(0),
             created_ns: 0,
             thread: 0,
+            reach_elems: 0,
         }
     }
     #[inline]
@@ -230,6 +308,26 @@ impl Entry for ViewRec {
 }
 
 impl ViewRec {
+    /// The snapshot's record of this view (the same type the report reads).
+    pub(crate) fn record(&self, arena: u64, parent: Option<u64>, elem_size: u64) -> ViewRecord {
+        let op = match self.op.owner_name() {
+            Some(n) => n.to_owned(),
+            None => self.op.render(self.dim.as_slice()),
+        };
+        ViewRecord {
+            id: self.id,
+            arena,
+            parent,
+            op,
+            site: site::site_of(self.site),
+            alive: self.alive,
+            is_owner: self.is_owner,
+            layout: self.layout(elem_size),
+            created_ns: self.created_ns,
+            thread: self.thread,
+        }
+    }
+
     pub(crate) fn layout(&self, elem_size: u64) -> Layout {
         Layout {
             offset: self.offset as i64,
@@ -245,23 +343,87 @@ pub(crate) struct Shard {
     pub arenas: Slab<ArenaRec>,
     pub views: Slab<ViewRec>,
     view_seq: u64,
+    /// Sum of its arenas' `est_wasted`.
+    est_wasted: u64,
+    /// `est_wasted` when a change was last reported to the high-water mark.
+    reported: u64,
 }
 
 impl Shard {
     pub(crate) fn arena_mut(&mut self, slot: u32) -> Option<&mut ArenaRec> {
         self.arenas.get_mut(slot)
     }
+
+    /// Brings arena `slot`'s estimate and the shard's total up to date;
+    /// `Some(grew)` when the estimate changed.
+    #[inline]
+    fn settle(&mut self, slot: u32) -> Option<bool> {
+        let a = self.arenas.get_mut(slot)?;
+        let (old, new) = (a.est_wasted, a.estimate());
+        if old == new {
+            return None;
+        }
+        a.est_wasted = new;
+        self.est_wasted = self.est_wasted - old + new;
+        Some(new > old)
+    }
+
+    /// Publishes the shard's total (shard `idx`) and says whether the
+    /// high-water mark should look: once the total moved by
+    /// [`REPORT_STEP`] since the last report (a large change at once, or
+    /// small ones adding up), so views made and dropped one by one on an
+    /// orphaned arena cost no more than the store itself.
+    #[inline]
+    fn report(&mut self, idx: usize) -> Waste {
+        SHARD[idx].1.store(self.est_wasted, Relaxed);
+        let (now, last) = (self.est_wasted, self.reported);
+        if now.abs_diff(last) < REPORT_STEP {
+            return Waste::Same;
+        }
+        self.reported = now;
+        if now > last {
+            Waste::Grew
+        } else {
+            Waste::Fell
+        }
+    }
 }
 
+/// How far a shard's estimated waste moves before it is reported to the
+/// high-water mark (also the smallest step between its pictures).
+pub(crate) const REPORT_STEP: u64 = 64 << 10;
+
 #[repr(align(128))]
-struct Padded(SpinLock<Shard>);
+struct Padded(SpinLock<Shard>, AtomicU64);
 
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY: Padded = Padded(SpinLock::new(Shard {
-    arenas: Slab::new(),
-    views: Slab::new(),
-    view_seq: 0,
-}));
+const EMPTY: Padded = Padded(
+    SpinLock::new(Shard {
+        arenas: Slab::new(),
+        views: Slab::new(),
+        view_seq: 0,
+        est_wasted: 0,
+        reported: 0,
+    }),
+    AtomicU64::new(0),
+);
+
+/// Estimated wasted bytes over all arenas now (see the module docs): the
+/// sum of the shards' totals, each read without its lock.
+pub(crate) fn wasted_estimate() -> u64 {
+    SHARD.iter().map(|s| s.1.load(Relaxed)).sum()
+}
+
+/// How a registry change moved the estimated waste.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waste {
+    /// Unchanged (the common case: a view made or dropped under a live owner).
+    Same,
+    /// Lower.
+    Fell,
+    /// Higher: a new high-water mark may have been reached.
+    Grew,
+}
 
 static SHARD: [Padded; SHARDS] = [EMPTY; SHARDS];
 static ARENAS_CREATED: AtomicU64 = AtomicU64::new(0);
@@ -391,6 +553,10 @@ pub(crate) fn register_arena(
         created_ns: site::now_ns(),
         owner_alive: true,
         warned: false,
+        refs: 0,
+        live: 0,
+        reach_sum: 0,
+        est_wasted: 0,
     };
     arenaprof_alloc::untracked(|| {
         let slot = lock(shard as usize).arenas.insert(rec)?;
@@ -399,20 +565,34 @@ pub(crate) fn register_arena(
 }
 
 /// Removes an arena's record (its buffer is being freed).
-pub(crate) fn remove_arena(key: ArenaKey) {
+pub(crate) fn remove_arena(key: ArenaKey) -> Waste {
     arenaprof_alloc::untracked(|| {
-        lock(key.shard as usize).arenas.remove(key.slot);
+        let mut sh = lock(key.shard as usize);
+        let est = sh.arenas.get(key.slot).map_or(0, |a| a.est_wasted);
+        sh.arenas.remove(key.slot);
+        if est == 0 {
+            return Waste::Same;
+        }
+        sh.est_wasted -= est;
+        sh.report(key.shard as usize)
     })
 }
 
-/// Where a view's elements lie in its arena: shape, strides and offset.
+/// Where a view's elements lie in its arena: shape, strides and offset
+/// (in elements of `elem_size` bytes).
 pub(crate) struct Geometry<'a> {
     pub dim: &'a Shape,
     pub strides: &'a Strides,
     pub offset: isize,
+    pub elem_size: u64,
 }
 
-/// Registers a view (or an arena's owning array, `parent == NONE`).
+/// Registers a view (or an arena's owning array, `parent == NONE`), and
+/// counts its handle in the arena's `refs` (even when no record could be
+/// made: the handle still holds the arena). Inlined into each view
+/// constructor: the operation and the geometry are written into the record
+/// without being copied into an argument frame first.
+#[inline(always)]
 pub(crate) fn register_view(
     arena: ArenaKey,
     parent: u32,
@@ -425,67 +605,172 @@ pub(crate) fn register_view(
         dim,
         strides,
         offset,
+        elem_size,
     } = g;
     let created_ns = site::coarse_now_ns();
     let thread = thread_slot();
+    let reach_elems = reach_elems(dim.as_slice(), strides.as_slice());
+    let reach = reach_elems.saturating_mul(elem_size);
     let mut sh = lock(arena.shard as usize);
-    let make = |sh: &mut Shard| {
-        let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
-        // Written field by field into a vacant entry (no copy of the record).
-        let Some((slot, r)) = sh.views.claim() else {
-            UNRECORDED.fetch_add(1, Relaxed);
-            return None;
-        };
-        r.used = true;
-        r.id = id;
-        r.arena = arena.slot;
-        r.parent = parent;
-        r.children = 0;
-        r.alive = true;
-        r.is_owner = is_owner;
-        r.op = op;
-        r.site = site;
-        r.offset = offset;
-        r.dim.clone_from(dim);
-        r.strides.clone_from(strides);
-        r.created_ns = created_ns;
-        r.thread = thread;
-        sh.view_seq += 1;
-        if let Some(p) = sh.views.get_mut(parent) {
-            p.children += 1;
-        }
-        Some(ViewKey { slot, id })
+    let v = NewView {
+        arena,
+        parent,
+        op,
+        site,
+        is_owner,
+        dim,
+        strides,
+        offset,
+        created_ns,
+        thread,
+        reach_elems,
+        reach,
     };
     // Allocations must bypass the counters; skip the thread-local switch
     // when none can happen (the common case).
     if sh.views.insert_allocates() || matches!(dim, Small::Heap(_)) {
-        arenaprof_alloc::untracked(|| make(&mut sh))
+        arenaprof_alloc::untracked(|| write_view(&mut sh, v))
     } else {
-        make(&mut sh)
+        write_view(&mut sh, v)
     }
+}
+
+/// A view record's fields, as [`register_view`] passes them to [`write_view`].
+struct NewView<'a> {
+    arena: ArenaKey,
+    parent: u32,
+    op: Op,
+    site: &'static Location<'static>,
+    is_owner: bool,
+    dim: &'a Shape,
+    strides: &'a Strides,
+    offset: isize,
+    created_ns: u64,
+    thread: u32,
+    reach_elems: u64,
+    reach: u64,
+}
+
+/// Writes a new view record in place, under the shard's lock (inlined on
+/// the hot path: a closure called from two branches was not).
+#[inline(always)]
+fn write_view(sh: &mut Shard, v: NewView<'_>) -> Option<ViewKey> {
+    let arena = v.arena;
+    let id = (sh.view_seq + 1) * SHARDS as u64 + arena.shard as u64 - (SHARDS as u64 - 1);
+    let Shard { arenas, views, .. } = sh;
+    let a = arenas.get_mut(arena.slot);
+    // Written field by field into a vacant entry (no copy of the record).
+    let Some((slot, r)) = views.claim() else {
+        // The handle still holds the arena: counted, not recorded.
+        if let Some(a) = a {
+            a.refs += 1;
+        }
+        UNRECORDED.fetch_add(1, Relaxed);
+        return None;
+    };
+    r.used = true;
+    r.id = id;
+    r.arena = arena.slot;
+    r.parent = v.parent;
+    r.children = 0;
+    r.alive = true;
+    r.is_owner = v.is_owner;
+    r.op = v.op;
+    r.site = v.site;
+    r.offset = v.offset;
+    r.dim.clone_from(v.dim);
+    r.strides.clone_from(v.strides);
+    r.created_ns = v.created_ns;
+    r.thread = v.thread;
+    r.reach_elems = v.reach_elems.min(u32::MAX as u64) as u32;
+    let mut settle = false;
+    if let Some(a) = a {
+        a.refs += 1;
+        a.live += 1;
+        a.reach_sum = a.reach_sum.saturating_add(v.reach);
+        // A new view reaches a part of its parent's window: the estimate
+        // can only fall (or stay).
+        settle = a.est_wasted != 0;
+    }
+    if settle && sh.settle(arena.slot).is_some() {
+        // Falling: published, reported with the next drop or arena freed.
+        SHARD[arena.shard as usize].1.store(sh.est_wasted, Relaxed);
+    }
+    sh.view_seq += 1;
+    if let Some(p) = sh.views.get_mut(v.parent) {
+        p.children += 1;
+    }
+    Some(ViewKey { slot, id })
+}
+
+/// Releases a handle on `arena`: its count, and its view record if it has
+/// one (see [`drop_view_locked`]), under one lock. Returns how the estimated waste
+/// moved and the handles left (0: the caller frees the arena).
+#[inline]
+pub(crate) fn release(arena: ArenaKey, view: Option<ViewKey>) -> (Waste, u32) {
+    let mut sh = lock(arena.shard as usize);
+    let left = match sh.arenas.get_mut(arena.slot) {
+        Some(a) => {
+            a.refs -= 1;
+            a.refs
+        }
+        None => 0,
+    };
+    let waste = match view {
+        Some(v) => drop_view_locked(&mut sh, arena, v),
+        None => Waste::Same,
+    };
+    (waste, left)
+}
+
+/// Handles on `arena` now (its reference count).
+pub(crate) fn refs(arena: ArenaKey) -> u32 {
+    lock(arena.shard as usize)
+        .arenas
+        .get(arena.slot)
+        .map_or(0, |a| a.refs)
 }
 
 /// Marks a view's handle dropped and removes every record no live view
 /// needs any more (the view itself, then ancestors whose last descendant it
 /// was). Never allocates (frees of registry blocks are attributed to the
-/// profiler by their headers wherever they happen).
-pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
+/// profiler by their headers wherever they happen). Says how the estimated
+/// waste moved.
+#[inline]
+fn drop_view_locked(sh: &mut Shard, arena: ArenaKey, view: ViewKey) -> Waste {
     {
-        let mut sh = lock(arena.shard as usize);
         let mut slot = view.slot;
         let Some(v) = sh.views.get_mut(slot) else {
-            return;
+            return Waste::Same;
         };
         v.alive = false;
-        if v.is_owner {
-            if let Some(a) = sh.arenas.get_mut(arena.slot) {
+        let is_owner = v.is_owner;
+        let mut waste = Waste::Same;
+        if let Some(a) = sh.arenas.get_mut(arena.slot) {
+            // The reach added when the view was made.
+            let elems = match v.reach_elems {
+                u32::MAX => reach_elems(v.dim.as_slice(), v.strides.as_slice()),
+                n => n as u64,
+            };
+            let reach = elems.saturating_mul(a.elem_size);
+            a.live -= 1;
+            a.reach_sum -= reach;
+            if is_owner {
                 a.owner_alive = false;
+            }
+            // Under a live owner that covers the buffer the estimate stays 0.
+            if (a.reach_sum < a.capacity_bytes || a.est_wasted != 0)
+                && sh.settle(arena.slot).is_some()
+            {
+                waste = sh.report(arena.shard as usize);
             }
         }
         loop {
-            let Some(v) = sh.views.get(slot) else { return };
+            let Some(v) = sh.views.get(slot) else {
+                return waste;
+            };
             if v.alive || v.children > 0 {
-                return;
+                return waste;
             }
             let parent = v.parent;
             sh.views.remove(slot);
@@ -494,7 +779,7 @@ pub(crate) fn drop_view(arena: ArenaKey, view: ViewKey) {
                     p.children -= 1;
                     slot = parent;
                 }
-                None => return,
+                None => return waste,
             }
         }
     }

@@ -102,10 +102,14 @@ impl<T: Element> Array<T> {
     /// ```
     #[track_caller]
     pub fn slice<I: AsRef<[SliceInfoElem]>>(&self, info: I) -> Array<T> {
-        match self.try_slice(info) {
-            Ok(a) => a,
+        // Not through `try_slice`: no `Result<Array>` to move on the hot path.
+        let site = Location::caller();
+        let elems = info.as_ref();
+        let (ptr, dim, strides) = match self.apply_slice(elems) {
+            Ok(x) => x,
             Err(e) => panic!("{e}"),
-        }
+        };
+        self.derive(ptr, dim, strides, Op::slice(elems), site, false)
     }
 
     /// [`slice`](Array::slice) that returns an error naming the axis and the

@@ -89,6 +89,9 @@ fn views_across_four_threads_leave_registry_empty_and_tag_at_zero() {
     assert_eq!((s.live_arenas, s.live_views, s.view_records), (0, 0, 0));
     assert!(registry::arenas().is_empty());
     assert_eq!(registry::to_snapshot().views.len(), 0);
+    // The incremental wasted estimate came back to 0 too (each thread's
+    // own arena was orphaned while its views travelled and died elsewhere).
+    assert_eq!(registry::wasted_bytes_now(), 0);
     let tag = arenaprof_alloc::stats().tag(Tag::ARRAY_BASE);
     assert_eq!(tag.live_bytes, 0);
     assert_eq!(tag.alloc_count, tag.free_count);

@@ -4,7 +4,7 @@
 //!
 //! | limit | field |
 //! |---|---|
-//! | `max_wasted` | `retention.wasted_bytes` |
+//! | `max_wasted` | `retention_worst.wasted_bytes` (the worst moment of the run), or `retention.wasted_bytes` (the end) with `wasted_at_end` or when the report has no worst picture |
 //! | `max_live` | `totals.live_bytes` |
 //! | `max_peak` | `totals.peak_bytes` |
 //! | `max_rss` | `memory.rss_bytes` |
@@ -37,8 +37,12 @@ use std::collections::HashMap;
 /// Limits; `None` or absent means unchecked.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
-    /// Most wasted arena bytes in total.
+    /// Most wasted arena bytes in total, at the run's worst moment (at the
+    /// end with `wasted_at_end`).
     pub max_wasted: Option<u64>,
+    /// Gate `max_wasted` on the end state (`retention`) instead of the
+    /// worst moment (`retention_worst`).
+    pub wasted_at_end: bool,
     /// Most live bytes at the end.
     pub max_live: Option<u64>,
     /// Most peak live bytes.
@@ -257,8 +261,27 @@ pub fn parse_tag_limit(s: &str) -> Result<(String, u64), String> {
 pub fn check(r: &Report, limits: &Limits) -> Outcome {
     let mut out = Outcome::default();
     if let Some(max) = limits.max_wasted {
-        let why = r
-            .arenas
+        // The worst moment unless asked for the end (or none was recorded);
+        // the end too if it is higher (a worst below the capture's
+        // hysteresis step).
+        let worst = r.retention_worst.as_ref().filter(|w| {
+            !limits.wasted_at_end && w.summary.wasted_bytes >= r.retention.wasted_bytes
+        });
+        let (field, value, arenas, when) = match worst {
+            Some(w) => (
+                "retention_worst.wasted_bytes",
+                w.summary.wasted_bytes,
+                &w.arena_rows,
+                format!(" at {}", crate::units::format_ns(w.t_ns)),
+            ),
+            None => (
+                "retention.wasted_bytes",
+                r.retention.wasted_bytes,
+                &r.arenas,
+                String::new(),
+            ),
+        };
+        let why = arenas
             .iter()
             .find(|a| a.wasted_bytes > 0)
             .map(|a| {
@@ -280,7 +303,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                     .map(|f| format!("; fix: {}", line(&f.text)))
                     .unwrap_or_default();
                 format!(
-                    ": largest is arena #{} ({} at {}, {} wasted){by}{fix}",
+                    "{when}: largest is arena #{} ({} at {}, {} wasted){by}{fix}",
                     a.id,
                     name(&a.op),
                     name(&a.site),
@@ -288,13 +311,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
                 )
             })
             .unwrap_or_default();
-        out.check(
-            "retention.wasted_bytes",
-            "--max-wasted ",
-            r.retention.wasted_bytes,
-            max,
-            why,
-        );
+        out.check(field, "--max-wasted ", value, max, why);
     }
     if let Some(max) = limits.max_live {
         out.check(

@@ -434,6 +434,28 @@ pub fn pinned_views() -> Snapshot {
             }],
             frame_addresses: Vec::new(),
         },
+        retention: pinned_retention(),
+    }
+}
+
+/// The retention history of [`pinned_views`]: the worst moment is the
+/// end's wasted arena, taken at 1.0 s, and the wasted series rises there.
+pub fn pinned_retention() -> arenaprof_snapshot::RetentionHistory {
+    // The registry's picture holds the wasted arenas only (arena 1).
+    let mut registry = pinned_registry();
+    registry.arenas.retain(|a| a.id == 1);
+    registry.views.retain(|v| v.arena == 1);
+    let (_, total) = crate::analysis::retention::analyze(&registry, 32, 1 << 20, &mut Vec::new());
+    let p = |t_ns, wasted_bytes| arenaprof_snapshot::WastedPoint { t_ns, wasted_bytes };
+    arenaprof_snapshot::RetentionHistory {
+        tracked: true,
+        worst: Some(arenaprof_snapshot::RetentionWorst {
+            t_ns: 1_000_000_000,
+            wasted_bytes: total.wasted_bytes,
+            registry,
+        }),
+        wasted: vec![p(0, 0), p(1_000_000_000, total.wasted_bytes)],
+        policy: String::new(),
     }
 }
 
@@ -634,6 +656,11 @@ pub fn fixed_views() -> Snapshot {
     });
     s.tags[1].counters.live_bytes = 64 * 64 * 8 + VIEW_BYTES;
     s.total.live_bytes = s.tags.iter().map(|t| t.counters.live_bytes).sum();
+    // Fixed, the run never wasted anything.
+    s.retention = arenaprof_snapshot::RetentionHistory {
+        tracked: true,
+        ..Default::default()
+    };
     s
 }
 

@@ -52,6 +52,12 @@ pub struct Report {
     pub retention: RetentionSummary,
     /// Arenas, largest wasted first.
     pub arenas: Vec<ArenaRow>,
+    /// Retention at the moment wasted bytes were highest during the run:
+    /// the same totals as `retention` plus `t_ns`, the nearest mark and the
+    /// arenas wasted then (`null` when the snapshot has no such picture:
+    /// written before format version 3, or nothing was ever wasted).
+    #[serde(default)]
+    pub retention_worst: Option<RetentionWorst>,
     /// Top allocation sites from sampled stacks.
     pub sites: SiteTables,
     /// Copy-on-write events.
@@ -303,6 +309,11 @@ pub struct TimelineInfo {
     /// RSS at each point, in `points` order (empty when not recorded).
     #[serde(default)]
     pub rss_bytes: Vec<u64>,
+    /// Wasted arena bytes over time, recorded by the array registry when
+    /// they change by a step (its own times, not `points`'; empty when not
+    /// recorded).
+    #[serde(default)]
+    pub wasted: Vec<WastedRow>,
 }
 
 /// One timeline point.
@@ -367,6 +378,33 @@ pub struct RetentionSummary {
     pub arenas_created: u64,
     /// Views created over the run.
     pub views_created: u64,
+}
+
+/// Retention at its worst moment: [`RetentionSummary`]'s fields plus when,
+/// and the arenas wasted then.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionWorst {
+    /// When the picture was taken (ns since start, the timeline's clock).
+    pub t_ns: u64,
+    /// The mark nearest to `t_ns` (before or after), if any.
+    pub nearest_mark: Option<MarkRow>,
+    /// Totals over the arenas wasted at that moment (flattened in JSON:
+    /// `retention_worst.wasted_bytes` beside `retention.wasted_bytes`).
+    #[serde(flatten)]
+    pub summary: RetentionSummary,
+    /// Those arenas, largest wasted first, with their retainers, chains
+    /// and fixes, rows as in the report's `arenas` (named apart from the
+    /// `arenas` count of the flattened totals).
+    pub arena_rows: Vec<ArenaRow>,
+}
+
+/// One point of the wasted-bytes series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WastedRow {
+    /// Time since start.
+    pub t_ns: u64,
+    /// Wasted arena bytes then (a lower bound where live views overlap).
+    pub wasted_bytes: u64,
 }
 
 /// One arena (base buffer).

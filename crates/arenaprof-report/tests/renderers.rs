@@ -174,8 +174,28 @@ fn check_and_diff_use_the_report_fields() {
     };
     let c = check(&before, &limits);
     assert_eq!(c.violations.len(), 1);
-    assert_eq!(c.violations[0].field, "retention.wasted_bytes");
+    // The worst moment by default (the fixture's worst is its end state).
+    assert_eq!(c.violations[0].field, "retention_worst.wasted_bytes");
     assert_eq!(c.violations[0].value, CAPACITY - VIEW_BYTES);
+    assert!(
+        c.violations[0]
+            .message
+            .contains(" at 1.00 s: largest is arena #"),
+        "{}",
+        c.violations[0].message
+    );
+    let at_end = Limits {
+        wasted_at_end: true,
+        ..limits.clone()
+    };
+    let e = check(&before, &at_end);
+    assert_eq!(e.violations[0].field, "retention.wasted_bytes");
+    assert_eq!(e.violations[0].value, CAPACITY - VIEW_BYTES);
+    // No worst picture (a format-2 snapshot): the end state is gated.
+    let mut old = fixtures::pinned_views();
+    old.retention = Default::default();
+    let o = check(&analyze(&old, &Options::default()), &limits);
+    assert_eq!(o.violations[0].field, "retention.wasted_bytes");
     assert_eq!(c.passed.len(), 2);
     assert!(c.notes[0].contains("\"nope\" does not occur"));
     assert!(check(&after, &limits).violations.is_empty());

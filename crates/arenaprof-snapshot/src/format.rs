@@ -3,7 +3,7 @@
 //! ```text
 //! offset size  field
 //! 0      8     magic  "ARENAPRF"
-//! 8      4     format version, u32 little-endian (currently 3; 1 and 2 are still read)
+//! 8      4     format version, u32 little-endian (currently 4; 1 to 3 are still read)
 //! 12     4     flags, u32 LE (0; reserved)
 //! 16     8     payload length in bytes, u64 LE
 //! 24     4     CRC-32 (IEEE) of the payload, u32 LE
@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 /// First eight bytes of every snapshot file.
 pub const MAGIC: [u8; 8] = *b"ARENAPRF";
 /// The format version this crate writes (and reads).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format version this crate still reads: version 1 (no
 /// `native` section) decodes into a [`Snapshot`] whose
 /// [`native.measured`](crate::NativeMemory::measured) is false; version 2
-/// (no `code` section) into one whose [`code`](crate::CodeMap) is empty.
+/// (no `code` section) into one whose [`code`](crate::CodeMap) is empty;
+/// version 3 (no `retention` history) into one whose
+/// [`retention`](crate::RetentionHistory) is empty (`tracked` false).
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Size of the fixed header.
 pub const HEADER_LEN: usize = 28;
@@ -138,6 +140,16 @@ impl Snapshot {
             let mut snap = Snapshot::from(v1);
             snap.native = native;
             (snap, rest)
+        } else if version == 3 {
+            // Version 3: version 2's fields, then `code`.
+            let ((v1, native, code), rest): (
+                (SnapshotV1, crate::NativeMemory, crate::CodeMap),
+                &[u8],
+            ) = postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?;
+            let mut snap = Snapshot::from(v1);
+            snap.native = native;
+            snap.code = code;
+            (snap, rest)
         } else {
             postcard::take_from_bytes(body).map_err(|e| FormatError::Decode(e.to_string()))?
         };
@@ -203,8 +215,31 @@ impl From<SnapshotV1> for Snapshot {
                 ..Default::default()
             },
             code: crate::CodeMap::default(),
+            retention: Default::default(),
         }
     }
+}
+
+/// Encodes `snap` as a version-3 file image (no `retention` history).
+/// For tests of the reader's compatibility.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// s.code.mappings.push(Default::default());
+/// s.retention.tracked = true;
+/// let back = arenaprof_snapshot::Snapshot::from_bytes(&arenaprof_snapshot::to_bytes_v3(&s).unwrap()).unwrap();
+/// assert_eq!(back.code.mappings.len(), 1);
+/// assert!(!back.retention.tracked);
+/// ```
+pub fn to_bytes_v3(snap: &Snapshot) -> Result<Vec<u8>, FormatError> {
+    let mut payload = to_payload_v1(snap)?;
+    for part in [
+        postcard::to_stdvec(&snap.native),
+        postcard::to_stdvec(&snap.code),
+    ] {
+        payload.extend(part.map_err(|e| FormatError::Decode(e.to_string()))?);
+    }
+    Ok(image(3, &payload))
 }
 
 /// Encodes `snap` as a version-2 file image (no `code` section): what a

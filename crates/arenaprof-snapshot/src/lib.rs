@@ -26,8 +26,9 @@
 //! | [`Snapshot::read`], [`Snapshot::write`], [`Snapshot::to_bytes`], [`Snapshot::from_bytes`] | the file format |
 //! | [`write_atomic`], [`AtomicFile`], [`read_input`], [`MAX_INPUT_BYTES`] | safe files: exclusive, unpredictable temporaries renamed into place; regular, capped inputs |
 //! | [`FormatError`], [`FORMAT_VERSION`], [`OLDEST_READABLE_VERSION`], [`MAGIC`], [`HEADER_LEN`] | its errors and constants |
-//! | [`to_bytes_v1`] | a version-1 file image, for tests of the reader's compatibility |
+//! | [`to_bytes_v1`], [`to_bytes_v2`], [`to_bytes_v3`] | version-1 to version-3 file images, for tests of the reader's compatibility |
 //! | [`CodeMap`], [`CodeMapping`] | executable mappings with build IDs (format version 3) |
+//! | [`RetentionHistory`], [`RetentionWorst`], [`WastedPoint`] | retention at its worst moment and wasted bytes over time (format version 4) |
 //! | [`NativeMemory`] and its types ([`MappingGroup`], [`LadderRung`], [`BlasRuntime`], ...) | memory outside the allocator, BLAS runtimes (format version 2) |
 //! | [`footprint`] | exact unions of strided footprints (bytes live views reach) |
 //! | [`size`] | the one size grammar (`10MiB`, `1.5G`, `16MB`) |
@@ -41,8 +42,8 @@ pub mod size;
 
 pub use code::*;
 pub use format::{
-    read_input, to_bytes_v1, to_bytes_v2, write_atomic, AtomicFile, FormatError, FORMAT_VERSION,
-    HEADER_LEN, MAGIC, MAX_INPUT_BYTES, OLDEST_READABLE_VERSION,
+    read_input, to_bytes_v1, to_bytes_v2, to_bytes_v3, write_atomic, AtomicFile, FormatError,
+    FORMAT_VERSION, HEADER_LEN, MAGIC, MAX_INPUT_BYTES, OLDEST_READABLE_VERSION,
 };
 pub use model::*;
 pub use native::*;

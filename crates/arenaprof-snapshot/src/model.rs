@@ -32,6 +32,51 @@ pub struct Snapshot {
     /// Executable mappings with build IDs (format version 3; empty in
     /// older files).
     pub code: crate::CodeMap,
+    /// Retention over the run: the registry's picture at the moment wasted
+    /// bytes were highest, and a wasted-bytes series (format version 4;
+    /// empty in older files).
+    pub retention: RetentionHistory,
+}
+
+/// Retention over the run, recorded by the array registry while it runs
+/// (the [`Registry`] above is the picture at snapshot time only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionHistory {
+    /// Whether the writer tracked retention over the run (false in files
+    /// of format versions 1 to 3, and when no array was ever made).
+    pub tracked: bool,
+    /// The picture at the highest wasted bytes seen, if any arena was ever
+    /// wasted.
+    pub worst: Option<RetentionWorst>,
+    /// Total wasted bytes over time, oldest first (bounded; points are
+    /// merged pairwise when the buffer fills).
+    pub wasted: Vec<WastedPoint>,
+    /// How a capture is triggered, in words (hysteresis and bounds), for
+    /// the report's notes.
+    pub policy: String,
+}
+
+/// The registry's picture at the moment its wasted bytes were highest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionWorst {
+    /// When it was captured (the profiler's clock, like the timeline).
+    pub t_ns: u64,
+    /// Exact wasted bytes over all arenas at that moment.
+    pub wasted_bytes: u64,
+    /// Arenas with wasted bytes at that moment, their live views and the
+    /// dropped ancestors those need (the same records as [`Registry`]).
+    pub registry: Registry,
+}
+
+/// One point of the wasted-bytes series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WastedPoint {
+    /// Time (the profiler's clock).
+    pub t_ns: u64,
+    /// Wasted bytes over all arenas: capacity minus what live views reach,
+    /// with each view's reach counted separately (a lower bound of the
+    /// exact union; equal to it when live views do not overlap).
+    pub wasted_bytes: u64,
 }
 
 /// Snapshot header data.

@@ -23,7 +23,7 @@ fn header_layout_is_as_documented() {
         u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
         FORMAT_VERSION
     );
-    assert_eq!(FORMAT_VERSION, 3);
+    assert_eq!(FORMAT_VERSION, 4);
     assert_eq!(
         u32::from_le_bytes(bytes[12..16].try_into().unwrap()),
         0,
@@ -81,11 +81,11 @@ fn trailing_bytes_wrong_magic_version_and_checksum() {
     assert!(matches!(e, FormatError::BadMagic));
     assert!(e.to_string().contains("not an arenaprof snapshot"));
     let mut version = good.clone();
-    version[8..12].copy_from_slice(&4u32.to_le_bytes());
+    version[8..12].copy_from_slice(&5u32.to_le_bytes());
     let e = Snapshot::from_bytes(&version).unwrap_err();
-    assert!(matches!(e, FormatError::UnsupportedVersion(4)));
-    assert!(e.to_string().contains("version 4"));
-    assert!(e.to_string().contains("versions 1 to 3"), "{e}");
+    assert!(matches!(e, FormatError::UnsupportedVersion(5)));
+    assert!(e.to_string().contains("version 5"));
+    assert!(e.to_string().contains("versions 1 to 4"), "{e}");
     let mut zero = good.clone();
     zero[8..12].copy_from_slice(&0u32.to_le_bytes());
     assert!(matches!(
@@ -137,6 +137,7 @@ fn version_1_files_still_read_without_the_native_section() {
     let mut expect = snap.clone();
     expect.native = Default::default();
     expect.code = Default::default();
+    expect.retention = Default::default();
     let notes = &back.native.notes;
     assert!(!back.native.measured);
     assert!(back.native.groups.is_empty() && back.native.blas.is_empty());
@@ -146,7 +147,7 @@ fn version_1_files_still_read_without_the_native_section() {
     assert_eq!(cleared, expect);
     // A version-1 header in front of a version-2 payload leaves bytes over
     // (the native section), and the reverse ends early: both are errors.
-    let mut v2_as_v1 = snap.to_bytes().unwrap();
+    let mut v2_as_v1 = arenaprof_snapshot::to_bytes_v2(&snap).unwrap();
     v2_as_v1[8..12].copy_from_slice(&1u32.to_le_bytes());
     assert!(Snapshot::from_bytes(&v2_as_v1).is_err());
     let mut v1_as_v2 = v1.clone();
@@ -163,9 +164,33 @@ fn version_2_files_still_read_without_the_code_section() {
     let back = Snapshot::from_bytes(&v2).unwrap();
     let mut expect = snap.clone();
     expect.code = Default::default();
+    expect.retention = Default::default();
     assert_eq!(back, expect);
     // A version-3 payload read as version 2 leaves the code section over.
-    let mut v3_as_v2 = snap.to_bytes().unwrap();
+    let mut v3_as_v2 = arenaprof_snapshot::to_bytes_v3(&snap).unwrap();
     v3_as_v2[8..12].copy_from_slice(&2u32.to_le_bytes());
     assert!(Snapshot::from_bytes(&v3_as_v2).is_err());
+}
+
+#[test]
+fn version_3_files_still_read_without_the_retention_history() {
+    let snap = common::rich();
+    assert!(snap.retention.worst.is_some(), "the rich snapshot has one");
+    let v3 = arenaprof_snapshot::to_bytes_v3(&snap).unwrap();
+    assert_eq!(u32::from_le_bytes(v3[8..12].try_into().unwrap()), 3);
+    let back = Snapshot::from_bytes(&v3).unwrap();
+    assert!(!back.retention.tracked);
+    assert_eq!(back.code, snap.code);
+    let mut expect = snap.clone();
+    expect.retention = Default::default();
+    assert_eq!(back, expect);
+    // A version-4 payload under a version-3 header leaves the retention
+    // history over; a version-3 payload under a version-4 header ends early.
+    let mut v4_as_v3 = snap.to_bytes().unwrap();
+    v4_as_v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+    let e = Snapshot::from_bytes(&v4_as_v3).unwrap_err();
+    assert!(matches!(e, FormatError::TrailingBytes(_)), "{e}");
+    let mut v3_as_v4 = v3.clone();
+    v3_as_v4[8..12].copy_from_slice(&4u32.to_le_bytes());
+    assert!(Snapshot::from_bytes(&v3_as_v4).is_err());
 }

@@ -286,9 +286,15 @@ pub struct CheckArgs {
     /// Verdict format.
     #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
-    /// Most wasted arena bytes (retention.wasted_bytes), e.g. 10MiB.
+    /// Most wasted arena bytes at the run's worst moment
+    /// (retention_worst.wasted_bytes; the end with --at-end), e.g. 10MiB.
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_wasted: Option<u64>,
+    /// Gate --max-wasted on the wasted bytes at the end of the run
+    /// (retention.wasted_bytes) instead of at its worst moment
+    /// (retention_worst.wasted_bytes, the default).
+    #[arg(long)]
+    pub at_end: bool,
     /// Most live bytes at the end (totals.live_bytes).
     #[arg(long, value_name = "SIZE", value_parser = size)]
     pub max_live: Option<u64>,

@@ -306,6 +306,7 @@ fn check(a: &CheckArgs) -> Result<ExitCode, String> {
     let (r, _) = load_report(&a.input)?;
     let limits = Limits {
         max_wasted: a.max_wasted,
+        wasted_at_end: a.at_end,
         max_live: a.max_live,
         max_peak: a.max_peak,
         max_rss: a.max_rss,

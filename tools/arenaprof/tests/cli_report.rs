@@ -121,7 +121,7 @@ fn check_fails_on_pinned_views_and_passes_after_to_owned() {
     assert_eq!(code, 1, "{out}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].starts_with("FAIL: retention.wasted_bytes = 762.9 MiB exceeds --max-wasted 10.0 MiB: largest is arena #1 (arange at src/main.rs:10:13"), "{out}");
+    assert!(lines[0].starts_with("FAIL: retention_worst.wasted_bytes = 762.9 MiB exceeds --max-wasted 10.0 MiB at 1.00 s: largest is arena #1 (arange at src/main.rs:10:13"), "{out}");
     assert!(lines[0].contains("fix: `to_owned()` at src/main.rs:14"));
     let (code, out, _) = outcome(&arenaprof(&["check", s(&fixed), "--max-wasted", "10MiB"]));
     assert_eq!(code, 0, "{out}");

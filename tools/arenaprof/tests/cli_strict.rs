@@ -76,7 +76,8 @@ fn check_json_gives_each_limit_its_measured_value_and_verdict() {
     assert_eq!(v["pass"], false);
     let limits = v["limits"].as_array().unwrap();
     assert_eq!(limits.len(), 2);
-    assert_eq!(limits[0]["field"], "retention.wasted_bytes");
+    // --max-wasted gates on the run's worst moment by default.
+    assert_eq!(limits[0]["field"], "retention_worst.wasted_bytes");
     assert_eq!(limits[0]["limit"], 1024);
     assert_eq!(limits[0]["pass"], false);
     assert!(limits[0]["measured"].as_u64().unwrap() > 1024);

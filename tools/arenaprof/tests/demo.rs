@@ -95,17 +95,21 @@ fn quick_demo_reproduces_explains_and_fixes_both_failures() {
     for f in ["pinned.arenaprof", "fixed.arenaprof", "report.html"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
-    let check = |f: &str| {
+    let check = |f: &str, extra: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_arenaprof"))
             .args(["check"])
             .arg(dir.path().join(f))
             .args(["--max-wasted", "10MiB"])
+            .args(extra)
             .status()
             .unwrap()
             .code()
     };
-    assert_eq!(check("pinned.arenaprof"), Some(1));
-    assert_eq!(check("fixed.arenaprof"), Some(0));
+    assert_eq!(check("pinned.arenaprof", &[]), Some(1));
+    // The fixed snapshot's end state is clean; the process's worst moment
+    // (the pinned phase) is still in it.
+    assert_eq!(check("fixed.arenaprof", &["--at-end"]), Some(0));
+    assert_eq!(check("fixed.arenaprof", &[]), Some(1));
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub mod timeline;
 pub mod trim;
 
 use crate::budget::{Budget, BudgetError};
-use crate::report::{Report, SCHEMA, SCHEMA_VERSION};
+use crate::report::{Report, RetentionWorst, WastedRow, SCHEMA, SCHEMA_VERSION};
 use arenaprof_snapshot::Snapshot;
 
 /// Knobs for [`analyze`].
@@ -117,6 +117,40 @@ pub fn analyze_within(
         budget,
         &mut warnings,
     )?;
+    let retention_worst = match &snap.retention.worst {
+        Some(w) => {
+            let mut notes = Vec::new();
+            let (arenas, summary) = retention::analyze_within(
+                &w.registry,
+                opts.max_chain,
+                opts.max_merge_runs,
+                budget,
+                &mut notes,
+            )?;
+            warnings.extend(
+                notes
+                    .into_iter()
+                    .map(|n| format!("retention at worst: {n}")),
+            );
+            Some(RetentionWorst {
+                t_ns: w.t_ns,
+                nearest_mark: timeline::nearest_mark(&snap.timeline, w.t_ns),
+                summary,
+                arena_rows: arenas,
+            })
+        }
+        None => None,
+    };
+    let mut timeline = timeline;
+    timeline.wasted = snap
+        .retention
+        .wasted
+        .iter()
+        .map(|p| WastedRow {
+            t_ns: p.t_ns,
+            wasted_bytes: p.wasted_bytes,
+        })
+        .collect();
     let mut report = Report {
         schema: SCHEMA.to_owned(),
         schema_version: SCHEMA_VERSION,
@@ -129,6 +163,7 @@ pub fn analyze_within(
         timeline,
         retention,
         arenas,
+        retention_worst,
         sites,
         cow: counters::cow(snap),
         sections: counters::sections(snap),

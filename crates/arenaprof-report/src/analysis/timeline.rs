@@ -119,6 +119,25 @@ pub fn analyze_within(
     })
 }
 
+/// The mark nearest to `t_ns` (before or after; the earlier on a tie).
+///
+/// ```
+/// use arenaprof_snapshot::{Mark, Timeline};
+/// let m = |t_ns: u64, l: &str| Mark { t_ns, label: l.into() };
+/// let tl = Timeline { marks: vec![m(10, "start"), m(100, "end")], ..Default::default() };
+/// let near = arenaprof_report::passes::timeline::nearest_mark(&tl, 40).unwrap();
+/// assert_eq!((near.t_ns, near.label.as_str()), (10, "start"));
+/// ```
+pub fn nearest_mark(tl: &Timeline, t_ns: u64) -> Option<MarkRow> {
+    tl.marks
+        .iter()
+        .min_by_key(|m| (m.t_ns.abs_diff(t_ns), m.t_ns))
+        .map(|m| MarkRow {
+            t_ns: m.t_ns,
+            label: m.label.clone(),
+        })
+}
+
 /// The label of the last mark in `[from, to]`, if any.
 fn mark_for(marks: &[MarkRow], from: u64, to: u64) -> Option<&str> {
     // `marks` is sorted by time: index of the first mark after `to`.

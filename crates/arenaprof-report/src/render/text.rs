@@ -10,7 +10,7 @@ use super::cells::{pct, peak_time, ShapeText};
 use super::sink::Sink;
 use super::table::Table;
 use crate::budget::{Budget, BudgetError, MAX_CHART_TAGS, MAX_MARKS_SHOWN};
-use crate::report::{ArenaRow, CounterRow, Report, SiteRow, TimelineInfo};
+use crate::report::{ArenaRow, CounterRow, Report, SiteRow, TimelineInfo, WastedRow};
 use crate::sanitize::{line, name};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
@@ -273,6 +273,19 @@ fn timeline(out: &mut Sink<'_>, r: &Report) {
     let mut rows = String::new();
     super::native::timeline_rows(&mut rows, tl, w);
     out.push_str(&rows);
+    if !tl.wasted.is_empty() {
+        let vals = resample_wasted(&tl.wasted, first.t_ns, last.t_ns, SPARK_WIDTH);
+        let max = tl.wasted.iter().map(|p| p.wasted_bytes).max().unwrap_or(0);
+        let end = tl.wasted.last().map_or(0, |p| p.wasted_bytes);
+        let _ = writeln!(
+            out,
+            "  {:<w$} |{}| max {}, end {}",
+            "wasted",
+            sparkline(&vals),
+            format_bytes(max),
+            format_bytes(end)
+        );
+    }
     if tl.tags.len() > shown {
         let _ = writeln!(
             out,
@@ -359,11 +372,54 @@ fn arena(out: &mut Sink<'_>, a: &ArenaRow) {
     }
 }
 
+/// Retention at its worst moment: when, the nearest mark, the totals and
+/// the arenas wasted then.
+fn retention_worst(out: &mut Sink<'_>, r: &Report) {
+    let Some(w) = &r.retention_worst else {
+        return;
+    };
+    let near = w
+        .nearest_mark
+        .as_ref()
+        .map(|m| {
+            let (d, rel) = if w.t_ns >= m.t_ns {
+                (w.t_ns - m.t_ns, "after")
+            } else {
+                (m.t_ns - w.t_ns, "before")
+            };
+            format!(" ({} {rel} mark \"{}\")", format_ns(d), name(&m.label))
+        })
+        .unwrap_or_default();
+    let s = &w.summary;
+    let _ = writeln!(
+        out,
+        "RETENTION AT WORST: at {}{near}: {} arenas wasted ({} pinned by views after their owner was dropped), capacity {}, reachable {}, wasted {}",
+        format_ns(w.t_ns),
+        s.arenas,
+        s.pinned_arenas,
+        format_bytes(s.capacity_bytes),
+        format_bytes(s.reachable_bytes),
+        format_bytes(s.wasted_bytes)
+    );
+    for a in w.arena_rows.iter().take(MAX_ARENAS) {
+        arena(out, a);
+    }
+    if w.arena_rows.len() > MAX_ARENAS {
+        let _ = writeln!(
+            out,
+            "  ... and {} more arenas (see --format json)",
+            w.arena_rows.len() - MAX_ARENAS
+        );
+    }
+    out.push('\n');
+}
+
 fn retention(out: &mut Sink<'_>, r: &Report) {
+    retention_worst(out, r);
     let s = &r.retention;
     let _ = writeln!(
         out,
-        "RETENTION: {} arenas ({} pinned by views after their owner was dropped), capacity {}, reachable {}, wasted {}",
+        "RETENTION AT END: {} arenas ({} pinned by views after their owner was dropped), capacity {}, reachable {}, wasted {}",
         s.arenas,
         s.pinned_arenas,
         format_bytes(s.capacity_bytes),
@@ -458,6 +514,37 @@ fn sites(out: &mut Sink<'_>, r: &Report) {
         &s.at_peak,
     );
     site_table(out, "TOP SITES BY BYTES ALLOCATED", &s.allocated);
+}
+
+/// The wasted-bytes series as `width` columns over `[from, to]`: each
+/// column the highest value in force during it (a step function: a value
+/// holds until the next point).
+///
+/// ```
+/// use arenaprof_report::render::text::resample_wasted;
+/// use arenaprof_report::WastedRow;
+/// let p = |t_ns, wasted_bytes| WastedRow { t_ns, wasted_bytes };
+/// assert_eq!(resample_wasted(&[p(10, 5), p(30, 0)], 0, 39, 4), vec![0, 5, 5, 0]);
+/// ```
+pub fn resample_wasted(series: &[WastedRow], from: u64, to: u64, width: usize) -> Vec<u64> {
+    let span = to.saturating_sub(from).max(1) as u128;
+    let mut out = vec![0u64; width];
+    if width == 0 {
+        return out;
+    }
+    let col = |t: u64| {
+        ((t.saturating_sub(from) as u128 * width as u128 / (span + 1)) as usize).min(width - 1)
+    };
+    for (i, p) in series.iter().enumerate() {
+        let start = col(p.t_ns.max(from));
+        let end = series.get(i + 1).map_or(width - 1, |n| {
+            col(n.t_ns.max(from)).saturating_sub(1).max(start)
+        });
+        for v in &mut out[start..=end] {
+            *v = (*v).max(p.wasted_bytes);
+        }
+    }
+    out
 }
 
 /// Renders the whole report (no budget: the output is bounded by the

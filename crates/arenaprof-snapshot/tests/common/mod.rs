@@ -242,5 +242,33 @@ pub fn rich() -> Snapshot {
             }],
             frame_addresses: vec![0x40_1234, 0],
         },
+        retention: RetentionHistory {
+            tracked: true,
+            worst: Some(RetentionWorst {
+                t_ns: 7,
+                wasted_bytes: 720,
+                registry: Registry {
+                    arenas: vec![ArenaRecord {
+                        id: 1,
+                        capacity_bytes: 800,
+                        op: "arange".into(),
+                        ..Default::default()
+                    }],
+                    arenas_created: 1,
+                    ..Default::default()
+                },
+            }),
+            wasted: vec![
+                WastedPoint {
+                    t_ns: 7,
+                    wasted_bytes: 720,
+                },
+                WastedPoint {
+                    t_ns: 9,
+                    wasted_bytes: 0,
+                },
+            ],
+            policy: "a new worst when wasted bytes pass the last by 1/16".into(),
+        },
     }
 }

@@ -164,7 +164,7 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
         pinned_path.display()
     );
     say!(
-        "  arenaprof check {} --max-wasted 10MiB   # exits 0 after the fix",
+        "  arenaprof check {} --max-wasted 10MiB --at-end   # exits 0 after the fix (the run's worst moment stays)",
         fixed_path.display()
     );
     // OpenBLAS keeps its buffers for the life of the process; so did we.
