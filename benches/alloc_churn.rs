@@ -526,24 +526,24 @@ fn main() {
     }
     println!("\nsummary: ratio to bare jemalloc, 1 thread / 2 threads (medians above)");
     println!(
-        "{:<18} {:>13} {:>13} {:>13} {:>15}",
-        "workload", "tracking", "sampled", "dhat", "tracking/dhat"
+        "{:<18} {:>13} {:>13} {:>15} {:>15}",
+        "workload", "tracking", "sampled", "dhat", "dhat/tracking"
     );
     for (group, _) in GROUPS {
-        let r = |n: &str, d: &str| {
+        let r = |n: &str, d: &str, digits: usize| {
             let one = |t| match (get(group, t, n), get(group, t, d)) {
-                (Some(v), Some(b)) if b > 0.0 => format!("{:.2}", v / b),
+                (Some(v), Some(b)) if b > 0.0 => format!("{:.*}", digits, v / b),
                 _ => "n/a".into(),
             };
             format!("{}/{}", one(1), one(2))
         };
         println!(
-            "{:<18} {:>13} {:>13} {:>13} {:>15}",
+            "{:<18} {:>13} {:>13} {:>15} {:>15}",
             group,
-            r("tracking", "jemalloc"),
-            r("tracking-sampled", "jemalloc"),
-            r("dhat", "jemalloc"),
-            r("tracking", "dhat")
+            r("tracking", "jemalloc", 2),
+            r("tracking-sampled", "jemalloc", 2),
+            r("dhat", "jemalloc", 0),
+            r("dhat", "tracking", 0)
         );
     }
     if std::env::var_os("ARENAPROF_BENCH_SKIP_FOOTPRINT").is_none() {

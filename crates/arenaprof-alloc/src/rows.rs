@@ -44,9 +44,11 @@ pub(crate) struct Cell {
     pub(crate) free_count: AtomicU64,
     /// Part of `live` already added to `GLOBAL`.
     pub(crate) published: AtomicU64,
-    /// Non-zero while backtrace sampling is on: a copy of the global switch
-    /// in every cell, so the hot path reads a line it touches anyway. Written
-    /// by [`set_sampling_flags`] and registration, read by the owner.
+    /// The sampling epoch while backtrace sampling is on, else 0: a copy of
+    /// the global switch in every cell, so the hot path reads a line it
+    /// touches anyway (and compares its countdown's epoch with it, without
+    /// a global load). Written by [`set_sampling_flags`] and registration,
+    /// read by the owner.
     pub(crate) sampling: AtomicU64,
     /// This cell's size histogram (in the row's `hists`), set at registration.
     pub(crate) hist: AtomicPtr<[AtomicU64; BUCKETS]>,
@@ -528,9 +530,9 @@ fn shared_row() -> Option<&'static Row> {
 /// ends with the flag of the last call. Held only for plain stores: nothing
 /// allocates under it.
 pub(crate) static FLAGS_LOCK: SpinFlag = SpinFlag::new();
-/// Whether sampling is on, as last set by [`set_sampling_flags`] (under
-/// `FLAGS_LOCK`); new rows copy it into their cells.
-static SAMPLING_ON: AtomicBool = AtomicBool::new(false);
+/// The sampling word (epoch, or 0 when off), as last set by
+/// [`set_sampling_flags`] (under `FLAGS_LOCK`); new rows copy it into their cells.
+static SAMPLING_WORD: AtomicU64 = AtomicU64::new(0);
 
 fn with_flags_lock<R>(f: impl FnOnce() -> R) -> R {
     FLAGS_LOCK.with(f)
@@ -556,9 +558,10 @@ fn publish_row(slot: usize, row: *mut Row) -> &'static Row {
     // (its fields are atomics, or plain fields written before this point).
     let r: &'static Row = unsafe { &*row };
     with_flags_lock(|| {
-        if SAMPLING_ON.load(Relaxed) {
+        let word = SAMPLING_WORD.load(Relaxed);
+        if word != 0 {
             for c in &r.cells {
-                c.sampling.store(1, Relaxed);
+                c.sampling.store(word, Relaxed);
             }
         }
         ROWS[slot].store(row, Release);
@@ -568,12 +571,13 @@ fn publish_row(slot: usize, row: *mut Row) -> &'static Row {
 
 /// Sets the sampling flag of every cell of every row (after the global mode
 /// changed): each thread sees the change at its next allocation.
-pub(crate) fn set_sampling_flags(on: bool) {
+/// `word` is the sampling epoch, or 0 for off.
+pub(crate) fn set_sampling_flags(word: u64) {
     with_flags_lock(|| {
-        SAMPLING_ON.store(on, Relaxed);
+        SAMPLING_WORD.store(word, Relaxed);
         for r in (0..MAX_ROWS as u32).filter_map(row) {
             for c in &r.cells {
-                c.sampling.store(on as u64, Relaxed);
+                c.sampling.store(word, Relaxed);
             }
         }
     });

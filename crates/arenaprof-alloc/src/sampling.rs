@@ -84,8 +84,12 @@ pub fn set_sampling(s: Sampling) {
     };
     PARAM.store(p, Relaxed);
     MODE.store(m, Release);
-    EPOCH.fetch_add(1, Relaxed);
-    crate::rows::set_sampling_flags(m != OFF);
+    // Never 0: a cell's sampling word is the epoch, and 0 means off.
+    let mut epoch = EPOCH.fetch_add(1, Relaxed).wrapping_add(1);
+    if epoch == 0 {
+        epoch = EPOCH.fetch_add(1, Relaxed).wrapping_add(1);
+    }
+    crate::rows::set_sampling_flags(if m != OFF { epoch as u64 } else { 0 });
 }
 
 /// The sampling mode in force.
@@ -151,22 +155,47 @@ pub(crate) fn enabled() -> bool {
     MODE.load(Relaxed) != OFF
 }
 
-/// Decides whether an allocation of `size` bytes is sampled.
-#[inline(always)]
+/// Decides whether an allocation of `size` bytes is sampled (any path).
+#[inline]
 pub(crate) fn should_sample(l: &Local, size: usize) -> bool {
+    enabled() && should_sample_at(l, size, EPOCH.load(Relaxed))
+}
+
+/// [`should_sample`] on the hot path, given the sampling epoch from the
+/// thread's cell (non-zero: sampling is on): a countdown of this thread's
+/// bytes, drawn for `epoch`, and no global load. Every mode runs on the
+/// countdown: bytes mode draws exponential intervals; `min:SIZE` counts
+/// down from SIZE (an allocation of at least SIZE, or SIZE bytes of smaller
+/// ones, reaches the slow path, which samples only the former); `all` keeps
+/// it at 0.
+#[inline(always)]
+pub(crate) fn should_sample_at(l: &Local, size: usize, epoch: u32) -> bool {
+    let left = l.countdown.get().wrapping_sub(size as i64);
+    if left > 0 && l.epoch.get() == epoch {
+        l.countdown.set(left);
+        return false;
+    }
+    decide(l, epoch, left, size)
+}
+
+/// The countdown ran out, or was drawn for another epoch.
+#[cold]
+#[inline(never)]
+fn decide(l: &Local, epoch: u32, left: i64, size: usize) -> bool {
     match MODE.load(Relaxed) {
-        OFF => false,
-        BYTES => {
-            let left = l.countdown.get().wrapping_sub(size as i64);
-            let epoch = EPOCH.load(Relaxed);
-            if left > 0 && l.epoch.get() == epoch {
-                l.countdown.set(left);
-                return false;
-            }
-            draw(l, epoch, left, size, PARAM.load(Relaxed).max(1) as f64)
+        BYTES => draw(l, epoch, left, size, PARAM.load(Relaxed).max(1) as f64),
+        THRESHOLD => {
+            let min = PARAM.load(Relaxed);
+            l.epoch.set(epoch);
+            l.countdown.set(min.min(i64::MAX as u64) as i64);
+            size as u64 >= min
         }
-        THRESHOLD => size as u64 >= PARAM.load(Relaxed),
-        _ => true,
+        ALL => {
+            l.epoch.set(epoch);
+            l.countdown.set(0);
+            true
+        }
+        _ => false,
     }
 }
 

@@ -177,7 +177,8 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         unsafe { std::hint::assert_unchecked(size < 9 << 58) };
         match LOCAL.try_with(|l| {
             let cell = l.cell.get();
-            if cell.sampling.load(Relaxed) != 0 && sampling::should_sample(l, size) {
+            let epoch = cell.sampling.load(Relaxed) as u32;
+            if epoch != 0 && sampling::should_sample_at(l, size, epoch) {
                 // SAFETY: (A) holds: it is our own contract, passed on unchanged.
                 return unsafe { self.alloc_sampled(l, layout, zeroed) };
             }
