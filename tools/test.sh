@@ -14,4 +14,5 @@ ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0 ' || missing+=(libopenblas
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-cargo test --workspace
+# Every test, arenaprof::bench's (feature `bench`, off by default) included.
+cargo test --workspace --features arenaprof/bench
