@@ -160,3 +160,36 @@ fn jump_labels_that_would_overlap_are_hidden_not_stacked() {
     );
     assert!(!labels[2].contains("hidden"));
 }
+
+/// Retention at its worst moment comes before the end state: its time, the
+/// nearest mark, the wasted figure, and each arena's chain with its sites.
+#[test]
+fn the_page_shows_retention_at_its_worst_and_at_the_end() {
+    let (r, page) = page();
+    let w = r
+        .retention_worst
+        .as_ref()
+        .expect("the fixture has a worst picture");
+    let worst = page
+        .find("Retention at its worst")
+        .expect("no worst section");
+    let end = page.find("Retention at the end").expect("no end section");
+    assert!(worst < end);
+    let section = &page[worst..end];
+    assert!(
+        section.contains(&arenaprof_report::units::format_bytes(
+            w.summary.wasted_bytes
+        )),
+        "{section}"
+    );
+    if let Some(m) = &w.nearest_mark {
+        assert!(section.contains(&chart::esc(&m.label)), "{section}");
+    }
+    for a in w.arena_rows.iter().filter(|a| a.live_views > 0) {
+        for rt in &a.retainers {
+            for st in &rt.chain {
+                assert!(section.contains(&chart::esc(&st.site)), "{}", st.site);
+            }
+        }
+    }
+}

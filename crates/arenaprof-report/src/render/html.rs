@@ -26,7 +26,7 @@ use super::cells::{pct, peak_time, ShapeText};
 use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
 use crate::budget::{Budget, BudgetError};
-use crate::report::{CounterRow, Report, SiteRow};
+use crate::report::{ArenaRow, CounterRow, Report, SiteRow};
 use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use arenaprof_snapshot::Snapshot;
@@ -100,6 +100,62 @@ fn card(out: &mut Sink<'_>, label: &str, value: &str, bad: bool) {
         esc(value),
         esc(label)
     );
+}
+
+/// Each arena with live views: its figures, retainers, chains and fixes.
+fn arena_details(o: &mut Sink<'_>, arenas: &[ArenaRow]) {
+    for a in arenas.iter().filter(|a| a.live_views > 0).take(MAX_ARENAS) {
+        let _ = write!(
+            o,
+            r#"<div class="arena"><b>arena #{} <code>{}</code></b> {}{} at <code>{}</code>: capacity {}, reachable {}, <b>wasted {}</b>, owner {}, {} live view(s)"#,
+            a.id,
+            esc(&a.op),
+            esc(&a.elem_type),
+            ShapeText(&a.shape),
+            esc(&a.site),
+            format_bytes(a.capacity_bytes),
+            format_bytes(a.reachable_bytes),
+            format_bytes(a.wasted_bytes),
+            if a.owner_alive { "alive" } else { "dropped" },
+            a.live_views
+        );
+        for rt in a.retainers.iter().take(10) {
+            let _ = write!(
+                o,
+                r#"<div>view #{} <code>{}</code> at <code>{}</code>: footprint {}, exclusive retained <b>{}</b></div><div class="chain">"#,
+                rt.view,
+                esc(&rt.op),
+                esc(&rt.site),
+                format_bytes(rt.footprint_bytes),
+                format_bytes(rt.exclusive_retained_bytes)
+            );
+            for (k, st) in rt.chain.iter().enumerate() {
+                let _ = write!(
+                    o,
+                    r#"<div class="{}">{}#{} {} at {}{}</div>"#,
+                    if st.alive { "" } else { "dropped" },
+                    if k == 0 { "" } else { "&rarr; " },
+                    st.view,
+                    esc(&st.op),
+                    esc(&st.site),
+                    if st.alive { "" } else { " (dropped)" }
+                );
+                if k == 0 && rt.chain_elided > 0 {
+                    let _ = write!(o, "<div>… {} steps …</div>", rt.chain_elided);
+                }
+            }
+            o.push_str("</div>");
+            if let Some(f) = &rt.fix {
+                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
+            }
+        }
+        if a.live_views > 1 {
+            if let Some(f) = &a.fix {
+                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
+            }
+        }
+        o.push_str("</div>");
+    }
 }
 
 fn sites(out: &mut Sink<'_>, title: &str, rows: &[SiteRow]) {
@@ -270,11 +326,40 @@ pub fn render_page_within(
 
     o.push_str(&flame);
 
-    // Retention.
+    // Retention: at its worst moment (when the run kept it), then at the end.
+    if let Some(w) = &r.retention_worst {
+        let s = &w.summary;
+        let mark = w.nearest_mark.as_ref().map_or(String::new(), |m| {
+            let (d, side) = if m.t_ns <= w.t_ns {
+                (w.t_ns - m.t_ns, "after")
+            } else {
+                (m.t_ns - w.t_ns, "before")
+            };
+            format!(
+                " ({} {side} mark <code>{}</code>)",
+                format_ns(d),
+                esc(&m.label)
+            )
+        });
+        let _ = write!(
+            o,
+            "<h2 id=\"retention\">Retention at its worst: {}{}</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
+            format_ns(w.t_ns),
+            mark,
+            s.arenas,
+            s.pinned_arenas,
+            format_bytes(s.capacity_bytes),
+            format_bytes(s.reachable_bytes),
+            format_bytes(s.wasted_bytes)
+        );
+        o.push_str(&arenas_svg(&w.arena_rows, 12));
+        arena_details(&mut o, &w.arena_rows);
+    }
     let s = &r.retention;
     let _ = write!(
         o,
-        "<h2 id=\"retention\">Retention: what views keep alive</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
+        "<h2 id=\"{}\">Retention at the end: what views keep alive</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
+        if r.retention_worst.is_some() { "retention-end" } else { "retention" },
         s.arenas,
         s.pinned_arenas,
         format_bytes(s.capacity_bytes),
@@ -282,63 +367,7 @@ pub fn render_page_within(
         format_bytes(s.wasted_bytes)
     );
     o.push_str(&arenas_svg(&r.arenas, 12));
-    for a in r
-        .arenas
-        .iter()
-        .filter(|a| a.live_views > 0)
-        .take(MAX_ARENAS)
-    {
-        let _ = write!(
-            o,
-            r#"<div class="arena"><b>arena #{} <code>{}</code></b> {}{} at <code>{}</code>: capacity {}, reachable {}, <b>wasted {}</b>, owner {}, {} live view(s)"#,
-            a.id,
-            esc(&a.op),
-            esc(&a.elem_type),
-            ShapeText(&a.shape),
-            esc(&a.site),
-            format_bytes(a.capacity_bytes),
-            format_bytes(a.reachable_bytes),
-            format_bytes(a.wasted_bytes),
-            if a.owner_alive { "alive" } else { "dropped" },
-            a.live_views
-        );
-        for rt in a.retainers.iter().take(10) {
-            let _ = write!(
-                o,
-                r#"<div>view #{} <code>{}</code> at <code>{}</code>: footprint {}, exclusive retained <b>{}</b></div><div class="chain">"#,
-                rt.view,
-                esc(&rt.op),
-                esc(&rt.site),
-                format_bytes(rt.footprint_bytes),
-                format_bytes(rt.exclusive_retained_bytes)
-            );
-            for (k, st) in rt.chain.iter().enumerate() {
-                let _ = write!(
-                    o,
-                    r#"<div class="{}">{}#{} {} at {}{}</div>"#,
-                    if st.alive { "" } else { "dropped" },
-                    if k == 0 { "" } else { "&rarr; " },
-                    st.view,
-                    esc(&st.op),
-                    esc(&st.site),
-                    if st.alive { "" } else { " (dropped)" }
-                );
-                if k == 0 && rt.chain_elided > 0 {
-                    let _ = write!(o, "<div>… {} steps …</div>", rt.chain_elided);
-                }
-            }
-            o.push_str("</div>");
-            if let Some(f) = &rt.fix {
-                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
-            }
-        }
-        if a.live_views > 1 {
-            if let Some(f) = &a.fix {
-                let _ = write!(o, r#"<div class="fix">{}</div>"#, esc_code(&f.text));
-            }
-        }
-        o.push_str("</div>");
-    }
+    arena_details(&mut o, &r.arenas);
 
     // Tags and threads.
     let _ = write!(
