@@ -118,6 +118,14 @@ fn sorted(mut v: Vec<DeltaRow>) -> Vec<DeltaRow> {
     v
 }
 
+/// Wasted bytes at the run's worst moment (the end state when the report
+/// has no worst picture).
+fn worst(r: &Report) -> u64 {
+    r.retention_worst
+        .as_ref()
+        .map_or(r.retention.wasted_bytes, |w| w.summary.wasted_bytes)
+}
+
 /// Compares `before` with `after`.
 pub fn diff(before: &Report, after: &Report) -> Diff {
     let totals = vec![
@@ -144,6 +152,12 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
             "bytes",
             before.retention.wasted_bytes,
             after.retention.wasted_bytes,
+        ),
+        row(
+            "retention_worst.wasted_bytes",
+            "bytes",
+            worst(before),
+            worst(after),
         ),
         row(
             "memory.rss_bytes",
@@ -312,4 +326,27 @@ pub fn render_text_within(d: &Diff, budget: &mut Budget) -> Result<String, Budge
         &d.memory,
     );
     out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worst moment is compared too: a run fixed at the end that still
+    /// wasted more at its worst shows as growth there.
+    #[test]
+    fn retention_at_worst_is_compared() {
+        let snap = crate::fixtures::pinned_views();
+        let a = crate::analyze(&snap, &Default::default());
+        let mut b = a.clone();
+        let w = b.retention_worst.get_or_insert_with(Default::default);
+        w.summary.wasted_bytes = worst(&a) + 4096;
+        let d = diff(&a, &b);
+        let row = d
+            .totals
+            .iter()
+            .find(|r| r.key == "retention_worst.wasted_bytes")
+            .unwrap();
+        assert_eq!(row.delta, 4096);
+    }
 }

@@ -228,7 +228,7 @@ proptest! {
         let a = exercise(&random_snapshot(seed));
         let b = exercise(&random_snapshot(other));
         let d = diff::diff(&a, &b);
-        assert_eq!(d.totals.len(), 5);
+        assert_eq!(d.totals.len(), 6);
         assert!(!diff::render_text(&d).is_empty());
     }
 }
