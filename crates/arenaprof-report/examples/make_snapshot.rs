@@ -4,14 +4,19 @@
 //! cargo run --release -p arenaprof-report --example make_snapshot -- pinned pinned.arenaprof
 //! cargo run --release -p arenaprof-report --example make_snapshot -- fixed fixed.arenaprof
 //! cargo run --release -p arenaprof-report --example make_snapshot -- large big.arenaprof 1000000 100000
+//! ARENAPROF_OUT=pinned.arenaprof cargo run -p arenaprof-report --example make_snapshot -- pinned
 //! ```
 
 use arenaprof_report::fixtures;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: make_snapshot pinned|fixed|large OUT [SAMPLES VIEWS]";
-    let (Some(kind), Some(out)) = (args.first(), args.get(1)) else {
+    let usage = "usage: make_snapshot pinned|fixed|large [OUT] [SAMPLES VIEWS] (OUT defaults to $ARENAPROF_OUT)";
+    let out = args
+        .get(1)
+        .cloned()
+        .or_else(|| std::env::var("ARENAPROF_OUT").ok());
+    let (Some(kind), Some(out)) = (args.first(), out) else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
@@ -25,7 +30,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = snap.write(out) {
+    if let Err(e) = snap.write(&out) {
         eprintln!("{out}: {e}");
         std::process::exit(2);
     }
