@@ -146,6 +146,20 @@ mod imp {
         align | sys::MALLOCX_TCACHE_NONE
     }
 
+    /// Creates the arena and maps its first pages now, at the process's
+    /// first allocation: its address space then exists before the program
+    /// loads any library, so a library's load window (whose new anonymous
+    /// mappings `arenaprof_native::blas::open` adopts for the library) does
+    /// not see the profiler's arena appear in it.
+    pub(crate) fn warm() {
+        if let Some(p) = alloc(Layout::new::<[u64; 8]>(), false) {
+            if !p.is_null() {
+                // SAFETY: just allocated with this layout from jemalloc.
+                unsafe { dealloc(p, Layout::new::<[u64; 8]>()) };
+            }
+        }
+    }
+
     /// Allocates `layout` from the profiler's arena; `None` when the arena
     /// does not exist (yet): the caller uses the inner allocator.
     pub(crate) fn alloc(layout: Layout, zeroed: bool) -> Option<*mut u8> {
@@ -240,6 +254,7 @@ mod imp {
     pub(crate) fn alloc(_: Layout, _: bool) -> Option<*mut u8> {
         None
     }
+    pub(crate) fn warm() {}
     // Never called: without jemalloc no block comes from the arena.
     pub(crate) unsafe fn dealloc(_: *mut u8, _: Layout) {}
     pub(crate) unsafe fn realloc(_: *mut u8, _: Layout, _: usize) -> *mut u8 {
@@ -250,4 +265,4 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{alloc, dealloc, figures, realloc};
+pub(crate) use imp::{alloc, dealloc, figures, realloc, warm};

@@ -319,6 +319,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         // first in a fork's prepare step (while jemalloc still works).
         if !fork::installed() {
             fork::install();
+            if use_arena::<A>() {
+                arena::warm();
+            }
         }
         p
     }
