@@ -398,6 +398,30 @@ pub struct RetentionWorst {
     pub arena_rows: Vec<ArenaRow>,
 }
 
+impl RetentionWorst {
+    /// The nearest mark with how far the worst moment lies from it:
+    /// `(mark, nanoseconds, "after" or "before")`.
+    ///
+    /// ```
+    /// use arenaprof_report::{MarkRow, RetentionWorst};
+    /// let w = RetentionWorst {
+    ///     t_ns: 150,
+    ///     nearest_mark: Some(MarkRow { t_ns: 100, label: "load".into() }),
+    ///     ..Default::default()
+    /// };
+    /// let (m, d, side) = w.from_mark().unwrap();
+    /// assert_eq!((m.label.as_str(), d, side), ("load", 50, "after"));
+    /// ```
+    pub fn from_mark(&self) -> Option<(&MarkRow, u64, &'static str)> {
+        let m = self.nearest_mark.as_ref()?;
+        Some(if self.t_ns >= m.t_ns {
+            (m, self.t_ns - m.t_ns, "after")
+        } else {
+            (m, m.t_ns - self.t_ns, "before")
+        })
+    }
+}
+
 /// One point of the wasted-bytes series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WastedRow {

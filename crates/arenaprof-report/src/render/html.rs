@@ -26,7 +26,7 @@ use super::cells::{pct, peak_time, ShapeText};
 use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
 use crate::budget::{Budget, BudgetError};
-use crate::report::{ArenaRow, CounterRow, Report, SiteRow};
+use crate::report::{ArenaRow, CounterRow, Report, RetentionSummary, SiteRow};
 use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use arenaprof_snapshot::Snapshot;
@@ -100,6 +100,28 @@ fn card(out: &mut Sink<'_>, label: &str, value: &str, bad: bool) {
         esc(value),
         esc(label)
     );
+}
+
+/// One retention section: its heading (`title`, HTML), the totals, the
+/// arena bars and each arena's details.
+fn retention_section(
+    o: &mut Sink<'_>,
+    id: &str,
+    title: &str,
+    s: &RetentionSummary,
+    arenas: &[ArenaRow],
+) {
+    let _ = write!(
+        o,
+        "<h2 id=\"{id}\">{title}</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
+        s.arenas,
+        s.pinned_arenas,
+        format_bytes(s.capacity_bytes),
+        format_bytes(s.reachable_bytes),
+        format_bytes(s.wasted_bytes)
+    );
+    o.push_str(&arenas_svg(arenas, 12));
+    arena_details(o, arenas);
 }
 
 /// Each arena with live views: its figures, retainers, chains and fixes.
@@ -328,46 +350,28 @@ pub fn render_page_within(
 
     // Retention: at its worst moment (when the run kept it), then at the end.
     if let Some(w) = &r.retention_worst {
-        let s = &w.summary;
-        let mark = w.nearest_mark.as_ref().map_or(String::new(), |m| {
-            let (d, side) = if m.t_ns <= w.t_ns {
-                (w.t_ns - m.t_ns, "after")
-            } else {
-                (m.t_ns - w.t_ns, "before")
-            };
+        let mark = w.from_mark().map_or(String::new(), |(m, d, side)| {
             format!(
                 " ({} {side} mark <code>{}</code>)",
                 format_ns(d),
                 esc(&m.label)
             )
         });
-        let _ = write!(
-            o,
-            "<h2 id=\"retention\">Retention at its worst: {}{}</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
-            format_ns(w.t_ns),
-            mark,
-            s.arenas,
-            s.pinned_arenas,
-            format_bytes(s.capacity_bytes),
-            format_bytes(s.reachable_bytes),
-            format_bytes(s.wasted_bytes)
-        );
-        o.push_str(&arenas_svg(&w.arena_rows, 12));
-        arena_details(&mut o, &w.arena_rows);
+        let title = format!("Retention at its worst: {}{mark}", format_ns(w.t_ns));
+        retention_section(&mut o, "retention", &title, &w.summary, &w.arena_rows);
     }
-    let s = &r.retention;
-    let _ = write!(
-        o,
-        "<h2 id=\"{}\">Retention at the end: what views keep alive</h2><p>{} arenas, {} pinned by views after their owner was dropped. Capacity {}, reachable by live views {}, <b>wasted {}</b>.</p>",
-        if r.retention_worst.is_some() { "retention-end" } else { "retention" },
-        s.arenas,
-        s.pinned_arenas,
-        format_bytes(s.capacity_bytes),
-        format_bytes(s.reachable_bytes),
-        format_bytes(s.wasted_bytes)
+    let end_id = if r.retention_worst.is_some() {
+        "retention-end"
+    } else {
+        "retention"
+    };
+    retention_section(
+        &mut o,
+        end_id,
+        "Retention at the end: what views keep alive",
+        &r.retention,
+        &r.arenas,
     );
-    o.push_str(&arenas_svg(&r.arenas, 12));
-    arena_details(&mut o, &r.arenas);
 
     // Tags and threads.
     let _ = write!(

@@ -379,16 +379,8 @@ fn retention_worst(out: &mut Sink<'_>, r: &Report) {
         return;
     };
     let near = w
-        .nearest_mark
-        .as_ref()
-        .map(|m| {
-            let (d, rel) = if w.t_ns >= m.t_ns {
-                (w.t_ns - m.t_ns, "after")
-            } else {
-                (m.t_ns - w.t_ns, "before")
-            };
-            format!(" ({} {rel} mark \"{}\")", format_ns(d), name(&m.label))
-        })
+        .from_mark()
+        .map(|(m, d, rel)| format!(" ({} {rel} mark \"{}\")", format_ns(d), name(&m.label)))
         .unwrap_or_default();
     let s = &w.summary;
     let _ = writeln!(
