@@ -103,6 +103,14 @@ const OPS: usize = 4096;
 /// Live window: each allocation lives for this many further allocations.
 const WINDOW: usize = 256;
 
+/// One step of the xorshift64 generator the workloads draw sizes from.
+#[inline(always)]
+fn xorshift(x: &mut u64) {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+}
+
 /// One thread's churn: allocate a 16..=512-byte buffer, initialise it (all of
 /// it when `fill`, else only its first and last 8 bytes, the allocator's worst
 /// case), keep it for `WINDOW` steps, read its first word as a last use, free it.
@@ -112,9 +120,7 @@ fn churn(seed: u64, iters: u64, fill: bool) -> u64 {
     let mut used = 0u64;
     for _ in 0..iters {
         for i in 0..OPS {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             let size = 16 + (x % 497) as usize;
             let mut v: Vec<u8> = Vec::with_capacity(size);
             if fill {
@@ -178,9 +184,7 @@ fn growth(small: bool) -> Duration {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
     let t = Instant::now();
     for i in 0..GROWTH_BLOCKS {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        xorshift(&mut x);
         let size = if small { 16 } else { 16 + (x % 497) as usize };
         let mut b = Vec::with_capacity(size);
         b.extend_from_slice(&(i as u64).to_le_bytes());
@@ -198,9 +202,7 @@ fn tight(seed: u64, iters: u64) -> u64 {
     let mut used = 0u64;
     for _ in 0..iters {
         for _ in 0..OPS {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            xorshift(&mut x);
             let mut v: Vec<u8> = Vec::with_capacity(8 + (x % 128) as usize);
             v.push(x as u8);
             used = used.wrapping_add(black_box(&v)[0] as u64);
@@ -353,23 +355,13 @@ const FOOTPRINT_BOXES: usize = 10_000_000;
 /// Box sizes of the footprint measurement.
 const FOOTPRINT_SIZES: [usize; 6] = [8, 16, 24, 32, 48, 64];
 
-fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 /// In a child: RSS growth from `FOOTPRINT_BOXES` live blocks of `size`
 /// bytes (alignment 8, first byte written), the holder of their pointers
 /// allocated and touched beforehand; prints `FOOTPRINT size bytes`.
 fn child_footprint(size: usize) {
     let mut ptrs: Vec<*mut u8> = vec![std::ptr::null_mut(); FOOTPRINT_BOXES];
     let layout = Layout::from_size_align(size, 8).unwrap();
-    let before = rss_bytes();
+    let before = arenaprof::process::rss_bytes();
     for (i, p) in ptrs.iter_mut().enumerate() {
         // SAFETY: a non-zero size; the block is written within its size.
         unsafe {
@@ -377,7 +369,7 @@ fn child_footprint(size: usize) {
             p.write(i as u8);
         }
     }
-    let grew = rss_bytes().saturating_sub(before);
+    let grew = arenaprof::process::rss_bytes().saturating_sub(before);
     println!("FOOTPRINT {size} {grew}");
     black_box(&ptrs);
 }
