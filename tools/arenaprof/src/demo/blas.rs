@@ -136,31 +136,17 @@ pub fn run(mode: &Mode, threads: usize, quick: bool) -> Result<GemmFigures, Stri
     let (s1, rss1) = (statm(), rss_purged());
     let stat = pool.mem_stat();
 
+    let work = Work {
+        n,
+        products,
+        cores,
+        a: &a,
+        b: &b,
+        c: &mut c_blas,
+    };
     let mut fig = match mode {
-        Mode::Real(lib) => real(
-            lib,
-            threads,
-            Work {
-                n,
-                products,
-                cores,
-                a: &a,
-                b: &b,
-                c: &mut c_blas,
-            },
-        )?,
-        Mode::Simulated(why) => simulated(
-            why,
-            threads,
-            Work {
-                n,
-                products,
-                cores,
-                a: &a,
-                b: &b,
-                c: &mut c_blas,
-            },
-        )?,
+        Mode::Real(lib) => real(lib, threads, work)?,
+        Mode::Simulated(why) => simulated(why, threads, work)?,
     };
     let max_diff = c_blas
         .iter()
