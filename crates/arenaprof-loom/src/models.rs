@@ -69,6 +69,31 @@ fn shard_lock_excludes_and_publishes() {
     });
 }
 
+/// The four counters of one (thread, tag) cell that `counts.rs` works on.
+#[derive(Default)]
+struct Counters {
+    allocated: AtomicU64,
+    live: AtomicU64,
+    seen: AtomicU64,
+    remote: AtomicU64,
+}
+
+impl Counters {
+    fn freed(&self) -> u64 {
+        freed_bytes(&self.allocated, &self.live, &self.seen, &self.remote)
+    }
+
+    fn fold(&self) -> u64 {
+        fold_remote(&self.live, &self.seen, &self.remote)
+    }
+
+    /// The owner's allocation of `size` bytes.
+    fn own_alloc(&self, size: u64) {
+        own_add(&self.allocated, size);
+        own_add(&self.live, size);
+    }
+}
+
 /// One cell's counters: the owner allocates 100 and 20 bytes and frees the
 /// 20 itself; it hands the 100-byte block to another thread, which frees it
 /// remotely; the owner folds remote frees at an edge while that may be in
@@ -76,61 +101,50 @@ fn shard_lock_excludes_and_publishes() {
 #[test]
 fn counter_rows_are_exact_when_quiescent() {
     model(|| {
-        let allocated = Arc::new(AtomicU64::new(0));
-        let live = Arc::new(AtomicU64::new(0));
-        let seen = Arc::new(AtomicU64::new(0));
-        let remote = Arc::new(AtomicU64::new(0));
+        let c = Arc::new(Counters::default());
         let handed = Arc::new(AtomicBool::new(false));
 
         let owner = {
-            let (a, l, s, r, h) = (
-                allocated.clone(),
-                live.clone(),
-                seen.clone(),
-                remote.clone(),
-                handed.clone(),
-            );
+            let (c, h) = (c.clone(), handed.clone());
             thread::spawn(move || {
                 for size in [100, 20] {
-                    own_add(&a, size);
-                    own_add(&l, size);
+                    c.own_alloc(size);
                 }
                 h.store(true, Release); // the 100-byte block leaves
-                own_add(&l, 20u64.wrapping_neg()); // local free of the 20
-                fold_remote(&l, &s, &r); // an edge, racing the remote free
+                own_add(&c.live, 20u64.wrapping_neg()); // local free of the 20
+                c.fold(); // an edge, racing the remote free
             })
         };
         let freer = {
-            let (r, h) = (remote.clone(), handed.clone());
+            let (c, h) = (c.clone(), handed.clone());
             thread::spawn(move || {
                 while !h.load(Acquire) {
                     thread::yield_now();
                 }
-                remote_free(&r, 100);
+                remote_free(&c.remote, 100);
             })
         };
         let reader = {
-            let (a, l, s, r) = (
-                allocated.clone(),
-                live.clone(),
-                seen.clone(),
-                remote.clone(),
-            );
+            let c = c.clone();
             thread::spawn(move || {
-                let freed = freed_bytes(&a, &l, &s, &r);
-                let alloc = a.load(Relaxed);
+                let freed = c.freed();
+                let alloc = c.allocated.load(Relaxed);
                 assert!(freed <= alloc, "freed {freed} of {alloc} allocated");
             })
         };
         owner.join().unwrap();
         freer.join().unwrap();
         reader.join().unwrap();
-        let (l, s, r) = (live.load(Relaxed), seen.load(Relaxed), remote.load(Relaxed));
+        let (l, s, r) = (
+            c.live.load(Relaxed),
+            c.seen.load(Relaxed),
+            c.remote.load(Relaxed),
+        );
         assert_eq!(l.wrapping_sub(r.wrapping_sub(s)), 0, "true live bytes");
-        assert_eq!(freed_bytes(&allocated, &live, &seen, &remote), 120);
+        assert_eq!(c.freed(), 120);
         // A later fold by the owner settles `live` itself.
-        fold_remote(&live, &seen, &remote);
-        assert_eq!(live.load(Relaxed), 0);
+        c.fold();
+        assert_eq!(c.live.load(Relaxed), 0);
     });
 }
 
@@ -139,32 +153,23 @@ fn counter_rows_are_exact_when_quiescent() {
 #[test]
 fn counter_rows_reader_stays_in_bounds() {
     model(|| {
-        let allocated = Arc::new(AtomicU64::new(0));
-        let live = Arc::new(AtomicU64::new(0));
-        let seen = Arc::new(AtomicU64::new(0));
-        let remote = Arc::new(AtomicU64::new(0));
+        let c = Arc::new(Counters::default());
         let owner = {
-            let (a, l, s, r) = (
-                allocated.clone(),
-                live.clone(),
-                seen.clone(),
-                remote.clone(),
-            );
+            let c = c.clone();
             thread::spawn(move || {
-                own_add(&a, 100);
-                own_add(&l, 100);
-                remote_free(&r, 100); // as if freed elsewhere, right away
-                fold_remote(&l, &s, &r);
+                c.own_alloc(100);
+                remote_free(&c.remote, 100); // as if freed elsewhere, right away
+                c.fold();
             })
         };
-        let freed = freed_bytes(&allocated, &live, &seen, &remote);
-        let alloc = allocated.load(Relaxed);
+        let freed = c.freed();
+        let alloc = c.allocated.load(Relaxed);
         assert!(
             freed <= alloc.max(100),
             "freed {freed} with {alloc} allocated"
         );
         owner.join().unwrap();
-        assert_eq!(freed_bytes(&allocated, &live, &seen, &remote), 100);
+        assert_eq!(c.freed(), 100);
     });
 }
 
