@@ -70,18 +70,7 @@ fn browse(profile: &Path, extra: &[&str], url: &str) -> String {
 #[test]
 fn html_report_renders_its_charts_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let snap = write(dir.path(), "pinned.arenaprof", &fixtures::pinned_views());
-    let html = dir.path().join("report.html");
-    let (code, _, err) = outcome(&arenaprof(&[
-        "report",
-        s(&snap),
-        "--format",
-        "html",
-        "-o",
-        s(&html),
-    ]));
-    assert_eq!(code, 0, "{err}");
-    let page = std::fs::read_to_string(&html).unwrap();
+    let (html, page) = fixture_page(dir.path());
     // Self-contained: no external script, style sheet, image or font.
     for needle in [" src=", "<link", "@import", "url(", "href=\"http"] {
         assert!(!page.contains(needle), "page references {needle}");
