@@ -24,6 +24,20 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 /// in front unused.
 const BLOCK_HEAD: usize = 24;
 
+/// Bytes a block aligned to `align` takes besides its size when it is the
+/// first block of a region whose base is aligned to `align` (regions are
+/// 64-aligned): the block head rounded up to the alignment, plus the
+/// trailer header that blocks aligned above 8 carry.
+pub(crate) const fn block_slack(align: usize) -> usize {
+    let a = if align < 8 { 8 } else { align };
+    let head = BLOCK_HEAD.div_ceil(a) * a;
+    if header::is_wide(a) {
+        head + header::HEADER_SIZE
+    } else {
+        head
+    }
+}
+
 /// Bytes a block of `layout` takes behind its `size`: its trailer header.
 fn tail(layout: Layout) -> usize {
     if header::is_wide(layout.align()) {

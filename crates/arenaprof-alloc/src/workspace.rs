@@ -160,6 +160,21 @@ impl Workspace {
     pub fn capacity(&self) -> usize {
         self.inner.capacity
     }
+
+    /// Bytes besides its size that the first block of alignment `align`
+    /// (at most 64, the region's own alignment) takes in a region: the block
+    /// head rounded up to `align`, and the 8-byte trailer header of blocks
+    /// aligned above 8. A region of `size + Workspace::block_slack(align)`
+    /// bytes serves one such block of `size` bytes.
+    ///
+    /// ```
+    /// use arenaprof_alloc::Workspace;
+    /// assert_eq!(Workspace::block_slack(64), 72);
+    /// assert_eq!(Workspace::block_slack(8), 24);
+    /// ```
+    pub const fn block_slack(align: usize) -> usize {
+        crate::region::block_slack(align)
+    }
 }
 
 impl Drop for Workspace {

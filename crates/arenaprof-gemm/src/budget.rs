@@ -6,8 +6,10 @@
 //! (`make_packing_buffer` in its `gemm.rs`), aligned to the kernel's
 //! `ALIGNMENT` (32 or 64 bytes). At full blocks that is 2,228,224 B for f64 and
 //! 1,114,112 B for f32. A workspace serves it from offset
-//! `round_up(16, align) = 64` (the workspace's block head, then alignment), so
-//! one region of `need + 64` bytes holds it.
+//! `round_up(24, align) = 64` (the workspace's block head, then alignment)
+//! and the tracker puts an 8-byte trailer header behind blocks aligned above
+//! 8, so one region of `need + 72` bytes holds it
+//! ([`Workspace::block_slack`](arenaprof_alloc::Workspace::block_slack)).
 //!
 //! ```
 //! use arenaprof_gemm::budget::{plan, Limit, FULL_WORKSPACE};
@@ -27,9 +29,10 @@ pub const NC: usize = 1024;
 /// Largest `MR`/`NR` of any matrixmultiply kernel (AVX-512 f32: 16); panel
 /// sizes are rounded up to this, so the estimate covers every kernel.
 pub const PANEL: usize = 16;
-/// Bytes in front of the packing buffer inside a workspace: the workspace's
-/// 16-byte block head rounded up to the kernels' largest alignment, 64.
-pub const ALIGN_SLACK: usize = 64;
+/// Bytes a workspace needs besides the packing buffer: the workspace's
+/// 24-byte block head rounded up to the kernels' largest alignment (64),
+/// plus the 8-byte trailer header of a block aligned above 8: 72.
+pub const ALIGN_SLACK: usize = arenaprof_alloc::Workspace::block_slack(64);
 /// Margin reserved per workspace besides its region. arenaprof-alloc counts a
 /// workspace's own record as profiler overhead, so the tag holds exactly the
 /// regions; the margin keeps budgets valid should a future allocator charge
@@ -57,11 +60,11 @@ pub const fn packing_bytes(elem_size: usize, m: usize, k: usize, n: usize) -> us
 }
 
 /// Region bytes that hold a full-size f64 packing buffer (and so an f32 one):
-/// 2,228,288.
+/// 2,228,296.
 pub const FULL_WORKSPACE: usize = packing_bytes(8, MC, KC, NC) + ALIGN_SLACK;
 
 /// Smallest region that still runs f64 with `kc = 256` and `nc = 256`; below
-/// it the pool prefers fewer workers with bigger blocks: 655,424.
+/// it the pool prefers fewer workers with bigger blocks: 655,432.
 pub const EFFICIENT_WORKSPACE: usize = packing_bytes(8, MC, KC, 256) + ALIGN_SLACK;
 
 pub(crate) const fn round_up(x: usize, to: usize) -> usize {
@@ -180,8 +183,8 @@ mod tests {
     fn full_sizes_match_matrixmultiply() {
         assert_eq!(packing_bytes(8, MC, KC, NC), 2_228_224);
         assert_eq!(packing_bytes(4, MC, KC, NC), 1_114_112);
-        assert_eq!(FULL_WORKSPACE, 2_228_288);
-        assert_eq!(EFFICIENT_WORKSPACE, 655_424);
+        assert_eq!(FULL_WORKSPACE, 2_228_296);
+        assert_eq!(EFFICIENT_WORKSPACE, 655_432);
     }
 
     #[test]
