@@ -78,7 +78,8 @@ const C_LIVE_FILE_BYTES: usize = 11;
 const C_STALE: usize = 12;
 const C_GOT_SLOTS: usize = 13;
 const C_ADOPTED: usize = 14;
-const N_COUNTERS: usize = 15;
+const C_INTERPOSED: usize = 15;
+const N_COUNTERS: usize = 16;
 
 const S_FREE: u32 = 0;
 const S_LIVE: u32 = 2;
@@ -110,7 +111,7 @@ struct Entry {
 }
 
 #[repr(C)]
-struct Region {
+pub(crate) struct Region {
     slots: [ObjSlot; MAX_OBJECTS],
     entries: [Entry; TABLE_CAPACITY],
     high_water: AtomicUsize,
@@ -132,15 +133,20 @@ fn region() -> Option<&'static Region> {
     unsafe { p.as_ref() }
 }
 
-fn region_or_init() -> Option<&'static Region> {
+pub(crate) fn region_or_init() -> Option<&'static Region> {
     if let Some(r) = region() {
         return Some(r);
+    }
+    if !ATFORK.swap(true, SEQ) {
+        // SAFETY: registers a handler that only stores to atomics.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
     }
     let size = std::mem::size_of::<Region>();
     // SAFETY: a fresh private anonymous mapping; no existing memory is
     // touched. MAP_NORESERVE: pages become resident only when written.
+    // A raw system call: this runs inside the `mmap` interposer too.
     let p = unsafe {
-        libc::mmap(
+        crate::sys::mmap(
             std::ptr::null_mut(),
             size,
             libc::PROT_READ | libc::PROT_WRITE,
@@ -163,7 +169,7 @@ fn region_or_init() -> Option<&'static Region> {
         Ok(_) => region(),
         Err(_) => {
             // SAFETY: our own mapping, never published.
-            unsafe { libc::munmap(p, size) };
+            unsafe { crate::sys::munmap(p, size) };
             region()
         }
     }
@@ -249,6 +255,11 @@ impl Frags {
 }
 
 impl Region {
+    /// Counts a call that reached the interposer for object slot `k`.
+    pub(crate) fn count_interposed(&self, k: usize) {
+        self.ctr(k, C_INTERPOSED).fetch_add(1, RLX);
+    }
+
     fn ctr(&self, owner: usize, c: usize) -> &AtomicU64 {
         &self.slots[owner.min(MAX_OBJECTS - 1)].c[c]
     }
@@ -435,10 +446,9 @@ impl Region {
 
 // ---- real functions and hooks ---------------------------------------------
 
-type MmapFn =
+pub(crate) type MmapFn =
     unsafe extern "C" fn(*mut c_void, usize, c_int, c_int, c_int, libc::off_t) -> *mut c_void;
-type MunmapFn = unsafe extern "C" fn(*mut c_void, usize) -> c_int;
-type MremapFn = unsafe extern "C" fn(*mut c_void, usize, usize, c_int, ...) -> *mut c_void;
+pub(crate) type MunmapFn = unsafe extern "C" fn(*mut c_void, usize) -> c_int;
 type DlopenFn = unsafe extern "C" fn(*const c_char, c_int) -> *mut c_void;
 type DlcloseFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 
@@ -521,6 +531,26 @@ unsafe fn on_mmap(
     // SAFETY: REAL[which] was set from dlsym to the libc function of this
     // signature before any slot pointing here was written.
     let realf: MmapFn = unsafe { std::mem::transmute::<usize, MmapFn>(real(which)) };
+    // SAFETY: forwarded unchanged.
+    unsafe { record_mmap(k, realf, a, l, p, f, fd, o) }
+}
+
+/// Calls `realf` (an `mmap`) with the caller's arguments and records the
+/// result for object slot `k`.
+///
+/// # Safety
+/// `realf` is an `mmap` of this signature; the arguments are the caller's.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn record_mmap(
+    k: usize,
+    realf: MmapFn,
+    a: *mut c_void,
+    l: usize,
+    p: c_int,
+    f: c_int,
+    fd: c_int,
+    o: libc::off_t,
+) -> *mut c_void {
     let Some(r) = region() else {
         // SAFETY: forwarding the caller's arguments.
         return unsafe { realf(a, l, p, f, fd, o) };
@@ -545,6 +575,15 @@ unsafe fn on_mmap(
 unsafe fn on_munmap(k: usize, a: *mut c_void, l: usize) -> c_int {
     // SAFETY: REAL[F_MUNMAP] is libc's munmap (see on_mmap).
     let realf: MunmapFn = unsafe { std::mem::transmute::<usize, MunmapFn>(real(F_MUNMAP)) };
+    // SAFETY: forwarded unchanged.
+    unsafe { record_munmap(k, realf, a, l) }
+}
+
+/// Calls `realf` (a `munmap`) and takes the range out of the table.
+///
+/// # Safety
+/// `realf` is a `munmap`; the arguments are the caller's.
+pub(crate) unsafe fn record_munmap(k: usize, realf: MunmapFn, a: *mut c_void, l: usize) -> c_int {
     let Some(r) = region() else {
         // SAFETY: forwarding the caller's arguments.
         return unsafe { realf(a, l) };
@@ -577,8 +616,27 @@ unsafe fn on_mremap(
     flags: c_int,
     na: *mut c_void,
 ) -> *mut c_void {
-    // SAFETY: REAL[F_MREMAP] is libc's (variadic) mremap.
-    let realf: MremapFn = unsafe { std::mem::transmute::<usize, MremapFn>(real(F_MREMAP)) };
+    // SAFETY: REAL[F_MREMAP] is libc's (variadic) mremap; with five
+    // arguments it is called like the fixed-argument form (see hook_mremap).
+    let realf: MremapFixed = unsafe { std::mem::transmute::<usize, MremapFixed>(real(F_MREMAP)) };
+    // SAFETY: forwarded unchanged.
+    unsafe { record_mremap(k, realf, a, old, new, flags, na) }
+}
+
+/// Calls `realf` (an `mremap`) and moves the entry in the table.
+///
+/// # Safety
+/// `realf` is an `mremap` taking its fifth argument in a register; the
+/// arguments are the caller's.
+pub(crate) unsafe fn record_mremap(
+    k: usize,
+    realf: MremapFixed,
+    a: *mut c_void,
+    old: usize,
+    new: usize,
+    flags: c_int,
+    na: *mut c_void,
+) -> *mut c_void {
     let Some(r) = region() else {
         // SAFETY: forwarding the caller's arguments.
         return unsafe { realf(a, old, new, flags, na) };
@@ -647,7 +705,7 @@ macro_rules! hook_table {
     };
 }
 
-type MremapFixed =
+pub(crate) type MremapFixed =
     unsafe extern "C" fn(*mut c_void, usize, usize, c_int, *mut c_void) -> *mut c_void;
 
 static MMAP_HOOKS: [[MmapFn; 16]; 16] = hook_table!(hook_mmap, MmapFn);
@@ -789,20 +847,43 @@ fn patch_pass_try() {
     }
 }
 
-fn excluded(name: &[u8]) -> bool {
+/// Whether objects named `name` are never attributed (the allocator, if it
+/// is a shared library): [`Options::exclude`], or [`DEFAULT_EXCLUDE`] before
+/// [`install_with`] set one.
+pub(crate) fn excluded(name: &[u8]) -> bool {
     let p = EXCLUDE_PTR.load(SEQ) as *const &'static str;
     let n = EXCLUDE_LEN.load(SEQ);
-    if p.is_null() {
-        return false;
-    }
-    // SAFETY: EXCLUDE_PTR/LEN were set together from a `&'static [&str]`
-    // under the patch lock, which the caller holds.
-    let list = unsafe { std::slice::from_raw_parts(p, n) };
+    let list: &[&str] = if p.is_null() {
+        DEFAULT_EXCLUDE
+    } else {
+        // SAFETY: EXCLUDE_PTR/LEN were set together from a `&'static [&str]`
+        // and are never cleared.
+        unsafe { std::slice::from_raw_parts(p, n) }
+    };
     list.iter()
         .any(|s| !s.is_empty() && name.windows(s.len()).any(|w| w == s.as_bytes()))
 }
 
-fn find_or_register(r: &Region, base: usize, name: &[u8]) -> usize {
+/// Serialises registration: the patch pass and the interposer (any thread,
+/// before `main` too) register objects. Held only around the scan and the
+/// stores below, which call nothing.
+static REG_LOCK: AtomicBool = AtomicBool::new(false);
+
+/// The slot of the loaded object at `base` named `name`, registered if new
+/// (0 when the table of objects is full).
+pub(crate) fn find_or_register(r: &Region, base: usize, name: &[u8]) -> usize {
+    while REG_LOCK
+        .compare_exchange_weak(false, true, SEQ, RLX)
+        .is_err()
+    {
+        std::hint::spin_loop();
+    }
+    let k = find_or_register_locked(r, base, name);
+    REG_LOCK.store(false, SEQ);
+    k
+}
+
+fn find_or_register_locked(r: &Region, base: usize, name: &[u8]) -> usize {
     let n = r.next_slot.load(SEQ).min(MAX_OBJECTS);
     for k in 1..n {
         let s = &r.slots[k];
@@ -935,15 +1016,18 @@ fn patch_pass(install: bool) -> Patched {
         let s = &r.slots[k];
         if s.state.load(SEQ) == S_LIVE && s.seen.load(SEQ) != epoch {
             s.state.store(S_UNLOADED, SEQ);
+            // Its code range may be reused by another object.
+            crate::interpose::forget_ranges();
         }
     }
     out
 }
 
 extern "C" fn atfork_child() {
-    // The child has one thread: nobody can be patching.
+    // The child has one thread: nobody can be patching or registering.
     PATCH_LOCK.store(false, SEQ);
     PATCH_PENDING.store(false, SEQ);
+    REG_LOCK.store(false, SEQ);
 }
 
 /// Installs the hooks with [`Options::default`]: one line to opt in.
@@ -980,10 +1064,6 @@ pub fn install_with(opts: Options) -> Result<Patched, InstallError> {
             ));
         }
         REAL[f].store(p, SEQ);
-    }
-    if !ATFORK.swap(true, SEQ) {
-        // SAFETY: registers a handler that only stores to atomics.
-        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
     }
     lock_patch(true);
     EXCLUDE_PTR.store(opts.exclude.as_ptr() as usize, SEQ);
@@ -1033,6 +1113,30 @@ pub fn uninstall() -> usize {
     let p = patch_pass(false);
     unlock_patch();
     p.slots
+}
+
+/// Whether the program's own `mmap` family is the one every library is
+/// bound to (see the crate's `interpose` feature): true when the executable
+/// exports `mmap`, which it does when a library linked at build time calls
+/// it. Then calls made before `main` and before [`install`] (a linked
+/// library's constructor) are attributed too.
+///
+/// ```
+/// let _ = arenaprof_native::hooks::interposed();
+/// ```
+pub fn interposed() -> bool {
+    crate::interpose::active()
+}
+
+/// Calls that reached the program's own `mmap` family from any object,
+/// recorded or passed through (0 when [`interposed`] is false and no code in
+/// the executable called them).
+///
+/// ```
+/// let _ = arenaprof_native::hooks::interposed_calls();
+/// ```
+pub fn interposed_calls() -> usize {
+    crate::interpose::calls()
 }
 
 /// Whether the hooks are installed.
@@ -1095,6 +1199,9 @@ pub struct ObjectStats {
     /// Mappings adopted with [`adopt`] (made while the object was loading,
     /// before it could be patched).
     pub adopted: u64,
+    /// Calls that reached the program's own `mmap` family (the interposer,
+    /// bound before any constructor ran) rather than a patched GOT slot.
+    pub interposed_calls: u64,
 }
 
 fn stats_of(r: &Region, k: usize) -> Option<ObjectStats> {
@@ -1134,6 +1241,7 @@ fn stats_of(r: &Region, k: usize) -> Option<ObjectStats> {
         dropped: c(C_DROPPED),
         stale: c(C_STALE),
         adopted: c(C_ADOPTED),
+        interposed_calls: c(C_INTERPOSED),
     })
 }
 

@@ -51,7 +51,9 @@ pub mod blas;
 pub mod code;
 mod elf;
 pub mod hooks;
+mod interpose;
 pub mod maps;
+mod sys;
 
 static PAGE: AtomicUsize = AtomicUsize::new(0);
 
