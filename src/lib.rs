@@ -57,7 +57,7 @@
 //!
 //! # Changes in 0.2
 //!
-//! See the README's "Changes in 0.2" for what moved where.
+//! See `CHANGELOG.md` (0.2.0) for what moved where.
 
 pub use arenaprof_alloc::{
     clock, current_tag, current_thread_slot, limits, process, register_contributor,
@@ -83,3 +83,9 @@ pub use arenaprof_snapshot as model;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guide's Rust blocks (`docs/guide.md`: tests, benches, the system
+/// allocator), compiled and run as doctests like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideDoctests;

@@ -735,6 +735,15 @@ fn is_our_hook(f: usize, v: usize) -> bool {
 // ---- patching -------------------------------------------------------------
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+/// [`uninstall`] was called (and [`install`] not since): the interposer
+/// passes calls through unrecorded too. Before the first [`install`] it
+/// records, so that a linked library's constructor is seen.
+static UNINSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the interposer records calls now.
+pub(crate) fn recording() -> bool {
+    !UNINSTALLED.load(RLX)
+}
 static PATCH_LOCK: AtomicBool = AtomicBool::new(false);
 static PATCH_PENDING: AtomicBool = AtomicBool::new(false);
 static ATFORK: AtomicBool = AtomicBool::new(false);
@@ -1070,6 +1079,7 @@ pub fn install_with(opts: Options) -> Result<Patched, InstallError> {
     EXCLUDE_LEN.store(opts.exclude.len(), SEQ);
     HOOK_DLOPEN.store(opts.hook_dlopen, SEQ);
     INSTALLED.store(true, SEQ);
+    UNINSTALLED.store(false, SEQ);
     let p = patch_pass(true);
     unlock_patch();
     if PATCH_PENDING.load(SEQ) {
@@ -1110,6 +1120,7 @@ pub fn uninstall() -> usize {
     }
     lock_patch(true);
     INSTALLED.store(false, SEQ);
+    UNINSTALLED.store(true, SEQ);
     let p = patch_pass(false);
     unlock_patch();
     p.slots

@@ -168,6 +168,9 @@ mod imp {
 
     fn owner(pc: usize) -> usize {
         INTERPOSED.fetch_add(1, Ordering::Relaxed);
+        if !hooks::recording() {
+            return PASS;
+        }
         owner_of(pc)
     }
 
