@@ -14,54 +14,10 @@
 //! Without libopenblas-dev (and a C compiler for the shim) the test skips;
 //! with `CI=true` it fails (tools/test.sh installs libopenblas-dev).
 
+mod common;
+use common::{build_example, have_openblas_dev, root, skip};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn skip(why: &str) {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true and {why}: tools/test.sh installs libopenblas-dev"
-    );
-    println!("SKIPPED: {why}");
-}
-
-/// Builds the example and returns its path.
-fn build_example() -> Option<PathBuf> {
-    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "build",
-            "--example",
-            "openblas_linked",
-            "--features",
-            "link-openblas",
-            "--message-format=json",
-            "--manifest-path",
-        ])
-        .arg(root().join("Cargo.toml"))
-        .output()
-        .expect("cargo runs");
-    if !out.status.success() {
-        skip(&format!(
-            "the example does not build (libopenblas-dev missing?): {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .filter(|l| l.contains("error") || l.contains("openblas"))
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" / ")
-        ));
-        return None;
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["target"]["name"] == "openblas_linked")
-        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-}
 
 /// Compiles the CPU-count shim into `dir`.
 fn build_shim(dir: &Path) -> Option<PathBuf> {
@@ -160,12 +116,12 @@ fn check_runs(exe: &Path, dir: &Path, runs: usize, want: u64, min: u64, env: &[(
 
 #[test]
 fn buffers_mapped_before_main_are_attributed() {
-    if !Path::new("/usr/lib/x86_64-linux-gnu/libopenblas.so").exists()
-        && !Path::new("/usr/lib/libopenblas.so").exists()
-    {
+    if !have_openblas_dev() {
         return skip("libopenblas.so (libopenblas-dev) is not installed");
     }
-    let Some(exe) = build_example() else { return };
+    let Some(exe) = build_example("openblas_linked", "link-openblas") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let Some(shim) = build_shim(dir.path()) else {
         return;

@@ -76,7 +76,8 @@ pub struct Buffers {
     /// The most common length among its live mappings of 1 MiB or more
     /// (OpenBLAS does not export `BUFFER_SIZE`; this is the observed one).
     pub buffer_size: u64,
-    /// Live mappings of that length.
+    /// Buffers mapped: the bytes of its live mappings at least that long,
+    /// in whole buffers (merged mappings split).
     pub mapped: u64,
     /// Their virtual bytes.
     pub virtual_bytes: u64,
@@ -130,7 +131,13 @@ struct Controller {
     path: String,
     base: usize,
     range: (usize, usize),
+    /// From `dlopen(RTLD_NOLOAD)`; null for a runtime linked statically
+    /// into the executable, whose symbols come from `statics`.
     handle: *mut c_void,
+    statics: Option<&'static StaticSyms>,
+    /// Prefix and suffix of the runtime's symbol names (`scipy_` and `64_`
+    /// for NumPy 2's `scipy_openblas64_`).
+    affix: (&'static str, &'static str),
     get: usize,
     set: usize,
 }
@@ -146,9 +153,14 @@ impl Drop for Controller {
 }
 
 impl Controller {
-    /// A symbol defined by this object (not by a dependency).
+    /// A symbol defined by this object (not by a dependency), its name
+    /// given without the runtime's prefix and suffix.
     fn sym(&self, name: &str) -> Option<usize> {
-        sym_in(self.handle, self.range, name)
+        let full = format!("{}{name}{}", self.affix.0, self.affix.1);
+        match self.statics {
+            Some(st) => st.get(&full),
+            None => sym_in(self.handle, self.range, &full),
+        }
     }
 
     fn get_threads(&self) -> i64 {
@@ -217,9 +229,7 @@ impl Controller {
         };
         match self.kind {
             Kind::OpenBlas => {
-                r.config = self
-                    .call_str("openblas_get_config")
-                    .or_else(|| self.call_str("openblas_get_config64_"));
+                r.config = self.call_str("openblas_get_config");
                 r.version = r.config.as_deref().and_then(|c| {
                     let mut w = c.split_whitespace();
                     (w.next() == Some("OpenBLAS"))
@@ -232,18 +242,13 @@ impl Controller {
                         self.path
                     ));
                 }
-                r.threading_layer = match self
-                    .call_int("openblas_get_parallel")
-                    .or_else(|| self.call_int("openblas_get_parallel64_"))
-                {
+                r.threading_layer = match self.call_int("openblas_get_parallel") {
                     Some(2) => "openmp".into(),
                     Some(1) => "pthreads".into(),
                     Some(_) => "disabled".into(),
                     None => "unknown".into(),
                 };
-                r.architecture = self
-                    .call_str("openblas_get_corename")
-                    .or_else(|| self.call_str("openblas_get_corename64_"));
+                r.architecture = self.call_str("openblas_get_corename");
                 r.buffers = buffers_of(self.base);
                 if r.buffers.is_none() {
                     notes.push(format!(
@@ -326,6 +331,7 @@ fn sym_in(handle: *mut c_void, range: (usize, usize), name: &str) -> Option<usiz
 
 const PREFIXES: &[(&str, &[Kind])] = &[
     ("libopenblas", &[Kind::OpenBlas]),
+    ("libscipy_openblas", &[Kind::OpenBlas]),
     ("libblas", &[Kind::OpenBlas, Kind::Blis]),
     ("libblis", &[Kind::Blis]),
     ("libmkl_rt", &[Kind::Mkl]),
@@ -334,15 +340,101 @@ const PREFIXES: &[(&str, &[Kind])] = &[
     ("libomp", &[Kind::OpenMp]),
 ];
 
-fn pair(kind: Kind) -> &'static [(&'static str, &'static str)] {
+/// The getter and setter of each runtime's thread count, without affixes.
+fn pair(kind: Kind) -> (&'static str, &'static str) {
     match kind {
-        Kind::OpenBlas => &[
-            ("openblas_get_num_threads", "openblas_set_num_threads"),
-            ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-        ],
-        Kind::Blis => &[("bli_thread_get_num_threads", "bli_thread_set_num_threads")],
-        Kind::Mkl => &[("MKL_Get_Max_Threads", "MKL_Set_Num_Threads")],
-        Kind::OpenMp => &[("omp_get_max_threads", "omp_set_num_threads")],
+        Kind::OpenBlas => ("openblas_get_num_threads", "openblas_set_num_threads"),
+        Kind::Blis => ("bli_thread_get_num_threads", "bli_thread_set_num_threads"),
+        Kind::Mkl => ("MKL_Get_Max_Threads", "MKL_Set_Num_Threads"),
+        Kind::OpenMp => ("omp_get_max_threads", "omp_set_num_threads"),
+    }
+}
+
+/// Symbol prefixes and suffixes a runtime's builds use: plain, ILP64
+/// (`64_`), and NumPy 2's `scipy_openblas` (`scipy_` and `64_` or none).
+fn affixes(kind: Kind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        Kind::OpenBlas => &[("", ""), ("", "64_"), ("scipy_", "64_"), ("scipy_", "")],
+        _ => &[("", "")],
+    }
+}
+
+/// Defined function symbols of the executable's `.symtab` (and `.dynsym`)
+/// that name a runtime's functions, as run-time addresses.
+struct StaticSyms {
+    path: String,
+    base: usize,
+    syms: std::collections::HashMap<String, usize>,
+}
+
+impl StaticSyms {
+    fn get(&self, name: &str) -> Option<usize> {
+        self.syms.get(name).copied()
+    }
+}
+
+/// Reads the executable's symbol tables once: a runtime linked statically
+/// (`libopenblas.a`, `openblas-static`) has no object of its own, and its
+/// functions are often not exported, so `dlsym` cannot find them.
+fn static_syms() -> Option<&'static StaticSyms> {
+    static ONCE: std::sync::OnceLock<Option<StaticSyms>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let main = elf::loaded_objects().into_iter().find(|o| o.index == 0)?;
+        let path = std::fs::read_link("/proc/self/exe").ok()?;
+        let data = std::fs::read(&path).ok()?;
+        use object::{Object, ObjectSymbol};
+        let file = object::File::parse(&*data).ok()?;
+        let wanted = |n: &str| {
+            n.contains("openblas_")
+                || n.starts_with("bli_")
+                || n.starts_with("MKL_")
+                || n.starts_with("omp_")
+        };
+        let mut syms = std::collections::HashMap::new();
+        for sym in file.symbols().chain(file.dynamic_symbols()) {
+            if !sym.is_definition() || sym.kind() != object::SymbolKind::Text {
+                continue;
+            }
+            if let Ok(n) = sym.name() {
+                if wanted(n) {
+                    syms.insert(
+                        n.to_string(),
+                        main.base.wrapping_add(sym.address() as usize),
+                    );
+                }
+            }
+        }
+        Some(StaticSyms {
+            path: format!("{} (statically linked)", path.display()),
+            base: main.base,
+            syms,
+        })
+    })
+    .as_ref()
+}
+
+/// The runtimes linked statically into the executable.
+fn discover_static(out: &mut Vec<Controller>) {
+    let Some(st) = static_syms() else { return };
+    for kind in [Kind::OpenBlas, Kind::Blis, Kind::Mkl, Kind::OpenMp] {
+        let (g, s) = pair(kind);
+        for &affix in affixes(kind) {
+            let name = |f: &str| format!("{}{f}{}", affix.0, affix.1);
+            if let (Some(get), Some(set)) = (st.get(&name(g)), st.get(&name(s))) {
+                out.push(Controller {
+                    kind,
+                    path: st.path.clone(),
+                    base: st.base,
+                    range: (0, usize::MAX),
+                    handle: std::ptr::null_mut(),
+                    statics: Some(st),
+                    affix,
+                    get,
+                    set,
+                });
+                break;
+            }
+        }
     }
 }
 
@@ -370,27 +462,32 @@ fn discover(notes: &mut Vec<String>) -> Vec<Controller> {
         let mut found = None;
         let mut missing = Vec::new();
         'kinds: for &k in kinds.iter() {
-            for &(g, s) in pair(k) {
-                let gp = sym_in(handle, o.range, g);
-                let sp = sym_in(handle, o.range, s);
+            for &affix in affixes(k) {
+                let (g, s) = pair(k);
+                let g = format!("{}{g}{}", affix.0, affix.1);
+                let s = format!("{}{s}{}", affix.0, affix.1);
+                let gp = sym_in(handle, o.range, &g);
+                let sp = sym_in(handle, o.range, &s);
                 match (gp, sp) {
                     (Some(gp), Some(sp)) => {
-                        found = Some((k, gp, sp));
+                        found = Some((k, affix, gp, sp));
                         break 'kinds;
                     }
                     (None, None) => missing.push(format!("{g}/{s}")),
-                    (None, Some(_)) => missing.push(g.to_string()),
-                    (Some(_), None) => missing.push(s.to_string()),
+                    (None, Some(_)) => missing.push(g),
+                    (Some(_), None) => missing.push(s),
                 }
             }
         }
         match found {
-            Some((kind, get, set)) => out.push(Controller {
+            Some((kind, affix, get, set)) => out.push(Controller {
                 kind,
                 path: o.name.clone(),
                 base: o.base,
                 range: o.range,
                 handle,
+                statics: None,
+                affix,
                 get,
                 set,
             }),
@@ -405,6 +502,7 @@ fn discover(notes: &mut Vec<String>) -> Vec<Controller> {
             }
         }
     }
+    discover_static(&mut out);
     out
 }
 
@@ -430,10 +528,12 @@ fn buffers_of(base: usize) -> Option<Buffers> {
         i += j;
     }
     let (size, _) = best;
-    let sel: Vec<&hooks::Mapping> = maps.iter().filter(|m| size > 0 && m.len == size).collect();
+    // Buffers by bytes: a mapping adopted from smaps may be several buffers
+    // the kernel merged into one VMA, so each counts as len / size.
+    let sel: Vec<&hooks::Mapping> = maps.iter().filter(|m| size > 0 && m.len >= size).collect();
     Some(Buffers {
         buffer_size: size as u64,
-        mapped: sel.len() as u64,
+        mapped: sel.iter().map(|m| (m.len / size) as u64).sum(),
         virtual_bytes: sel.iter().map(|m| m.len as u64).sum(),
         resident_bytes: sel
             .iter()
@@ -521,7 +621,8 @@ fn record(c: &[ThreadChange]) {
         return;
     }
     let mut log = CHANGES.lock().unwrap_or_else(|e| e.into_inner());
-    for x in c {
+    // Only counts that changed: a runtime already at the target is no change.
+    for x in c.iter().filter(|x| x.previous != x.now) {
         if log.len() == MAX_CHANGES {
             log.pop_front();
         }
