@@ -44,7 +44,6 @@ struct Seen {
     buffer_size: u64,
     buffers_mapped: u64,
     attributed_bytes: u64,
-    notes: Vec<String>,
 }
 
 fn run_once(exe: &Path, dir: &Path, i: usize, env: &[(&str, &str)]) -> Seen {
@@ -84,13 +83,6 @@ fn run_once(exe: &Path, dir: &Path, i: usize, env: &[(&str, &str)]) -> Seen {
         buffer_size: ob["buffer_size_bytes"].as_u64().unwrap(),
         buffers_mapped: ob["buffers_mapped"].as_u64().unwrap(),
         attributed_bytes,
-        notes: v["blas"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|b| b["notes"].as_array().cloned().unwrap_or_default())
-            .map(|n| n.to_string())
-            .collect(),
     }
 }
 

@@ -137,10 +137,6 @@ pub(crate) fn region_or_init() -> Option<&'static Region> {
     if let Some(r) = region() {
         return Some(r);
     }
-    if !ATFORK.swap(true, SEQ) {
-        // SAFETY: registers a handler that only stores to atomics.
-        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
-    }
     let size = std::mem::size_of::<Region>();
     // SAFETY: a fresh private anonymous mapping; no existing memory is
     // touched. MAP_NORESERVE: pages become resident only when written.
@@ -747,8 +743,10 @@ pub(crate) fn recording() -> bool {
 static PATCH_LOCK: AtomicBool = AtomicBool::new(false);
 static PATCH_PENDING: AtomicBool = AtomicBool::new(false);
 static ATFORK: AtomicBool = AtomicBool::new(false);
-static EXCLUDE_PTR: AtomicUsize = AtomicUsize::new(0);
-static EXCLUDE_LEN: AtomicUsize = AtomicUsize::new(0);
+/// The exclusion list in force: null until [`install_with`] sets one (a
+/// leaked box per new list, so a reader never pairs one list's pointer with
+/// another's length).
+static EXCLUDE: AtomicPtr<&'static [&'static str]> = AtomicPtr::new(std::ptr::null_mut());
 static HOOK_DLOPEN: AtomicBool = AtomicBool::new(true);
 
 /// Settings for [`install_with`].
@@ -856,19 +854,18 @@ fn patch_pass_try() {
     }
 }
 
+fn excluded_list_is(list: &'static [&'static str]) -> bool {
+    // SAFETY: EXCLUDE is null or a leaked box, never freed.
+    unsafe { EXCLUDE.load(SEQ).as_ref() }.is_some_and(|l| std::ptr::eq(*l, list))
+}
+
 /// Whether objects named `name` are never attributed (the allocator, if it
 /// is a shared library): [`Options::exclude`], or [`DEFAULT_EXCLUDE`] before
 /// [`install_with`] set one.
 pub(crate) fn excluded(name: &[u8]) -> bool {
-    let p = EXCLUDE_PTR.load(SEQ) as *const &'static str;
-    let n = EXCLUDE_LEN.load(SEQ);
-    let list: &[&str] = if p.is_null() {
-        DEFAULT_EXCLUDE
-    } else {
-        // SAFETY: EXCLUDE_PTR/LEN were set together from a `&'static [&str]`
-        // and are never cleared.
-        unsafe { std::slice::from_raw_parts(p, n) }
-    };
+    let p = EXCLUDE.load(SEQ);
+    // SAFETY: EXCLUDE is null or a leaked box, never freed.
+    let list: &[&str] = unsafe { p.as_ref() }.copied().unwrap_or(DEFAULT_EXCLUDE);
     list.iter()
         .any(|s| !s.is_empty() && name.windows(s.len()).any(|w| w == s.as_bytes()))
 }
@@ -876,19 +873,25 @@ pub(crate) fn excluded(name: &[u8]) -> bool {
 /// Serialises registration: the patch pass and the interposer (any thread,
 /// before `main` too) register objects. Held only around the scan and the
 /// stores below, which call nothing.
-static REG_LOCK: AtomicBool = AtomicBool::new(false);
+/// Holds the holder's process id (0: free). A forked child finds its
+/// parent's id there if a parent thread held it at the fork, and takes it:
+/// no thread of the child can be inside.
+static REG_LOCK: AtomicUsize = AtomicUsize::new(0);
 
 /// The slot of the loaded object at `base` named `name`, registered if new
 /// (0 when the table of objects is full).
 pub(crate) fn find_or_register(r: &Region, base: usize, name: &[u8]) -> usize {
-    while REG_LOCK
-        .compare_exchange_weak(false, true, SEQ, RLX)
-        .is_err()
-    {
+    // SAFETY: getpid has no preconditions (a system call, no allocation).
+    let me = unsafe { libc::getpid() } as usize;
+    loop {
+        let cur = REG_LOCK.load(SEQ);
+        if (cur == 0 || cur != me) && REG_LOCK.compare_exchange(cur, me, SEQ, RLX).is_ok() {
+            break;
+        }
         std::hint::spin_loop();
     }
     let k = find_or_register_locked(r, base, name);
-    REG_LOCK.store(false, SEQ);
+    REG_LOCK.store(0, SEQ);
     k
 }
 
@@ -919,6 +922,9 @@ fn find_or_register_locked(r: &Region, base: usize, name: &[u8]) -> usize {
     }
     s.name_len.store(tail.len(), SEQ);
     s.base.store(base, SEQ);
+    // Seen in the pass now running (if any), so its sweep of unloaded
+    // objects does not take an object registered meanwhile for unloaded.
+    s.seen.store(r.epoch.load(SEQ), SEQ);
     s.state.store(S_LIVE, SEQ);
     k
 }
@@ -1036,7 +1042,7 @@ extern "C" fn atfork_child() {
     // The child has one thread: nobody can be patching or registering.
     PATCH_LOCK.store(false, SEQ);
     PATCH_PENDING.store(false, SEQ);
-    REG_LOCK.store(false, SEQ);
+    REG_LOCK.store(0, SEQ);
 }
 
 /// Installs the hooks with [`Options::default`]: one line to opt in.
@@ -1074,9 +1080,16 @@ pub fn install_with(opts: Options) -> Result<Patched, InstallError> {
         }
         REAL[f].store(p, SEQ);
     }
+    if !ATFORK.swap(true, SEQ) {
+        // SAFETY: registers a handler that only stores to atomics. Not on
+        // the interposer's path: glibc holds its atfork lock while prepare
+        // handlers run, and one of them may call mmap.
+        unsafe { libc::pthread_atfork(None, None, Some(atfork_child)) };
+    }
     lock_patch(true);
-    EXCLUDE_PTR.store(opts.exclude.as_ptr() as usize, SEQ);
-    EXCLUDE_LEN.store(opts.exclude.len(), SEQ);
+    if !excluded_list_is(opts.exclude) {
+        EXCLUDE.store(Box::into_raw(Box::new(opts.exclude)), SEQ);
+    }
     HOOK_DLOPEN.store(opts.hook_dlopen, SEQ);
     INSTALLED.store(true, SEQ);
     UNINSTALLED.store(false, SEQ);

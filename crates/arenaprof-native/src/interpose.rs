@@ -34,12 +34,16 @@ const EMPTY: [AtomicUsize; 3] = [
 ];
 static RANGES: [[AtomicUsize; 3]; CACHE] = [EMPTY; CACHE];
 static RANGE_N: AtomicUsize = AtomicUsize::new(0);
+/// Set for good once an object was unloaded: entries are never rewritten
+/// (a reader could pair one entry's bounds with another's slot), so after
+/// a `dlclose` every call resolves its caller with `dl_iterate_phdr`.
+static CACHE_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static INTERPOSED: AtomicUsize = AtomicUsize::new(0);
 
 /// Drops the cached code ranges (an object was unloaded; its range may be
 /// reused).
 pub(crate) fn forget_ranges() {
-    RANGE_N.store(0, Ordering::SeqCst);
+    CACHE_OFF.store(true, Ordering::SeqCst);
 }
 
 /// Whether the program's own `mmap` is the one the loader binds: the
@@ -66,11 +70,16 @@ pub(crate) fn calls() -> usize {
 
 /// The object slot that owns code address `pc`, or [`PASS`].
 fn owner_of(pc: usize) -> usize {
-    let n = RANGE_N.load(Ordering::Acquire).min(CACHE);
-    for r in &RANGES[..n] {
-        let lo = r[0].load(Ordering::Acquire);
-        if pc >= lo && pc < r[1].load(Ordering::Acquire) {
-            return r[2].load(Ordering::Acquire);
+    let cached = !CACHE_OFF.load(Ordering::Acquire);
+    if cached {
+        let n = RANGE_N.load(Ordering::Acquire).min(CACHE);
+        for r in &RANGES[..n] {
+            // `hi` is published last: non-zero means `lo` and the slot are
+            // written (entries are written once, never rewritten).
+            let hi = r[1].load(Ordering::Acquire);
+            if hi != 0 && pc < hi && pc >= r[0].load(Ordering::Acquire) {
+                return r[2].load(Ordering::Acquire);
+            }
         }
     }
     let Some(region) = crate::hooks::region_or_init() else {
@@ -93,13 +102,13 @@ fn owner_of(pc: usize) -> usize {
     let Some((lo, hi, k)) = found else {
         return PASS;
     };
-    let i = RANGE_N.fetch_add(1, Ordering::AcqRel);
-    if let Some(r) = RANGES.get(i) {
-        r[2].store(k, Ordering::Release);
-        r[1].store(hi, Ordering::Release);
-        r[0].store(lo, Ordering::Release);
-    } else {
-        RANGE_N.store(CACHE, Ordering::Release);
+    if cached && RANGE_N.load(Ordering::Relaxed) < CACHE {
+        let i = RANGE_N.fetch_add(1, Ordering::AcqRel);
+        if let Some(r) = RANGES.get(i) {
+            r[0].store(lo, Ordering::Release);
+            r[2].store(k, Ordering::Release);
+            r[1].store(hi, Ordering::Release);
+        }
     }
     k
 }
