@@ -8,7 +8,7 @@
 //! ```
 //!
 //! - arenaprof: `GemmPool` with 1 or 2 threads and the default 16 MiB cap
-//!   (full blocks: one 2,228,296-byte workspace per worker).
+//!   (full blocks: one 2,228,352-byte workspace per worker).
 //! - matrixmultiply: on 1 thread the crates.io crate (what arenaprof's
 //!   workers call); on 2 threads a vendored copy of the same 0.3.11 built with
 //!   its `threading` feature and `MATMUL_NUM_THREADS=2` (a renamed package:

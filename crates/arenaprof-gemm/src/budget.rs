@@ -8,7 +8,7 @@
 //! 1,114,112 B for f32. A workspace serves it from offset
 //! `round_up(24, align) = 64` (the workspace's block head, then alignment)
 //! and the tracker puts an 8-byte trailer header behind blocks aligned above
-//! 8, so one region of `need + 72` bytes holds it
+//! 8, so one region of `need + 72` bytes (rounded up to 64) holds it
 //! ([`Workspace::block_slack`](arenaprof_alloc::Workspace::block_slack)).
 //!
 //! ```
@@ -59,13 +59,13 @@ pub const fn packing_bytes(elem_size: usize, m: usize, k: usize, n: usize) -> us
     elem_size * k * (round_up(m, PANEL) + round_up(n, PANEL))
 }
 
-/// Region bytes that hold a full-size f64 packing buffer (and so an f32 one):
-/// 2,228,296.
-pub const FULL_WORKSPACE: usize = packing_bytes(8, MC, KC, NC) + ALIGN_SLACK;
+/// Region bytes that hold a full-size f64 packing buffer (and so an f32 one),
+/// rounded up to 64 like every region: 2,228,352.
+pub const FULL_WORKSPACE: usize = round_up(packing_bytes(8, MC, KC, NC) + ALIGN_SLACK, 64);
 
 /// Smallest region that still runs f64 with `kc = 256` and `nc = 256`; below
-/// it the pool prefers fewer workers with bigger blocks: 655,432.
-pub const EFFICIENT_WORKSPACE: usize = packing_bytes(8, MC, KC, 256) + ALIGN_SLACK;
+/// it the pool prefers fewer workers with bigger blocks: 655,488.
+pub const EFFICIENT_WORKSPACE: usize = round_up(packing_bytes(8, MC, KC, 256) + ALIGN_SLACK, 64);
 
 pub(crate) const fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
@@ -183,8 +183,8 @@ mod tests {
     fn full_sizes_match_matrixmultiply() {
         assert_eq!(packing_bytes(8, MC, KC, NC), 2_228_224);
         assert_eq!(packing_bytes(4, MC, KC, NC), 1_114_112);
-        assert_eq!(FULL_WORKSPACE, 2_228_296);
-        assert_eq!(EFFICIENT_WORKSPACE, 655_432);
+        assert_eq!(FULL_WORKSPACE, 2_228_352);
+        assert_eq!(EFFICIENT_WORKSPACE, 655_488);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! OpenBLAS maps one 32-128 MiB buffer per thread and keeps it; matrixmultiply
 //! allocates a fresh packing buffer on every call. Here each worker owns one
-//! workspace of at most 2,228,296 bytes (matrixmultiply's full f64 packing
+//! workspace of at most 2,228,352 bytes (matrixmultiply's full f64 packing
 //! buffer, 64 bytes of alignment slack), allocated under
 //! `Tag::GEMM_WORKSPACE` when the pool starts; matrixmultiply's per-call
 //! allocation is served from it through arenaprof-alloc's scoped

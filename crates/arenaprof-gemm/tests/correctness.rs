@@ -237,7 +237,7 @@ fn pools() -> Vec<(&'static str, GemmPool)> {
             "3 threads, 2 tiles each",
             GemmPool::new(split(3, 16 << 20, 2)),
         ),
-        // 4 workers, 655,432-byte regions: f64 tiled at kc=256 nc=256.
+        // 4 workers, 655,488-byte regions: f64 tiled at kc=256 nc=256.
         (
             "4 threads small blocks",
             GemmPool::new(split(4, 4 * (EFFICIENT_WORKSPACE + WORKSPACE_RECORD), 1)),
