@@ -149,6 +149,12 @@ fn build() -> Snapshot {
         process: process::read(),
         ..Default::default()
     };
+    // jemalloc may be linked without being the inner allocator
+    // (`TrackingAlloc::wrap(System)`): its figures are then not the
+    // program's allocator's.
+    if !tracking::inner_is_jemalloc() {
+        snap.process.jemalloc = None;
+    }
     // The profiler's arena, read in the same jemalloc epoch: the report takes
     // it out of the program's jemalloc figures.
     if let Some(a) = arena::figures() {

@@ -112,6 +112,12 @@ pub(crate) fn inner_name() -> &'static str {
     unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p, n)) }
 }
 
+/// Whether the inner allocator is jemalloc (known after the first
+/// allocation): only then are jemalloc's figures the allocator's.
+pub(crate) fn inner_is_jemalloc() -> bool {
+    ARENA_MODE.load(Relaxed) == 2
+}
+
 /// Whether the profiler's own blocks come from its jemalloc arena (see
 /// [`arena`]): exactly when the inner allocator is jemalloc. Fixed at the
 /// first internal allocation (0: not yet known, 1: no, 2: yes).
@@ -320,7 +326,10 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         if !fork::installed() {
             fork::install();
             if use_arena::<A>() {
-                arena::warm();
+                // jemalloc maps the arena's base and first extent here: the
+                // executable's `mmap` learns jemalloc's call sites, so the
+                // snapshot measures jemalloc's own ranges.
+                arenaprof_native::hooks::learn_allocator_sites(arena::warm);
             }
         }
         p

@@ -511,6 +511,9 @@ fn buffers_of(base: usize) -> Option<Buffers> {
     let maps: Vec<hooks::Mapping> = hooks::mappings()
         .into_iter()
         .filter(|m| m.object == id && !m.file_backed)
+        // A BLAS linked statically shares the executable's slot with the
+        // allocator: the allocator's mappings are not its buffers.
+        .filter(|m| !crate::interpose::is_allocator_site(m.caller))
         .collect();
     let mut lens: Vec<usize> = maps
         .iter()

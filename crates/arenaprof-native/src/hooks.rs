@@ -108,6 +108,8 @@ struct Entry {
     key: AtomicUsize,
     len: AtomicUsize,
     gen: AtomicUsize,
+    /// Return address of the call that made the mapping (0: not known).
+    caller: AtomicUsize,
 }
 
 #[repr(C)]
@@ -221,6 +223,7 @@ struct Frag {
     len: usize,
     owner: usize,
     file: bool,
+    caller: usize,
 }
 
 struct Frags {
@@ -298,13 +301,21 @@ impl Region {
     /// Puts `[start, start+len)` in the table for `owner`. Counters are
     /// raised before the entry is published, so a concurrent remover never
     /// takes them below zero.
-    fn insert_raw(&self, start: usize, len: usize, owner: usize, file: bool) -> bool {
+    fn insert_raw(
+        &self,
+        start: usize,
+        len: usize,
+        owner: usize,
+        file: bool,
+        caller: usize,
+    ) -> bool {
         let Some(i) = self.claim_free() else {
             self.ctr(owner, C_DROPPED).fetch_add(1, SEQ);
             return false;
         };
         let e = &self.entries[i];
         e.len.store(len, SEQ);
+        e.caller.store(caller, SEQ);
         self.add_live(owner, len, file);
         self.lo.fetch_min(start, SEQ);
         self.hi.fetch_max(start.saturating_add(len), SEQ);
@@ -314,12 +325,12 @@ impl Region {
 
     /// Records a new mapping made by `owner`; anything the table still has
     /// at those addresses was unmapped behind the hooks' back (stale).
-    fn insert(&self, start: usize, len: usize, owner: usize, file: bool) {
+    fn insert(&self, start: usize, len: usize, owner: usize, file: bool, caller: usize) {
         if start <= KEY_LOW || len == 0 {
             return;
         }
         self.remove_range(start, len, None, None);
-        if self.insert_raw(start, len, owner, file) {
+        if self.insert_raw(start, len, owner, file, caller) {
             self.ctr(owner, C_MAPPED_TOTAL).fetch_add(len as u64, SEQ);
         }
     }
@@ -365,6 +376,7 @@ impl Region {
             touched += 1;
             let owner = key_owner(k);
             let file = key_file(k);
+            let caller = e.caller.load(SEQ);
             let left = a.saturating_sub(s);
             let right = end.saturating_sub(b);
             let removed = l - left - right;
@@ -385,6 +397,7 @@ impl Region {
                     len: removed,
                     owner,
                     file,
+                    caller,
                 });
             }
             match (left > 0, right > 0) {
@@ -410,6 +423,7 @@ impl Region {
                         .map(|j| {
                             let ej = &self.entries[j];
                             ej.len.store(right, SEQ);
+                            ej.caller.store(caller, SEQ);
                             self.ctr(owner, C_LIVE_MAPPINGS).fetch_add(1, SEQ);
                             ej.key.store(make_key(b, owner, file), SEQ);
                         })
@@ -432,7 +446,7 @@ impl Region {
     /// Puts back what a failed `munmap`/`mremap` had removed.
     fn restore(&self, frags: &Frags) {
         for f in frags.as_slice() {
-            if self.insert_raw(f.start, f.len, f.owner, f.file) {
+            if self.insert_raw(f.start, f.len, f.owner, f.file, f.caller) {
                 self.ctr(f.owner, C_UNMAPPED_TOTAL)
                     .fetch_sub(f.len as u64, SEQ);
             }
@@ -468,6 +482,12 @@ static REAL: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
 fn real(f: usize) -> usize {
     REAL[f].load(Ordering::Acquire)
 }
+
+/// What `dlsym(RTLD_DEFAULT, ..)` found: what a bound GOT slot holds
+/// before patching and gets back at [`uninstall`]. The same as [`REAL`]
+/// unless it is the program's own `mmap` family (the interposer), which
+/// the hooks do not call (it would record the call a second time).
+static BOUND: [AtomicUsize; 6] = [const { AtomicUsize::new(0) }; 6];
 
 unsafe extern "C" fn hook_mmap<const K: usize>(
     a: *mut c_void,
@@ -528,17 +548,18 @@ unsafe fn on_mmap(
     // signature before any slot pointing here was written.
     let realf: MmapFn = unsafe { std::mem::transmute::<usize, MmapFn>(real(which)) };
     // SAFETY: forwarded unchanged.
-    unsafe { record_mmap(k, realf, a, l, p, f, fd, o) }
+    unsafe { record_mmap((k, 0), realf, a, l, p, f, fd, o) }
 }
 
 /// Calls `realf` (an `mmap`) with the caller's arguments and records the
-/// result for object slot `k`.
+/// result for object slot `k`, made from return address `caller` (0 when
+/// not known).
 ///
 /// # Safety
 /// `realf` is an `mmap` of this signature; the arguments are the caller's.
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn record_mmap(
-    k: usize,
+    (k, caller): (usize, usize),
     realf: MmapFn,
     a: *mut c_void,
     l: usize,
@@ -563,7 +584,7 @@ pub(crate) unsafe fn record_mmap(
         r.ctr(k, C_FAILED).fetch_add(1, RLX);
     } else {
         let file = f & libc::MAP_ANONYMOUS == 0 && fd >= 0;
-        r.insert(ret as usize, plen, k, file);
+        r.insert(ret as usize, plen, k, file, caller);
     }
     ret
 }
@@ -646,17 +667,17 @@ pub(crate) unsafe fn record_mremap(
     if flags & libc::MREMAP_FIXED != 0 && new > 0 {
         r.remove_range(na as usize, round_up(new), Some(k), None);
     }
-    let (owner, file) = frags
+    let (owner, file, caller) = frags
         .as_slice()
         .first()
-        .map_or((k, false), |f| (f.owner, f.file));
+        .map_or((k, false, 0), |f| (f.owner, f.file, f.caller));
     // SAFETY: forwarding the caller's arguments to the real mremap.
     let ret = unsafe { realf(a, old, new, flags, na) };
     if ret == libc::MAP_FAILED {
         r.ctr(k, C_FAILED).fetch_add(1, RLX);
         r.restore(&frags);
     } else {
-        r.insert(ret as usize, round_up(new), owner, file);
+        r.insert(ret as usize, round_up(new), owner, file, caller);
     }
     ret
 }
@@ -986,10 +1007,11 @@ fn patch_pass(install: bool) -> Patched {
             // SAFETY: `slot` is a GOT slot of `o`, loaded (loader lock held).
             let cur = unsafe { elf::read_slot(slot) };
             let realv = real(f);
+            let bound = BOUND[f].load(SEQ);
             let target = if install {
                 hook_addr(f, k.min(MAX_OBJECTS - 1))
             } else {
-                realv
+                bound
             };
             if cur == target {
                 return;
@@ -997,7 +1019,7 @@ fn patch_pass(install: bool) -> Patched {
             let ours = is_our_hook(f, cur);
             let lazy_stub = cur >= lo && cur < hi;
             let ok_to_write = if install {
-                cur == realv || lazy_stub
+                cur == realv || cur == bound || lazy_stub
             } else {
                 ours
             };
@@ -1029,7 +1051,8 @@ fn patch_pass(install: bool) -> Patched {
     };
     for k in 1..n {
         let s = &r.slots[k];
-        if s.state.load(SEQ) == S_LIVE && s.seen.load(SEQ) != epoch {
+        let exe = crate::interpose::exe_slot().map(usize::from);
+        if s.state.load(SEQ) == S_LIVE && s.seen.load(SEQ) != epoch && exe != Some(k) {
             s.state.store(S_UNLOADED, SEQ);
             // Its code range may be reused by another object.
             crate::interpose::forget_ranges();
@@ -1073,6 +1096,10 @@ pub fn install_with(opts: Options) -> Result<Patched, InstallError> {
         }
         // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) } as usize;
+        BOUND[f].store(p, SEQ);
+        // The program's own `mmap` (the interposer) would record the call a
+        // second time, for the executable: the hooks make the system call.
+        let p = crate::interpose::direct(p).unwrap_or(p);
         if p == 0 {
             return Err(InstallError::MissingSymbol(
                 ["mmap", "mmap64", "munmap", "mremap", "dlopen", "dlclose"][f],
@@ -1161,6 +1188,43 @@ pub fn interposed() -> bool {
 /// ```
 pub fn interposed_calls() -> usize {
     crate::interpose::calls()
+}
+
+/// Runs `f`, which makes the allocator linked into the executable map
+/// memory (arenaprof-alloc creates its jemalloc arena and allocates from
+/// it), and learns the return addresses of the executable's `mmap` calls on
+/// this thread meanwhile: the allocator's call sites. Mappings made from
+/// them, before or after, are the allocator's ranges in
+/// [`crate::process_memory`]'s ladder. Plumbing for the tracker.
+///
+/// ```
+/// let v = arenaprof_native::hooks::learn_allocator_sites(|| vec![0u8; 1 << 20].len());
+/// assert_eq!(v, 1 << 20);
+/// ```
+pub fn learn_allocator_sites<R>(f: impl FnOnce() -> R) -> R {
+    crate::interpose::learn_allocator_sites(f)
+}
+
+/// The live mappings the allocator linked into the executable made (see
+/// [`learn_allocator_sites`]), as address ranges; empty when its call sites
+/// were never learnt or the executable's calls are not interposed.
+///
+/// ```
+/// for r in arenaprof_native::hooks::allocator_ranges() {
+///     assert!(r.end > r.start);
+/// }
+/// ```
+pub fn allocator_ranges() -> Vec<Range<u64>> {
+    let Some(exe) = crate::interpose::exe_slot() else {
+        return Vec::new();
+    };
+    mappings()
+        .into_iter()
+        .filter(|m| {
+            m.object == exe && !m.file_backed && crate::interpose::is_allocator_site(m.caller)
+        })
+        .map(|m| m.start as u64..m.end() as u64)
+        .collect()
 }
 
 /// Whether the hooks are installed.
@@ -1310,7 +1374,7 @@ pub fn object_id_by_base(base: usize) -> Option<u16> {
 /// One live mapping in the table.
 ///
 /// ```
-/// let m = arenaprof_native::hooks::Mapping { object: 1, start: 0x1000, len: 4096, file_backed: false };
+/// let m = arenaprof_native::hooks::Mapping { object: 1, start: 0x1000, len: 4096, file_backed: false, caller: 0 };
 /// assert_eq!(m.end(), 0x2000);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1323,6 +1387,9 @@ pub struct Mapping {
     pub len: usize,
     /// Made with a file descriptor (not `MAP_ANONYMOUS`).
     pub file_backed: bool,
+    /// Return address of the call that made it, when the interposer saw
+    /// it (0 for calls through a patched GOT slot and adopted mappings).
+    pub caller: usize,
 }
 
 impl Mapping {
@@ -1383,6 +1450,7 @@ pub fn for_each_mapping(mut f: impl FnMut(Mapping)) -> ScanStats {
                     start: key_start(k),
                     len: l,
                     file_backed: key_file(k),
+                    caller: e.caller.load(SEQ),
                 });
                 break;
             }
@@ -1498,7 +1566,7 @@ pub fn adopt(start: usize, len: usize, id: u16) -> bool {
         return false;
     }
     let len = round_up(len);
-    if r.insert_raw(start, len, k, false) {
+    if r.insert_raw(start, len, k, false, 0) {
         r.ctr(k, C_MAPPED_TOTAL).fetch_add(len as u64, SEQ);
         r.ctr(k, C_ADOPTED).fetch_add(1, SEQ);
         true

@@ -22,6 +22,20 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The raw system call behind `addr` when it is one of the program's own
+/// `mmap` family (see `imp::direct`).
+pub(crate) fn direct(addr: usize) -> Option<usize> {
+    #[cfg(all(feature = "interpose", target_os = "linux", target_arch = "x86_64"))]
+    {
+        imp::direct(addr)
+    }
+    #[cfg(not(all(feature = "interpose", target_os = "linux", target_arch = "x86_64")))]
+    {
+        let _ = addr;
+        None
+    }
+}
+
 /// Code ranges already resolved to an object slot: `[lo, hi, slot]`, slot
 /// [`PASS`] for callers that are not recorded.
 const CACHE: usize = 64;
@@ -68,6 +82,84 @@ pub(crate) fn calls() -> usize {
     INTERPOSED.load(Ordering::Relaxed)
 }
 
+/// The executable's object slot (0: none yet). Its calls are recorded too:
+/// jemalloc, linked into it, maps its memory there, and so does a BLAS
+/// linked statically.
+static EXE_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// The executable's object slot, once a call from it was recorded.
+pub(crate) fn exe_slot() -> Option<u16> {
+    match EXE_SLOT.load(Ordering::Acquire) {
+        0 => None,
+        k => Some(k as u16),
+    }
+}
+
+/// Return addresses of the inner allocator's `mmap` calls, learnt by
+/// [`learn_allocator_sites`].
+static SITES: [AtomicUsize; 8] = [const { AtomicUsize::new(0) }; 8];
+/// The thread learning them (its kernel thread id), 0 when none.
+static LEARNER: AtomicUsize = AtomicUsize::new(0);
+
+fn tid() -> usize {
+    // SAFETY: gettid has no preconditions (a system call).
+    unsafe { libc::syscall(libc::SYS_gettid) as usize }
+}
+
+/// Runs `f` (which makes the allocator linked into the executable map
+/// memory: arenaprof-alloc creates its jemalloc arena and allocates from
+/// it) and remembers the return addresses of the executable's `mmap` calls
+/// on this thread meanwhile: the allocator's call sites. A mapping made
+/// from one of them is the allocator's (see [`is_allocator_site`]).
+pub(crate) fn learn_allocator_sites<R>(f: impl FnOnce() -> R) -> R {
+    LEARNER.store(tid(), Ordering::SeqCst);
+    let r = f();
+    LEARNER.store(0, Ordering::SeqCst);
+    r
+}
+
+fn learn(pc: usize) {
+    if LEARNER.load(Ordering::Relaxed) == 0 || LEARNER.load(Ordering::SeqCst) != tid() {
+        return;
+    }
+    for s in &SITES {
+        match s.compare_exchange(0, pc, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return,
+            Err(v) if v == pc => return,
+            Err(_) => {}
+        }
+    }
+}
+
+/// Whether return address `pc` is one of the allocator's `mmap` call sites.
+pub(crate) fn is_allocator_site(pc: usize) -> bool {
+    pc != 0 && SITES.iter().any(|s| s.load(Ordering::Relaxed) == pc)
+}
+
+/// Registers the executable's slot, named by its path.
+fn register_exe(region: &crate::hooks::Region, base: usize) -> usize {
+    let mut buf = [0u8; 256];
+    // SAFETY: readlink writes at most `buf.len()` bytes into `buf` and
+    // allocates nothing.
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    let name: &[u8] = if n > 0 {
+        &buf[..n as usize]
+    } else {
+        b"[executable]"
+    };
+    let k = crate::hooks::find_or_register(region, base, name);
+    if k != 0 {
+        EXE_SLOT.store(k, Ordering::Release);
+    }
+    k
+}
+
 /// The object slot that owns code address `pc`, or [`PASS`].
 fn owner_of(pc: usize) -> usize {
     let cached = !CACHE_OFF.load(Ordering::Acquire);
@@ -91,7 +183,9 @@ fn owner_of(pc: usize) -> usize {
         if pc < lo || pc >= hi {
             return true;
         }
-        let k = if o.index == 0 || o.is_loader_or_vdso() || crate::hooks::excluded(o.name) {
+        let k = if o.index == 0 {
+            register_exe(region, o.base)
+        } else if o.is_loader_or_vdso() || crate::hooks::excluded(o.name) {
             PASS
         } else {
             crate::hooks::find_or_register(region, o.base, o.name)
@@ -115,7 +209,7 @@ fn owner_of(pc: usize) -> usize {
 
 #[cfg(all(feature = "interpose", target_os = "linux", target_arch = "x86_64"))]
 mod imp {
-    use super::{owner_of, INTERPOSED, PASS};
+    use super::{owner_of, EXE_SLOT, INTERPOSED, PASS};
     use crate::{hooks, sys};
     use std::ffi::{c_int, c_void};
     use std::sync::atomic::Ordering;
@@ -180,7 +274,33 @@ mod imp {
         if !hooks::recording() {
             return PASS;
         }
-        owner_of(pc)
+        let k = owner_of(pc);
+        if k != PASS && k == EXE_SLOT.load(Ordering::Relaxed) {
+            super::learn(pc);
+        }
+        k
+    }
+
+    /// The functions the program's `mmap` family forwards to, by the hooks'
+    /// function index (mmap, mmap64, munmap, mremap), when `addr` is the
+    /// address of one of the program's own (so a GOT hook does not call
+    /// back into the interposer).
+    pub(crate) fn direct(addr: usize) -> Option<usize> {
+        extern "C" {
+            #[link_name = "munmap"]
+            fn exported_munmap();
+            #[link_name = "mremap"]
+            fn exported_mremap();
+        }
+        if addr == exported_mmap as *const () as usize {
+            Some(sys::mmap as *const () as usize)
+        } else if addr == exported_munmap as *const () as usize {
+            Some(sys::munmap as *const () as usize)
+        } else if addr == exported_mremap as *const () as usize {
+            Some(sys::mremap as *const () as usize)
+        } else {
+            None
+        }
     }
 
     unsafe extern "C" fn interposed_mmap(
@@ -201,7 +321,7 @@ mod imp {
             r.count_interposed(k);
         }
         // SAFETY: `sys::mmap` is an mmap; the caller's arguments, unchanged.
-        unsafe { hooks::record_mmap(k, sys::mmap, a, l, p, f, fd, o) }
+        unsafe { hooks::record_mmap((k, pc), sys::mmap, a, l, p, f, fd, o) }
     }
 
     unsafe extern "C" fn interposed_munmap(a: *mut c_void, l: usize, pc: usize) -> c_int {

@@ -142,9 +142,16 @@ pub fn process_memory(
     let smaps_ns = t1.elapsed().as_nanos() as u64;
     let objs = hooks::objects();
     let names: Vec<(u16, String)> = objs.iter().map(|o| (o.id, o.name.clone())).collect();
+    // The executable's own calls: the allocator's (learnt call sites) are
+    // its ranges; the rest (a BLAS linked statically, Rust code calling
+    // mmap) are mapped by the executable.
+    let exe = interpose::exe_slot();
+    let mut alloc: Vec<Range<u64>> = allocator.to_vec();
+    alloc.extend(hooks::allocator_ranges());
     let native: Vec<(Range<u64>, &str)> = hooks::mappings()
         .into_iter()
         .filter(|m| !m.file_backed)
+        .filter(|m| Some(m.object) != exe || !interpose::is_allocator_site(m.caller))
         .filter_map(|m| {
             let n = names.iter().find(|(id, _)| *id == m.object)?;
             Some((m.start as u64..m.end() as u64, n.1.as_str()))
@@ -157,7 +164,7 @@ pub fn process_memory(
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
     let known = maps::Known {
-        allocator,
+        allocator: &alloc,
         profiler: &prof,
         native: &native,
         stack_pointers: &sps,
