@@ -185,6 +185,7 @@ pub(crate) fn measure(tracked: u64, allocator_resident: Option<u64>) -> NativeMe
         })
         .collect();
     out.blas_notes = info.notes;
+    out.blas_notes.extend(blas::unchanged());
     out.blas_changes = blas::changes()
         .into_iter()
         .map(|c| BlasThreadChange {

@@ -21,7 +21,7 @@ use crate::local::{with_busy, Local};
 use arenaprof_snapshot::size::parse_size;
 use dashmap::DashMap;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::{Mutex, OnceLock};
 
 /// Which allocations get a backtrace.
@@ -384,55 +384,136 @@ fn is_alloc_frame(name: &str) -> bool {
     SKIP.iter().any(|s| name.starts_with(s))
 }
 
-/// Symbolises the interned stacks and collects samples for a snapshot.
-///
-/// Returns the heap profile, the return address each of its frames was
-/// resolved from, the backtraces captured and the time they took.
-pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, Vec<u64>, u64, u64) {
-    let mut heap = arenaprof_snapshot::HeapProfile::default();
+/// What a snapshot copies from the sampling tables inside the fork gate:
+/// the interned stacks as return addresses, the samples and the counters.
+/// [`symbolise`] turns it into a heap profile outside the gate.
+pub(crate) struct RawHeap {
+    stacks: Vec<Box<[usize]>>,
+    /// Samples (freed, then live), their stacks indexing `stacks`.
+    pub samples: Vec<arenaprof_snapshot::Sample>,
+    /// Backtraces captured and the time they took.
+    pub captured: u64,
+    /// Nanoseconds spent capturing.
+    pub capture_ns: u64,
+}
+
+/// Copies the sampling tables (inside the fork gate: their locks).
+pub(crate) fn export_raw() -> RawHeap {
     let Some(t) = TABLES.get() else {
-        return (heap, Vec::new(), 0, 0);
+        return RawHeap {
+            stacks: Vec::new(),
+            samples: Vec::new(),
+            captured: 0,
+            capture_ns: 0,
+        };
     };
     let stacks: Vec<Box<[usize]>> = t.stacks.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut samples: Vec<arenaprof_snapshot::Sample> = t
+        .freed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect();
+    samples.extend(t.live.iter().map(|e| to_sample(e.value(), None)));
+    RawHeap {
+        stacks,
+        samples,
+        captured: CAPTURED.load(Relaxed),
+        capture_ns: CAPTURE_NS.load(Relaxed),
+    }
+}
+
+/// One snapshot symbolises at a time; true while one does. Symbolising
+/// runs outside the fork gate (a `fork()` does not wait for it), with
+/// `backtrace::resolve_unsynchronized` under this flag instead of the
+/// `backtrace` crate's global lock, so a fork in the middle leaves no lock
+/// held in the child; it may leave the crate's symbol cache half-updated
+/// there, so a child forked meanwhile never symbolises ([`after_fork_child`]).
+static SYMBOLISING: AtomicBool = AtomicBool::new(false);
+/// Set in a child forked while its parent was symbolising.
+static NO_SYMBOLS: AtomicBool = AtomicBool::new(false);
+/// Test hook: called while symbolising, with the flag held.
+static SYMBOLISE_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+/// `pthread_atfork` child handler (registered with the fork gate's).
+pub(crate) extern "C" fn after_fork_child() {
+    if SYMBOLISING.swap(false, SeqCst) {
+        NO_SYMBOLS.store(true, SeqCst);
+    }
+}
+
+/// Sets a function that symbolising calls once per snapshot (tests: a fork
+/// while a snapshot symbolises).
+pub(crate) fn set_symbolise_hook(f: Option<fn()>) {
+    SYMBOLISE_HOOK.store(f.map_or(std::ptr::null_mut(), |f| f as *mut ()), SeqCst);
+}
+
+/// Symbolises `raw`'s stacks: the heap profile and the return address each
+/// of its frames was resolved from. Outside the fork gate.
+/// `resolved` is false in a child forked while its parent was symbolising
+/// (frames are then bare addresses).
+pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u64>, bool) {
+    let mut heap = arenaprof_snapshot::HeapProfile {
+        samples: raw.samples,
+        ..Default::default()
+    };
+    while SYMBOLISING
+        .compare_exchange_weak(false, true, SeqCst, Relaxed)
+        .is_err()
+    {
+        std::thread::yield_now();
+    }
+    let resolve = !NO_SYMBOLS.load(SeqCst);
+    let hook = SYMBOLISE_HOOK.load(SeqCst);
+    if !hook.is_null() {
+        // SAFETY: only `set_symbolise_hook` stores here, from a `fn()`.
+        unsafe { std::mem::transmute::<*mut (), fn()>(hook)() };
+    }
     let mut frame_ids: HashMap<arenaprof_snapshot::Frame, u32> = HashMap::new();
     let mut addresses: Vec<u64> = Vec::new();
     let mut ip_frames: HashMap<usize, Vec<u32>> = HashMap::new();
-    for s in &stacks {
+    let mut intern = |f: arenaprof_snapshot::Frame, ip: usize, out: &mut Vec<u32>| {
+        let n = frame_ids.len() as u32;
+        let id = *frame_ids.entry(f).or_insert(n);
+        if id == n {
+            addresses.push(ip as u64);
+        }
+        out.push(id);
+    };
+    for s in &raw.stacks {
         let mut frames = Vec::new();
         for &ip in s.iter() {
             let resolved = ip_frames.entry(ip).or_insert_with(|| {
                 let mut out = Vec::new();
-                backtrace::resolve(ip as *mut std::ffi::c_void, |sym| {
-                    let function = sym
-                        .name()
-                        .map(|n| format!("{n:#}"))
-                        .unwrap_or_else(|| format!("{ip:#x}"));
-                    let f = arenaprof_snapshot::Frame {
-                        function,
-                        file: sym
-                            .filename()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
-                        line: sym.lineno().unwrap_or(0),
+                if resolve {
+                    // SAFETY: `resolve_unsynchronized` requires that no
+                    // other thread resolves at the same time: every caller
+                    // in this crate holds SYMBOLISING.
+                    unsafe {
+                        backtrace::resolve_unsynchronized(ip as *mut std::ffi::c_void, |sym| {
+                            let function = sym
+                                .name()
+                                .map(|n| format!("{n:#}"))
+                                .unwrap_or_else(|| format!("{ip:#x}"));
+                            let f = arenaprof_snapshot::Frame {
+                                function,
+                                file: sym
+                                    .filename()
+                                    .map(|p| p.display().to_string())
+                                    .unwrap_or_default(),
+                                line: sym.lineno().unwrap_or(0),
+                            };
+                            intern(f, ip, &mut out);
+                        })
                     };
-                    let n = frame_ids.len() as u32;
-                    let id = *frame_ids.entry(f).or_insert(n);
-                    if id == n {
-                        addresses.push(ip as u64);
-                    }
-                    out.push(id);
-                });
+                }
                 if out.is_empty() {
                     let f = arenaprof_snapshot::Frame {
                         function: format!("{ip:#x}"),
                         ..Default::default()
                     };
-                    let n = frame_ids.len() as u32;
-                    let id = *frame_ids.entry(f).or_insert(n);
-                    if id == n {
-                        addresses.push(ip as u64);
-                    }
-                    out.push(id);
+                    intern(f, ip, &mut out);
                 }
                 out
             });
@@ -440,6 +521,11 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, Vec<u64>, u64, u64) 
         }
         heap.stacks.push(arenaprof_snapshot::Stack { frames });
     }
+    if resolve {
+        // The symbol cache (parsed debug info) can be tens of MiB: let it go.
+        backtrace::clear_symbol_cache();
+    }
+    SYMBOLISING.store(false, SeqCst);
     let mut by_id: Vec<(u32, arenaprof_snapshot::Frame)> =
         frame_ids.into_iter().map(|(f, i)| (i, f)).collect();
     by_id.sort_by_key(|(i, _)| *i);
@@ -455,23 +541,7 @@ pub(crate) fn export() -> (arenaprof_snapshot::HeapProfile, Vec<u64>, u64, u64) 
             s.frames.drain(..skip);
         }
     }
-    // The symbol cache (parsed debug info) can be tens of MiB: let it go.
-    backtrace::clear_symbol_cache();
-    heap.samples = t
-        .freed
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .cloned()
-        .collect();
-    heap.samples
-        .extend(t.live.iter().map(|e| to_sample(e.value(), None)));
-    (
-        heap,
-        addresses,
-        CAPTURED.load(Relaxed),
-        CAPTURE_NS.load(Relaxed),
-    )
+    (heap, addresses, resolve)
 }
 
 #[cfg(test)]

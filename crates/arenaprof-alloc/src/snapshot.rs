@@ -131,14 +131,41 @@ fn code_map() -> arenaprof_snapshot::CodeMap {
 }
 
 /// Takes a snapshot of everything the profiler knows now.
+///
+/// Everything is read inside the fork gate except symbolising the sampled
+/// stacks, which runs after it, so a `fork()` on another thread waits for
+/// the reading (milliseconds), not for the symbolising.
 pub fn snapshot() -> Snapshot {
     crate::local::with_busy(|| {
-        let _gate = crate::fork::enter();
-        build()
+        let (mut snap, raw) = {
+            let _gate = crate::fork::enter();
+            build()
+        };
+        let t0 = now_ns();
+        let (heap, frame_addresses, resolved) = sampling::symbolise(raw);
+        snap.heap.stacks = heap.stacks;
+        snap.heap.frames = heap.frames;
+        if !snap.code.mappings.is_empty() {
+            snap.code.frame_addresses = frame_addresses;
+        }
+        if !resolved {
+            snap.sections.push(arenaprof_snapshot::Section {
+                name: "symbols".into(),
+                entries: vec![(
+                    "unresolved".into(),
+                    "this process was forked while its parent symbolised a snapshot; frames are addresses".into(),
+                )],
+            });
+        }
+        snap.overhead.snapshot_ns = snap
+            .overhead
+            .snapshot_ns
+            .saturating_add(now_ns().saturating_sub(t0));
+        snap
     })
 }
 
-fn build() -> Snapshot {
+fn build() -> (Snapshot, sampling::RawHeap) {
     let t0 = now_ns();
     local::flush_current_thread();
     let st = stats();
@@ -212,11 +239,13 @@ fn build() -> Snapshot {
         },
         writer_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let (heap, frame_addresses, captured, capture_ns) = sampling::export();
+    let mut raw = sampling::export_raw();
+    let (captured, capture_ns) = (raw.captured, raw.capture_ns);
+    let heap = arenaprof_snapshot::HeapProfile {
+        samples: std::mem::take(&mut raw.samples),
+        ..Default::default()
+    };
     snap.code = code_map();
-    if !snap.code.mappings.is_empty() {
-        snap.code.frame_addresses = frame_addresses;
-    }
     snap.sections.push(arenaprof_snapshot::Section {
         name: "sampling".into(),
         entries: vec![
@@ -295,5 +324,5 @@ fn build() -> Snapshot {
         f(&mut snap);
     }
     snap.overhead.snapshot_ns = now_ns().saturating_sub(t0);
-    snap
+    (snap, raw)
 }

@@ -62,6 +62,17 @@ thread_local! {
 }
 static GLOBAL_MIN: AtomicUsize = AtomicUsize::new(usize::MAX);
 
+/// Calls `f` while the next snapshots symbolise their sampled stacks (after
+/// the fork gate is released); `None` removes it. For tests of `fork()`
+/// during a snapshot.
+///
+/// ```
+/// arenaprof_alloc::testing::while_symbolising(None);
+/// ```
+pub fn while_symbolising(f: Option<fn()>) {
+    crate::sampling::set_symbolise_hook(f);
+}
+
 /// Refuses the next `n` requests made on the calling thread.
 ///
 /// ```

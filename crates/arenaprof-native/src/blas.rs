@@ -659,7 +659,9 @@ fn apply_unrecorded(ctrls: &[Controller], targets: &[i64]) -> Vec<ThreadChange> 
         .collect()
 }
 
-/// Sets every loaded runtime to `n` threads (at least 1).
+/// Sets every loaded runtime to `n` threads (at least 1). Returns one
+/// [`ThreadChange`] per runtime found (empty when none was); a call that
+/// changed no count is also kept in [`unchanged`] for the snapshot.
 ///
 /// ```no_run
 /// for c in arenaprof_native::blas::set_threads(1) {
@@ -670,7 +672,53 @@ pub fn set_threads(n: usize) -> Vec<ThreadChange> {
     let mut notes = Vec::new();
     let ctrls = discover(&mut notes);
     let n = n.clamp(1, i32::MAX as usize) as i64;
-    apply(&ctrls, &vec![n; ctrls.len()])
+    let out = apply(&ctrls, &vec![n; ctrls.len()]);
+    note_if_nothing("set_threads", n, &out);
+    out
+}
+
+/// Requests that changed nothing, kept for the snapshot (the last
+/// [`MAX_CHANGES`]), so a call that found no runtime is never silent.
+static UNCHANGED: std::sync::Mutex<std::collections::VecDeque<String>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+
+fn note_if_nothing(what: &str, n: i64, out: &[ThreadChange]) {
+    if out.iter().any(|c| c.previous != c.now) {
+        return;
+    }
+    let why = if out.is_empty() {
+        "no BLAS or OpenMP runtime was found in the process".to_string()
+    } else {
+        format!(
+            "every runtime was already at {n} ({})",
+            out.iter()
+                .map(|c| c.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let mut log = UNCHANGED.lock().unwrap_or_else(|e| e.into_inner());
+    if log.len() == MAX_CHANGES {
+        log.pop_front();
+    }
+    log.push_back(format!("blas::{what}({n}) changed nothing: {why}"));
+}
+
+/// The thread-count requests ([`set_threads`], [`limit`], [`limits`]) that
+/// changed no runtime, with the reason, oldest first (the last
+/// [`MAX_CHANGES`]). A snapshot reports them among the BLAS notes.
+///
+/// ```
+/// let before = arenaprof_native::blas::unchanged().len();
+/// assert!(before <= arenaprof_native::blas::MAX_CHANGES);
+/// ```
+pub fn unchanged() -> Vec<String> {
+    UNCHANGED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .collect()
 }
 
 /// A scope in which every loaded runtime runs with a limited thread count;
@@ -708,6 +756,7 @@ pub fn limit(n: usize) -> Limit {
     let previous: Vec<i64> = ctrls.iter().map(|c| c.get_threads()).collect();
     let n = n.clamp(1, i32::MAX as usize) as i64;
     let changes = apply(&ctrls, &vec![n; ctrls.len()]);
+    note_if_nothing("limit", n, &changes);
     Limit {
         ctrls,
         previous,

@@ -171,7 +171,26 @@ pub fn process_memory(
         exe: exe.as_deref(),
         split: maps::Split::Mincore,
     };
-    let grouped = maps::group(&smaps, &known);
+    let mut grouped = maps::group(&smaps, &known);
+    // One name per library: smaps names a library's code by its real path
+    // (`libopenblasp-r0.3.21.so`), the hooks and `blas` by the name the
+    // loader used (`libopenblas.so.0`): the code rows take the loader's.
+    let loader_names: Vec<(String, String)> = elf::loaded_objects()
+        .into_iter()
+        .filter(|o| o.index > 0 && !o.name.is_empty())
+        .filter_map(|o| {
+            let real = std::fs::canonicalize(&o.name).ok()?;
+            let real = real.to_string_lossy().into_owned();
+            (real != o.name).then_some((real, o.name))
+        })
+        .collect();
+    for (g, _) in grouped.groups.iter_mut() {
+        if let maps::Group::Library(p) = g {
+            if let Some((_, n)) = loader_names.iter().find(|(r, _)| r == p) {
+                *p = n.clone();
+            }
+        }
+    }
     let ladder = maps::ladder(&grouped, tracked, allocator_resident);
     let objects = hooks::summary();
     Ok(ProcessMemory {
