@@ -1,4 +1,5 @@
-//! `fork()` while snapshots are taken: 800 `Command` spawns from 4 threads,
+//! `fork()` while snapshots are taken: 800 `Command` spawns (forced to
+//! `fork`, with a `pre_exec` hook) from 4 threads,
 //! once alone and once while another thread takes snapshots in a loop with
 //! every allocation's stack sampled (`Sampling::All`, so each snapshot has
 //! stacks to symbolise). Prints both times and their ratio. A snapshot
@@ -6,9 +7,11 @@
 //! spawns wait for the reading, not for the symbolising.
 //!
 //! ```sh
-//! cargo run --release --example spawn_under_snapshots
+//! cargo run --release --example spawn_under_snapshots        # back to back
+//! cargo run --release --example spawn_under_snapshots -- 100 # every 100 ms
 //! ```
 
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -17,19 +20,30 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
 
-fn spawns(total: usize, threads: usize) -> Duration {
+/// Total time, and the longest single spawn.
+fn spawns(total: usize, threads: usize) -> (Duration, Duration) {
     let t = Instant::now();
     let hs: Vec<_> = (0..threads)
         .map(|_| {
             std::thread::spawn(move || {
+                let mut longest = Duration::ZERO;
                 for _ in 0..total / threads {
-                    assert!(Command::new("true").status().unwrap().success());
+                    let t = Instant::now();
+                    let mut c = Command::new("true");
+                    // A `pre_exec` hook makes std fork (running the
+                    // `pthread_atfork` handlers, so the profiler's fork
+                    // gate) instead of `posix_spawn`, which does not.
+                    // SAFETY: the hook does nothing.
+                    unsafe { c.pre_exec(|| Ok(())) };
+                    assert!(c.status().unwrap().success());
+                    longest = longest.max(t.elapsed());
                 }
+                longest
             })
         })
         .collect();
-    hs.into_iter().for_each(|h| h.join().unwrap());
-    t.elapsed()
+    let longest = hs.into_iter().map(|h| h.join().unwrap()).max().unwrap();
+    (t.elapsed(), longest)
 }
 
 fn main() {
@@ -41,22 +55,32 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let taken = Arc::new(AtomicUsize::new(0));
     let (s, n) = (stop.clone(), taken.clone());
+    // Back to back, or every N ms with the first argument.
+    let every = std::env::args()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis);
     let snapper = std::thread::spawn(move || {
         while !s.load(SeqCst) {
             let snap = arenaprof::snapshot();
             assert!(!snap.heap.stacks.is_empty());
             n.fetch_add(1, SeqCst);
+            if let Some(d) = every {
+                std::thread::park_timeout(d);
+            }
         }
     });
     let busy = spawns(800, 4);
     stop.store(true, SeqCst);
     snapper.join().unwrap();
     println!(
-        "800 spawns from 4 threads: {:.2} s alone, {:.2} s while {} snapshots with sampled stacks were taken: {:.2}x",
-        alone.as_secs_f64(),
-        busy.as_secs_f64(),
+        "800 spawns from 4 threads: {:.2} s alone (longest spawn {:.1} ms), {:.2} s while {} snapshots with sampled stacks were taken (longest {:.1} ms): {:.2}x",
+        alone.0.as_secs_f64(),
+        alone.1.as_secs_f64() * 1e3,
+        busy.0.as_secs_f64(),
         taken.load(SeqCst),
-        busy.as_secs_f64() / alone.as_secs_f64()
+        busy.1.as_secs_f64() * 1e3,
+        busy.0.as_secs_f64() / alone.0.as_secs_f64()
     );
     drop(keep);
 }
