@@ -39,8 +39,6 @@ pub(crate) fn install() {
     // SAFETY: the three handlers are `extern "C" fn()` that neither unwind
     // nor allocate; glibc keeps them for the life of the process.
     unsafe { libc::pthread_atfork(Some(prepare), Some(release), Some(release)) };
-    // SAFETY: a child handler that only swaps and stores atomics.
-    unsafe { libc::pthread_atfork(None, None, Some(crate::sampling::after_fork_child)) };
 }
 
 /// Whether the handlers are registered.

@@ -436,8 +436,8 @@ static NO_SYMBOLS: AtomicBool = AtomicBool::new(false);
 /// Test hook: called while symbolising, with the flag held.
 static SYMBOLISE_HOOK: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
 
-/// `pthread_atfork` child handler (registered with the fork gate's).
-pub(crate) extern "C" fn after_fork_child() {
+/// `pthread_atfork` child handler, registered before the first symbolising.
+extern "C" fn after_fork_child() {
     if SYMBOLISING.swap(false, SeqCst) {
         NO_SYMBOLS.store(true, SeqCst);
     }
@@ -458,6 +458,11 @@ pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u
         samples: raw.samples,
         ..Default::default()
     };
+    static HANDLER: std::sync::Once = std::sync::Once::new();
+    // SAFETY: a child handler that only swaps and stores atomics.
+    HANDLER.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_child));
+    });
     while SYMBOLISING
         .compare_exchange_weak(false, true, SeqCst, Relaxed)
         .is_err()
