@@ -325,6 +325,9 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         // first in a fork's prepare step (while jemalloc still works).
         if !fork::installed() {
             fork::install();
+            // The native crate's own work (reading /proc, listing objects,
+            // blas::info) is the profiler's, however it is called.
+            arenaprof_native::set_internal_scope(internal_scope);
             if use_arena::<A>() {
                 // jemalloc maps the arena's base and first extent here: the
                 // executable's `mmap` learns jemalloc's call sites, so the
@@ -439,6 +442,11 @@ const INTERNAL_HEADER: Header = Header {
     flags: FLAG_INTERNAL,
     slot: 0,
 };
+
+/// Runs the native crate's own work as the profiler's.
+fn internal_scope(f: &mut dyn FnMut()) {
+    local::with_busy(f)
+}
 
 #[cold]
 fn note_failed() {

@@ -553,10 +553,12 @@ fn buffers_of(base: usize) -> Option<Buffers> {
 /// assert!(info.runtimes.iter().all(|r| r.num_threads >= 1));
 /// ```
 pub fn info() -> Info {
-    let mut notes = Vec::new();
-    let ctrls = discover(&mut notes);
-    let runtimes = ctrls.iter().map(|c| c.runtime(&mut notes)).collect();
-    Info { runtimes, notes }
+    crate::internal(|| {
+        let mut notes = Vec::new();
+        let ctrls = discover(&mut notes);
+        let runtimes = ctrls.iter().map(|c| c.runtime(&mut notes)).collect();
+        Info { runtimes, notes }
+    })
 }
 
 /// One runtime's thread count change, with what the runtime's own
@@ -669,12 +671,14 @@ fn apply_unrecorded(ctrls: &[Controller], targets: &[i64]) -> Vec<ThreadChange> 
 /// }
 /// ```
 pub fn set_threads(n: usize) -> Vec<ThreadChange> {
-    let mut notes = Vec::new();
-    let ctrls = discover(&mut notes);
-    let n = n.clamp(1, i32::MAX as usize) as i64;
-    let out = apply(&ctrls, &vec![n; ctrls.len()]);
-    note_if_nothing("set_threads", n, &out);
-    out
+    crate::internal(|| {
+        let mut notes = Vec::new();
+        let ctrls = discover(&mut notes);
+        let n = n.clamp(1, i32::MAX as usize) as i64;
+        let out = apply(&ctrls, &vec![n; ctrls.len()]);
+        note_if_nothing("set_threads", n, &out);
+        out
+    })
 }
 
 /// Requests that changed nothing, kept for the snapshot (the last
@@ -751,17 +755,19 @@ impl Drop for Limit {
 
 /// Limits every loaded runtime to `n` threads until the guard is dropped.
 pub fn limit(n: usize) -> Limit {
-    let mut notes = Vec::new();
-    let ctrls = discover(&mut notes);
-    let previous: Vec<i64> = ctrls.iter().map(|c| c.get_threads()).collect();
-    let n = n.clamp(1, i32::MAX as usize) as i64;
-    let changes = apply(&ctrls, &vec![n; ctrls.len()]);
-    note_if_nothing("limit", n, &changes);
-    Limit {
-        ctrls,
-        previous,
-        changes,
-    }
+    crate::internal(|| {
+        let mut notes = Vec::new();
+        let ctrls = discover(&mut notes);
+        let previous: Vec<i64> = ctrls.iter().map(|c| c.get_threads()).collect();
+        let n = n.clamp(1, i32::MAX as usize) as i64;
+        let changes = apply(&ctrls, &vec![n; ctrls.len()]);
+        note_if_nothing("limit", n, &changes);
+        Limit {
+            ctrls,
+            previous,
+            changes,
+        }
+    })
 }
 
 /// Runs `f` with every loaded runtime limited to `n` threads, then restores
@@ -914,45 +920,47 @@ impl Library {
 /// assert!(r.is_err());
 /// ```
 pub fn open(names: &[&str]) -> Result<Library, String> {
-    let mut errs = Vec::new();
-    for n in names {
-        let Ok(c) = CString::new(*n) else { continue };
-        let watch = hooks::is_installed();
-        let before = if watch {
-            crate::maps::read_maps().ok()
-        } else {
-            None
-        };
-        let objs_before: Vec<usize> = if watch {
-            elf::loaded_objects().iter().map(|o| o.base).collect()
-        } else {
-            Vec::new()
-        };
-        // SAFETY: dlopen with a NUL-terminated name; running the library's
-        // constructors is what the caller asked for.
-        let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-        if !h.is_null() {
-            let mut lib = Library {
-                handle: h,
-                name: n.to_string(),
-                adopted: 0,
+    crate::internal(|| {
+        let mut errs = Vec::new();
+        for n in names {
+            let Ok(c) = CString::new(*n) else { continue };
+            let watch = hooks::is_installed();
+            let before = if watch {
+                crate::maps::read_maps().ok()
+            } else {
+                None
             };
-            if let Some(before) = before {
-                hooks::refresh();
-                lib.adopted = adopt_load_mappings(n, &before, &objs_before);
+            let objs_before: Vec<usize> = if watch {
+                elf::loaded_objects().iter().map(|o| o.base).collect()
+            } else {
+                Vec::new()
+            };
+            // SAFETY: dlopen with a NUL-terminated name; running the library's
+            // constructors is what the caller asked for.
+            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+            if !h.is_null() {
+                let mut lib = Library {
+                    handle: h,
+                    name: n.to_string(),
+                    adopted: 0,
+                };
+                if let Some(before) = before {
+                    hooks::refresh();
+                    lib.adopted = adopt_load_mappings(n, &before, &objs_before);
+                }
+                return Ok(lib);
             }
-            return Ok(lib);
+            // SAFETY: dlerror returns null or a NUL-terminated message.
+            let e = unsafe { libc::dlerror() };
+            errs.push(if e.is_null() {
+                format!("{n}: not found")
+            } else {
+                // SAFETY: non-null message from dlerror.
+                unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+            });
         }
-        // SAFETY: dlerror returns null or a NUL-terminated message.
-        let e = unsafe { libc::dlerror() };
-        errs.push(if e.is_null() {
-            format!("{n}: not found")
-        } else {
-            // SAFETY: non-null message from dlerror.
-            unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
-        });
-    }
-    Err(errs.join("; "))
+        Err(errs.join("; "))
+    })
 }
 
 /// `[s, e)` minus the sorted, disjoint `cuts`.

@@ -33,65 +33,67 @@ const MAX_ID: usize = 64;
 /// nothing allocates while the loader lock is held; segments past the
 /// reservation (4,096 segments, 512 KiB of names) are left out.
 pub fn segments() -> Vec<CodeSegment> {
-    const MAX: usize = 4096;
-    struct Head {
-        start: usize,
-        limit: usize,
-        offset: u64,
-        name: (usize, usize),
-        index: usize,
-        id: [u8; MAX_ID],
-        id_len: usize,
-    }
-    let mut heads: Vec<Head> = Vec::with_capacity(MAX);
-    let mut names: Vec<u8> = Vec::with_capacity(512 << 10);
-    for_each_object(&mut |o| {
-        let mut id = [0u8; MAX_ID];
-        let id_len = o.build_id(&mut id);
-        let name_at = names.len();
-        if names.len() + o.name.len() > names.capacity() {
-            return false;
+    crate::internal(|| {
+        const MAX: usize = 4096;
+        struct Head {
+            start: usize,
+            limit: usize,
+            offset: u64,
+            name: (usize, usize),
+            index: usize,
+            id: [u8; MAX_ID],
+            id_len: usize,
         }
-        names.extend_from_slice(o.name);
-        let mut full = false;
-        o.for_each_executable_segment(&mut |start, limit, offset| {
-            if heads.len() == heads.capacity() {
-                full = true;
-                return;
+        let mut heads: Vec<Head> = Vec::with_capacity(MAX);
+        let mut names: Vec<u8> = Vec::with_capacity(512 << 10);
+        for_each_object(&mut |o| {
+            let mut id = [0u8; MAX_ID];
+            let id_len = o.build_id(&mut id);
+            let name_at = names.len();
+            if names.len() + o.name.len() > names.capacity() {
+                return false;
             }
-            heads.push(Head {
-                start,
-                limit,
-                offset,
-                name: (name_at, o.name.len()),
-                index: o.index,
-                id,
-                id_len,
+            names.extend_from_slice(o.name);
+            let mut full = false;
+            o.for_each_executable_segment(&mut |start, limit, offset| {
+                if heads.len() == heads.capacity() {
+                    full = true;
+                    return;
+                }
+                heads.push(Head {
+                    start,
+                    limit,
+                    offset,
+                    name: (name_at, o.name.len()),
+                    index: o.index,
+                    id,
+                    id_len,
+                });
             });
+            !full
         });
-        !full
-    });
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    heads
-        .iter()
-        .map(|h| {
-            let name = String::from_utf8_lossy(&names[h.name.0..h.name.0 + h.name.1]);
-            CodeSegment {
-                start: h.start as u64,
-                limit: h.limit as u64,
-                file_offset: h.offset,
-                path: if h.index == 0 && name.is_empty() {
-                    exe.clone()
-                } else {
-                    name.into_owned()
-                },
-                build_id: h.id[..h.id_len]
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
-            }
-        })
-        .collect()
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        heads
+            .iter()
+            .map(|h| {
+                let name = String::from_utf8_lossy(&names[h.name.0..h.name.0 + h.name.1]);
+                CodeSegment {
+                    start: h.start as u64,
+                    limit: h.limit as u64,
+                    file_offset: h.offset,
+                    path: if h.index == 0 && name.is_empty() {
+                        exe.clone()
+                    } else {
+                        name.into_owned()
+                    },
+                    build_id: h.id[..h.id_len]
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
+                }
+            })
+            .collect()
+    })
 }

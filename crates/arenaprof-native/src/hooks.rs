@@ -1340,9 +1340,11 @@ fn stats_of(r: &Region, k: usize) -> Option<ObjectStats> {
 /// assert!(objs.iter().all(|o| o.live_bytes <= o.peak_bytes));
 /// ```
 pub fn objects() -> Vec<ObjectStats> {
-    let Some(r) = region() else { return Vec::new() };
-    let n = r.next_slot.load(SEQ).min(MAX_OBJECTS);
-    (0..n).filter_map(|k| stats_of(r, k)).collect()
+    crate::internal(|| {
+        let Some(r) = region() else { return Vec::new() };
+        let n = r.next_slot.load(SEQ).min(MAX_OBJECTS);
+        (0..n).filter_map(|k| stats_of(r, k)).collect()
+    })
 }
 
 /// The counters of object slot `id`.
@@ -1473,10 +1475,12 @@ pub fn for_each_mapping(mut f: impl FnMut(Mapping)) -> ScanStats {
 /// assert!(v.windows(2).all(|w| w[0].start <= w[1].start));
 /// ```
 pub fn mappings() -> Vec<Mapping> {
-    let mut v = Vec::new();
-    for_each_mapping(|m| v.push(m));
-    v.sort_by_key(|m| m.start);
-    v
+    crate::internal(|| {
+        let mut v = Vec::new();
+        for_each_mapping(|m| v.push(m));
+        v.sort_by_key(|m| m.start);
+        v
+    })
 }
 
 /// Per-object figures with resident bytes (from `mincore`, exact per page
@@ -1520,27 +1524,29 @@ impl fmt::Display for ObjectSummary {
 /// for line in arenaprof_native::hooks::summary() { println!("{line}"); }
 /// ```
 pub fn summary() -> Vec<ObjectSummary> {
-    let objs = objects();
-    let maps = mappings();
-    let mut out: Vec<ObjectSummary> = objs
-        .iter()
-        .filter(|o| o.live_mappings > 0)
-        .map(|o| {
-            let resident = maps
-                .iter()
-                .filter(|m| m.object == o.id)
-                .map(|m| crate::maps::resident_bytes(m.start, m.len).unwrap_or(0))
-                .sum();
-            ObjectSummary {
-                name: o.name.clone(),
-                mappings: o.live_mappings,
-                virtual_bytes: o.live_bytes,
-                resident_bytes: resident,
-            }
-        })
-        .collect();
-    out.sort_by_key(|o| std::cmp::Reverse(o.virtual_bytes));
-    out
+    crate::internal(|| {
+        let objs = objects();
+        let maps = mappings();
+        let mut out: Vec<ObjectSummary> = objs
+            .iter()
+            .filter(|o| o.live_mappings > 0)
+            .map(|o| {
+                let resident = maps
+                    .iter()
+                    .filter(|m| m.object == o.id)
+                    .map(|m| crate::maps::resident_bytes(m.start, m.len).unwrap_or(0))
+                    .sum();
+                ObjectSummary {
+                    name: o.name.clone(),
+                    mappings: o.live_mappings,
+                    virtual_bytes: o.live_bytes,
+                    resident_bytes: resident,
+                }
+            })
+            .collect();
+        out.sort_by_key(|o| std::cmp::Reverse(o.virtual_bytes));
+        out
+    })
 }
 
 /// Puts `[start, start+len)` in the table as a live anonymous mapping of

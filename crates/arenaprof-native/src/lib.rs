@@ -57,6 +57,51 @@ mod sys;
 
 static PAGE: AtomicUsize = AtomicUsize::new(0);
 
+/// The tracker's scope for the profiler's own allocations (see
+/// [`set_internal_scope`]); null when none was set.
+static INTERNAL: std::sync::atomic::AtomicPtr<()> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+/// Sets the function this crate runs its own work in (reading `/proc`,
+/// listing objects, `blas::info` and friends), so that a tracking allocator
+/// counts their allocations as the profiler's overhead rather than as the
+/// program's: arenaprof-alloc sets its "busy" scope here at its first
+/// allocation. Plumbing for the tracker.
+///
+/// ```
+/// fn run(f: &mut dyn FnMut()) { f() }
+/// arenaprof_native::set_internal_scope(run);
+/// ```
+pub fn set_internal_scope(f: fn(&mut dyn FnMut())) {
+    INTERNAL.store(f as *mut (), Ordering::Release);
+}
+
+/// Runs `f` inside the scope set by [`set_internal_scope`].
+pub(crate) fn internal<R>(f: impl FnOnce() -> R) -> R {
+    let p = INTERNAL.load(Ordering::Acquire);
+    if p.is_null() {
+        return f();
+    }
+    // SAFETY: only `set_internal_scope` stores here, from a
+    // `fn(&mut dyn FnMut())`.
+    let scope = unsafe { std::mem::transmute::<*mut (), fn(&mut dyn FnMut())>(p) };
+    let mut f = Some(f);
+    let mut out = None;
+    scope(&mut || {
+        if let Some(f) = f.take() {
+            out = Some(f());
+        }
+    });
+    match out {
+        Some(r) => r,
+        // A scope that did not call its argument: run it here.
+        None => f
+            .take()
+            .map(|f| f())
+            .expect("the scope consumed the work without running it"),
+    }
+}
+
 /// The system page size (cached).
 ///
 /// ```
@@ -134,72 +179,74 @@ pub fn process_memory(
     tracked: u64,
     allocator_resident: Option<u64>,
 ) -> io::Result<ProcessMemory> {
-    let t0 = Instant::now();
-    hooks::refresh();
-    let statm = maps::read_statm()?;
-    let t1 = Instant::now();
-    let smaps = maps::read_smaps()?;
-    let smaps_ns = t1.elapsed().as_nanos() as u64;
-    let objs = hooks::objects();
-    let names: Vec<(u16, String)> = objs.iter().map(|o| (o.id, o.name.clone())).collect();
-    // The executable's own calls: the allocator's (learnt call sites) are
-    // its ranges; the rest (a BLAS linked statically, Rust code calling
-    // mmap) are mapped by the executable.
-    let exe = interpose::exe_slot();
-    let mut alloc: Vec<Range<u64>> = allocator.to_vec();
-    alloc.extend(hooks::allocator_ranges());
-    let native: Vec<(Range<u64>, &str)> = hooks::mappings()
-        .into_iter()
-        .filter(|m| !m.file_backed)
-        .filter(|m| Some(m.object) != exe || !interpose::is_allocator_site(m.caller))
-        .filter_map(|m| {
-            let n = names.iter().find(|(id, _)| *id == m.object)?;
-            Some((m.start as u64..m.end() as u64, n.1.as_str()))
-        })
-        .collect();
-    let mut prof: Vec<Range<u64>> = profiler.to_vec();
-    prof.extend(hooks::table_range());
-    let sps = maps::thread_stack_pointers();
-    let exe = std::fs::read_link("/proc/self/exe")
-        .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    let known = maps::Known {
-        allocator: &alloc,
-        profiler: &prof,
-        native: &native,
-        stack_pointers: &sps,
-        exe: exe.as_deref(),
-        split: maps::Split::Mincore,
-    };
-    let mut grouped = maps::group(&smaps, &known);
-    // One name per library: smaps names a library's code by its real path
-    // (`libopenblasp-r0.3.21.so`), the hooks and `blas` by the name the
-    // loader used (`libopenblas.so.0`): the code rows take the loader's.
-    let loader_names: Vec<(String, String)> = elf::loaded_objects()
-        .into_iter()
-        .filter(|o| o.index > 0 && !o.name.is_empty())
-        .filter_map(|o| {
-            let real = std::fs::canonicalize(&o.name).ok()?;
-            let real = real.to_string_lossy().into_owned();
-            (real != o.name).then_some((real, o.name))
-        })
-        .collect();
-    for (g, _) in grouped.groups.iter_mut() {
-        if let maps::Group::Library(p) = g {
-            if let Some((_, n)) = loader_names.iter().find(|(r, _)| r == p) {
-                *p = n.clone();
+    crate::internal(|| {
+        let t0 = Instant::now();
+        hooks::refresh();
+        let statm = maps::read_statm()?;
+        let t1 = Instant::now();
+        let smaps = maps::read_smaps()?;
+        let smaps_ns = t1.elapsed().as_nanos() as u64;
+        let objs = hooks::objects();
+        let names: Vec<(u16, String)> = objs.iter().map(|o| (o.id, o.name.clone())).collect();
+        // The executable's own calls: the allocator's (learnt call sites) are
+        // its ranges; the rest (a BLAS linked statically, Rust code calling
+        // mmap) are mapped by the executable.
+        let exe = interpose::exe_slot();
+        let mut alloc: Vec<Range<u64>> = allocator.to_vec();
+        alloc.extend(hooks::allocator_ranges());
+        let native: Vec<(Range<u64>, &str)> = hooks::mappings()
+            .into_iter()
+            .filter(|m| !m.file_backed)
+            .filter(|m| Some(m.object) != exe || !interpose::is_allocator_site(m.caller))
+            .filter_map(|m| {
+                let n = names.iter().find(|(id, _)| *id == m.object)?;
+                Some((m.start as u64..m.end() as u64, n.1.as_str()))
+            })
+            .collect();
+        let mut prof: Vec<Range<u64>> = profiler.to_vec();
+        prof.extend(hooks::table_range());
+        let sps = maps::thread_stack_pointers();
+        let exe = std::fs::read_link("/proc/self/exe")
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
+        let known = maps::Known {
+            allocator: &alloc,
+            profiler: &prof,
+            native: &native,
+            stack_pointers: &sps,
+            exe: exe.as_deref(),
+            split: maps::Split::Mincore,
+        };
+        let mut grouped = maps::group(&smaps, &known);
+        // One name per library: smaps names a library's code by its real path
+        // (`libopenblasp-r0.3.21.so`), the hooks and `blas` by the name the
+        // loader used (`libopenblas.so.0`): the code rows take the loader's.
+        let loader_names: Vec<(String, String)> = elf::loaded_objects()
+            .into_iter()
+            .filter(|o| o.index > 0 && !o.name.is_empty())
+            .filter_map(|o| {
+                let real = std::fs::canonicalize(&o.name).ok()?;
+                let real = real.to_string_lossy().into_owned();
+                (real != o.name).then_some((real, o.name))
+            })
+            .collect();
+        for (g, _) in grouped.groups.iter_mut() {
+            if let maps::Group::Library(p) = g {
+                if let Some((_, n)) = loader_names.iter().find(|(r, _)| r == p) {
+                    *p = n.clone();
+                }
             }
         }
-    }
-    let ladder = maps::ladder(&grouped, tracked, allocator_resident);
-    let objects = hooks::summary();
-    Ok(ProcessMemory {
-        statm,
-        grouped,
-        ladder,
-        objects,
-        vmas: smaps.vmas.len(),
-        smaps_ns,
-        total_ns: t0.elapsed().as_nanos() as u64,
+        let ladder = maps::ladder(&grouped, tracked, allocator_resident);
+        let objects = hooks::summary();
+        Ok(ProcessMemory {
+            statm,
+            grouped,
+            ladder,
+            objects,
+            vmas: smaps.vmas.len(),
+            smaps_ns,
+            total_ns: t0.elapsed().as_nanos() as u64,
+        })
     })
 }

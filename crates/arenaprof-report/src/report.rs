@@ -164,6 +164,11 @@ pub struct ThreadRow {
     /// size histograms per tag only.
     #[serde(default)]
     pub sampled_size_percentiles: Vec<Percentile>,
+    /// Exited threads of this name folded into this row (0: the row is one
+    /// thread). Their counters are summed, `peak_bytes` is the largest
+    /// thread's peak, `slot` the lowest and `os_tid` 0.
+    #[serde(default)]
+    pub exited_folded: u64,
 }
 
 /// One (thread, tag) cell.

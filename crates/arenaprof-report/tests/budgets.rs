@@ -59,9 +59,17 @@ fn a_long_name_repeated_per_reference_is_refused() {
     };
     let e = analyze_within(&s, &Options::default(), &mut budget_of(&s)).unwrap_err();
     assert!(e.what.contains("per-tag rows"), "{e}");
-    // With room for it, the same snapshot is analysed whole.
-    let r = analyze_within(&s, &Options::default(), &mut Budget::unlimited()).unwrap();
+    // With room for it, the same snapshot is analysed whole (one row per
+    // thread: these 200 exited, unnamed threads would fold into one).
+    let all = Options {
+        all_threads: true,
+        ..Default::default()
+    };
+    let r = analyze_within(&s, &all, &mut Budget::unlimited()).unwrap();
     assert_eq!(r.threads.len(), 200);
+    let folded = analyze_within(&s, &Options::default(), &mut Budget::unlimited()).unwrap();
+    assert_eq!(folded.threads.len(), 1);
+    assert_eq!(folded.threads[0].exited_folded, 200);
     assert_eq!(r.threads[7].tags[0].tag.len(), 1 << 20);
 }
 

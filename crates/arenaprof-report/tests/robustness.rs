@@ -184,6 +184,7 @@ fn exercise(s: &Snapshot) -> Report {
             max_chain: 4,
             max_jumps: 3,
             max_merge_runs: 1 << 14,
+            all_threads: false,
         },
     );
     assert!(!text::render(&r).is_empty());

@@ -153,6 +153,9 @@ pub struct ReportArgs {
     /// else the terminal's width, else 100.
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
+    /// One row per thread: do not fold exited threads that share a name.
+    #[arg(long)]
+    pub all_threads: bool,
 }
 
 /// `arenaprof flame`.

@@ -123,6 +123,7 @@ fn report(a: &ReportArgs) -> Result<ExitCode, String> {
     refuse_overwriting_input(&a.snapshot, a.output.as_deref())?;
     let opts = Options {
         top_sites: a.top,
+        all_threads: a.all_threads,
         ..Options::default()
     };
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", a.snapshot.display());

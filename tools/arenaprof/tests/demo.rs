@@ -110,6 +110,47 @@ fn quick_demo_reproduces_explains_and_fixes_both_failures() {
     // (the pinned phase) is still in it.
     assert_eq!(check("fixed.arenaprof", &["--at-end"]), Some(0));
     assert_eq!(check("fixed.arenaprof", &[]), Some(1));
+
+    // THREADS: exited threads that share a name are one row, unless
+    // `--all-threads` asks for each.
+    let report = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_arenaprof"))
+            .args(["report", "--width", "0"])
+            .arg(dir.path().join("pinned.arenaprof"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let exited_rows = |text: &str| -> Vec<String> {
+        let t = &text[text.find("THREADS").expect("THREADS")..];
+        let t = &t[..t.find("\n\n").unwrap_or(t.len())];
+        t.lines()
+            .filter(|l| l.contains("[exited]"))
+            .map(|l| l.split("[exited]").next().unwrap().trim().to_owned())
+            .collect()
+    };
+    let folded = exited_rows(&report(&[]));
+    let names: Vec<String> = folded
+        .iter()
+        .map(|l| l.rsplit_once(" x").map_or(l.clone(), |(n, _)| n.to_owned()))
+        .collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        names.len(),
+        "one row per exited name: {folded:?}"
+    );
+    let all = exited_rows(&report(&["--all-threads"]));
+    assert!(
+        all.len() > folded.len(),
+        "{} rows with --all-threads, {} folded",
+        all.len(),
+        folded.len()
+    );
 }
 
 #[test]

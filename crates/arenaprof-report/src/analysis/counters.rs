@@ -177,10 +177,80 @@ pub fn threads_within(
             counters: row(&t.counters),
             tags,
             sampled_size_percentiles: pcts.get(&t.slot).cloned().unwrap_or_default(),
+            exited_folded: 0,
         });
     }
     out.sort_by_key(|t| t.slot);
     Ok(out)
+}
+
+/// Adds `b` into `a`: sums, and the larger peak (with its time).
+fn add_counters(a: &mut CounterRow, b: &CounterRow) {
+    if b.peak_bytes > a.peak_bytes {
+        a.peak_bytes = b.peak_bytes;
+        a.peak_at_ns = b.peak_at_ns;
+    }
+    a.live_bytes = a.live_bytes.saturating_add(b.live_bytes);
+    a.allocated_bytes = a.allocated_bytes.saturating_add(b.allocated_bytes);
+    a.freed_bytes = a.freed_bytes.saturating_add(b.freed_bytes);
+    a.alloc_count = a.alloc_count.saturating_add(b.alloc_count);
+    a.free_count = a.free_count.saturating_add(b.free_count);
+    a.realloc_count = a.realloc_count.saturating_add(b.realloc_count);
+    a.failed_count = a.failed_count.saturating_add(b.failed_count);
+    a.live_count = a.live_count.saturating_add(b.live_count);
+}
+
+/// Folds exited threads that share a name into one row each (at the
+/// position of the lowest slot): counters and per-tag cells summed, the
+/// largest peak kept, `exited_folded` the number of threads. Live threads
+/// and exited threads with a name of their own keep their rows. The folded
+/// row's size percentiles are dropped (they were per thread).
+///
+/// ```
+/// use arenaprof_report::{analyze, Options};
+/// use arenaprof_snapshot::{Snapshot, ThreadStats};
+/// let t = |slot, alive| ThreadStats { slot, name: "worker".into(), alive, ..Default::default() };
+/// let snap = Snapshot { threads: vec![t(1, true), t(2, false), t(3, false)], ..Default::default() };
+/// let r = analyze(&snap, &Options::default());
+/// assert_eq!(r.threads.len(), 2);
+/// assert_eq!((r.threads[1].slot, r.threads[1].exited_folded), (2, 2));
+/// ```
+pub fn fold_exited(rows: Vec<ThreadRow>) -> Vec<ThreadRow> {
+    let mut count: HashMap<String, u64> = HashMap::new();
+    for r in rows.iter().filter(|r| !r.alive) {
+        *count.entry(r.name.clone()).or_default() += 1;
+    }
+    let mut out: Vec<ThreadRow> = Vec::with_capacity(rows.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        if r.alive || count.get(&r.name).copied().unwrap_or(0) < 2 {
+            out.push(r);
+            continue;
+        }
+        match at.get(&r.name) {
+            Some(&i) => {
+                let f = &mut out[i];
+                f.exited_folded += 1;
+                add_counters(&mut f.counters, &r.counters);
+                for c in r.tags {
+                    match f.tags.iter_mut().find(|x| x.tag == c.tag) {
+                        Some(x) => add_counters(&mut x.counters, &c.counters),
+                        None => f.tags.push(c),
+                    }
+                }
+            }
+            None => {
+                at.insert(r.name.clone(), out.len());
+                out.push(ThreadRow {
+                    os_tid: 0,
+                    exited_folded: 1,
+                    sampled_size_percentiles: Vec::new(),
+                    ..r
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Warnings about the tag table: ids recorded twice (the last name is used)

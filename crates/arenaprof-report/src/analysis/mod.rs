@@ -40,6 +40,9 @@ pub struct Options {
     /// analysis before reachable bytes fall back to span bounds (see
     /// [`retention::MAX_TOTAL_RUNS`]).
     pub max_merge_runs: u128,
+    /// One thread row per thread; by default exited threads that share a
+    /// name fold into one row (`exited_folded` says how many).
+    pub all_threads: bool,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             max_chain: 32,
             max_jumps: 5,
             max_merge_runs: retention::MAX_TOTAL_RUNS,
+            all_threads: false,
         }
     }
 }
@@ -109,7 +113,10 @@ pub fn analyze_within(
         &mut warnings,
     )?;
     sites.peak_at_ns = snap.total.peak_at_ns;
-    let threads = counters::threads_within(snap, &tag_names, budget)?;
+    let mut threads = counters::threads_within(snap, &tag_names, budget)?;
+    if !opts.all_threads {
+        threads = counters::fold_exited(threads);
+    }
     let timeline = timeline::analyze_within(
         &snap.timeline,
         &tag_names,

@@ -403,7 +403,11 @@ pub fn render_page_within(
             esc(&sanitize::name(&t.name)),
             t.slot,
             esc(&sanitize::name(&t.name)),
-            if t.alive { "" } else { " (exited)" },
+            match (t.alive, t.exited_folded) {
+                (true, _) => String::new(),
+                (false, 0) => " (exited)".to_owned(),
+                (false, n) => format!(" (exited, {n} threads)"),
+            },
             counter_tds(&t.counters),
             pct_td(&t.sampled_size_percentiles, 50.0),
             pct_td(&t.sampled_size_percentiles, 99.0)

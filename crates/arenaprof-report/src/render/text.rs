@@ -151,7 +151,14 @@ fn tags(out: &mut Sink<'_>, r: &Report) {
 fn threads(out: &mut Sink<'_>, r: &Report) {
     let mut t = Table::new(&heads("thread", &["p50~", "p99~", "top tag"]));
     for th in &r.threads {
-        let label = if th.name.is_empty() {
+        let label = if th.exited_folded > 0 {
+            let n = if th.name.is_empty() {
+                "(unnamed)".into()
+            } else {
+                name(&th.name)
+            };
+            format!("{n} x{}", th.exited_folded)
+        } else if th.name.is_empty() {
             format!("#{} (tid {})", th.slot, th.os_tid)
         } else {
             format!("#{} {}", th.slot, name(&th.name))
