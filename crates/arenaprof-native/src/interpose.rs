@@ -9,14 +9,16 @@
 //! which starts its workers and maps their buffers before `main`, already
 //! calls the functions here. Each one finds its caller from the return
 //! address, attributes the call to the object whose code holds it, records
-//! it in the hooks' table and makes the system call itself. Calls from the
-//! executable (Rust code, jemalloc, the profiler) and from excluded objects
-//! are passed through unrecorded, as the GOT hooks never see them.
+//! it in the hooks' table and makes the system call itself. Calls from
+//! excluded objects and the loader pass through unrecorded. Calls from the
+//! executable are recorded under the executable with their return
+//! addresses: those from the allocator's call sites (learnt by
+//! [`learn_allocator_sites`]) are the allocator's ranges, the rest (a BLAS
+//! linked statically, Rust code calling `mmap`) the executable's.
 //!
 //! What it does not see: objects loaded with `dlopen` when the executable
 //! exports no `mmap` (no library linked at build time calls it; the GOT
-//! hooks patch those), and statically linked libraries (their calls are
-//! the executable's). Nothing here allocates, locks (beyond a spin held
+//! hooks patch those). Nothing here allocates, locks (beyond a spin held
 //! around a few stores), or calls back into the loader except
 //! `dl_iterate_phdr` the first time a code range is seen.
 
