@@ -27,11 +27,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The raw system call behind `addr` when it is one of the program's own
 /// `mmap` family (see `imp::direct`).
 pub(crate) fn direct(addr: usize) -> Option<usize> {
-    #[cfg(all(feature = "interpose", target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+    #[cfg(all(
+        feature = "interpose",
+        target_os = "linux",
+        target_env = "gnu",
+        target_arch = "x86_64"
+    ))]
     {
         imp::direct(addr)
     }
-    #[cfg(not(all(feature = "interpose", target_os = "linux", target_env = "gnu", target_arch = "x86_64")))]
+    #[cfg(not(all(
+        feature = "interpose",
+        target_os = "linux",
+        target_env = "gnu",
+        target_arch = "x86_64"
+    )))]
     {
         let _ = addr;
         None
@@ -66,13 +76,23 @@ pub(crate) fn forget_ranges() {
 /// executable defines and exports it (a library linked at build time calls
 /// `mmap`), so every library's calls reach it from their first.
 pub(crate) fn active() -> bool {
-    #[cfg(all(feature = "interpose", target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+    #[cfg(all(
+        feature = "interpose",
+        target_os = "linux",
+        target_env = "gnu",
+        target_arch = "x86_64"
+    ))]
     {
         // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name.
         let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"mmap".as_ptr()) } as usize;
         p != 0 && p == imp::mmap_address()
     }
-    #[cfg(not(all(feature = "interpose", target_os = "linux", target_env = "gnu", target_arch = "x86_64")))]
+    #[cfg(not(all(
+        feature = "interpose",
+        target_os = "linux",
+        target_env = "gnu",
+        target_arch = "x86_64"
+    )))]
     {
         false
     }
@@ -209,7 +229,12 @@ fn owner_of(pc: usize) -> usize {
     k
 }
 
-#[cfg(all(feature = "interpose", target_os = "linux", target_env = "gnu", target_arch = "x86_64"))]
+#[cfg(all(
+    feature = "interpose",
+    target_os = "linux",
+    target_env = "gnu",
+    target_arch = "x86_64"
+))]
 mod imp {
     use super::{owner_of, EXE_SLOT, INTERPOSED, PASS};
     use crate::{hooks, sys};
