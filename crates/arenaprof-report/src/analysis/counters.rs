@@ -9,7 +9,10 @@ use crate::budget::{Budget, BudgetError};
 use crate::report::{
     CounterRow, CowRow, KeyValue, MetaInfo, Percentile, SectionRow, TagRow, ThreadRow, ThreadTagRow,
 };
-use arenaprof_snapshot::{Counters, Histogram, SamplingMode, Snapshot, FORMAT_VERSION};
+use arenaprof_snapshot::{
+    Counters, Histogram, SamplingMode, Snapshot, ThreadStats, FORMAT_VERSION,
+};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Tag id to name, from the snapshot's tag table.
@@ -132,17 +135,35 @@ pub fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
         .collect()
 }
 
-/// Thread rows in slot order (no budget: for trusted snapshots).
+/// Thread rows in slot order (no budget: for trusted snapshots), exited
+/// threads that share a name folded (see [`threads_within`]).
 pub fn threads(snap: &Snapshot, names: &TagNames) -> Vec<ThreadRow> {
-    threads_within(snap, names, &mut Budget::unlimited()).unwrap_or_default()
+    threads_within(snap, names, true, &mut Budget::unlimited()).unwrap_or_default()
 }
 
 /// Thread rows in slot order. Each (thread, tag) cell repeats its tag's
-/// name, which is charged to `budget`; percentiles are computed once per
-/// slot, however many rows share it.
+/// name, which is charged to `budget` for every thread; percentiles are
+/// computed once per slot, however many rows share it.
+///
+/// With `fold`, exited threads that share a name become one row (at the
+/// lowest slot): counters and per-tag cells merged with
+/// [`Counters::merge`] (sums, the largest peak), `exited_folded` the number
+/// of threads, `os_tid` 0 and no size percentiles (they were per thread).
+/// Live threads and exited threads with a name of their own keep their rows.
+///
+/// ```
+/// use arenaprof_report::{analyze, Options};
+/// use arenaprof_snapshot::{Snapshot, ThreadStats};
+/// let t = |slot, alive| ThreadStats { slot, name: "worker".into(), alive, ..Default::default() };
+/// let snap = Snapshot { threads: vec![t(1, true), t(2, false), t(3, false)], ..Default::default() };
+/// let r = analyze(&snap, &Options::default());
+/// assert_eq!(r.threads.len(), 2);
+/// assert_eq!((r.threads[1].slot, r.threads[1].exited_folded), (2, 2));
+/// ```
 pub fn threads_within(
     snap: &Snapshot,
     names: &TagNames,
+    fold: bool,
     budget: &mut Budget,
 ) -> Result<Vec<ThreadRow>, BudgetError> {
     let mut sizes: HashMap<u32, Vec<(u64, f64)>> = HashMap::new();
@@ -156,97 +177,73 @@ pub fn threads_within(
         .map(|(slot, mut v)| (slot, weighted_percentiles(&mut v)))
         .collect();
     let cell = std::mem::size_of::<ThreadTagRow>() as u64;
-    let mut out = Vec::with_capacity(snap.threads.len());
     for t in &snap.threads {
-        let mut tags = Vec::with_capacity(t.tags.len());
         for c in &t.tags {
-            let tag = tag_name(names, c.tag);
-            budget.charge_with(cell + tag.len() as u64, || {
+            budget.charge_with(cell + tag_name(names, c.tag).len() as u64, || {
                 format!("the threads' per-tag rows ({} threads)", snap.threads.len())
             })?;
-            tags.push(ThreadTagRow {
-                tag,
-                counters: row(&c.counters),
-            });
         }
+    }
+    let mut out: Vec<ThreadRow> = Vec::with_capacity(snap.threads.len());
+    for (t, folded) in fold_exited(&snap.threads, fold) {
         out.push(ThreadRow {
             slot: t.slot,
             name: t.name.clone(),
             os_tid: t.os_tid,
             alive: t.alive,
             counters: row(&t.counters),
-            tags,
-            sampled_size_percentiles: pcts.get(&t.slot).cloned().unwrap_or_default(),
-            exited_folded: 0,
+            tags: t
+                .tags
+                .iter()
+                .map(|c| ThreadTagRow {
+                    tag: tag_name(names, c.tag),
+                    counters: row(&c.counters),
+                })
+                .collect(),
+            sampled_size_percentiles: match folded {
+                0 => pcts.get(&t.slot).cloned().unwrap_or_default(),
+                _ => Vec::new(),
+            },
+            exited_folded: folded,
         });
     }
     out.sort_by_key(|t| t.slot);
     Ok(out)
 }
 
-/// Adds `b` into `a`: sums, and the larger peak (with its time).
-fn add_counters(a: &mut CounterRow, b: &CounterRow) {
-    if b.peak_bytes > a.peak_bytes {
-        a.peak_bytes = b.peak_bytes;
-        a.peak_at_ns = b.peak_at_ns;
+/// The threads with, if `fold`, exited threads that share a name merged
+/// into one (borrowed when not merged), each with the number of threads it
+/// folds (0: a single thread).
+fn fold_exited(threads: &[ThreadStats], fold: bool) -> Vec<(Cow<'_, ThreadStats>, u64)> {
+    let mut count: HashMap<&str, u64> = HashMap::new();
+    if fold {
+        for t in threads.iter().filter(|t| !t.alive) {
+            *count.entry(t.name.as_str()).or_default() += 1;
+        }
     }
-    a.live_bytes = a.live_bytes.saturating_add(b.live_bytes);
-    a.allocated_bytes = a.allocated_bytes.saturating_add(b.allocated_bytes);
-    a.freed_bytes = a.freed_bytes.saturating_add(b.freed_bytes);
-    a.alloc_count = a.alloc_count.saturating_add(b.alloc_count);
-    a.free_count = a.free_count.saturating_add(b.free_count);
-    a.realloc_count = a.realloc_count.saturating_add(b.realloc_count);
-    a.failed_count = a.failed_count.saturating_add(b.failed_count);
-    a.live_count = a.live_count.saturating_add(b.live_count);
-}
-
-/// Folds exited threads that share a name into one row each (at the
-/// position of the lowest slot): counters and per-tag cells summed, the
-/// largest peak kept, `exited_folded` the number of threads. Live threads
-/// and exited threads with a name of their own keep their rows. The folded
-/// row's size percentiles are dropped (they were per thread).
-///
-/// ```
-/// use arenaprof_report::{analyze, Options};
-/// use arenaprof_snapshot::{Snapshot, ThreadStats};
-/// let t = |slot, alive| ThreadStats { slot, name: "worker".into(), alive, ..Default::default() };
-/// let snap = Snapshot { threads: vec![t(1, true), t(2, false), t(3, false)], ..Default::default() };
-/// let r = analyze(&snap, &Options::default());
-/// assert_eq!(r.threads.len(), 2);
-/// assert_eq!((r.threads[1].slot, r.threads[1].exited_folded), (2, 2));
-/// ```
-pub fn fold_exited(rows: Vec<ThreadRow>) -> Vec<ThreadRow> {
-    let mut count: HashMap<String, u64> = HashMap::new();
-    for r in rows.iter().filter(|r| !r.alive) {
-        *count.entry(r.name.clone()).or_default() += 1;
-    }
-    let mut out: Vec<ThreadRow> = Vec::with_capacity(rows.len());
-    let mut at: HashMap<String, usize> = HashMap::new();
-    for r in rows {
-        if r.alive || count.get(&r.name).copied().unwrap_or(0) < 2 {
-            out.push(r);
+    let mut out: Vec<(Cow<'_, ThreadStats>, u64)> = Vec::with_capacity(threads.len());
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    for t in threads {
+        if t.alive || count.get(t.name.as_str()).copied().unwrap_or(0) < 2 {
+            out.push((Cow::Borrowed(t), 0));
             continue;
         }
-        match at.get(&r.name) {
-            Some(&i) => {
-                let f = &mut out[i];
-                f.exited_folded += 1;
-                add_counters(&mut f.counters, &r.counters);
-                for c in r.tags {
-                    match f.tags.iter_mut().find(|x| x.tag == c.tag) {
-                        Some(x) => add_counters(&mut x.counters, &c.counters),
-                        None => f.tags.push(c),
-                    }
-                }
-            }
-            None => {
-                at.insert(r.name.clone(), out.len());
-                out.push(ThreadRow {
-                    os_tid: 0,
-                    exited_folded: 1,
-                    sampled_size_percentiles: Vec::new(),
-                    ..r
-                });
+        let Some(&i) = at.get(t.name.as_str()) else {
+            at.insert(t.name.as_str(), out.len());
+            let mut first = t.clone();
+            first.os_tid = 0;
+            out.push((Cow::Owned(first), 1));
+            continue;
+        };
+        let (f, n) = &mut out[i];
+        *n += 1;
+        let f = f.to_mut();
+        f.slot = f.slot.min(t.slot);
+        f.counters.merge(&t.counters);
+        for c in &t.tags {
+            match f.tags.iter_mut().find(|x| x.tag == c.tag) {
+                Some(x) => x.counters.merge(&c.counters),
+                None => f.tags.push(c.clone()),
             }
         }
     }

@@ -113,10 +113,7 @@ pub fn analyze_within(
         &mut warnings,
     )?;
     sites.peak_at_ns = snap.total.peak_at_ns;
-    let mut threads = counters::threads_within(snap, &tag_names, budget)?;
-    if !opts.all_threads {
-        threads = counters::fold_exited(threads);
-    }
+    let threads = counters::threads_within(snap, &tag_names, !opts.all_threads, budget)?;
     let timeline = timeline::analyze_within(
         &snap.timeline,
         &tag_names,
