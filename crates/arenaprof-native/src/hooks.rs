@@ -1215,16 +1215,19 @@ pub fn learn_allocator_sites<R>(f: impl FnOnce() -> R) -> R {
 /// }
 /// ```
 pub fn allocator_ranges() -> Vec<Range<u64>> {
-    let Some(exe) = crate::interpose::exe_slot() else {
-        return Vec::new();
-    };
     mappings()
         .into_iter()
-        .filter(|m| {
-            m.object == exe && !m.file_backed && crate::interpose::is_allocator_site(m.caller)
-        })
+        .filter(is_allocators)
         .map(|m| m.start as u64..m.end() as u64)
         .collect()
+}
+
+/// Whether `m` is the allocator's: made by the executable from one of the
+/// allocator's learnt call sites.
+pub(crate) fn is_allocators(m: &Mapping) -> bool {
+    Some(m.object) == crate::interpose::exe_slot()
+        && !m.file_backed
+        && crate::interpose::is_allocator_site(m.caller)
 }
 
 /// Whether the hooks are installed.

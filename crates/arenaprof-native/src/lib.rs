@@ -191,13 +191,17 @@ pub fn process_memory(
         // The executable's own calls: the allocator's (learnt call sites) are
         // its ranges; the rest (a BLAS linked statically, Rust code calling
         // mmap) are mapped by the executable.
-        let exe = interpose::exe_slot();
+        let table = hooks::mappings();
         let mut alloc: Vec<Range<u64>> = allocator.to_vec();
-        alloc.extend(hooks::allocator_ranges());
-        let native: Vec<(Range<u64>, &str)> = hooks::mappings()
-            .into_iter()
-            .filter(|m| !m.file_backed)
-            .filter(|m| Some(m.object) != exe || !interpose::is_allocator_site(m.caller))
+        alloc.extend(
+            table
+                .iter()
+                .filter(|m| hooks::is_allocators(m))
+                .map(|m| m.start as u64..m.end() as u64),
+        );
+        let native: Vec<(Range<u64>, &str)> = table
+            .iter()
+            .filter(|m| !m.file_backed && !hooks::is_allocators(m))
             .filter_map(|m| {
                 let n = names.iter().find(|(id, _)| *id == m.object)?;
                 Some((m.start as u64..m.end() as u64, n.1.as_str()))
