@@ -553,7 +553,7 @@ fn buffers_of(base: usize) -> Option<Buffers> {
 /// assert!(info.runtimes.iter().all(|r| r.num_threads >= 1));
 /// ```
 pub fn info() -> Info {
-    crate::internal(|| {
+    crate::scope::internal(|| {
         let mut notes = Vec::new();
         let ctrls = discover(&mut notes);
         let runtimes = ctrls.iter().map(|c| c.runtime(&mut notes)).collect();
@@ -671,7 +671,7 @@ fn apply_unrecorded(ctrls: &[Controller], targets: &[i64]) -> Vec<ThreadChange> 
 /// }
 /// ```
 pub fn set_threads(n: usize) -> Vec<ThreadChange> {
-    crate::internal(|| {
+    crate::scope::internal(|| {
         let mut notes = Vec::new();
         let ctrls = discover(&mut notes);
         let n = n.clamp(1, i32::MAX as usize) as i64;
@@ -755,7 +755,7 @@ impl Drop for Limit {
 
 /// Limits every loaded runtime to `n` threads until the guard is dropped.
 pub fn limit(n: usize) -> Limit {
-    crate::internal(|| {
+    crate::scope::internal(|| {
         let mut notes = Vec::new();
         let ctrls = discover(&mut notes);
         let previous: Vec<i64> = ctrls.iter().map(|c| c.get_threads()).collect();
@@ -920,7 +920,7 @@ impl Library {
 /// assert!(r.is_err());
 /// ```
 pub fn open(names: &[&str]) -> Result<Library, String> {
-    crate::internal(|| {
+    crate::scope::internal(|| {
         let mut errs = Vec::new();
         for n in names {
             let Ok(c) = CString::new(*n) else { continue };

@@ -33,7 +33,7 @@ const MAX_ID: usize = 64;
 /// nothing allocates while the loader lock is held; segments past the
 /// reservation (4,096 segments, 512 KiB of names) are left out.
 pub fn segments() -> Vec<CodeSegment> {
-    crate::internal(|| {
+    crate::scope::internal(|| {
         const MAX: usize = 4096;
         struct Head {
             start: usize,

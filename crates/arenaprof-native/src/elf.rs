@@ -330,7 +330,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 /// protection is restored afterwards.
 pub(crate) unsafe fn write_slot(obj: &Object<'_>, slot: usize, value: usize) -> bool {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let page = crate::page_size();
+    let page = crate::units::page_size();
     let in_relro = obj
         .relro()
         .is_some_and(|(s, e)| slot >= s && slot + std::mem::size_of::<usize>() <= e);

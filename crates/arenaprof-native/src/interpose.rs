@@ -159,7 +159,7 @@ pub(crate) fn is_allocator_site(pc: usize) -> bool {
 }
 
 /// Registers the executable's slot, named by its path.
-fn register_exe(region: &crate::hooks::Region, base: usize) -> usize {
+fn register_exe(region: &crate::hooks::table::Region, base: usize) -> usize {
     let mut buf = [0u8; 256];
     // SAFETY: readlink writes at most `buf.len()` bytes into `buf` and
     // allocates nothing.
@@ -175,7 +175,7 @@ fn register_exe(region: &crate::hooks::Region, base: usize) -> usize {
     } else {
         b"[executable]"
     };
-    let k = crate::hooks::find_or_register(region, base, name);
+    let k = crate::hooks::table::find_or_register(region, base, name);
     if k != 0 {
         EXE_SLOT.store(k, Ordering::Release);
     }
@@ -196,7 +196,7 @@ fn owner_of(pc: usize) -> usize {
             }
         }
     }
-    let Some(region) = crate::hooks::region_or_init() else {
+    let Some(region) = crate::hooks::table::region_or_init() else {
         return PASS;
     };
     let mut found = None;
@@ -207,10 +207,10 @@ fn owner_of(pc: usize) -> usize {
         }
         let k = if o.index == 0 {
             register_exe(region, o.base)
-        } else if o.is_loader_or_vdso() || crate::hooks::excluded(o.name) {
+        } else if o.is_loader_or_vdso() || crate::hooks::settings::excluded(o.name) {
             PASS
         } else {
-            crate::hooks::find_or_register(region, o.base, o.name)
+            crate::hooks::table::find_or_register(region, o.base, o.name)
         };
         found = Some((lo, hi, k));
         false
@@ -237,7 +237,8 @@ fn owner_of(pc: usize) -> usize {
 ))]
 mod imp {
     use super::{owner_of, EXE_SLOT, INTERPOSED, PASS};
-    use crate::{hooks, sys};
+    use crate::hooks::{record, settings, table};
+    use crate::sys;
     use std::ffi::{c_int, c_void};
     use std::sync::atomic::Ordering;
 
@@ -298,7 +299,7 @@ mod imp {
 
     fn owner(pc: usize) -> usize {
         INTERPOSED.fetch_add(1, Ordering::Relaxed);
-        if !hooks::recording() {
+        if !settings::recording() {
             return PASS;
         }
         let k = owner_of(pc);
@@ -344,11 +345,11 @@ mod imp {
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { sys::mmap(a, l, p, f, fd, o) };
         }
-        if let Some(r) = hooks::region_or_init() {
+        if let Some(r) = table::region_or_init() {
             r.count_interposed(k);
         }
         // SAFETY: `sys::mmap` is an mmap; the caller's arguments, unchanged.
-        unsafe { hooks::record_mmap((k, pc), sys::mmap, a, l, p, f, fd, o) }
+        unsafe { record::record_mmap((k, pc), sys::mmap, a, l, p, f, fd, o) }
     }
 
     unsafe extern "C" fn interposed_munmap(a: *mut c_void, l: usize, pc: usize) -> c_int {
@@ -357,11 +358,11 @@ mod imp {
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { sys::munmap(a, l) };
         }
-        if let Some(r) = hooks::region_or_init() {
+        if let Some(r) = table::region_or_init() {
             r.count_interposed(k);
         }
         // SAFETY: `sys::munmap` is a munmap; the caller's arguments.
-        unsafe { hooks::record_munmap(k, sys::munmap, a, l) }
+        unsafe { record::record_munmap(k, sys::munmap, a, l) }
     }
 
     unsafe extern "C" fn interposed_mremap(
@@ -377,10 +378,10 @@ mod imp {
             // SAFETY: the caller's arguments, unchanged.
             return unsafe { sys::mremap(a, old, new, flags, na) };
         }
-        if let Some(r) = hooks::region_or_init() {
+        if let Some(r) = table::region_or_init() {
             r.count_interposed(k);
         }
         // SAFETY: `sys::mremap` takes five arguments; the caller's.
-        unsafe { hooks::record_mremap(k, sys::mremap, a, old, new, flags, na) }
+        unsafe { record::record_mremap(k, sys::mremap, a, old, new, flags, na) }
     }
 }
