@@ -814,8 +814,8 @@ impl Library {
 
     /// `C = A B` for square row-major `n x n` f64 matrices through the
     /// library's `cblas_dgemm`: what the tests, the demo and the figures
-    /// example run. `Err` when the library has no `cblas_dgemm` or a slice
-    /// holds fewer than `n * n` elements.
+    /// example run. [`DgemmError`] when the library has no `cblas_dgemm` or
+    /// a slice holds fewer than `n * n` elements.
     ///
     /// ```no_run
     /// let lib = arenaprof_native::blas::open(&["libopenblas.so.0"]).unwrap();
@@ -829,7 +829,7 @@ impl Library {
         a: &[f64],
         b: &[f64],
         c: &mut [f64],
-    ) -> Result<(), String> {
+    ) -> Result<(), DgemmError> {
         type Dgemm = unsafe extern "C" fn(
             c_int,
             c_int,
@@ -846,14 +846,16 @@ impl Library {
             *mut f64,
             c_int,
         );
-        let nn = n.checked_mul(n).ok_or("n * n overflows")?;
-        let ni = c_int::try_from(n).map_err(|_| format!("n = {n} does not fit a C int"))?;
+        let nn = n.checked_mul(n).ok_or(DgemmError::Overflow { n })?;
+        let ni = c_int::try_from(n).map_err(|_| DgemmError::NotCInt { n })?;
         if a.len() < nn || b.len() < nn || c.len() < nn {
-            return Err(format!("operands hold fewer than {n} x {n} elements"));
+            return Err(DgemmError::ShortOperands { n });
         }
         let p = self
             .symbol("cblas_dgemm")
-            .ok_or_else(|| format!("{} has no cblas_dgemm", self.name))?;
+            .ok_or_else(|| DgemmError::NoDgemm {
+                library: self.name.clone(),
+            })?;
         // SAFETY: `cblas_dgemm` has this C signature (cblas.h); a non-null
         // symbol of that name in a loaded BLAS is that function.
         let f = unsafe { std::mem::transmute::<*mut c_void, Dgemm>(p) };
@@ -902,6 +904,110 @@ impl Library {
     }
 }
 
+/// Why [`Library::dgemm_square`] did not run.
+///
+/// ```
+/// use arenaprof_native::blas::DgemmError;
+/// assert_eq!(
+///     DgemmError::ShortOperands { n: 3 }.to_string(),
+///     "operands hold fewer than 3 x 3 elements"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DgemmError {
+    /// `n * n` overflows `usize`.
+    Overflow {
+        /// The size asked for.
+        n: usize,
+    },
+    /// `n` does not fit the C `int` that `cblas_dgemm` takes.
+    NotCInt {
+        /// The size asked for.
+        n: usize,
+    },
+    /// `a`, `b` or `c` holds fewer than `n * n` elements.
+    ShortOperands {
+        /// The size asked for.
+        n: usize,
+    },
+    /// The library (and its dependencies) define no `cblas_dgemm`.
+    NoDgemm {
+        /// The name the library was opened with.
+        library: String,
+    },
+}
+
+impl std::fmt::Display for DgemmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DgemmError::Overflow { .. } => write!(f, "n * n overflows"),
+            DgemmError::NotCInt { n } => write!(f, "n = {n} does not fit a C int"),
+            DgemmError::ShortOperands { n } => {
+                write!(f, "operands hold fewer than {n} x {n} elements")
+            }
+            DgemmError::NoDgemm { library } => write!(f, "{library} has no cblas_dgemm"),
+        }
+    }
+}
+
+impl std::error::Error for DgemmError {}
+
+/// One name [`open`] tried that `dlopen` did not load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenFailure {
+    /// The name as given.
+    pub name: String,
+    /// `dlerror`'s message (it names the file and the reason), when it gave
+    /// one.
+    pub dlerror: Option<String>,
+}
+
+impl std::fmt::Display for OpenFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.dlerror {
+            Some(m) => f.write_str(m),
+            None => write!(f, "{}: not found", self.name),
+        }
+    }
+}
+
+/// Why [`open`] loaded nothing. Displayed as one line: each failure's
+/// message, joined with `; `.
+///
+/// ```
+/// let e = arenaprof_native::blas::open(&["libdoes-not-exist.so.0"]).unwrap_err();
+/// let arenaprof_native::blas::OpenError::NotLoaded(tried) = &e else { unreachable!() };
+/// assert_eq!(tried[0].name, "libdoes-not-exist.so.0");
+/// assert!(e.to_string().contains("libdoes-not-exist.so.0"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenError {
+    /// No name could be tried: `names` was empty, or every name held a NUL
+    /// byte (such names are skipped). Displayed as an empty line.
+    NoName,
+    /// `dlopen` failed for every name tried, in the order tried.
+    NotLoaded(Vec<OpenFailure>),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::NoName => Ok(()),
+            OpenError::NotLoaded(tried) => {
+                for (i, t) in tried.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
 /// Loads the first of `names` that `dlopen` finds (`RTLD_NOW | RTLD_LOCAL`).
 ///
 /// With hooks installed, the new objects are patched as soon as `dlopen`
@@ -919,7 +1025,7 @@ impl Library {
 /// let r = arenaprof_native::blas::open(&["libdoes-not-exist.so.0"]);
 /// assert!(r.is_err());
 /// ```
-pub fn open(names: &[&str]) -> Result<Library, String> {
+pub fn open(names: &[&str]) -> Result<Library, OpenError> {
     crate::scope::internal(|| {
         let mut errs = Vec::new();
         for n in names {
@@ -952,14 +1058,19 @@ pub fn open(names: &[&str]) -> Result<Library, String> {
             }
             // SAFETY: dlerror returns null or a NUL-terminated message.
             let e = unsafe { libc::dlerror() };
-            errs.push(if e.is_null() {
-                format!("{n}: not found")
-            } else {
-                // SAFETY: non-null message from dlerror.
-                unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+            errs.push(OpenFailure {
+                name: n.to_string(),
+                dlerror: (!e.is_null()).then(|| {
+                    // SAFETY: non-null message from dlerror.
+                    unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
+                }),
             });
         }
-        Err(errs.join("; "))
+        Err(if errs.is_empty() {
+            OpenError::NoName
+        } else {
+            OpenError::NotLoaded(errs)
+        })
     })
 }
 

@@ -32,7 +32,7 @@
 //! | [`hooks::for_each_mapping`] (no allocation), [`hooks::mappings`], [`hooks::table_range`] | the live-mapping table |
 //! | [`maps::read_smaps`], [`maps::read_maps`], [`maps::read_smaps_rollup`], [`maps::read_statm`] (no allocation), `parse_*` | `/proc` readers |
 //! | [`maps::group`], [`maps::ladder`], [`maps::resident_bytes`], [`maps::thread_stack_pointers`] | grouping, ladder, `mincore` |
-//! | [`blas::info`], [`blas::set_threads`], [`blas::limit`], [`blas::limits`], [`blas::open`] | BLAS/OpenMP control |
+//! | [`blas::info`], [`blas::set_threads`], [`blas::limit`], [`blas::limits`], [`blas::open`], [`blas::OpenError`] | BLAS/OpenMP control |
 //! | [`process_memory`] | all of it, for a snapshot |
 //!
 //! ```

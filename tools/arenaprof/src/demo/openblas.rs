@@ -44,7 +44,7 @@ pub fn load(skip: bool) -> Mode {
         Err(e) => {
             return Mode::Simulated(format!(
                 "no libopenblas on this machine ({}; apt-get install libopenblas0-pthread)",
-                e.lines().next().unwrap_or("not found")
+                e.to_string().lines().next().unwrap_or("not found")
             ))
         }
     };
