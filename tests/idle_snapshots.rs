@@ -35,7 +35,7 @@ fn idle_program_snapshots_do_not_change_its_figures() {
         .collect();
     for pair in reports[1..].windows(2) {
         let d = arenaprof_report::diff::diff(&pair[0], &pair[1]);
-        let text = arenaprof_report::diff::render_text(&d);
+        let text = arenaprof_report::render::diff::text(&d, Default::default()).unwrap();
         let rungs: Vec<_> = d.memory.iter().filter(|r| !profilers(&r.key)).collect();
         assert!(rungs.len() >= 6, "{text}");
         for r in rungs {

@@ -79,7 +79,7 @@ fn openblas_buffers_in_the_report_and_the_ladder_sums_to_rss() {
     let snap = arenaprof::snapshot();
     assert!(snap.native.measured, "{:?}", snap.native.notes);
     let r = analyze(&snap, &Options::default());
-    let text = arenaprof_report::render::text::render(&r);
+    let text = arenaprof_report::render::text::render(&r, Default::default()).unwrap();
     let start = text.find("MEMORY (").unwrap();
     let end = text.find("TIMELINE").unwrap();
     println!("{}", &text[start..end]);

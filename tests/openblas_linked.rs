@@ -63,8 +63,10 @@ fn run_once(exe: &Path, dir: &Path, i: usize, env: &[(&str, &str)]) -> Seen {
     let s = arenaprof::model::Snapshot::read(&snap).expect("snapshot");
     std::fs::remove_file(&snap).ok();
     let r = arenaprof_report::analyze(&s, &arenaprof_report::Options::default());
-    let v: serde_json::Value =
-        serde_json::from_str(&arenaprof_report::render::json::render(&r)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(
+        &arenaprof_report::render::json::render(&r, Default::default()).unwrap(),
+    )
+    .unwrap();
     let ob = v["blas"]
         .as_array()
         .and_then(|b| b.iter().find(|b| b["api"] == "openblas"))

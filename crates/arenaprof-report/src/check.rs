@@ -29,7 +29,7 @@
 //! assert!(out.violations.is_empty());
 //! ```
 
-use crate::report::{Report, TagRow};
+use crate::model::{Report, TagRow};
 use crate::sanitize::{line, name};
 use crate::units::{format_bytes, parse_size};
 use std::collections::HashMap;
@@ -241,20 +241,36 @@ fn known_tags(r: &Report) -> String {
 /// Parses `NAME=SIZE`, e.g. `gemm-workspace=16MiB`.
 ///
 /// ```
+/// use arenaprof_report::check::{parse_tag_limit, TagLimitError};
 /// assert_eq!(
-///     arenaprof_report::check::parse_tag_limit("gemm-workspace=16MiB"),
+///     parse_tag_limit("gemm-workspace=16MiB"),
 ///     Ok(("gemm-workspace".to_string(), 16 << 20))
 /// );
+/// assert!(matches!(parse_tag_limit("=1"), Err(TagLimitError::EmptyName(_))));
 /// ```
-pub fn parse_tag_limit(s: &str) -> Result<(String, u64), String> {
-    let (name, size) = s.rsplit_once('=').ok_or_else(|| {
-        format!("invalid tag limit {s:?}: expected NAME=SIZE, e.g. gemm-workspace=16MiB")
-    })?;
+pub fn parse_tag_limit(s: &str) -> Result<(String, u64), TagLimitError> {
+    let (name, size) = s
+        .rsplit_once('=')
+        .ok_or_else(|| TagLimitError::NoSize(s.to_owned()))?;
     if name.is_empty() {
-        return Err(format!("invalid tag limit {s:?}: empty tag name"));
+        return Err(TagLimitError::EmptyName(s.to_owned()));
     }
-    let n = parse_size(size).map_err(|e| e.to_string())?;
+    let n = parse_size(size)?;
     Ok((name.to_owned(), n))
+}
+
+/// Why [`parse_tag_limit`] refused its argument.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TagLimitError {
+    /// No `=SIZE` part (the argument given).
+    #[error("invalid tag limit {0:?}: expected NAME=SIZE, e.g. gemm-workspace=16MiB")]
+    NoSize(String),
+    /// An empty tag name (the argument given).
+    #[error("invalid tag limit {0:?}: empty tag name")]
+    EmptyName(String),
+    /// The size does not parse.
+    #[error(transparent)]
+    Size(#[from] crate::units::SizeError),
 }
 
 /// Checks `r` against `limits`.
@@ -344,7 +360,7 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
             String::new(),
         );
     }
-    crate::native::check_limits(r, limits.max_outside, limits.max_virtual, &mut out);
+    check_outside_limits(r, limits.max_outside, limits.max_virtual, &mut out);
     let mut by_name: HashMap<&str, Vec<&TagRow>> = HashMap::new();
     for t in &r.tags {
         by_name.entry(t.name.as_str()).or_default().push(t);
@@ -404,4 +420,76 @@ pub fn check(r: &Report, limits: &Limits) -> Outcome {
         }
     }
     out
+}
+
+/// `--max-outside` and `--max-virtual`: the largest resident bytes outside
+/// the allocator and the largest VmSize. A report without mapping
+/// measurements fails either limit with a message saying so (a gate that
+/// cannot be evaluated must not pass).
+fn check_outside_limits(
+    r: &Report,
+    max_outside: Option<u64>,
+    max_virtual: Option<u64>,
+    out: &mut Outcome,
+) {
+    let m = &r.memory;
+    for (max, field, flag, value, why) in [
+        (
+            max_outside,
+            "memory.outside_allocator_resident_bytes",
+            "--max-outside ",
+            m.outside_allocator_resident_bytes,
+            m.outside_allocator
+                .first()
+                .map(|o| {
+                    format!(
+                        ": largest is {} ({}, {} resident, {} virtual)",
+                        o.object,
+                        o.label,
+                        format_bytes(o.resident_bytes),
+                        format_bytes(o.virtual_bytes)
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+        (
+            max_virtual,
+            "memory.virtual_bytes",
+            "--max-virtual ",
+            m.virtual_bytes,
+            m.outside_allocator
+                .iter()
+                .max_by_key(|o| o.virtual_bytes)
+                .map(|o| {
+                    format!(
+                        ": largest is {} ({}, {} virtual in {} mappings)",
+                        o.object,
+                        o.label,
+                        format_bytes(o.virtual_bytes),
+                        o.mappings
+                    )
+                })
+                .unwrap_or_default(),
+        ),
+    ] {
+        let Some(max) = max else { continue };
+        if !m.measured {
+            out.record(
+                field,
+                flag,
+                None,
+                max,
+                format!(
+                    "{field} was not measured, so {flag}{} cannot be checked ({})",
+                    format_bytes(max),
+                    m.notes.first().map_or(
+                        "the snapshot has no mapping measurements: format version 1, or ARENAPROF_NATIVE=off",
+                        |n| n.as_str()
+                    )
+                ),
+            );
+        } else {
+            out.check(field, flag, value, max, why);
+        }
+    }
 }

@@ -15,14 +15,9 @@
 //! assert_eq!(d.totals[0].delta, 4096);
 //! ```
 
-use crate::budget::{Budget, BudgetError};
-use crate::render::sink::Sink;
-use crate::report::{Report, TagRow};
-use crate::sanitize::name;
-use crate::units::{format_bytes, format_delta};
+use crate::model::{Report, TagRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// Value of `schema` in a JSON diff.
 pub const DIFF_SCHEMA: &str = "arenaprof-diff";
@@ -265,67 +260,13 @@ pub fn diff(before: &Report, after: &Report) -> Diff {
     ));
     Diff {
         schema: DIFF_SCHEMA.to_owned(),
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: crate::model::SCHEMA_VERSION,
         totals,
         tags: sorted(tags),
         sites: sorted(sites),
         arenas: sorted(arenas),
         memory,
     }
-}
-
-/// Renders the diff as pretty JSON (schema `arenaprof-diff`, see `docs/JSON.md`).
-pub fn render_json(d: &Diff) -> String {
-    render_json_within(d, &mut Budget::unlimited()).unwrap_or_default()
-}
-
-/// [`render_json`], every byte charged to `budget`.
-pub fn render_json_within(d: &Diff, budget: &mut Budget) -> Result<String, BudgetError> {
-    crate::render::json::to_json(d, budget, "the JSON diff")
-}
-
-/// Renders the diff for a terminal.
-pub fn render_text(d: &Diff) -> String {
-    render_text_within(d, &mut Budget::unlimited()).unwrap_or_default()
-}
-
-/// [`render_text`], every byte charged to `budget`; names are escaped and
-/// cut as in the text report ([`crate::sanitize`]).
-pub fn render_text_within(d: &Diff, budget: &mut Budget) -> Result<String, BudgetError> {
-    let mut out = Sink::text(budget, "the text diff");
-    let section = |out: &mut Sink<'_>, title: &str, rows: &[DeltaRow]| {
-        let _ = writeln!(out, "{title}");
-        if rows.is_empty() {
-            let _ = writeln!(out, "  (no change)");
-        }
-        let mut t =
-            super::render::table::Table::new(&["change", "before", "after", "metric", "what"])
-                .align_left(3)
-                .align_left(4);
-        for r in rows {
-            t.row(vec![
-                format_delta(r.delta),
-                format_bytes(r.before),
-                format_bytes(r.after),
-                name(&r.metric).into_owned(),
-                name(&r.key).into_owned(),
-            ]);
-        }
-        if !rows.is_empty() {
-            out.push_str(&t.render("  "));
-        }
-        out.push('\n');
-    };
-    section(&mut out, "TOTALS", &d.totals);
-    section(&mut out, "TAGS (largest growth first)", &d.tags);
-    section(&mut out, "SITES (top sites of each report)", &d.sites);
-    section(&mut out, "ARENAS (by origin: op at site)", &d.arenas);
-    section(
-        &mut out,
-        "MEMORY LADDER (profiler_* rungs and overhead are the profiler's)",
-        &d.memory,
-    );
-    out.finish()
 }
 
 #[cfg(test)]

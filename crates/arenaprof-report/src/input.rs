@@ -15,7 +15,7 @@
 
 use crate::analysis::{analyze_within, Options};
 use crate::budget::{Budget, BudgetError};
-use crate::report::{Report, SCHEMA, SCHEMA_VERSION};
+use crate::model::{Report, SCHEMA, SCHEMA_VERSION};
 use arenaprof_snapshot::read_input;
 pub use arenaprof_snapshot::Snapshot;
 use arenaprof_snapshot::{FormatError, MAGIC, MAX_INPUT_BYTES};

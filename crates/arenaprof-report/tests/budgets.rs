@@ -4,15 +4,24 @@
 //! text and SVG output hold no control character however the names look.
 //! (The CLI runs the generated hostile inputs in `tools/arenaprof/tests/cli_hostile.rs`.)
 
-use arenaprof_report::budget::{Budget, MAX_CHART_TAGS, MAX_STACK_DEPTH};
+use arenaprof_report::budget::{Budget, MAX_STACK_DEPTH};
+use arenaprof_report::passes::stacks;
 use arenaprof_report::passes::timeline;
-use arenaprof_report::render::{chart, flame, html, json, pprof, text};
+use arenaprof_report::render::{self, flame, html, json, pprof, text};
 use arenaprof_report::sanitize::{is_unsafe, MAX_NAME_CHARS};
 use arenaprof_report::{analyze, analyze_within, diff, fixtures, Options};
-use arenaprof_report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
+use arenaprof_report::{Kind, TimelinePointRow};
 use arenaprof_snapshot::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
+
+/// Render options charging `b`.
+fn within(b: &mut Budget) -> render::Options<'_> {
+    render::Options {
+        budget: Some(b),
+        ..Default::default()
+    }
+}
 
 fn budget_of(s: &Snapshot) -> Budget {
     Budget::for_input(s.encoded_len() as u64)
@@ -93,23 +102,23 @@ fn flame_and_pprof_charge_their_stacks() {
             ..Default::default()
         })
         .collect();
-    let mut out = Vec::new();
     let mut b = Budget::with_limit(10 << 20);
-    match flame::render_within(&s, None, flame::Kind::Live, &mut out, &mut b) {
-        Err(flame::FlameError::Budget(e)) => assert!(e.what.contains("folded stacks")),
-        other => panic!("{other:?}"),
-    }
-    assert!(out.is_empty(), "nothing drawn before the charge");
-    let e = pprof::profile_within(&s, &mut Budget::with_limit(1 << 20)).unwrap_err();
+    let e = stacks::fold(&s, None, Kind::Live, &mut b).unwrap_err();
+    assert!(e.what.contains("folded stacks"), "{e}");
+    let trimmed = stacks::trim(&s, &mut Budget::unlimited()).unwrap();
+    let mut b = Budget::with_limit(1 << 20);
+    let e = pprof::render(&s, &trimmed, within(&mut b)).unwrap_err();
     assert!(e.what.contains("pprof"), "{e}");
     // Within the budget: the deep stack keeps its innermost frames.
-    let p = pprof::profile_within(&s, &mut Budget::unlimited()).unwrap();
+    let p = pprof::render(&s, &trimmed, Default::default()).unwrap();
     assert!(p
         .sample
         .iter()
         .all(|x| x.location_id.len() == MAX_STACK_DEPTH));
     s.heap.samples.truncate(1);
-    let folded = flame::folded(&s, flame::Kind::Live);
+    let folded = stacks::fold(&s, None, Kind::Live, &mut Budget::unlimited())
+        .unwrap()
+        .lines;
     assert_eq!(folded.len(), 1);
     let frames: Vec<&str> = folded[0].split(';').collect();
     assert_eq!(frames.len(), 2 + MAX_STACK_DEPTH);
@@ -125,59 +134,21 @@ fn real_snapshots_are_unchanged_and_use_little_of_their_budget() {
     let mut b = budget_of(&snap);
     let r = analyze_within(&snap, &Options::default(), &mut b).unwrap();
     assert_eq!(r, analyze(&snap, &Options::default()));
-    assert_eq!(text::render_within(&r, &mut b).unwrap(), text::render(&r));
-    assert_eq!(html::render_within(&r, &mut b).unwrap(), html::render(&r));
-    assert_eq!(json::render_within(&r, &mut b).unwrap(), json::render(&r));
+    for render in [text::render, html::render, json::render] {
+        assert_eq!(
+            render(&r, within(&mut b)).unwrap(),
+            render(&r, Default::default()).unwrap()
+        );
+    }
+    let leaks = stacks::fold(&snap, Some(&r.arenas), Kind::Leaks, &mut b).unwrap();
     let mut svg = Vec::new();
-    flame::render_within(&snap, Some(&r.arenas), flame::Kind::Leaks, &mut svg, &mut b).unwrap();
+    flame::render(&leaks, within(&mut b), &mut svg).unwrap();
+    let trimmed = stacks::trim(&snap, &mut b).unwrap();
     assert_eq!(
-        pprof::profile_within(&snap, &mut b).unwrap(),
-        pprof::profile(&snap)
+        pprof::render(&snap, &trimmed, within(&mut b)).unwrap(),
+        pprof::render(&snap, &trimmed, Default::default()).unwrap()
     );
     assert!(b.used() < b.limit() / 20, "{} of {}", b.used(), b.limit());
-}
-
-fn point(t: u64, v: Vec<u64>) -> TimelinePointRow {
-    TimelinePointRow {
-        t_ns: t,
-        live_bytes: v,
-        reason: "churn".into(),
-    }
-}
-
-#[test]
-fn the_timeline_chart_is_bounded_whatever_the_report_holds() {
-    let ntags = 500;
-    let tl = TimelineInfo {
-        tags: (0..ntags).map(|i| format!("t{i}")).collect(),
-        points: (0..100_000u64)
-            .map(|i| point(i * 7 % 100_003, vec![i % 13; 3]))
-            .collect(),
-        marks: (0..10_000)
-            .map(|i| MarkRow {
-                t_ns: i,
-                label: "m".into(),
-            })
-            .collect(),
-        jumps: (0..10_000)
-            .map(|_| Jump {
-                tag: "t1".into(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    let svg = chart::timeline_svg(&tl);
-    assert_eq!(svg.matches("class=\"series\"").count(), MAX_CHART_TAGS);
-    assert!(svg.contains(&format!("and {} more tags", ntags - MAX_CHART_TAGS)));
-    assert!(svg.matches("class=\"mark\"").count() <= 100);
-    assert!(svg.matches("class=\"jump\"").count() <= chart::MAX_JUMPS_DRAWN);
-    for path in svg.split(" d=\"").skip(1) {
-        let d = &path[..path.find('"').unwrap()];
-        let steps = d.matches(['H', 'V']).count();
-        assert!(steps <= chart::MAX_PATH_STEPS, "{steps} steps");
-    }
-    assert!(svg.len() < 4 << 20, "{} bytes", svg.len());
 }
 
 /// The jumps as the analysis listed them before it kept only the top ones:
@@ -277,26 +248,27 @@ fn names_are_escaped_and_cut_in_text_and_svg() {
         m.label = long(&m.label);
     }
     let r = analyze(&s, &Options::default());
-    let t = text::render(&r);
+    let t = text::render(&r, Default::default()).unwrap();
     assert_eq!(t.chars().find(|&c| c != '\n' && is_unsafe(c)), None);
     assert!(t.contains("\\x1b]0;title\\x07\\x1b[2J\\u{9b}\\u{202e}\\x0d\\x0a\\x09\\x00\\u{fffe}"));
     // No line holds a whole 64 KiB name: names are cut at MAX_NAME_CHARS.
     let longest = t.lines().map(|l| l.chars().count()).max().unwrap();
     assert!(longest < 12 * MAX_NAME_CHARS, "{longest}");
-    let d = diff::render_text(&diff::diff(&r, &r));
+    let d = render::diff::text(&diff::diff(&r, &r), Default::default()).unwrap();
     assert_eq!(d.chars().find(|&c| c != '\n' && is_unsafe(c)), None);
     // JSON keeps every name whole.
-    let j = json::render(&r);
+    let j = json::render(&r, Default::default()).unwrap();
     assert!(j.contains(&"z".repeat(1 << 16)));
     // SVG: no character outside XML's Char production.
     let xml_ok = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
-    for kind in [flame::Kind::Live, flame::Kind::Leaks] {
+    for kind in [Kind::Live, Kind::Leaks] {
+        let folded = stacks::fold(&s, Some(&r.arenas), kind, &mut Budget::unlimited()).unwrap();
         let mut svg = Vec::new();
-        flame::render_with(&s, Some(&r.arenas), kind, &mut svg).unwrap();
+        flame::render(&folded, Default::default(), &mut svg).unwrap();
         let svg = String::from_utf8(svg).unwrap();
         assert_eq!(svg.chars().find(|&c| !xml_ok(c)), None);
         assert!(!svg.contains(&"z".repeat(MAX_NAME_CHARS)), "names are cut");
     }
-    let page = html::render(&r);
+    let page = html::render(&r, Default::default()).unwrap();
     assert_eq!(page.chars().find(|&c| !xml_ok(c)), None);
 }

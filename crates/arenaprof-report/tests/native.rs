@@ -95,7 +95,8 @@ fn outside_allocator_rows_by_object_and_blas_rows() {
 #[test]
 fn json_has_the_documented_fields() {
     let r = analyze(&fixtures::pinned_views(), &Options::default());
-    let v: serde_json::Value = serde_json::from_str(&json::render(&r)).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&json::render(&r, Default::default()).unwrap()).unwrap();
     let rows = v["memory"]["outside_allocator"].as_array().unwrap();
     for row in rows {
         assert!(row["object"].is_string());
@@ -124,7 +125,7 @@ fn json_has_the_documented_fields() {
 #[test]
 fn text_and_html_show_outside_memory_and_blas() {
     let r = analyze(&fixtures::pinned_views(), &Options::default());
-    let t = text::render(&r);
+    let t = text::render(&r, Default::default()).unwrap();
     println!("{t}");
     assert!(t.contains("MEMORY OUTSIDE THE ALLOCATOR ("), "{t}");
     assert!(t.contains("libopenblas.so.0"));
@@ -136,7 +137,7 @@ fn text_and_html_show_outside_memory_and_blas() {
     );
     assert!(t.contains("[VmSize]") && t.contains("[RSS]"));
     assert!(t.contains("note: skipped /usr/lib/x86_64-linux-gnu/libblas.so.3"));
-    let h = html::render(&r);
+    let h = html::render(&r, Default::default()).unwrap();
     assert!(h.contains(r#"<table id="outside-allocator">"#));
     assert!(h.contains(r#"id="process-chart""#));
     assert!(h.contains("<h2>BLAS runtimes</h2>"));
@@ -180,7 +181,7 @@ fn version_1_snapshots_read_and_say_they_were_not_measured() {
     assert_eq!(r.meta.format_version, 1);
     assert_eq!(r.memory.gap_source, "allocator");
     assert!(r.memory.outside_allocator.is_empty() && r.blas.is_empty());
-    let t = text::render(&r);
+    let t = text::render(&r, Default::default()).unwrap();
     assert!(
         t.contains("MEMORY OUTSIDE THE ALLOCATOR: not measured (snapshot format version 1"),
         "{t}"
@@ -264,9 +265,9 @@ fn crafted_native_sections_never_panic_and_stay_bounded() {
         .warnings
         .iter()
         .any(|w| w.contains("measured ladder sums to")));
-    let t = text::render(&r);
-    let h = html::render(&r);
-    let j = json::render(&r);
+    let t = text::render(&r, Default::default()).unwrap();
+    let h = html::render(&r, Default::default()).unwrap();
+    let j = json::render(&r, Default::default()).unwrap();
     assert!(j.len() < 64 << 20, "{} bytes of JSON", j.len());
     assert!(r.blas.iter().all(|b| b.changes.len() <= 64));
     assert!(t.lines().count() < 1_000, "{} lines", t.lines().count());

@@ -4,14 +4,28 @@
 
 use arenaprof_report::check::{check, Limits};
 use arenaprof_report::fixtures::{self, CAPACITY, GEMM_BYTES, VIEW_BYTES};
-use arenaprof_report::render::flame::{self, Kind};
-use arenaprof_report::render::{html, json, pprof, text};
-use arenaprof_report::{analyze, diff, Options, Report};
+use arenaprof_report::passes::stacks;
+use arenaprof_report::render::{flame, html, json, pprof, text};
+use arenaprof_report::{analyze, diff, Budget, Folded, Kind, Options, Report};
 
 fn svg(kind: Kind) -> String {
     let mut out = Vec::new();
-    flame::render(&fixtures::pinned_views(), kind, &mut out).unwrap();
+    let folded = fold(&fixtures::pinned_views(), None, kind);
+    flame::render(&folded, Default::default(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
+}
+
+fn profile(s: &arenaprof_snapshot::Snapshot) -> pprof::Profile {
+    let trimmed = stacks::trim(s, &mut Budget::unlimited()).unwrap();
+    pprof::render(s, &trimmed, Default::default()).unwrap()
+}
+
+fn fold(
+    s: &arenaprof_snapshot::Snapshot,
+    arenas: Option<&[arenaprof_report::ArenaRow]>,
+    kind: Kind,
+) -> Folded {
+    stacks::fold(s, arenas, kind, &mut Budget::unlimited()).unwrap()
 }
 
 #[test]
@@ -45,7 +59,7 @@ fn flame_graphs_contain_the_expected_frames() {
         assert!(leaks.contains(f), "leaks flame graph lacks {f}");
     }
     // Folded lines: root first, bytes last.
-    let folded = flame::folded(&fixtures::pinned_views(), Kind::Live);
+    let folded = fold(&fixtures::pinned_views(), None, Kind::Live).lines;
     assert!(folded.contains(&format!(
         "[tag array-base];demo_app::main;demo_app::load_signal {CAPACITY}"
     )));
@@ -57,7 +71,7 @@ fn flame_graphs_contain_the_expected_frames() {
 #[test]
 fn pprof_totals_equal_the_snapshot_estimates() {
     let snap = fixtures::pinned_views();
-    let p = pprof::decode_gzip(&pprof::to_gzip(&pprof::profile(&snap)).unwrap()).unwrap();
+    let p = pprof::decode_gzip(&pprof::to_gzip(&profile(&snap)).unwrap()).unwrap();
     let sum = |k: usize| p.sample.iter().map(|s| s.value[k]).sum::<i64>() as f64;
     let est = |live: bool, bytes: bool| -> f64 {
         snap.heap
@@ -108,11 +122,11 @@ fn pprof_totals_equal_the_snapshot_estimates() {
 #[test]
 fn json_round_trips_and_text_and_html_agree() {
     let r = analyze(&fixtures::pinned_views(), &Options::default());
-    let j = json::render(&r);
+    let j = json::render(&r, Default::default()).unwrap();
     let back: Report = serde_json::from_str(&j).unwrap();
     assert_eq!(back, r);
-    let t = text::render(&r);
-    let h = html::render(&r);
+    let t = text::render(&r, Default::default()).unwrap();
+    let h = html::render(&r, Default::default()).unwrap();
     for s in [
         "762.9 MiB",
         "src/main.rs:14:15",
@@ -252,7 +266,7 @@ fn check_json_marks_an_unmeasured_figure_null_and_failed() {
 #[test]
 fn pprof_carries_the_snapshots_mappings_and_a_bytes_label() {
     let snap = fixtures::pinned_views();
-    let p = pprof::profile(&snap);
+    let p = profile(&snap);
     let st = |i: i64| p.string_table[i as usize].as_str();
     let m = &snap.code.mappings[0];
     assert_eq!(p.mapping.len(), snap.code.mappings.len());
@@ -278,7 +292,7 @@ fn pprof_carries_the_snapshots_mappings_and_a_bytes_label() {
     // Without a code section (a version-2 file): one mapping, the program.
     let mut old = snap.clone();
     old.code = Default::default();
-    let p = pprof::profile(&old);
+    let p = profile(&old);
     assert_eq!(p.mapping.len(), 1);
     assert_eq!(p.string_table[p.mapping[0].filename as usize], "demo_app");
     assert_eq!(p.mapping[0].build_id, 0);

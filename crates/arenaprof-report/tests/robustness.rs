@@ -3,8 +3,22 @@
 //! every renderer, `check` and `diff` without a panic. 300 random snapshots.
 
 use arenaprof_report::check::{check, Limits};
-use arenaprof_report::render::{flame, html, json, pprof, text};
-use arenaprof_report::{analyze, diff, Options, Report};
+use arenaprof_report::passes::stacks;
+use arenaprof_report::render::{self, flame, html, json, pprof, text};
+use arenaprof_report::{analyze, diff, Budget, Folded, Kind, Options, Report};
+fn profile(s: &arenaprof_snapshot::Snapshot) -> pprof::Profile {
+    let trimmed = stacks::trim(s, &mut Budget::unlimited()).unwrap();
+    pprof::render(s, &trimmed, Default::default()).unwrap()
+}
+
+fn fold(
+    s: &arenaprof_snapshot::Snapshot,
+    arenas: Option<&[arenaprof_report::ArenaRow]>,
+    kind: Kind,
+) -> Folded {
+    stacks::fold(s, arenas, kind, &mut Budget::unlimited()).unwrap()
+}
+
 use arenaprof_snapshot::*;
 use proptest::prelude::*;
 
@@ -187,23 +201,20 @@ fn exercise(s: &Snapshot) -> Report {
             all_threads: false,
         },
     );
-    assert!(!text::render(&r).is_empty());
-    let j = json::render(&r);
+    assert!(!text::render(&r, Default::default()).unwrap().is_empty());
+    let j = json::render(&r, Default::default()).unwrap();
     let back: Report = serde_json::from_str(&j).expect("the JSON report parses back");
     // Floats may differ in the last digit through JSON; everything else is exact.
     assert!(back.arenas == r.arenas && back.tags == r.tags && back.timeline == r.timeline);
-    assert!(html::render(&r).ends_with("</html>\n"));
-    let p = pprof::profile(s);
+    assert!(html::render(&r, Default::default())
+        .unwrap()
+        .ends_with("</html>\n"));
+    let p = profile(s);
     let gz = pprof::to_gzip(&p).unwrap();
     assert_eq!(pprof::decode_gzip(&gz).unwrap(), p);
-    for k in [
-        flame::Kind::Live,
-        flame::Kind::Peak,
-        flame::Kind::Alloc,
-        flame::Kind::Leaks,
-    ] {
+    for k in [Kind::Live, Kind::Peak, Kind::Alloc, Kind::Leaks] {
         let mut out = Vec::new();
-        match flame::render_with(s, Some(&r.arenas), k, &mut out) {
+        match flame::render(&fold(s, Some(&r.arenas), k), Default::default(), &mut out) {
             Ok(()) => assert!(String::from_utf8_lossy(&out).contains("<svg")),
             Err(flame::FlameError::Empty(_)) => {}
             Err(e) => panic!("{e}"),
@@ -230,6 +241,6 @@ proptest! {
         let b = exercise(&random_snapshot(other));
         let d = diff::diff(&a, &b);
         assert_eq!(d.totals.len(), 6);
-        assert!(!diff::render_text(&d).is_empty());
+        assert!(!render::diff::text(&d, Default::default()).unwrap().is_empty());
     }
 }

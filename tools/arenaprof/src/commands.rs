@@ -14,7 +14,9 @@ use crate::cli::{
 };
 use arenaprof_report::check::{check as check_report, validate, Limits};
 use arenaprof_report::input::{is_stdin, Snapshot};
-use arenaprof_report::render::{flame, folded, html, json, pprof, text, trace};
+use arenaprof_report::passes::stacks;
+use arenaprof_report::render::{self, flame, folded, html, json, pprof, text, trace};
+use arenaprof_report::Kind;
 use arenaprof_report::{analyze_within, diff as diff_reports, input, sanitize, Budget, Options};
 use arenaprof_snapshot::{write_atomic, FormatError};
 use std::io::Write;
@@ -130,18 +132,45 @@ fn report(a: &ReportArgs) -> Result<ExitCode, String> {
     let (r, snap, mut budget) =
         input::report_and_snapshot_budgeted(&a.snapshot, &opts).map_err(|e| at(&e))?;
     let out = match a.format {
-        Format::Text => text::render_width_within(&r, text_width(a), &mut budget),
-        Format::Json => json::render_within(&r, &mut budget),
-        Format::Html => html::render_page_within(&r, snap.as_ref(), &mut budget),
+        Format::Text => text::render(
+            &r,
+            render::Options {
+                width: text_width(a),
+                budget: Some(&mut budget),
+                stacks: None,
+            },
+        ),
+        Format::Json => json::render(&r, opts_within(&mut budget)),
+        Format::Html => {
+            let folded = snap
+                .as_ref()
+                .map(|s| stacks::page(s, &r.arenas, &mut budget));
+            html::render(
+                &r,
+                render::Options {
+                    width: None,
+                    budget: Some(&mut budget),
+                    stacks: folded.as_ref(),
+                },
+            )
+        }
     }
     .map_err(|e| at(&e))?;
     emit(a.output.as_deref(), out.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Render options charging `budget`.
+fn opts_within(budget: &mut Budget) -> render::Options<'_> {
+    render::Options {
+        budget: Some(budget),
+        ..Default::default()
+    }
+}
+
 /// The text report's width: `--width` (0: no limit), else `$COLUMNS`,
 /// else the terminal's when the report goes to one, else 100.
-fn text_width(a: &ReportArgs) -> usize {
+fn text_width(a: &ReportArgs) -> Option<usize> {
     let to_stdout = a.output.as_deref().is_none_or(is_stdout);
     let w = a
         .width
@@ -152,19 +181,15 @@ fn text_width(a: &ReportArgs) -> usize {
         })
         .or_else(|| to_stdout.then(crate::term::width).flatten())
         .unwrap_or(100);
-    if w == 0 {
-        usize::MAX
-    } else {
-        w
-    }
+    (w != 0).then_some(w)
 }
 
-fn flame_kind(k: FlameKind) -> flame::Kind {
+fn flame_kind(k: FlameKind) -> Kind {
     match k {
-        FlameKind::Live => flame::Kind::Live,
-        FlameKind::Peak => flame::Kind::Peak,
-        FlameKind::Alloc => flame::Kind::Alloc,
-        FlameKind::Leaks => flame::Kind::Leaks,
+        FlameKind::Live => Kind::Live,
+        FlameKind::Peak => Kind::Peak,
+        FlameKind::Alloc => Kind::Alloc,
+        FlameKind::Leaks => Kind::Leaks,
     }
 }
 
@@ -173,16 +198,16 @@ fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
     let (snap, mut budget) = load_snapshot(&a.snapshot)?;
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", a.snapshot.display());
     let kind = if a.leaks {
-        flame::Kind::Leaks
+        Kind::Leaks
     } else if a.peak {
-        flame::Kind::Peak
+        Kind::Peak
     } else if a.alloc {
-        flame::Kind::Alloc
+        Kind::Alloc
     } else {
-        flame::Kind::Live
+        Kind::Live
     };
     let arenas = match kind {
-        flame::Kind::Leaks => Some(
+        Kind::Leaks => Some(
             analyze_within(&snap, &Options::default(), &mut budget)
                 .map_err(|e| at(&e))?
                 .arenas,
@@ -193,14 +218,12 @@ fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
         flame::FlameError::Empty(_) => e.to_string(),
         e => at(&e),
     };
+    let stacks = stacks::fold(&snap, arenas.as_deref(), kind, &mut budget).map_err(|e| at(&e))?;
     let bytes = if a.folded {
-        folded::text_within(&snap, arenas.as_deref(), kind, &mut budget)
-            .map_err(flame_err)?
-            .into_bytes()
+        folded::render(&stacks).map_err(flame_err)?.into_bytes()
     } else {
         let mut svg = Vec::new();
-        flame::render_within(&snap, arenas.as_deref(), kind, &mut svg, &mut budget)
-            .map_err(flame_err)?;
+        flame::render(&stacks, opts_within(&mut budget), &mut svg).map_err(flame_err)?;
         svg
     };
     emit(Some(&a.output), &bytes)?;
@@ -210,8 +233,9 @@ fn flame_cmd(a: &FlameArgs) -> Result<ExitCode, String> {
 fn pprof_cmd(a: &PprofArgs) -> Result<ExitCode, String> {
     refuse_overwriting_input(&a.snapshot, Some(&a.output))?;
     let (snap, mut budget) = load_snapshot(&a.snapshot)?;
-    let profile = pprof::profile_within(&snap, &mut budget)
-        .map_err(|e| format!("{}: {e}", a.snapshot.display()))?;
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", a.snapshot.display());
+    let trimmed = stacks::trim(&snap, &mut budget).map_err(|e| at(&e))?;
+    let profile = pprof::render(&snap, &trimmed, opts_within(&mut budget)).map_err(|e| at(&e))?;
     let bytes = pprof::to_gzip(&profile).map_err(|e| format!("cannot encode: {e}"))?;
     emit(Some(&a.output), &bytes)?;
     Ok(ExitCode::SUCCESS)
@@ -221,8 +245,8 @@ fn timeline(a: &TimelineArgs) -> Result<ExitCode, String> {
     refuse_overwriting_input(&a.snapshot, a.output.as_deref())?;
     let (snap, mut budget) = load_snapshot(&a.snapshot)?;
     let out = match a.format {
-        TimelineFormat::Perfetto => trace::chrome_json_within(&snap, &mut budget),
-        TimelineFormat::Csv => trace::csv_within(&snap, &mut budget),
+        TimelineFormat::Perfetto => trace::chrome_json(&snap, opts_within(&mut budget)),
+        TimelineFormat::Csv => trace::csv(&snap, opts_within(&mut budget)),
     }
     .map_err(|e| format!("{}: {e}", a.snapshot.display()))?;
     emit(a.output.as_deref(), out.as_bytes())?;
@@ -280,13 +304,15 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
         let (s1, s2) = (snap(&bb, &a.before)?, snap(&ab, &a.after)?);
         let kind = flame_kind(a.kind);
         let err = |e: flame::FlameError| format!("diff: {e}");
+        let f1 = stacks::fold(&s1, None, kind, &mut budget).map_err(|e| err(e.into()))?;
+        let f2 = stacks::fold(&s2, None, kind, &mut budget).map_err(|e| err(e.into()))?;
         if let Some(p) = &a.folded {
-            let text = folded::differential_within(&s1, &s2, kind, &mut budget).map_err(err)?;
+            let text = folded::differential(&f1, &f2, opts_within(&mut budget)).map_err(err)?;
             emit(Some(p), text.as_bytes())?;
         }
         if let Some(p) = &a.flame {
             let mut svg = Vec::new();
-            folded::differential_svg_within(&s1, &s2, kind, &mut svg, &mut budget).map_err(err)?;
+            folded::differential_svg(&f1, &f2, opts_within(&mut budget), &mut svg).map_err(err)?;
             emit(Some(p), &svg)?;
         }
     }
@@ -295,8 +321,8 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
     }
     let d = diff_reports::diff(&before, &after);
     let out = match a.format {
-        DiffFormat::Text => diff_reports::render_text_within(&d, &mut budget),
-        DiffFormat::Json => diff_reports::render_json_within(&d, &mut budget),
+        DiffFormat::Text => render::diff::text(&d, opts_within(&mut budget)),
+        DiffFormat::Json => render::diff::json(&d, opts_within(&mut budget)),
     }
     .map_err(|e| format!("diff: {e}"))?;
     emit(a.output.as_deref(), out.as_bytes())?;

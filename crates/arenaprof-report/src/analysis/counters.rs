@@ -6,7 +6,7 @@
 //! ```
 
 use crate::budget::{Budget, BudgetError};
-use crate::report::{
+use crate::model::{
     CounterRow, CowRow, KeyValue, MetaInfo, Percentile, SectionRow, TagRow, ThreadRow, ThreadTagRow,
 };
 use arenaprof_snapshot::{

@@ -27,7 +27,7 @@
 //! assert_eq!(m.gap.iter().map(|g| g.bytes).sum::<i64>(), 10_000);
 //! ```
 
-use crate::report::{GapRow, JemallocRow, MemoryAccount, OverheadInfo};
+use crate::model::{GapRow, JemallocRow, MemoryAccount, OverheadInfo};
 use arenaprof_snapshot::{JemallocStats, Snapshot};
 
 /// The profiler's own jemalloc arena, from the snapshot's `profiler_arena`

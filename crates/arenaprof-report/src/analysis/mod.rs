@@ -16,14 +16,15 @@
 pub mod counters;
 pub mod estimate;
 pub mod memory;
-pub mod native;
+pub mod outside;
 pub mod retention;
 pub mod sites;
+pub mod stacks;
 pub mod timeline;
 pub mod trim;
 
 use crate::budget::{Budget, BudgetError};
-use crate::report::{Report, RetentionWorst, WastedRow, SCHEMA, SCHEMA_VERSION};
+use crate::model::{Report, RetentionWorst, WastedRow, SCHEMA, SCHEMA_VERSION};
 use arenaprof_snapshot::Snapshot;
 
 /// Knobs for [`analyze`].
@@ -174,6 +175,6 @@ pub fn analyze_within(
         warnings,
         ..Default::default()
     };
-    native::apply(snap, &mut report);
+    outside::apply(snap, &mut report);
     Ok(report)
 }

@@ -38,7 +38,7 @@
 //! ```
 
 use crate::budget::{Budget, BudgetError, MAX_DIMS};
-use crate::report::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
+use crate::model::{ArenaRow, ChainStep, Fix, Retainer, RetentionSummary};
 use crate::units::format_bytes;
 use arenaprof_snapshot::footprint::{reachable_bytes, Runs};
 use arenaprof_snapshot::{ArenaRecord, Layout, Registry, Site, ViewRecord};

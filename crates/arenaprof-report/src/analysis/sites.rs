@@ -26,7 +26,7 @@ use super::counters::{tag_name, TagNames};
 use super::estimate::Estimate;
 use super::trim::Trimmer;
 use crate::budget::{Budget, BudgetError};
-use crate::report::{SiteRow, SiteTables};
+use crate::model::{SiteRow, SiteTables};
 use arenaprof_snapshot::{Frame, HeapProfile, StackBytes};
 use std::collections::HashMap;
 

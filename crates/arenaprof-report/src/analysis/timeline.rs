@@ -24,7 +24,7 @@
 
 use super::counters::{tag_name, TagNames};
 use crate::budget::{Budget, BudgetError};
-use crate::report::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
+use crate::model::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
 use crate::units::{format_bytes, format_count, format_ns};
 use arenaprof_snapshot::{PointReason, Timeline};
 

@@ -42,17 +42,6 @@ const ROOT_NAMES: [&str; 4] = ["_start", "main", "clone", "clone3"];
 /// Prefixes of the same (`__libc_start_main_impl`, `__clone3`, ...).
 const ROOT_PREFIXES: [&str; 3] = ["__libc_start", "__clone", "start_thread"];
 
-/// A regular expression (RE2, as pprof's `drop_frames` takes it) naming the
-/// allocation machinery that never calls back into user code: the global
-/// allocator's entry points, `RawVec` growth, the tracker's recording and
-/// jemalloc. pprof drops a frame it matches and every frame it called.
-pub const ALLOCATION_FRAMES: &str = concat!(
-    "(<.* as )?",
-    "(alloc::alloc::.*|alloc::raw_vec::.*|.*RawVecInner.*|.*finish_grow.*",
-    "|<?alloc::alloc::Global.*|__rust_(alloc|alloc_zeroed|realloc|dealloc).*|__rdl_.*|__rg_.*",
-    "|_rjem_.*|tikv_jemalloc.*|.*TrackingAlloc.*|arenaprof_alloc::(tracking|sampling|unwind|header|local)::.*)",
-);
-
 /// Whether `f` belongs to the standard library, the allocator or the profiler.
 pub fn is_plumbing(f: &Frame) -> bool {
     let name = f.function.trim_start_matches(['<', '&']);

@@ -1,6 +1,6 @@
 //! Table cells shared by the text and HTML renderers.
 
-use crate::report::{CounterRow, Percentile};
+use crate::model::{CounterRow, Percentile};
 use crate::units::{format_bytes, format_ns};
 
 /// Percentile `p` of a size distribution as bytes; `-` when absent.

@@ -13,17 +13,11 @@
 //! checks (it sets `data-rendered="true"` on each chart whose series have a
 //! non-empty bounding box), so a headless browser can tell a chart was
 //! really laid out.
-//!
-//! ```
-//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let svg = arenaprof_report::render::chart::timeline_svg(&r.timeline);
-//! assert!(svg.starts_with("<svg"));
-//! ```
 
 pub mod marks;
 
 use crate::budget::{MAX_CHART_TAGS, MAX_MARKS_SHOWN};
-use crate::report::{ArenaRow, MarkRow, TimelineInfo, TimelinePointRow};
+use crate::model::{ArenaRow, MarkRow, TimelineInfo, TimelinePointRow};
 use crate::sanitize;
 use crate::units::{format_bytes, format_ns};
 use std::collections::HashMap;
@@ -41,11 +35,6 @@ const R: f64 = 20.0;
 /// Escapes text for HTML and SVG: markup characters as entities, and the
 /// unsafe characters of [`crate::sanitize`] other than newline and tab as
 /// visible escapes (`\x1b`), so every character left is legal XML.
-///
-/// ```
-/// use arenaprof_report::render::chart::esc;
-/// assert_eq!(esc("<a href=\"x\">&'\x1b"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\\x1b");
-/// ```
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -331,7 +320,7 @@ pub fn timeline_svg(tl: &TimelineInfo) -> String {
     for (col, t) in tl.tags[..shown].iter().enumerate() {
         col_of.entry(t.as_str()).or_insert(col);
     }
-    let jumps: Vec<(&crate::report::Jump, usize)> = tl
+    let jumps: Vec<(&crate::model::Jump, usize)> = tl
         .jumps
         .iter()
         .take(MAX_JUMPS_DRAWN)
@@ -522,7 +511,8 @@ pub fn legend_html(tl: &TimelineInfo) -> String {
 /// Most steps (`H` and `V` commands) in one series' path: two per point up
 /// to two points per pixel column, else at most five per pixel column (to
 /// the column, then its first, highest, lowest and last value).
-pub const MAX_PATH_STEPS: usize = 5 * (PLOT_COLUMNS + 1);
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) const MAX_PATH_STEPS: usize = 5 * (PLOT_COLUMNS + 1);
 /// Pixel columns of the plot area.
 const PLOT_COLUMNS: usize = PW as usize;
 /// Jumps circled in the timeline chart.
@@ -668,4 +658,73 @@ pub fn arenas_svg(arenas: &[ArenaRow], max: usize) -> String {
         h - 6.0
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::MAX_CHART_TAGS;
+    use crate::model::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
+
+    fn point(t: u64, v: Vec<u64>) -> TimelinePointRow {
+        TimelinePointRow {
+            t_ns: t,
+            live_bytes: v,
+            reason: "churn".into(),
+        }
+    }
+
+    #[test]
+    fn the_timeline_chart_is_bounded_whatever_the_report_holds() {
+        let ntags = 500;
+        let tl = TimelineInfo {
+            tags: (0..ntags).map(|i| format!("t{i}")).collect(),
+            points: (0..100_000u64)
+                .map(|i| point(i * 7 % 100_003, vec![i % 13; 3]))
+                .collect(),
+            marks: (0..10_000)
+                .map(|i| MarkRow {
+                    t_ns: i,
+                    label: "m".into(),
+                })
+                .collect(),
+            jumps: (0..10_000)
+                .map(|_| Jump {
+                    tag: "t1".into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let svg = timeline_svg(&tl);
+        assert_eq!(svg.matches("class=\"series\"").count(), MAX_CHART_TAGS);
+        assert!(svg.contains(&format!("and {} more tags", ntags - MAX_CHART_TAGS)));
+        assert!(svg.matches("class=\"mark\"").count() <= 100);
+        assert!(svg.matches("class=\"jump\"").count() <= MAX_JUMPS_DRAWN);
+        for path in svg.split(" d=\"").skip(1) {
+            let d = &path[..path.find('"').unwrap()];
+            let steps = d.matches(['H', 'V']).count();
+            assert!(steps <= MAX_PATH_STEPS, "{steps} steps");
+        }
+        assert!(svg.len() < 4 << 20, "{} bytes", svg.len());
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_0() {
+        let r = crate::analyze(&Default::default(), &Default::default());
+        let svg = crate::render::chart::timeline_svg(&r.timeline);
+        assert!(svg.starts_with("<svg"));
+    }
+
+    #[test]
+    fn example_1() {
+        use crate::render::chart::esc;
+        assert_eq!(
+            esc("<a href=\"x\">&'\x1b"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;\\x1b"
+        );
+    }
 }

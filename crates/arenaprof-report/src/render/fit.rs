@@ -1,15 +1,5 @@
 //! Fitting text to a terminal's width: long cells cut in the middle (a
 //! path keeps its file name and line), long lines wrapped at spaces.
-//!
-//! ```
-//! use arenaprof_report::render::fit::{ellipsize_middle, wrap};
-//! let site = "my_app::decoder::Cache::load (/home/me/src/my_app/src/decoder/cache.rs:42)";
-//! assert_eq!(ellipsize_middle(site, 56), "my_app::decoder::Cache::load (…/src/decoder/cache.rs:42)");
-//! let cut = ellipsize_middle(site, 30);
-//! assert_eq!(cut.chars().count(), 30);
-//! assert!(cut.starts_with("my_app::") && cut.ends_with("cache.rs:42)"), "{cut}");
-//! assert_eq!(wrap("  one two three four", 12), "  one two\n      three\n      four");
-//! ```
 
 /// Narrowest a cut cell gets.
 pub const MIN_CELL: usize = 16;
@@ -96,4 +86,27 @@ pub fn wrap_all(text: &str, width: usize) -> String {
         out.push_str(&wrap(l, width));
     }
     out
+}
+
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_0() {
+        use crate::render::fit::{ellipsize_middle, wrap};
+        let site = "my_app::decoder::Cache::load (/home/me/src/my_app/src/decoder/cache.rs:42)";
+        assert_eq!(
+            ellipsize_middle(site, 56),
+            "my_app::decoder::Cache::load (…/src/decoder/cache.rs:42)"
+        );
+        let cut = ellipsize_middle(site, 30);
+        assert_eq!(cut.chars().count(), 30);
+        assert!(
+            cut.starts_with("my_app::") && cut.ends_with("cache.rs:42)"),
+            "{cut}"
+        );
+        assert_eq!(
+            wrap("  one two three four", 12),
+            "  one two\n      three\n      four"
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! Folded stacks (`frame;frame;frame COUNT`, inferno's and Brendan Gregg's
-//! format) and differential flame graphs of two snapshots.
+//! Folded stacks as text (`frame;frame;frame bytes`, what `flamegraph.pl`,
+//! inferno and speedscope read), and differential folded stacks and flame
+//! graphs of two snapshots (`stack BEFORE AFTER`, as `inferno-diff-folded`
+//! writes them).
 //!
 //! The folded lines are exactly those [`super::flame`] draws: the same kinds,
 //! the same trimming ([`crate::passes::trim`]), the same `[tag NAME]` root,
@@ -8,45 +10,28 @@
 //! folded importer show what `arenaprof flame` shows.
 //!
 //! ```
-//! use arenaprof_report::render::{flame::Kind, folded};
-//! use arenaprof_snapshot::{Frame, HeapProfile, Sample, Snapshot, Stack};
-//! let mut s = Snapshot::default();
-//! s.heap = HeapProfile {
-//!     frames: vec![Frame { function: "my_app::load".into(), ..Default::default() }],
-//!     stacks: vec![Stack { frames: vec![0] }],
-//!     samples: vec![Sample { stack: 0, size: 64, weight: 1.0, ..Default::default() }],
-//!     at_peak: vec![],
-//! };
-//! assert_eq!(folded::text(&s, Kind::Live).unwrap(), "[tag tag#0];my_app::load 64\n");
-//! let d = folded::differential(&Snapshot::default(), &s, Kind::Live).unwrap();
+//! use arenaprof_report::render::{folded, Options};
+//! use arenaprof_report::{Folded, Kind};
+//! let after = Folded { kind: Some(Kind::Live), lines: vec!["[tag tag#0];my_app::load 64".into()], scale: 1, ..Default::default() };
+//! assert_eq!(folded::render(&after).unwrap(), "[tag tag#0];my_app::load 64\n");
+//! let before = Folded { kind: Some(Kind::Live), ..Default::default() };
+//! let d = folded::differential(&before, &after, Options::default()).unwrap();
 //! assert_eq!(d, "[tag tag#0];my_app::load 0 64\n");
 //! ```
 
-use super::flame::{empty, folded_within, FlameError, Kind};
+use super::flame::{empty, FlameError};
+use super::Options;
 use crate::budget::{BoundedWriter, Budget};
-use crate::report::ArenaRow;
-use arenaprof_snapshot::Snapshot;
+use crate::model::{Folded, Kind};
 use std::io::Write;
 
-/// Folded stacks of `kind`, one line each, sorted, each ending in `\n`.
-pub fn text(snap: &Snapshot, kind: Kind) -> Result<String, FlameError> {
-    text_within(snap, None, kind, &mut Budget::unlimited())
-}
-
-/// Like [`text`], with the arenas already analysed (for [`Kind::Leaks`];
-/// `None` analyses them here), every line charged to `budget`. An empty
-/// view is [`FlameError::Empty`], as for the SVG.
-pub fn text_within(
-    snap: &Snapshot,
-    arenas: Option<&[ArenaRow]>,
-    kind: Kind,
-    budget: &mut Budget,
-) -> Result<String, FlameError> {
-    let (lines, _) = folded_within(snap, arenas, kind, budget)?;
-    if lines.is_empty() {
-        return Err(empty(kind));
+/// The folded lines, each ending in `\n`. An empty view is
+/// [`FlameError::Empty`], as for the SVG.
+pub fn render(folded: &Folded) -> Result<String, FlameError> {
+    if folded.lines.is_empty() {
+        return Err(empty(folded));
     }
-    Ok(join(&lines))
+    Ok(join(&folded.lines))
 }
 
 fn join(lines: &[String]) -> String {
@@ -58,26 +43,19 @@ fn join(lines: &[String]) -> String {
     out
 }
 
-/// Differential folded stacks (`stack BEFORE AFTER`, as
-/// `inferno-diff-folded` writes them) of two snapshots.
-pub fn differential(before: &Snapshot, after: &Snapshot, kind: Kind) -> Result<String, FlameError> {
-    differential_within(before, after, kind, &mut Budget::unlimited())
-}
-
-/// Like [`differential`], charging both sides' lines and the result to
-/// `budget`.
-pub fn differential_within(
-    before: &Snapshot,
-    after: &Snapshot,
-    kind: Kind,
-    budget: &mut Budget,
+/// Differential folded stacks (`stack BEFORE AFTER`, sorted) of two folds of
+/// the same kind, charged to `opts.budget`.
+pub fn differential(
+    before: &Folded,
+    after: &Folded,
+    opts: Options<'_>,
 ) -> Result<String, FlameError> {
-    let (a, _) = folded_within(before, None, kind, budget)?;
-    let (b, _) = folded_within(after, None, kind, budget)?;
-    if a.is_empty() && b.is_empty() {
-        return Err(empty(kind));
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
+    if before.lines.is_empty() && after.lines.is_empty() {
+        return Err(empty(after));
     }
-    let (a, b) = (join(&a), join(&b));
+    let (a, b) = (join(&before.lines), join(&after.lines));
     budget.charge(
         2 * (a.len() + b.len()) as u64,
         "the differential folded stacks",
@@ -99,18 +77,27 @@ pub fn differential_within(
     ))
 }
 
-/// Draws the differential flame graph (SVG) of two snapshots into `out`:
-/// frame widths are the later snapshot's bytes, red frames grew and blue
-/// ones shrank (inferno's convention); stacks only in the earlier snapshot
-/// have no width.
-pub fn differential_svg_within(
-    before: &Snapshot,
-    after: &Snapshot,
-    kind: Kind,
+/// Draws the differential flame graph (SVG) of two folds into `out`: frame
+/// widths are the later fold's bytes, red frames grew and blue ones shrank
+/// (inferno's convention); stacks only in the earlier fold have no width.
+/// The lines and every byte of the SVG are charged to `opts.budget`.
+pub fn differential_svg(
+    before: &Folded,
+    after: &Folded,
+    opts: Options<'_>,
     out: impl Write,
-    budget: &mut Budget,
 ) -> Result<(), FlameError> {
-    let text = differential_within(before, after, kind, budget)?;
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
+    let text = differential(
+        before,
+        after,
+        Options {
+            budget: Some(&mut *budget),
+            ..Default::default()
+        },
+    )?;
+    let kind = after.kind.or(before.kind).unwrap_or(Kind::Live);
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = format!("Differential: {}", kind.title().to_lowercase());
     opts.subtitle = Some("widths: the later snapshot; red grew, blue shrank".to_owned());

@@ -14,22 +14,24 @@
 //!
 //! ```
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let page = arenaprof_report::render::html::render(&r);
+//! let page = arenaprof_report::render::html::render(&r, Default::default()).unwrap();
 //! assert!(page.starts_with("<!DOCTYPE html>"));
 //! assert!(!page.contains(" src=") && !page.contains("<link"));
 //! assert!(!page.contains("http://") && !page.contains("https://"));
 //! ```
 
 mod flamegraph;
+#[cfg(all(test, feature = "fixtures"))]
+mod tests;
 
 use super::cells::{pct, peak_time, ShapeText};
 use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
+use super::Options;
 use crate::budget::{Budget, BudgetError};
-use crate::report::{ArenaRow, CounterRow, Report, RetentionSummary, SiteRow};
+use crate::model::{ArenaRow, CounterRow, Report, RetentionSummary, SiteRow};
 use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
-use arenaprof_snapshot::Snapshot;
 use std::fmt::Write;
 
 pub use flamegraph::MAX_FRAMES_DRAWN;
@@ -87,7 +89,7 @@ const COUNTER_TH: &str =
     "<th>live</th><th>peak</th><th>at</th><th>allocated</th><th>allocs</th><th>frees</th><th>live #</th>";
 
 /// A percentile cell, sortable by its value in bytes.
-fn pct_td(ps: &[crate::report::Percentile], p: f64) -> String {
+fn pct_td(ps: &[crate::model::Percentile], p: f64) -> String {
     let v = ps.iter().find(|x| x.p == p).map_or(0, |x| x.value);
     format!(r#"<td data-v="{v}">{}</td>"#, pct(ps, p))
 }
@@ -239,35 +241,22 @@ const CONTROLS: &str = r#"<div class="controls" id="controls" hidden><label>sear
 
 const NAV: &str = r##"<nav><a href="#timeline">timeline</a><a href="#flame">flame graph</a><a href="#retention">retention</a><a href="#tags">tags</a><a href="#threads">threads</a><a href="#sites">sites</a></nav>"##;
 
-/// Renders the page (no budget: the page is bounded by the report's size),
-/// without a flame graph (a report carries no stacks; see [`render_page`]).
-pub fn render(r: &Report) -> String {
-    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
-}
-
-/// Renders the page with the flame graph of `snap`'s sampled stacks when the
-/// report was made from a snapshot (no budget).
-pub fn render_page(r: &Report, snap: Option<&Snapshot>) -> String {
-    render_page_within(r, snap, &mut Budget::unlimited()).unwrap_or_default()
-}
-
-/// Renders the page without a flame graph, charging every byte written to
-/// `budget`. Every field is escaped ([`esc`]); the charts are bounded (see
-/// [`timeline_svg`]).
-pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
-    render_page_within(r, None, budget)
-}
-
-/// Renders the page, with the flame graph of `snap`'s sampled stacks (live
-/// bytes; else at the peak; else allocated) when there is a snapshot,
-/// charging the folded stacks and every byte written to `budget`.
-pub fn render_page_within(
-    r: &Report,
-    snap: Option<&Snapshot>,
-    budget: &mut Budget,
-) -> Result<String, BudgetError> {
-    let flame = match snap {
-        Some(snap) => flamegraph::section(snap, &r.arenas, budget),
+/// Renders the self-contained page, charging every byte written to
+/// `opts.budget`, with the flame graph of `opts.stacks` when given (a
+/// report read from JSON carries no stacks). Every field is escaped; the
+/// charts are bounded.
+///
+/// ```
+/// use arenaprof_report::render::{html, Options};
+/// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+/// let page = html::render(&r, Options::default()).unwrap();
+/// assert!(page.starts_with("<!DOCTYPE html>"));
+/// ```
+pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
+    let flame = match opts.stacks {
+        Some(folded) => flamegraph::section(folded),
         None => r#"<h2 id="flame">Flame graph</h2><p>This report was read from JSON, which carries no stacks: make the page from the snapshot for a flame graph.</p>"#.to_owned(),
     };
     let mut o = Sink::markup(budget, "the HTML report");
@@ -337,7 +326,7 @@ pub fn render_page_within(
     o.push_str(&legend_html(&r.timeline));
     o.push_str(r#"<h3>Each tag on its own scale</h3><p class="hint">Every strip is scaled to its own maximum, printed beside it; the bar under it is that maximum against the largest strip's.</p>"#);
     o.push_str(&timeline_svg(&r.timeline));
-    o.push_str(&super::native::process_svg(&r.timeline));
+    o.push_str(&super::outside::process_svg(&r.timeline));
     if !r.timeline.jumps.is_empty() {
         o.push_str("<p>Biggest jumps:</p><ul>");
         for j in &r.timeline.jumps {
@@ -453,9 +442,7 @@ pub fn render_page_within(
         format_ns(ov.snapshot_ns)
     );
 
-    let mut native = String::new();
-    super::native::html(&mut native, r);
-    o.push_str(&native);
+    super::outside::html(&mut o, r);
 
     // Sites.
     o.push_str(r#"<h2 id="sites">Allocation sites (sampled, unbiased estimates)</h2>"#);

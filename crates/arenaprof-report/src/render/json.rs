@@ -2,23 +2,26 @@
 //!
 //! ```
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let back: arenaprof_report::Report =
-//!     serde_json::from_str(&arenaprof_report::render::json::render(&r)).unwrap();
+//! let json = arenaprof_report::render::json::render(&r, Default::default()).unwrap();
+//! let back: arenaprof_report::Report = serde_json::from_str(&json).unwrap();
 //! assert_eq!(back, r);
 //! ```
 
+use super::Options;
 use crate::budget::{BoundedWriter, Budget, BudgetError};
-use crate::report::Report;
-
-/// Pretty-printed JSON, with a trailing newline.
-pub fn render(r: &Report) -> String {
-    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
-}
+use crate::model::Report;
 
 /// Pretty-printed JSON, with a trailing newline, every byte charged to
-/// `budget`. Names are written whole (JSON escapes control characters).
-pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
-    to_json(r, budget, "the JSON report")
+/// `opts.budget`. Names are written whole (JSON escapes control characters).
+///
+/// ```
+/// use arenaprof_report::render::{json, Options};
+/// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
+/// assert!(json::render(&r, Options::default()).unwrap().ends_with("}\n"));
+/// ```
+pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
+    let mut own = Budget::unlimited();
+    to_json(r, opts.budget.unwrap_or(&mut own), "the JSON report")
 }
 
 /// Pretty JSON of any serialisable value, bounded by `budget`.

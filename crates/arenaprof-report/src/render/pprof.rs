@@ -8,7 +8,7 @@
 //! (stack, tag, thread, size), labelled `tag` and `thread` and with the
 //! numeric label `bytes` (the allocation's size, unit `bytes`, as in Go's
 //! heap profiles). Stacks are trimmed as the site tables trim them
-//! ([`crate::passes::trim`]: the allocator's, the tracker's and the standard
+//! ([`crate::passes::stacks::trim`]: the allocator's, the tracker's and the standard
 //! library's frames at the leaf, the runtime's at the root), so `-top` and
 //! `-traces` start at user code; `drop_frames` names the allocation
 //! machinery too ([`ALLOCATION_FRAMES`]). A frame whose line is unknown (0)
@@ -18,14 +18,18 @@
 //!
 //! ```
 //! use arenaprof_report::render::pprof;
-//! let bytes = pprof::to_gzip(&pprof::profile(&Default::default())).unwrap();
-//! let p = pprof::decode_gzip(&bytes).unwrap();
+//! use arenaprof_report::{passes::stacks::trim, render::Options, Budget};
+//! let snap = Default::default();
+//! let trimmed = trim(&snap, &mut Budget::unlimited()).unwrap();
+//! let profile = pprof::render(&snap, &trimmed, Options::default()).unwrap();
+//! let p = pprof::decode_gzip(&pprof::to_gzip(&profile).unwrap()).unwrap();
 //! assert_eq!(p.sample_type.len(), 4);
 //! ```
 
-use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
-use crate::analysis::trim::{Trimmer, ALLOCATION_FRAMES};
+pub use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use super::Options;
 use crate::budget::{Budget, BudgetError, MAX_STACK_DEPTH};
+use crate::model::{TrimmedStacks, ALLOCATION_FRAMES};
 use arenaprof_snapshot::Snapshot;
 use flate2::{read::GzDecoder, write::GzEncoder, Compression};
 use prost::Message;
@@ -73,18 +77,21 @@ fn clamp(v: f64) -> i64 {
     }
 }
 
-/// Builds the profile (no budget: for trusted snapshots).
-pub fn profile(snap: &Snapshot) -> Profile {
-    profile_within(snap, &mut Budget::unlimited()).unwrap_or_default()
-}
-
 const PROFILE: &str = "the pprof profile";
 
-/// Builds the profile, charging what it holds to `budget`: one location and
-/// function per frame, and per (stack, tag, thread) sample its location ids
-/// (at most [`MAX_STACK_DEPTH`], the innermost) and labels. Label strings
-/// are made once per tag and per thread, however many samples carry them.
-pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, BudgetError> {
+/// Builds the profile of `snap`'s samples, each listing its stack's
+/// `trimmed` frames, charging what it holds to `opts.budget`: one location
+/// and function per frame, and per (stack, tag, thread) sample its location
+/// ids (at most [`MAX_STACK_DEPTH`], the innermost) and labels. Label
+/// strings are made once per tag and per thread, however many samples carry
+/// them.
+pub fn render(
+    snap: &Snapshot,
+    trimmed: &TrimmedStacks,
+    opts: Options<'_>,
+) -> Result<Profile, BudgetError> {
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
     let heap = &snap.heap;
     let mut st = Strings::new();
     let sample_type = [
@@ -179,14 +186,13 @@ pub fn profile_within(snap: &Snapshot, budget: &mut Budget) -> Result<Profile, B
     // Location ids of each stack, made once: trimmed as the site tables
     // trim (the allocator's frames gone), at most MAX_STACK_DEPTH.
     let mut stack_locs: HashMap<u32, Vec<u64>> = HashMap::new();
-    let mut trimmer = Trimmer::new(&heap.frames);
     for &(stack, _, _, _) in &keys {
         stack_locs.entry(stack).or_insert_with(|| {
-            heap.stacks
-                .get(stack as usize)
-                .map(|s| {
-                    s.frames[trimmer.span(&s.frames)]
-                        .iter()
+            trimmed
+                .frames
+                .get(&stack)
+                .map(|f| {
+                    f.iter()
                         .filter(|&&f| (f as usize) < heap.frames.len())
                         .take(MAX_STACK_DEPTH)
                         .map(|&f| u64::from(f) + 1)
@@ -338,11 +344,20 @@ pub fn to_gzip(p: &Profile) -> std::io::Result<Vec<u8>> {
     enc.finish()
 }
 
+/// Why [`decode_gzip`] could not read a profile.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not gzip.
+    #[error("not gzip: {0}")]
+    Gzip(#[from] std::io::Error),
+    /// The gunzipped bytes are not a `profile.proto` message.
+    #[error("not a profile.proto message: {0}")]
+    Proto(#[from] prost::DecodeError),
+}
+
 /// Gunzips and decodes a profile (for tests and tools).
-pub fn decode_gzip(bytes: &[u8]) -> Result<Profile, String> {
+pub fn decode_gzip(bytes: &[u8]) -> Result<Profile, DecodeError> {
     let mut raw = Vec::new();
-    GzDecoder::new(bytes)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("not gzip: {e}"))?;
-    Profile::decode(raw.as_slice()).map_err(|e| format!("not a profile.proto message: {e}"))
+    GzDecoder::new(bytes).read_to_end(&mut raw)?;
+    Ok(Profile::decode(raw.as_slice())?)
 }

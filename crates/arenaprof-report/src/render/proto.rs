@@ -1,13 +1,6 @@
 //! The messages of pprof's `profile.proto`, written by hand with prost's
 //! derive (no protoc at build time). Field numbers follow
 //! <https://github.com/google/pprof/blob/main/proto/profile.proto>.
-//!
-//! ```
-//! use prost::Message;
-//! use arenaprof_report::render::proto::{Profile, ValueType};
-//! let p = Profile { sample_type: vec![ValueType { r#type: 1, unit: 2 }], string_table: vec!["".into(), "inuse_space".into(), "bytes".into()], ..Default::default() };
-//! assert_eq!(Profile::decode(p.encode_to_vec().as_slice()).unwrap(), p);
-//! ```
 
 /// A whole profile.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -185,4 +178,19 @@ pub struct Function {
     /// First line.
     #[prost(int64, tag = "5")]
     pub start_line: i64,
+}
+
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_0() {
+        use crate::render::proto::{Profile, ValueType};
+        use prost::Message;
+        let p = Profile {
+            sample_type: vec![ValueType { r#type: 1, unit: 2 }],
+            string_table: vec!["".into(), "inuse_space".into(), "bytes".into()],
+            ..Default::default()
+        };
+        assert_eq!(Profile::decode(p.encode_to_vec().as_slice()).unwrap(), p);
+    }
 }

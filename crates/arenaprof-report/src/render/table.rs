@@ -1,10 +1,4 @@
 //! Aligned plain-text tables.
-//!
-//! ```
-//! let mut t = arenaprof_report::render::table::Table::new(&["tag", "live"]);
-//! t.row(vec!["array-base".into(), "1.0 MiB".into()]);
-//! assert_eq!(t.render("  "), "  tag            live\n  array-base  1.0 MiB\n");
-//! ```
 
 use super::fit::{ellipsize_middle, MIN_CELL};
 
@@ -46,11 +40,6 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// Whether the table has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Renders with `indent` before each line.
     pub fn render(&self, indent: &str) -> String {
         self.render_width(indent, usize::MAX)
@@ -62,14 +51,6 @@ impl Table {
     /// in the middle ([`ellipsize_middle`]: a site keeps its file and line);
     /// when that is not enough, columns are left out from the right (a last
     /// line names them).
-    ///
-    /// ```
-    /// let mut t = arenaprof_report::render::table::Table::new(&["bytes", "site"]).align_left(1);
-    /// t.row(vec!["1.0 MiB".into(), "my_app::load (/very/long/path/to/the/source/of/load.rs:7)".into()]);
-    /// let out = t.render_width("  ", 40);
-    /// assert!(out.lines().all(|l| l.chars().count() <= 40), "{out}");
-    /// assert!(out.contains("load.rs:7)"));
-    /// ```
     pub fn render_width(&self, indent: &str, max: usize) -> String {
         let n = self.head.len();
         let width = |c: usize| {
@@ -129,5 +110,30 @@ impl Table {
             ));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_0() {
+        let mut t = crate::render::table::Table::new(&["tag", "live"]);
+        t.row(vec!["array-base".into(), "1.0 MiB".into()]);
+        assert_eq!(
+            t.render("  "),
+            "  tag            live\n  array-base  1.0 MiB\n"
+        );
+    }
+
+    #[test]
+    fn example_1() {
+        let mut t = crate::render::table::Table::new(&["bytes", "site"]).align_left(1);
+        t.row(vec![
+            "1.0 MiB".into(),
+            "my_app::load (/very/long/path/to/the/source/of/load.rs:7)".into(),
+        ]);
+        let out = t.render_width("  ", 40);
+        assert!(out.lines().all(|l| l.chars().count() <= 40), "{out}");
+        assert!(out.contains("load.rs:7)"));
     }
 }

@@ -2,15 +2,17 @@
 //!
 //! ```
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let out = arenaprof_report::render::text::render(&r);
+//! let out = arenaprof_report::render::text::render(&r, Default::default()).unwrap();
 //! assert!(out.contains("RETENTION"));
 //! ```
 
 use super::cells::{pct, peak_time, ShapeText};
 use super::sink::Sink;
+use super::spark::{resample, resample_wasted, sparkline, SPARK_WIDTH};
 use super::table::Table;
+use super::Options;
 use crate::budget::{Budget, BudgetError, MAX_CHART_TAGS, MAX_MARKS_SHOWN};
-use crate::report::{ArenaRow, CounterRow, Report, SiteRow, TimelineInfo, WastedRow};
+use crate::model::{ArenaRow, CounterRow, Report, SiteRow};
 use crate::sanitize::{line, name};
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
@@ -21,8 +23,6 @@ pub const MAX_ARENAS: usize = 10;
 pub const MAX_RETAINERS: usize = 5;
 /// Sites printed per table.
 pub const MAX_SITES: usize = 10;
-/// Width of a sparkline.
-pub const SPARK_WIDTH: usize = 48;
 /// Timeline jumps listed.
 pub const MAX_JUMPS_SHOWN: usize = 20;
 
@@ -55,45 +55,6 @@ fn counter_cells(c: &CounterRow) -> Vec<String> {
         format_count(c.free_count),
         format_count(c.live_count),
     ]
-}
-
-/// Resamples one column of the timeline to `width` cells (the maximum in each cell).
-pub fn resample(tl: &TimelineInfo, col: usize, width: usize) -> Vec<u64> {
-    let (Some(first), Some(last)) = (tl.points.first(), tl.points.last()) else {
-        return Vec::new();
-    };
-    let span = last.t_ns.saturating_sub(first.t_ns).max(1) as u128;
-    let mut out: Vec<Option<u64>> = vec![None; width];
-    for p in &tl.points {
-        let x = ((p.t_ns.saturating_sub(first.t_ns) as u128 * (width as u128 - 1)) / span) as usize;
-        let v = p.live_bytes.get(col).copied().unwrap_or(0);
-        let cell = &mut out[x.min(width - 1)];
-        *cell = Some(cell.map_or(v, |c| c.max(v)));
-    }
-    let mut prev = 0;
-    out.into_iter()
-        .map(|c| {
-            prev = c.unwrap_or(prev);
-            prev
-        })
-        .collect()
-}
-
-/// A sparkline of `values` scaled to their maximum.
-pub fn sparkline(values: &[u64]) -> String {
-    const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = values.iter().copied().max().unwrap_or(0);
-    values
-        .iter()
-        .map(|&v| {
-            if max == 0 {
-                BARS[0]
-            } else {
-                let i = ((v as u128 * 8).div_ceil(max as u128)) as usize;
-                BARS[i.min(8)]
-            }
-        })
-        .collect()
 }
 
 fn header(out: &mut Sink<'_>, r: &Report) {
@@ -277,9 +238,7 @@ fn timeline(out: &mut Sink<'_>, r: &Report) {
             format_bytes(end)
         );
     }
-    let mut rows = String::new();
-    super::native::timeline_rows(&mut rows, tl, w);
-    out.push_str(&rows);
+    super::outside::timeline_rows(out, tl, w);
     if !tl.wasted.is_empty() {
         let vals = resample_wasted(&tl.wasted, first.t_ns, last.t_ns, SPARK_WIDTH);
         let max = tl.wasted.iter().map(|p| p.wasted_bytes).max().unwrap_or(0);
@@ -515,73 +474,31 @@ fn sites(out: &mut Sink<'_>, r: &Report) {
     site_table(out, "TOP SITES BY BYTES ALLOCATED", &s.allocated);
 }
 
-/// The wasted-bytes series as `width` columns over `[from, to]`: each
-/// column the highest value in force during it (a step function: a value
-/// holds until the next point).
+/// Renders the whole report as text, charging every byte written to
+/// `opts.budget`. Unsafe characters in names are escaped, names cut at
+/// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS) (see
+/// [`crate::sanitize`]). With `opts.width`, table columns are narrowed and
+/// long cells cut in the middle (sites keep their file and line), other long
+/// lines wrapped at spaces.
 ///
 /// ```
-/// use arenaprof_report::render::text::resample_wasted;
-/// use arenaprof_report::WastedRow;
-/// let p = |t_ns, wasted_bytes| WastedRow { t_ns, wasted_bytes };
-/// assert_eq!(resample_wasted(&[p(10, 5), p(30, 0)], 0, 39, 4), vec![0, 5, 5, 0]);
-/// ```
-pub fn resample_wasted(series: &[WastedRow], from: u64, to: u64, width: usize) -> Vec<u64> {
-    let span = to.saturating_sub(from).max(1) as u128;
-    let mut out = vec![0u64; width];
-    if width == 0 {
-        return out;
-    }
-    let col = |t: u64| {
-        ((t.saturating_sub(from) as u128 * width as u128 / (span + 1)) as usize).min(width - 1)
-    };
-    for (i, p) in series.iter().enumerate() {
-        let start = col(p.t_ns.max(from));
-        let end = series.get(i + 1).map_or(width - 1, |n| {
-            col(n.t_ns.max(from)).saturating_sub(1).max(start)
-        });
-        for v in &mut out[start..=end] {
-            *v = (*v).max(p.wasted_bytes);
-        }
-    }
-    out
-}
-
-/// Renders the whole report (no budget: the output is bounded by the
-/// report's size, names being cut and long lists summed up).
-pub fn render(r: &Report) -> String {
-    render_within(r, &mut Budget::unlimited()).unwrap_or_default()
-}
-
-/// Renders the whole report, charging every byte written to `budget`.
-/// Unsafe characters in names are escaped, names cut at
-/// [`MAX_NAME_CHARS`](crate::sanitize::MAX_NAME_CHARS) (see [`crate::sanitize`]).
-pub fn render_within(r: &Report, budget: &mut Budget) -> Result<String, BudgetError> {
-    render_width_within(r, usize::MAX, budget)
-}
-
-/// Like [`render_within`], fitted to `width` characters a line: table
-/// columns narrowed and long cells cut in the middle (sites keep their
-/// file and line), other long lines wrapped at spaces ([`super::fit`]).
-///
-/// ```
+/// use arenaprof_report::render::{text, Options};
 /// let r = arenaprof_report::analyze(&arenaprof_report::fixtures::pinned_views(), &Default::default());
-/// let text = arenaprof_report::render::text::render_width_within(&r, 80, &mut arenaprof_report::Budget::unlimited()).unwrap();
+/// let text = text::render(&r, Options { width: Some(80), ..Default::default() }).unwrap();
 /// assert!(text.lines().all(|l| l.chars().count() <= 80));
 /// ```
-pub fn render_width_within(
-    r: &Report,
-    width: usize,
-    budget: &mut Budget,
-) -> Result<String, BudgetError> {
+pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
+    let width = opts.width.unwrap_or(usize::MAX);
     let mut out = Sink::text(budget, "the text report");
     out.width = width;
     header(&mut out, r);
     tags(&mut out, r);
     threads(&mut out, r);
     memory(&mut out, r);
-    let mut native = String::new();
-    super::native::text_width(&mut native, r, out.width);
-    out.push_str(&native);
+    let width = out.width;
+    super::outside::text_width(&mut out, r, width);
     timeline(&mut out, r);
     retention(&mut out, r);
     sites(&mut out, r);
@@ -603,17 +520,5 @@ pub fn render_width_within(
         Ok(text)
     } else {
         Ok(super::fit::wrap_all(&text, width))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sparkline_scales_to_max() {
-        assert_eq!(sparkline(&[0, 4, 8]), " ▄█");
-        assert_eq!(sparkline(&[0, 0]), "  ");
-        assert_eq!(sparkline(&[1, u64::MAX]), "▁█");
     }
 }

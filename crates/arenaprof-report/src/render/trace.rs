@@ -14,12 +14,13 @@
 //! let mut s = Snapshot::default();
 //! s.timeline.tags = vec![0];
 //! s.timeline.points = vec![TimelinePoint { t_ns: 1500, live_bytes: vec![64], ..Default::default() }];
-//! let json = arenaprof_report::render::trace::chrome_json(&s);
+//! let json = arenaprof_report::render::trace::chrome_json(&s, Default::default()).unwrap();
 //! let v: serde_json::Value = serde_json::from_str(&json).unwrap();
 //! let counter = v["traceEvents"].as_array().unwrap().iter().find(|e| e["ph"] == "C").unwrap();
 //! assert_eq!((counter["ts"].as_f64(), counter["args"]["bytes"].as_u64()), (Some(1.5), Some(64)));
 //! ```
 
+use super::Options;
 use crate::budget::{Budget, BudgetError};
 use crate::sanitize;
 use arenaprof_snapshot::{Snapshot, TimelinePoint};
@@ -74,14 +75,11 @@ fn points(snap: &Snapshot) -> Vec<&TimelinePoint> {
     p
 }
 
-/// The Chrome trace JSON (no budget: for trusted snapshots).
-pub fn chrome_json(snap: &Snapshot) -> String {
-    chrome_json_within(snap, &mut Budget::unlimited()).unwrap_or_default()
-}
-
 /// The Chrome trace JSON (`{"traceEvents": [...], "displayTimeUnit": "ms"}`),
-/// every event charged to `budget` before it is made.
-pub fn chrome_json_within(snap: &Snapshot, budget: &mut Budget) -> Result<String, BudgetError> {
+/// every event charged to `opts.budget` before it is made.
+pub fn chrome_json(snap: &Snapshot, opts: Options<'_>) -> Result<String, BudgetError> {
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
     let cols = columns(snap);
     let pts = points(snap);
     let series = &snap.native.series;
@@ -193,15 +191,12 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// The timeline as CSV (no budget: for trusted snapshots).
-pub fn csv(snap: &Snapshot) -> String {
-    csv_within(snap, &mut Budget::unlimited()).unwrap_or_default()
-}
-
 /// The timeline as CSV: a header `t_ns,TAG,...,total`, then one row per
 /// point in time order, live bytes per tag and their sum; charged to
-/// `budget` before it is made.
-pub fn csv_within(snap: &Snapshot, budget: &mut Budget) -> Result<String, BudgetError> {
+/// `opts.budget` before it is made.
+pub fn csv(snap: &Snapshot, opts: Options<'_>) -> Result<String, BudgetError> {
+    let mut own = Budget::unlimited();
+    let budget = opts.budget.unwrap_or(&mut own);
     let cols = columns(snap);
     let pts = points(snap);
     let cost = (pts.len() as u64 + 1).saturating_mul(24 * (cols.len() as u64 + 2))

@@ -32,7 +32,7 @@ mod sim;
 mod views;
 
 use arenaprof::{Sampling, Tag};
-use arenaprof_report::render::{html, text};
+use arenaprof_report::render::{self, html, text};
 use arenaprof_report::{analyze, diff, Options};
 use measure::{mib, Phase};
 use std::path::PathBuf;
@@ -109,17 +109,18 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     let phase = Phase::start(3, "report");
     let report = analyze(&snap, &Options::default());
     let html_path = opts.out.join("report.html");
-    arenaprof_snapshot::write_atomic(
-        &html_path,
-        html::render_page(&report, Some(&snap)).as_bytes(),
-    )
-    .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
+    arenaprof_snapshot::write_atomic(&html_path, render_page(&report, &snap)?.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", html_path.display()))?;
     let d = diff::diff(&report, &analyze(&after, &Options::default()));
     phase.done();
 
-    say!("\n{}", text::render(&report));
+    let text = text::render(&report, Default::default()).map_err(|e| e.to_string())?;
+    say!("\n{text}");
     say!("--- after the fix (arenaprof diff pinned.arenaprof fixed.arenaprof) ---");
-    say!("{}", diff::render_text(&d));
+    say!(
+        "{}",
+        render::diff::text(&d, Default::default()).map_err(|e| e.to_string())?
+    );
     say!("--- summary ---");
     say!(
         "per-thread buffers: {} maps {} ({} resident, {} commit) in {} buffers for {} threads, and lowering its thread count freed {}; arenaprof's pool holds {} ({} workers, cap {}) and set_threads(1) freed {}; {:.1} vs {:.1} GFLOP/s on the same {} products",
@@ -170,4 +171,21 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     // OpenBLAS keeps its buffers for the life of the process; so did we.
     drop((gemm.sim, gemm.pool, fixed.owned));
     Ok(())
+}
+
+/// The HTML page of `report`, with the flame graph of `snap`'s stacks.
+fn render_page(
+    report: &arenaprof_report::Report,
+    snap: &arenaprof_snapshot::Snapshot,
+) -> Result<String, String> {
+    let mut budget = arenaprof_report::Budget::unlimited();
+    let stacks = arenaprof_report::passes::stacks::page(snap, &report.arenas, &mut budget);
+    html::render(
+        report,
+        render::Options {
+            stacks: Some(&stacks),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())
 }

@@ -23,13 +23,6 @@ pub struct Placed {
 /// that would cross the right edge, in the first row where it overlaps no
 /// label already placed. Labels that fit in none of `max_rows` rows are
 /// `None` (their line stays, with its tooltip).
-///
-/// ```
-/// use arenaprof_report::render::chart::marks::stagger;
-/// // Two labels 10 px apart collide: the second goes one row down.
-/// let p = stagger(&[(100.0, 50.0), (110.0, 50.0), (400.0, 50.0)], 960.0, 3);
-/// assert_eq!(p.iter().map(|p| p.unwrap().row).collect::<Vec<_>>(), [0, 1, 0]);
-/// ```
 pub fn stagger(labels: &[(f64, f64)], right_edge: f64, max_rows: usize) -> Vec<Option<Placed>> {
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| labels[a].0.total_cmp(&labels[b].0));
@@ -131,5 +124,19 @@ mod tests {
             })]
         );
         assert_eq!(rows_used(&p), 1);
+    }
+}
+
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn example_0() {
+        use crate::render::chart::marks::stagger;
+        // Two labels 10 px apart collide: the second goes one row down.
+        let p = stagger(&[(100.0, 50.0), (110.0, 50.0), (400.0, 50.0)], 960.0, 3);
+        assert_eq!(
+            p.iter().map(|p| p.unwrap().row).collect::<Vec<_>>(),
+            [0, 1, 0]
+        );
     }
 }

@@ -1,18 +1,15 @@
 //! The flame graph inside the HTML report: laid out here from the same
-//! folded stacks `arenaprof flame` draws ([`flame::folded_within`]), as
+//! folded stacks `arenaprof flame` draws ([`crate::passes::stacks::page`]), as
 //! plain HTML boxes (`<div class="fr">`) so that it reads without script,
 //! scales with the page and its labels end in an ellipsis rather than
 //! overflow. Each box carries its frame's name (`data-n`), its share of the
 //! total (`data-x`, `data-w`) and a tooltip; the page's search marks the
 //! boxes whose name matches with `class="fr match"`.
 
-use crate::budget::Budget;
+use crate::model::{Folded, Kind};
 use crate::render::chart::esc;
-use crate::render::flame::{self, FlameError, Kind};
-use crate::report::ArenaRow;
 use crate::sanitize;
 use crate::units::format_bytes;
-use arenaprof_snapshot::Snapshot;
 use std::fmt::Write;
 
 /// Height of one frame's row, in pixels.
@@ -121,45 +118,30 @@ fn colour(name: &str) -> String {
     )
 }
 
-/// The flame graph's section (heading included): live bytes by allocation
-/// stack, else (nothing live was sampled) the bytes live at the peak, else
-/// the cumulative allocated bytes; a paragraph saying why when no stack was
-/// sampled. The folded stacks are charged to `budget` when they fit in it;
-/// when they do not, the section says so and the rest of the page is made
-/// as without a snapshot (nothing charged).
-pub(crate) fn section(snap: &Snapshot, arenas: &[ArenaRow], budget: &mut Budget) -> String {
+/// The flame graph's section (heading included), from the stacks
+/// [`crate::passes::stacks::page`] chose; a paragraph saying why when no
+/// stack was sampled or the stacks were left out.
+pub(crate) fn section(folded: &Folded) -> String {
     let mut s = String::from(r#"<h2 id="flame">Flame graph</h2>"#);
-    let mut found = None;
-    let mut trial = budget.clone();
-    for kind in [Kind::Live, Kind::Peak, Kind::Alloc] {
-        match flame::folded_within(snap, Some(arenas), kind, &mut trial) {
-            Ok((lines, scale)) if !lines.is_empty() => {
-                found = Some((kind, lines, scale));
-                break;
-            }
-            Ok(_) => {}
-            Err(FlameError::Budget(e)) => {
-                let _ = write!(
-                    s,
-                    "<p>The flame graph is left out: {}.</p>",
-                    esc(&sanitize::line(&e.to_string()))
-                );
-                return s;
-            }
-            Err(_) => {}
-        }
+    if let Some(why) = &folded.omitted {
+        let _ = write!(
+            s,
+            "<p>The flame graph is left out: {}.</p>",
+            esc(&sanitize::line(why))
+        );
+        return s;
     }
-    let Some((kind, lines, scale)) = found else {
+    let (Some(kind), false) = (folded.kind, folded.lines.is_empty()) else {
         s.push_str("<p>No sampled stacks in this snapshot (sampling was off: set <code>ARENAPROF_SAMPLE=bytes</code>).</p>");
         return s;
     };
-    *budget = trial;
+    let (lines, scale) = (&folded.lines, folded.scale.max(1));
     let what = match kind {
         Kind::Live => "Live bytes at the snapshot",
         Kind::Peak => "Nothing sampled was live at the snapshot; live bytes at the peak",
         _ => "Nothing sampled was live at the snapshot or the peak; bytes allocated (cumulative)",
     };
-    let (boxes, total, narrow) = layout(&lines, MIN_SHARE, MAX_FRAMES_DRAWN);
+    let (boxes, total, narrow) = layout(lines, MIN_SHARE, MAX_FRAMES_DRAWN);
     let bytes = |v: u64| format_bytes(v.saturating_mul(scale));
     let _ = write!(
         s,

@@ -12,7 +12,12 @@
 //! assert_eq!(report.schema_version, arenaprof_report::SCHEMA_VERSION);
 //! ```
 
+mod outside;
+mod stacks;
+
+pub use outside::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
 use serde::{Deserialize, Serialize};
+pub use stacks::{Folded, Kind, TrimmedStacks, ALLOCATION_FRAMES};
 
 /// Value of `schema` in every JSON report.
 pub const SCHEMA: &str = "arenaprof-report";
@@ -39,7 +44,7 @@ pub struct Report {
     /// BLAS and OpenMP runtimes loaded in the process, with their threads
     /// and buffers (empty when the snapshot did not measure them).
     #[serde(default)]
-    pub blas: Vec<crate::native::BlasRow>,
+    pub blas: Vec<BlasRow>,
     /// Libraries skipped while looking for BLAS runtimes (a missing
     /// symbol), and missing optional symbols.
     #[serde(default)]
@@ -217,10 +222,10 @@ pub struct MemoryAccount {
     /// Memory outside the allocator, one row per owner, largest resident
     /// first.
     #[serde(default)]
-    pub outside_allocator: Vec<crate::native::OutsideRow>,
+    pub outside_allocator: Vec<OutsideRow>,
     /// What the `mmap` hooks counted per shared object.
     #[serde(default)]
-    pub hooked_objects: Vec<crate::native::HookedObjectRow>,
+    pub hooked_objects: Vec<HookedObjectRow>,
     /// Whether the `mmap` hooks were installed.
     #[serde(default)]
     pub hooks_installed: bool,

@@ -1,15 +1,32 @@
 //! The HTML page's static content: the flame graph, the combined chart,
 //! labels that neither overlap nor get cut without their full text, and no
 //! URL. (tools/arenaprof/tests/cli_html.rs drives the script in Chromium.)
+//! Unit tests: the charts are private to the renderers.
 
-use arenaprof_report::fixtures;
-use arenaprof_report::render::{chart, flame, html};
-use arenaprof_report::{analyze, MarkRow, Options};
+use crate::budget::Budget;
+use crate::fixtures;
+use crate::model::{Kind, MarkRow, Report};
+use crate::passes::stacks;
+use crate::render::{chart, html};
+use crate::{analyze, Options};
+use arenaprof_snapshot::Snapshot;
 
-fn page() -> (arenaprof_report::Report, String) {
+fn page_of(r: &Report, snap: &Snapshot) -> String {
+    let folded = stacks::page(snap, &r.arenas, &mut Budget::unlimited());
+    html::render(
+        r,
+        crate::render::Options {
+            stacks: Some(&folded),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn page() -> (Report, String) {
     let snap = fixtures::pinned_views();
     let r = analyze(&snap, &Options::default());
-    let page = html::render_page(&r, Some(&snap));
+    let page = page_of(&r, &snap);
     (r, page)
 }
 
@@ -21,7 +38,8 @@ fn the_page_embeds_the_flame_graph_of_the_live_stacks() {
     let flame = &flame[..flame.find("</div></div>").unwrap()];
     // Every frame of every live folded stack is a box (the fixture's stacks
     // are all wide enough to draw).
-    for line in flame::folded(&snap, flame::Kind::Live) {
+    let live = stacks::fold(&snap, None, Kind::Live, &mut Budget::unlimited()).unwrap();
+    for line in live.lines {
         let (path, _) = line.rsplit_once(' ').unwrap();
         for frame in path.split(';') {
             let needle = format!(r#"data-n="{}""#, chart::esc(frame));
@@ -35,8 +53,12 @@ fn the_page_embeds_the_flame_graph_of_the_live_stacks() {
     ));
     // Without a snapshot (a JSON report) the page says why there is none.
     let r = analyze(&snap, &Options::default());
-    assert!(html::render(&r).contains("carries no stacks"));
-    assert!(!html::render(&r).contains(r#"id="flame-graph""#));
+    assert!(html::render(&r, Default::default())
+        .unwrap()
+        .contains("carries no stacks"));
+    assert!(!html::render(&r, Default::default())
+        .unwrap()
+        .contains(r#"id="flame-graph""#));
 }
 
 #[test]
@@ -101,7 +123,7 @@ fn long_names_are_cut_with_the_whole_name_in_a_tooltip() {
     let long = format!("decoder-cache-{}", "x".repeat(100));
     snap.tags[0].name = long.clone();
     let r = analyze(&snap, &Options::default());
-    let page = html::render_page(&r, Some(&snap));
+    let page = page_of(&r, &snap);
     // The strip label is cut, its tooltip is whole.
     let strips = chart::timeline_svg(&r.timeline);
     assert!(strips.contains("decoder-cache-xxx…<title>"));
@@ -133,7 +155,7 @@ fn arena_labels_fit_inside_the_chart() {
 fn jump_labels_that_would_overlap_are_hidden_not_stacked() {
     let (mut r, _) = page();
     let tag = r.timeline.tags[0].clone();
-    let jump = |t: u64| arenaprof_report::Jump {
+    let jump = |t: u64| crate::model::Jump {
         tag: tag.clone(),
         delta_bytes: 160 << 10,
         from_ns: t - 1,
@@ -177,9 +199,7 @@ fn the_page_shows_retention_at_its_worst_and_at_the_end() {
     assert!(worst < end);
     let section = &page[worst..end];
     assert!(
-        section.contains(&arenaprof_report::units::format_bytes(
-            w.summary.wasted_bytes
-        )),
+        section.contains(&crate::units::format_bytes(w.summary.wasted_bytes)),
         "{section}"
     );
     if let Some(m) = &w.nearest_mark {

@@ -2,9 +2,6 @@
 //! (part of the JSON schema, `docs/JSON.md`): `memory.outside_allocator[]`,
 //! `memory.hooked_objects[]`, `blas[]`.
 
-use crate::check::Outcome;
-use crate::report::Report;
-use crate::units::format_bytes;
 use serde::{Deserialize, Serialize};
 
 /// One group of mappings outside the allocator, by the object that owns it.
@@ -115,76 +112,4 @@ pub struct BlasRow {
     pub lowering: String,
     /// What does free the memory, in one sentence.
     pub advice: String,
-}
-
-/// `--max-outside` and `--max-virtual`: the largest resident bytes outside
-/// the allocator and the largest VmSize. A report without mapping
-/// measurements fails either limit with a message saying so (a gate that
-/// cannot be evaluated must not pass).
-pub(crate) fn check_limits(
-    r: &Report,
-    max_outside: Option<u64>,
-    max_virtual: Option<u64>,
-    out: &mut Outcome,
-) {
-    let m = &r.memory;
-    for (max, field, flag, value, why) in [
-        (
-            max_outside,
-            "memory.outside_allocator_resident_bytes",
-            "--max-outside ",
-            m.outside_allocator_resident_bytes,
-            m.outside_allocator
-                .first()
-                .map(|o| {
-                    format!(
-                        ": largest is {} ({}, {} resident, {} virtual)",
-                        o.object,
-                        o.label,
-                        format_bytes(o.resident_bytes),
-                        format_bytes(o.virtual_bytes)
-                    )
-                })
-                .unwrap_or_default(),
-        ),
-        (
-            max_virtual,
-            "memory.virtual_bytes",
-            "--max-virtual ",
-            m.virtual_bytes,
-            m.outside_allocator
-                .iter()
-                .max_by_key(|o| o.virtual_bytes)
-                .map(|o| {
-                    format!(
-                        ": largest is {} ({}, {} virtual in {} mappings)",
-                        o.object,
-                        o.label,
-                        format_bytes(o.virtual_bytes),
-                        o.mappings
-                    )
-                })
-                .unwrap_or_default(),
-        ),
-    ] {
-        let Some(max) = max else { continue };
-        if !m.measured {
-            out.record(
-                field,
-                flag,
-                None,
-                max,
-                format!(
-                    "{field} was not measured, so {flag}{} cannot be checked ({})",
-                    format_bytes(max),
-                    m.notes.first().map_or(
-                        "the snapshot has no mapping measurements: format version 1, or ARENAPROF_NATIVE=off",
-                        |n| n.as_str()
-                    )
-                ),
-            );
-        } else {
-            out.check(field, flag, value, max, why);
-        }
-    }
 }

@@ -1,27 +1,21 @@
 //! Memory outside the allocator, the BLAS runtimes, and VmSize/RSS over
 //! time, for the text and HTML reports.
-//!
-//! ```
-//! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let mut out = String::new();
-//! arenaprof_report::render::native::text(&mut out, &r);
-//! assert!(out.contains("not measured"));
-//! ```
 
 use super::chart::{esc, timeline_svg};
+use super::sink::Sink;
 use super::table::Table;
-use crate::native::BlasRow;
-use crate::report::{Report, TimelineInfo, TimelinePointRow};
+use crate::model::BlasRow;
+use crate::model::{Report, TimelineInfo, TimelinePointRow};
 use crate::sanitize::{line, name};
 use crate::units::{format_bytes, format_ns};
 use std::fmt::Write;
 
 /// Rows printed in the text table of memory outside the allocator, and
 /// most hooked objects, runtimes and notes printed in each list.
-pub const MAX_TEXT_ROWS: usize = 24;
+pub(crate) const MAX_TEXT_ROWS: usize = 24;
 /// Rows of the HTML table of memory outside the allocator, and most
 /// runtimes and notes listed.
-pub const MAX_HTML_ROWS: usize = 200;
+pub(crate) const MAX_HTML_ROWS: usize = 200;
 
 /// `... and N more` when `n > shown`.
 fn more(n: usize, shown: usize) -> Option<String> {
@@ -68,13 +62,9 @@ fn blas_line(b: &BlasRow) -> String {
     s
 }
 
-/// The text sections: memory outside the allocator by object, and BLAS.
-pub fn text(out: &mut String, r: &Report) {
-    text_width(out, r, usize::MAX);
-}
-
-/// Like [`text`], its tables fitted to `width` characters a line.
-pub fn text_width(out: &mut String, r: &Report, width: usize) {
+/// The text sections: memory outside the allocator by object, and BLAS,
+/// their tables fitted to `width` characters a line.
+pub(crate) fn text_width(out: &mut Sink<'_>, r: &Report, width: usize) {
     let m = &r.memory;
     if !m.measured {
         let _ = writeln!(
@@ -161,13 +151,13 @@ pub fn text_width(out: &mut String, r: &Report, width: usize) {
 
 /// `[VmSize]` and `[RSS]` sparklines under the per-tag ones (`width`: the
 /// tag column's width).
-pub fn timeline_rows(out: &mut String, tl: &TimelineInfo, width: usize) {
+pub(crate) fn timeline_rows(out: &mut Sink<'_>, tl: &TimelineInfo, width: usize) {
     let Some(p) = process_timeline(tl) else {
         return;
     };
     let w = width.max(8);
     for (col, name) in p.tags.iter().enumerate() {
-        let vals = super::text::resample(&p, col, super::text::SPARK_WIDTH);
+        let vals = super::spark::resample(&p, col, super::spark::SPARK_WIDTH);
         let max = vals.iter().copied().max().unwrap_or(0);
         let end = p
             .points
@@ -178,7 +168,7 @@ pub fn timeline_rows(out: &mut String, tl: &TimelineInfo, width: usize) {
         let _ = writeln!(
             out,
             "  {name:<w$} |{}| max {}, end {}",
-            super::text::sparkline(&vals),
+            super::spark::sparkline(&vals),
             format_bytes(max),
             format_bytes(end)
         );
@@ -187,7 +177,7 @@ pub fn timeline_rows(out: &mut String, tl: &TimelineInfo, width: usize) {
 
 /// The timeline with VmSize and RSS as its two columns (`None` when the
 /// snapshot has no readings).
-pub fn process_timeline(tl: &TimelineInfo) -> Option<TimelineInfo> {
+pub(crate) fn process_timeline(tl: &TimelineInfo) -> Option<TimelineInfo> {
     if tl.vm_size_bytes.len() != tl.points.len() || tl.points.is_empty() {
         return None;
     }
@@ -210,7 +200,7 @@ pub fn process_timeline(tl: &TimelineInfo) -> Option<TimelineInfo> {
 }
 
 /// The VmSize/RSS chart (empty when the snapshot has no readings).
-pub fn process_svg(tl: &TimelineInfo) -> String {
+pub(crate) fn process_svg(tl: &TimelineInfo) -> String {
     match process_timeline(tl) {
         Some(p) => timeline_svg(&p)
             .replacen(r#"id="timeline-chart""#, r#"id="process-chart""#, 1)
@@ -224,7 +214,7 @@ pub fn process_svg(tl: &TimelineInfo) -> String {
 }
 
 /// The HTML sections: memory outside the allocator and BLAS.
-pub fn html(o: &mut String, r: &Report) {
+pub(crate) fn html(o: &mut Sink<'_>, r: &Report) {
     let m = &r.memory;
     o.push_str("<h2>Memory outside the allocator</h2>");
     if !m.measured {

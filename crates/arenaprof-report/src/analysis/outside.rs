@@ -29,8 +29,8 @@
 //! assert_eq!(r.memory.outside_allocator_resident_bytes, 6_000);
 //! ```
 
-use crate::native::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
-use crate::report::{GapRow, Report};
+use crate::model::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
+use crate::model::{GapRow, Report};
 use crate::units::format_bytes;
 use arenaprof_snapshot::{GroupKind, NativeMemory, Snapshot};
 use std::collections::HashMap;
