@@ -178,7 +178,7 @@ impl std::error::Error for BudgetError {}
 
 /// An [`std::io::Write`] that charges every byte to a budget and fails once
 /// it runs out (the error is kept for the caller).
-pub struct BoundedWriter<'b, W> {
+pub(crate) struct BoundedWriter<'b, W> {
     inner: W,
     budget: &'b mut Budget,
     what: &'static str,

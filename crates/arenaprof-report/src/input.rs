@@ -94,7 +94,7 @@ pub fn is_stdin(path: &Path) -> bool {
 
 /// Reads standard input to its end, at most `max` bytes (more is refused
 /// without reading further than `max + 1`).
-pub fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_stdin(max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::io::stdin()

@@ -12,7 +12,7 @@
 //! Names longer than [`MAX_NAME_CHARS`] are cut with an ellipsis, and
 //! free-form lines (fixes, warnings, errors) at [`MAX_LINE_CHARS`]. JSON
 //! output is never cut and escapes control characters itself; HTML escapes
-//! them with [`crate::render::chart::esc`].
+//! them as character references ([`crate::render::html`]).
 //!
 //! The work is bounded by the length kept, not by the input: a 1 MiB name
 //! costs [`MAX_NAME_CHARS`] steps each time it is shown.
@@ -68,7 +68,7 @@ fn push_escape(out: &mut String, c: char) {
 
 /// `s` with unsafe characters escaped and cut to at most `max` characters,
 /// the last an ellipsis when something was cut. Costs O(`max`).
-pub fn name_max(s: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn name_max(s: &str, max: usize) -> Cow<'_, str> {
     let max = max.max(1);
     if s.len() <= max && !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
@@ -93,12 +93,12 @@ pub fn name_max(s: &str, max: usize) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A name for text or SVG: [`name_max`] with [`MAX_NAME_CHARS`].
+/// A name for text or SVG: escaped, and cut at [`MAX_NAME_CHARS`] characters.
 pub fn name(s: &str) -> Cow<'_, str> {
     name_max(s, MAX_NAME_CHARS)
 }
 
-/// A free-form line: [`name_max`] with [`MAX_LINE_CHARS`].
+/// A free-form line: escaped, and cut at [`MAX_LINE_CHARS`] characters.
 pub fn line(s: &str) -> Cow<'_, str> {
     name_max(s, MAX_LINE_CHARS)
 }

@@ -66,7 +66,18 @@ pub fn meta(snap: &Snapshot) -> MetaInfo {
         sampling_mean_bytes: m.sampling.mean_bytes,
         sampling_threshold_bytes: m.sampling.threshold_bytes,
         writer_version: m.writer_version.clone(),
-        format_version: FORMAT_VERSION,
+        // The reader marks a version-1 file with this note (its format has
+        // no native section), so the report names the version it read.
+        format_version: if snap
+            .native
+            .notes
+            .iter()
+            .any(|x| x.starts_with("snapshot format version 1:"))
+        {
+            1
+        } else {
+            FORMAT_VERSION
+        },
     }
 }
 
@@ -102,7 +113,7 @@ pub fn tags(snap: &Snapshot) -> Vec<TagRow> {
 }
 
 /// Percentiles reported for sampled sizes.
-pub const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
+pub(crate) const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
 
 /// Weighted percentiles of `(size, weight)` pairs (sorted here).
 ///
@@ -111,7 +122,7 @@ pub const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
 /// let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
 /// assert_eq!((p[0].value, p[3].value), (8, 64));
 /// ```
-pub fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
+pub(crate) fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
     v.sort_unstable_by_key(|&(size, _)| size);
     let total: f64 = v.iter().map(|&(_, w)| w).sum();
     if v.is_empty() || !total.is_finite() || total <= 0.0 {
@@ -252,7 +263,7 @@ fn fold_exited(threads: &[ThreadStats], fold: bool) -> Vec<(Cow<'_, ThreadStats>
 
 /// Warnings about the tag table: ids recorded twice (the last name is used)
 /// and names shared by several ids (`check --max-tag` then checks each).
-pub fn tag_warnings(snap: &Snapshot, warnings: &mut Vec<String>) {
+pub(crate) fn tag_warnings(snap: &Snapshot, warnings: &mut Vec<String>) {
     let mut ids: HashMap<u16, usize> = HashMap::new();
     let mut by_name: HashMap<&str, Vec<u16>> = HashMap::new();
     for t in &snap.tags {

@@ -23,18 +23,20 @@
 //! s.total.live_bytes = 1000;
 //! s.process.rss_bytes = 10_000;
 //! s.process.jemalloc = Some(JemallocStats { allocated: 1200, active: 4096, resident: 8192, metadata: 1000, ..Default::default() });
-//! let m = arenaprof_report::passes::memory::account(&s);
+//! let m = arenaprof_report::passes::memory::account(&s, &mut Vec::new());
 //! assert_eq!(m.gap.iter().map(|g| g.bytes).sum::<i64>(), 10_000);
 //! ```
 
+use super::outside;
 use crate::model::{GapRow, JemallocRow, MemoryAccount, OverheadInfo};
+use crate::units::format_bytes;
 use arenaprof_snapshot::{JemallocStats, Snapshot};
 
 /// The profiler's own jemalloc arena, from the snapshot's `profiler_arena`
 /// section (writers since 0.2 with jemalloc inside): the profiler's heap
 /// lives there, apart from the program's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProfilerArena {
+pub(crate) struct ProfilerArena {
     /// Bytes of the profiler's live blocks in it.
     pub allocated: u64,
     /// Bytes of its pages that hold live blocks.
@@ -46,7 +48,7 @@ pub struct ProfilerArena {
 }
 
 /// The profiler arena's figures, if the snapshot has them.
-pub fn profiler_arena(snap: &Snapshot) -> Option<ProfilerArena> {
+pub(crate) fn profiler_arena(snap: &Snapshot) -> Option<ProfilerArena> {
     let sec = snap.sections.iter().find(|s| s.name == "profiler_arena")?;
     let get = |k: &str| {
         sec.entries
@@ -103,8 +105,11 @@ fn rung(name: &str, bytes: i64, explanation: &str) -> GapRow {
     }
 }
 
-/// The memory account.
-pub fn account(snap: &Snapshot) -> MemoryAccount {
+/// The memory account: the ladder from RSS down to the tracked bytes
+/// (rebuilt from the mappings when they were measured), memory outside the
+/// allocator, and the objects the hooks saw. A measured ladder that does not
+/// sum to the mappings' resident bytes adds a warning.
+pub fn account(snap: &Snapshot, warnings: &mut Vec<String>) -> MemoryAccount {
     let tracked = snap.total.live_bytes;
     let headers = snap.overhead.live_header_bytes;
     let (internal, internal_in_program_arenas) = profiler_heap(snap);
@@ -173,15 +178,184 @@ pub fn account(snap: &Snapshot) -> MemoryAccount {
             "RSS − tracked − profiler: allocator rounding and metadata, free pages, program code, thread stacks, other libraries",
         )),
     }
-    MemoryAccount {
+    let n = &snap.native;
+    let mut account = MemoryAccount {
         tracked_live_bytes: tracked,
         rss_bytes: rss,
         peak_rss_bytes: snap.process.peak_rss_bytes,
         jemalloc,
         gap,
         gap_source: "allocator".to_owned(),
+        measured: n.measured,
+        hooks_installed: n.hooks_installed,
+        measure_ns: n.measure_ns,
+        notes: n.notes.clone(),
         ..Default::default()
+    };
+    if !n.measured {
+        return account;
     }
+    // With mapping measurements the ladder is rebuilt from them.
+    account.gap = measured_gap(snap);
+    account.gap_source = "mappings".to_owned();
+    account.virtual_bytes = n.vm_size_bytes;
+    account.mappings_rss_bytes = n.mappings_rss_bytes;
+    account.outside_allocator = outside::outside(snap);
+    account.outside_allocator_resident_bytes = account
+        .outside_allocator
+        .iter()
+        .fold(0u64, |a, o| a.saturating_add(o.resident_bytes));
+    account.hooked_objects = outside::hooked(n);
+    if !n.allocator_source.is_empty() {
+        account.notes.push(format!(
+            "allocator's resident bytes: {}",
+            n.allocator_source
+        ));
+    }
+    if n.tracked_not_resident_bytes > 0 {
+        account.notes.push(format!(
+            "{} of tracked bytes are not resident (allocated, never touched): not in the ladder",
+            format_bytes(n.tracked_not_resident_bytes)
+        ));
+    }
+    let sum = account.gap.iter().fold(0i128, |a, g| a + g.bytes as i128);
+    if sum != n.mappings_rss_bytes as i128 {
+        warnings.push(format!(
+            "memory: the measured ladder sums to {sum} B, not the mappings' {} B",
+            n.mappings_rss_bytes
+        ));
+    }
+    account
+}
+
+fn clamp_signed(b: u64) -> i64 {
+    b.min(i64::MAX as u64) as i64
+}
+
+fn measured_rung(name: &str, bytes: u64, explanation: &str) -> GapRow {
+    GapRow {
+        name: name.to_owned(),
+        bytes: clamp_signed(bytes),
+        explanation: explanation.to_owned(),
+    }
+}
+
+/// The measured ladder, with the allocator's part split by its figures:
+/// every rung is a resident measurement or a part of one, never negative,
+/// and the rungs sum to the resident bytes of all mappings. The allocator's
+/// resident bytes beyond the tracked ones are split into the tracker's
+/// headers, the profiler's own heap data and jemalloc's figures (rounding,
+/// fragmentation, metadata, unpurged pages), each clamped to what is left.
+fn measured_gap(snap: &Snapshot) -> Vec<GapRow> {
+    let n = &snap.native;
+    let of = |key: &str| {
+        n.ladder
+            .iter()
+            .filter(|r| r.key == key)
+            .fold(0u64, |a, r| a.saturating_add(r.bytes))
+    };
+    let tracked = of("tracked");
+    let mut rem = of("allocator_beyond_tracked");
+    let mut out = vec![measured_rung(
+        "tracked",
+        tracked,
+        "bytes the program requested and still holds (all tags), as far as they are resident",
+    )];
+    let mut take = |out: &mut Vec<GapRow>, name: &str, want: u64, why: &str| {
+        let b = want.min(rem);
+        rem -= b;
+        out.push(measured_rung(name, b, why));
+    };
+    let o = &snap.overhead;
+    let (heap, heap_in_program_arenas) = profiler_heap(snap);
+    take(
+        &mut out,
+        "profiler_headers",
+        o.live_header_bytes,
+        "the tracker's header in front of each live allocation",
+    );
+    take(
+        &mut out,
+        "profiler_internal",
+        heap,
+        "the profiler's own heap (its jemalloc arena's resident bytes): interned stacks, sample records, registry, snapshots being built",
+    );
+    match program_jemalloc(snap) {
+        Some(j) => {
+            let inside = snap
+                .total
+                .live_bytes
+                .saturating_add(o.live_header_bytes)
+                .saturating_add(heap_in_program_arenas);
+            take(
+                &mut out,
+                "size_class_rounding",
+                j.allocated.saturating_sub(inside),
+                "jemalloc allocated − tracked − profiler: requests rounded up to size classes, plus allocations made before tracking started",
+            );
+            take(
+                &mut out,
+                "page_fragmentation",
+                j.active.saturating_sub(j.allocated),
+                "jemalloc active − allocated: free space inside pages that hold live allocations",
+            );
+            take(
+                &mut out,
+                "allocator_metadata",
+                j.metadata,
+                "jemalloc metadata (arenas, extents, caches), as far as it is resident",
+            );
+            take(
+                &mut out,
+                "dirty_unpurged",
+                u64::MAX,
+                "the rest of jemalloc's resident bytes: freed pages not yet returned to the OS (purged after dirty_decay_ms)",
+            );
+        }
+        None => {
+            take(
+                &mut out,
+                "allocator_other",
+                u64::MAX,
+                "the rest of the allocator's resident bytes: rounding, metadata, free pages it keeps",
+            );
+        }
+    }
+    for (key, why) in [
+        (
+            "native_mapped",
+            "anonymous memory shared libraries mapped with mmap (attributed by the hooks): see memory.outside_allocator",
+        ),
+        ("c_heap", "[heap]: the brk area, glibc malloc's main arena (C and Fortran libraries)"),
+        (
+            "other_anonymous",
+            "anonymous memory nobody claimed: glibc malloc's thread arenas and large blocks, mmap by unhooked code",
+        ),
+        ("thread_stacks", "thread stacks (the main stack, each thread's)"),
+        ("code_and_data", "the program's and shared libraries' code and data"),
+        ("other_files", "mapped files that are not loaded objects"),
+        ("profiler_tables", "the profiler's own tables (counter rows, timeline, mmap hooks' table)"),
+        ("kernel", "[vdso], [vvar]"),
+    ] {
+        out.push(measured_rung(key, of(key), why));
+    }
+    // Rungs a newer writer may add.
+    const KNOWN: [&str; 10] = [
+        "tracked",
+        "allocator_beyond_tracked",
+        "native_mapped",
+        "c_heap",
+        "other_anonymous",
+        "thread_stacks",
+        "code_and_data",
+        "other_files",
+        "profiler_tables",
+        "kernel",
+    ];
+    for r in n.ladder.iter().filter(|r| !KNOWN.contains(&r.key.as_str())) {
+        out.push(measured_rung(&r.key, r.bytes, &r.name));
+    }
+    out
 }
 
 /// The profiler's own cost, as resident bytes.

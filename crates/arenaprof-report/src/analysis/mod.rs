@@ -156,14 +156,19 @@ pub fn analyze_within(
             wasted_bytes: p.wasted_bytes,
         })
         .collect();
-    let mut report = Report {
+    let (vm_size_bytes, rss_bytes) =
+        timeline::process_series(&timeline.points, &snap.native.series);
+    timeline.vm_size_bytes = vm_size_bytes;
+    timeline.rss_bytes = rss_bytes;
+    let memory = memory::account(snap, &mut warnings);
+    Ok(Report {
         schema: SCHEMA.to_owned(),
         schema_version: SCHEMA_VERSION,
         meta: counters::meta(snap),
         totals: counters::row(&snap.total),
         tags: counters::tags(snap),
         threads,
-        memory: memory::account(snap),
+        memory,
         overhead: memory::overhead(snap),
         timeline,
         retention,
@@ -172,9 +177,8 @@ pub fn analyze_within(
         sites,
         cow: counters::cow(snap),
         sections: counters::sections(snap),
+        blas: outside::blas_rows(&snap.native),
+        blas_notes: snap.native.blas_notes.clone(),
         warnings,
-        ..Default::default()
-    };
-    outside::apply(snap, &mut report);
-    Ok(report)
+    })
 }

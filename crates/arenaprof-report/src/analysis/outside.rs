@@ -1,13 +1,7 @@
-//! Memory outside the allocator and the BLAS runtimes, from the snapshot's
-//! `native` section (format version 2).
-//!
-//! With mapping measurements the memory ladder (`memory.gap`) is rebuilt
-//! from them: every rung is a resident measurement or a part of one, never
-//! negative, and the rungs sum to the resident bytes of all mappings. The
-//! allocator's resident bytes beyond the tracked ones are split into the
-//! tracker's headers, the profiler's own heap data and jemalloc's figures
-//! (rounding, fragmentation, metadata, unpurged pages), each clamped to what
-//! is left, so the split never goes below zero either.
+//! Memory outside the allocator, the objects the hooks saw and the BLAS
+//! runtimes, from the snapshot's `native` section (format version 2). The
+//! memory pass ([`super::memory`]) puts the first two into the account and
+//! rebuilds the ladder from the same measurements.
 //!
 //! ```
 //! use arenaprof_snapshot::{GroupKind, LadderRung, MappingGroup, NativeMemory, Snapshot};
@@ -30,135 +24,9 @@
 //! ```
 
 use crate::model::{BlasChangeRow, BlasRow, HookedObjectRow, OutsideRow};
-use crate::model::{GapRow, Report};
 use crate::units::format_bytes;
 use arenaprof_snapshot::{GroupKind, NativeMemory, Snapshot};
 use std::collections::HashMap;
-
-fn signed(b: u64) -> i64 {
-    b.min(i64::MAX as u64) as i64
-}
-
-fn rung(name: &str, bytes: u64, explanation: &str) -> GapRow {
-    GapRow {
-        name: name.to_owned(),
-        bytes: signed(bytes),
-        explanation: explanation.to_owned(),
-    }
-}
-
-/// The measured ladder, with the allocator's part split by its figures.
-pub fn gap(snap: &Snapshot) -> Vec<GapRow> {
-    let n = &snap.native;
-    let of = |key: &str| {
-        n.ladder
-            .iter()
-            .filter(|r| r.key == key)
-            .fold(0u64, |a, r| a.saturating_add(r.bytes))
-    };
-    let tracked = of("tracked");
-    let mut rem = of("allocator_beyond_tracked");
-    let mut out = vec![rung(
-        "tracked",
-        tracked,
-        "bytes the program requested and still holds (all tags), as far as they are resident",
-    )];
-    let mut take = |out: &mut Vec<GapRow>, name: &str, want: u64, why: &str| {
-        let b = want.min(rem);
-        rem -= b;
-        out.push(rung(name, b, why));
-    };
-    let o = &snap.overhead;
-    let (heap, heap_in_program_arenas) = super::memory::profiler_heap(snap);
-    take(
-        &mut out,
-        "profiler_headers",
-        o.live_header_bytes,
-        "the tracker's header in front of each live allocation",
-    );
-    take(
-        &mut out,
-        "profiler_internal",
-        heap,
-        "the profiler's own heap (its jemalloc arena's resident bytes): interned stacks, sample records, registry, snapshots being built",
-    );
-    match super::memory::program_jemalloc(snap) {
-        Some(j) => {
-            let inside = snap
-                .total
-                .live_bytes
-                .saturating_add(o.live_header_bytes)
-                .saturating_add(heap_in_program_arenas);
-            take(
-                &mut out,
-                "size_class_rounding",
-                j.allocated.saturating_sub(inside),
-                "jemalloc allocated − tracked − profiler: requests rounded up to size classes, plus allocations made before tracking started",
-            );
-            take(
-                &mut out,
-                "page_fragmentation",
-                j.active.saturating_sub(j.allocated),
-                "jemalloc active − allocated: free space inside pages that hold live allocations",
-            );
-            take(
-                &mut out,
-                "allocator_metadata",
-                j.metadata,
-                "jemalloc metadata (arenas, extents, caches), as far as it is resident",
-            );
-            take(
-                &mut out,
-                "dirty_unpurged",
-                u64::MAX,
-                "the rest of jemalloc's resident bytes: freed pages not yet returned to the OS (purged after dirty_decay_ms)",
-            );
-        }
-        None => {
-            take(
-                &mut out,
-                "allocator_other",
-                u64::MAX,
-                "the rest of the allocator's resident bytes: rounding, metadata, free pages it keeps",
-            );
-        }
-    }
-    for (key, why) in [
-        (
-            "native_mapped",
-            "anonymous memory shared libraries mapped with mmap (attributed by the hooks): see memory.outside_allocator",
-        ),
-        ("c_heap", "[heap]: the brk area, glibc malloc's main arena (C and Fortran libraries)"),
-        (
-            "other_anonymous",
-            "anonymous memory nobody claimed: glibc malloc's thread arenas and large blocks, mmap by unhooked code",
-        ),
-        ("thread_stacks", "thread stacks (the main stack, each thread's)"),
-        ("code_and_data", "the program's and shared libraries' code and data"),
-        ("other_files", "mapped files that are not loaded objects"),
-        ("profiler_tables", "the profiler's own tables (counter rows, timeline, mmap hooks' table)"),
-        ("kernel", "[vdso], [vvar]"),
-    ] {
-        out.push(rung(key, of(key), why));
-    }
-    // Rungs a newer writer may add.
-    const KNOWN: [&str; 10] = [
-        "tracked",
-        "allocator_beyond_tracked",
-        "native_mapped",
-        "c_heap",
-        "other_anonymous",
-        "thread_stacks",
-        "code_and_data",
-        "other_files",
-        "profiler_tables",
-        "kernel",
-    ];
-    for r in n.ladder.iter().filter(|r| !KNOWN.contains(&r.key.as_str())) {
-        out.push(rung(&r.key, r.bytes, &r.name));
-    }
-    out
-}
 
 fn base(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
@@ -244,7 +112,8 @@ pub fn outside(snap: &Snapshot) -> Vec<OutsideRow> {
 /// Most thread-count changes reported per runtime (the writer keeps 64).
 pub const MAX_CHANGES: usize = 64;
 
-fn blas_rows(n: &NativeMemory) -> Vec<BlasRow> {
+/// The BLAS and OpenMP runtimes, one row each.
+pub fn blas_rows(n: &NativeMemory) -> Vec<BlasRow> {
     // Changes by library, in one pass (a crafted snapshot may hold many of
     // both).
     let mut by_lib: HashMap<&str, Vec<&arenaprof_snapshot::BlasThreadChange>> = HashMap::new();
@@ -341,56 +210,9 @@ fn blas_rows(n: &NativeMemory) -> Vec<BlasRow> {
         .collect()
 }
 
-/// Adds the native section to a report built from `snap`.
-pub fn apply(snap: &Snapshot, r: &mut Report) {
-    let n = &snap.native;
-    let m = &mut r.memory;
-    m.measured = n.measured;
-    m.hooks_installed = n.hooks_installed;
-    m.measure_ns = n.measure_ns;
-    m.notes = n.notes.clone();
-    r.blas_notes = n.blas_notes.clone();
-    r.blas = blas_rows(n);
-    // VmSize/RSS per timeline point, matched by time.
-    if !n.series.is_empty() {
-        let by_t: HashMap<u64, (u64, u64)> = n
-            .series
-            .iter()
-            .map(|p| (p.t_ns, (p.vm_size_bytes, p.rss_bytes)))
-            .collect();
-        let (vm, rss): (Vec<u64>, Vec<u64>) = r
-            .timeline
-            .points
-            .iter()
-            .map(|p| by_t.get(&p.t_ns).copied().unwrap_or((0, 0)))
-            .unzip();
-        if vm.iter().any(|&v| v > 0) {
-            r.timeline.vm_size_bytes = vm;
-            r.timeline.rss_bytes = rss;
-        }
-    }
-    if !n.measured {
-        // The reader marks a version-1 file with this note (its format has
-        // no native section), so the report names the version it read.
-        if n.notes
-            .iter()
-            .any(|x| x.starts_with("snapshot format version 1:"))
-        {
-            r.meta.format_version = 1;
-        }
-        return;
-    }
-    m.gap = gap(snap);
-    m.gap_source = "mappings".to_owned();
-    m.virtual_bytes = n.vm_size_bytes;
-    m.mappings_rss_bytes = n.mappings_rss_bytes;
-    m.outside_allocator = outside(snap);
-    m.outside_allocator_resident_bytes = m
-        .outside_allocator
-        .iter()
-        .fold(0u64, |a, o| a.saturating_add(o.resident_bytes));
-    m.hooked_objects = n
-        .objects
+/// The objects the hooks saw, one row each.
+pub fn hooked(n: &NativeMemory) -> Vec<HookedObjectRow> {
+    n.objects
         .iter()
         .map(|o| HookedObjectRow {
             object: o.path.clone(),
@@ -403,24 +225,5 @@ pub fn apply(snap: &Snapshot, r: &mut Report) {
             mremap_calls: o.mremap_calls,
             adopted: o.adopted,
         })
-        .collect();
-    if !n.allocator_source.is_empty() {
-        m.notes.push(format!(
-            "allocator's resident bytes: {}",
-            n.allocator_source
-        ));
-    }
-    if n.tracked_not_resident_bytes > 0 {
-        m.notes.push(format!(
-            "{} of tracked bytes are not resident (allocated, never touched): not in the ladder",
-            format_bytes(n.tracked_not_resident_bytes)
-        ));
-    }
-    let sum = m.gap.iter().fold(0i128, |a, g| a + g.bytes as i128);
-    if sum != n.mappings_rss_bytes as i128 {
-        r.warnings.push(format!(
-            "memory: the measured ladder sums to {sum} B, not the mappings' {} B",
-            n.mappings_rss_bytes
-        ));
-    }
+        .collect()
 }

@@ -48,7 +48,7 @@ use std::collections::HashMap;
 /// views that one arena's union may merge before it is bounded by the views'
 /// spans instead of computed exactly. A lone strided view, however many runs
 /// it has, is counted exactly by formula; real arrays stay far below this.
-pub const MAX_STRIDED_RUNS: u128 = 1 << 22;
+pub(crate) const MAX_STRIDED_RUNS: u128 = 1 << 22;
 /// Default for the runs merged over a whole analysis before further unions
 /// fall back to spans ([`Options::max_merge_runs`](crate::Options)): keeps a corrupt snapshot with many such arenas within seconds.
 pub const MAX_TOTAL_RUNS: u128 = 1 << 24;
@@ -57,11 +57,11 @@ pub const MAX_TOTAL_RUNS: u128 = 1 << 24;
 /// merged exactly: a 4 MiB snapshot (320 MiB of budget) may merge 1.3
 /// million runs, a 27 MiB one 7.2 million, none more than
 /// [`MAX_TOTAL_RUNS`]. Past it, reachable bytes are bounded by spans.
-pub const BYTES_PER_RUN: u128 = 256;
+pub(crate) const BYTES_PER_RUN: u128 = 256;
 
 /// What one layout covers, classified without enumerating elements.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Footprint {
+pub(crate) enum Footprint {
     /// No elements.
     Empty,
     /// One contiguous byte range `[start, end)`.
@@ -90,7 +90,7 @@ pub enum Footprint {
 /// let t = Layout { offset: 0, shape: vec![3, 4], strides: vec![1, 3], elem_size: 8 };
 /// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
 /// ```
-pub fn classify(l: &Layout, capacity: u64) -> Footprint {
+pub(crate) fn classify(l: &Layout, capacity: u64) -> Footprint {
     if l.shape.len() > MAX_DIMS {
         return Footprint::Invalid(format!(
             "{} dimensions, more than {MAX_DIMS}",

@@ -26,7 +26,8 @@ use super::counters::{tag_name, TagNames};
 use crate::budget::{Budget, BudgetError};
 use crate::model::{Jump, MarkRow, TimelineInfo, TimelinePointRow};
 use crate::units::{format_bytes, format_count, format_ns};
-use arenaprof_snapshot::{PointReason, Timeline};
+use arenaprof_snapshot::{PointReason, ProcessPoint, Timeline};
+use std::collections::HashMap;
 
 /// Converts the timeline and finds its `max_jumps` biggest rises (no
 /// budget: for trusted snapshots).
@@ -243,6 +244,36 @@ fn find_jumps(
         });
     }
     Ok(out)
+}
+
+/// VmSize and RSS at each timeline point, matched by time from the
+/// snapshot's process series (both empty when the series has none, or
+/// matches no point).
+///
+/// ```
+/// use arenaprof_report::passes::timeline::process_series;
+/// assert_eq!(process_series(&[], &[]), (vec![], vec![]));
+/// ```
+pub fn process_series(
+    points: &[TimelinePointRow],
+    series: &[ProcessPoint],
+) -> (Vec<u64>, Vec<u64>) {
+    if series.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let by_t: HashMap<u64, (u64, u64)> = series
+        .iter()
+        .map(|p| (p.t_ns, (p.vm_size_bytes, p.rss_bytes)))
+        .collect();
+    let (vm, rss): (Vec<u64>, Vec<u64>) = points
+        .iter()
+        .map(|p| by_t.get(&p.t_ns).copied().unwrap_or((0, 0)))
+        .unzip();
+    if vm.iter().any(|&v| v > 0) {
+        (vm, rss)
+    } else {
+        (Vec::new(), Vec::new())
+    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub fn is_plumbing(f: &Frame) -> bool {
 
 /// Whether `f` is a start-up frame of the runtime: plumbing, or one of the C
 /// runtime's and thread library's entry points.
-pub fn is_runtime_root(f: &Frame) -> bool {
+pub(crate) fn is_runtime_root(f: &Frame) -> bool {
     ROOT_NAMES.contains(&f.function.as_str())
         || ROOT_PREFIXES.iter().any(|p| f.function.starts_with(p))
         || is_plumbing(f)

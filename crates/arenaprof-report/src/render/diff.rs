@@ -1,4 +1,4 @@
-//! A [`Diff`](crate::diff::Diff) of two reports as text or JSON.
+//! A [`Diff`] of two reports as text or JSON.
 
 use super::sink::Sink;
 use super::table::Table;

@@ -2,7 +2,7 @@
 //! an inline script), no network access of any kind.
 //!
 //! The page is static first: every chart, table and the flame graph is in
-//! the markup and reads without script. The script ([`SCRIPT`]) adds a time
+//! the markup and reads without script. The script (`html/script.js`) adds a time
 //! zoom shared by the timeline charts (drag across a chart, or the range
 //! inputs; a reset button), a search box that marks matching flame graph
 //! frames and filters the site and tag tables, a click on a flame graph
@@ -34,20 +34,18 @@ use crate::sanitize;
 use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
 
-pub use flamegraph::MAX_FRAMES_DRAWN;
-
 /// Arenas listed in full.
-pub const MAX_ARENAS: usize = 50;
+pub(crate) const MAX_ARENAS: usize = 50;
 
 /// The page's style sheet.
-pub const STYLE: &str = include_str!("html/style.css");
+pub(crate) const STYLE: &str = include_str!("html/style.css");
 
 /// The page's script: zoom, search, sorting (see the module documentation).
-pub const SCRIPT: &str = include_str!("html/script.js");
+pub(crate) const SCRIPT: &str = include_str!("html/script.js");
 
 /// The page's Content-Security-Policy: nothing may be loaded, only the
 /// inline style and script run, images only from `data:` URLs.
-pub const CSP: &str =
+pub(crate) const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
 /// Escapes `s` and sets `back-quoted` parts in `<code>`.

@@ -5,9 +5,9 @@
 //! |---|---|---|
 //! | text | [`text::render`] | a [`Report`](crate::Report) |
 //! | JSON | [`json::render`] | a [`Report`](crate::Report) |
-//! | HTML page | [`html::render`] | a [`Report`](crate::Report), and [`Folded`](crate::Folded) stacks for its flame graph |
-//! | flame graph (SVG) | [`flame::render`] | [`Folded`](crate::Folded) stacks |
-//! | folded text, differential folded text and SVG | [`folded::render`], [`folded::differential`], [`folded::differential_svg`] | [`Folded`](crate::Folded) stacks |
+//! | HTML page | [`html::render`] | a [`Report`](crate::Report), and [`Folded`] stacks for its flame graph |
+//! | flame graph (SVG) | [`flame::render`] | [`Folded`] stacks |
+//! | folded text, differential folded text and SVG | [`folded::render`], [`folded::differential`], [`folded::differential_svg`] | [`Folded`] stacks |
 //! | pprof profile | [`pprof::render`] | a snapshot and its [`TrimmedStacks`](crate::TrimmedStacks) |
 //! | a diff of two reports, text or JSON | [`diff::text`], [`diff::json`] | a [`Diff`](crate::diff::Diff) |
 //! | Chrome trace, CSV | [`trace::chrome_json`], [`trace::csv`] | a snapshot's timeline |

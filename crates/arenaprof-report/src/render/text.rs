@@ -18,13 +18,13 @@ use crate::units::{format_bytes, format_count, format_delta, format_ns};
 use std::fmt::Write;
 
 /// Arenas printed in full; the rest are summed up in one line.
-pub const MAX_ARENAS: usize = 10;
+pub(crate) const MAX_ARENAS: usize = 10;
 /// Retainers printed per arena.
-pub const MAX_RETAINERS: usize = 5;
+pub(crate) const MAX_RETAINERS: usize = 5;
 /// Sites printed per table.
-pub const MAX_SITES: usize = 10;
+pub(crate) const MAX_SITES: usize = 10;
 /// Timeline jumps listed.
-pub const MAX_JUMPS_SHOWN: usize = 20;
+pub(crate) const MAX_JUMPS_SHOWN: usize = 20;
 
 /// Column heads of [`counter_cells`], in its order.
 const COUNTER_HEAD: [&str; 7] = [

@@ -18,7 +18,7 @@ const ROW_PX: usize = 17;
 /// callees, which are narrower still): at most this many boxes per row.
 const MIN_SHARE: f64 = 1.0 / 2000.0;
 /// Most boxes drawn; a line says when more were left out.
-pub const MAX_FRAMES_DRAWN: usize = 10_000;
+pub(crate) const MAX_FRAMES_DRAWN: usize = 10_000;
 
 /// One box of the flame graph: a frame, its row (0 is the root) and its
 /// extent, in the folded counts.
