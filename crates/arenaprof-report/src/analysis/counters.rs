@@ -116,12 +116,6 @@ pub fn tags(snap: &Snapshot) -> Vec<TagRow> {
 pub(crate) const SAMPLED_PERCENTILES: [f64; 4] = [50.0, 90.0, 99.0, 100.0];
 
 /// Weighted percentiles of `(size, weight)` pairs (sorted here).
-///
-/// ```
-/// use arenaprof_report::passes::counters::weighted_percentiles;
-/// let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
-/// assert_eq!((p[0].value, p[3].value), (8, 64));
-/// ```
 pub(crate) fn weighted_percentiles(v: &mut [(u64, f64)]) -> Vec<Percentile> {
     v.sort_unstable_by_key(|&(size, _)| size);
     let total: f64 = v.iter().map(|&(_, w)| w).sum();
@@ -324,4 +318,14 @@ pub fn sections(snap: &Snapshot) -> Vec<SectionRow> {
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn weighted_percentiles_example() {
+        use super::weighted_percentiles;
+        let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
+        assert_eq!((p[0].value, p[3].value), (8, 64));
+    }
 }

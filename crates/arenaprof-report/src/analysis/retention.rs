@@ -83,13 +83,6 @@ pub(crate) enum Footprint {
 }
 
 /// Classifies `l` on an arena of `capacity` bytes.
-///
-/// ```
-/// use arenaprof_report::passes::retention::{classify, Footprint};
-/// use arenaprof_snapshot::Layout;
-/// let t = Layout { offset: 0, shape: vec![3, 4], strides: vec![1, 3], elem_size: 8 };
-/// assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
-/// ```
 pub(crate) fn classify(l: &Layout, capacity: u64) -> Footprint {
     if l.shape.len() > MAX_DIMS {
         return Footprint::Invalid(format!(
@@ -767,4 +760,20 @@ pub fn analyze_within(
         (y.wasted_bytes, y.capacity_bytes, x.id).cmp(&(x.wasted_bytes, x.capacity_bytes, y.id))
     });
     Ok((rows, sum))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn classify_example() {
+        use super::{classify, Footprint};
+        use arenaprof_snapshot::Layout;
+        let t = Layout {
+            offset: 0,
+            shape: vec![3, 4],
+            strides: vec![1, 3],
+            elem_size: 8,
+        };
+        assert_eq!(classify(&t, 96), Footprint::Run(0, 96));
+    }
 }
