@@ -21,17 +21,18 @@
 //! |---|---|---|
 //! | [`TrackingAlloc`], [`Jemalloc`] | arenaprof-alloc | the `#[global_allocator]` and its default inner allocator |
 //! | [`Tag`], [`TagGuard`], [`TagError`], [`with_tag`], [`current_tag`] | arenaprof-alloc | what allocations are for |
-//! | [`stats()`], [`Stats`], [`TagCounters`], [`ThreadRow`], [`current_thread_slot`] | arenaprof-alloc | exact counters now |
-//! | [`snapshot()`], [`Snapshot`], [`register_contributor`], [`Contributor`], [`register_fork_handlers`] | arenaprof-alloc | the whole picture, written for `arenaprof report`; hooks for components |
+//! | [`stats()`], [`Stats`], [`TagCounters`], [`ThreadCounters`] | arenaprof-alloc | exact counters now |
+//! | [`snapshot()`], [`Snapshot`] | arenaprof-alloc | the whole picture, written for `arenaprof report` |
 //! | [`Profiler`] | arenaprof-alloc | writes `$ARENAPROF_OUT` when `main` ends |
 //! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling()`] | arenaprof-alloc | which allocations get a stack |
 //! | [`Workspace`], [`WorkspaceGuard`], [`WorkspaceStats`] | arenaprof-alloc | a pre-allocated region for a scope's allocations |
-//! | [`untracked`] | arenaprof-alloc | bookkeeping outside the counters |
-//! | [`timeline`], [`process`], [`clock`], [`limits`], [`testing`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes; failure injection (`FailingAlloc`) |
+//! | [`plumbing`] | arenaprof-alloc | for components: `untracked` work, `register_contributor`, `register_fork_handlers`, `current_thread_slot` |
+//! | [`timeline`], [`process`], [`clock`], [`capacity`], [`testing`] | arenaprof-alloc | marks; RSS and jemalloc figures; the clock; table sizes; failure injection (`FailingAlloc`) |
 //! | `bench` (feature `bench`) | criterion + arenaprof-alloc | criterion measurements of allocated bytes, allocation count and peak live bytes per iteration |
 //! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
 //! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
-//! | [`model`] | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
+//! | [`snapshot`](mod@snapshot) | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
+//! | `model`, `limits`, `ThreadRow`, and the plumbing at the root | | deprecated names of 0.2, kept for one release |
 //! | [`blas`] | arenaprof-native | the BLAS/OpenMP runtimes loaded at run time: `info`, `set_threads`, scoped `limits`, `open` |
 //!
 //! Allocator internals are not reachable from here:
@@ -60,11 +61,9 @@
 //! See `CHANGELOG.md` (0.2.0) for what moved where.
 
 pub use arenaprof_alloc::{
-    clock, current_tag, current_thread_slot, limits, process, register_contributor,
-    register_fork_handlers, sampling, set_sampling, snapshot, stats, testing, timeline, untracked,
-    with_tag, Contributor, Profiler, Sampling, SamplingParseError, Snapshot, Stats, Tag,
-    TagCounters, TagError, TagGuard, ThreadRow, TrackingAlloc, Workspace, WorkspaceGuard,
-    WorkspaceStats,
+    capacity, clock, current_tag, process, sampling, set_sampling, snapshot, stats, testing,
+    timeline, with_tag, Profiler, Sampling, SamplingParseError, Snapshot, Stats, Tag, TagCounters,
+    TagError, TagGuard, ThreadCounters, TrackingAlloc, Workspace, WorkspaceGuard, WorkspaceStats,
 };
 
 #[cfg(feature = "jemalloc")]
@@ -76,7 +75,74 @@ pub mod bench;
 pub use arenaprof_array as array;
 pub use arenaprof_gemm as gemm;
 pub use arenaprof_native::blas;
-pub use arenaprof_snapshot as model;
+pub use arenaprof_snapshot as snapshot;
+
+/// Plumbing for components built on the tracker (arenaprof's array and GEMM
+/// crates are two): work outside the counters, records added to every
+/// snapshot, locks freed in a forked child, and the calling thread's row.
+///
+/// ```
+/// let n = arenaprof::plumbing::untracked(|| vec![0u8; 64].len());
+/// assert_eq!(n, 64);
+/// ```
+pub mod plumbing {
+    pub use arenaprof_alloc::{
+        current_thread_slot, register_contributor, register_fork_handlers, untracked, Contributor,
+    };
+}
+
+/// The former name of [`snapshot`](mod@snapshot): the snapshot crate.
+#[deprecated(since = "0.3.0", note = "renamed to `arenaprof::snapshot`")]
+pub mod model {
+    pub use arenaprof_snapshot::*;
+}
+
+/// The former name of [`capacity`].
+#[deprecated(since = "0.3.0", note = "renamed to `arenaprof::capacity`")]
+pub mod limits {
+    pub use arenaprof_alloc::capacity::*;
+}
+
+/// The former name of [`ThreadCounters`].
+#[deprecated(since = "0.3.0", note = "renamed to `ThreadCounters`")]
+pub type ThreadRow = ThreadCounters;
+
+/// Moved to [`plumbing::untracked`].
+#[deprecated(since = "0.3.0", note = "moved to `arenaprof::plumbing::untracked`")]
+pub fn untracked<R>(f: impl FnOnce() -> R) -> R {
+    plumbing::untracked(f)
+}
+
+/// Moved to [`plumbing::current_thread_slot`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `arenaprof::plumbing::current_thread_slot`"
+)]
+pub fn current_thread_slot() -> Option<u32> {
+    plumbing::current_thread_slot()
+}
+
+/// Moved to [`plumbing::register_contributor`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `arenaprof::plumbing::register_contributor`"
+)]
+pub fn register_contributor(f: plumbing::Contributor) {
+    plumbing::register_contributor(f)
+}
+
+/// Moved to [`plumbing::register_fork_handlers`].
+#[deprecated(
+    since = "0.3.0",
+    note = "moved to `arenaprof::plumbing::register_fork_handlers`"
+)]
+pub fn register_fork_handlers(prepare: fn(), release: fn()) -> bool {
+    plumbing::register_fork_handlers(prepare, release)
+}
+
+/// Moved to [`plumbing::Contributor`].
+#[deprecated(since = "0.3.0", note = "moved to `arenaprof::plumbing::Contributor`")]
+pub type Contributor = plumbing::Contributor;
 
 /// The README's Rust blocks, compiled and run as doctests (`cargo test -p
 /// arenaprof --doc`), so that the snippets there build as shown.

@@ -23,13 +23,13 @@ fn idle_program_snapshots_do_not_change_its_figures() {
     // created, jemalloc's thread-cache GC run by its allocations): it is the
     // baseline, not compared.
     for p in &paths {
-        arenaprof::untracked(|| arenaprof::snapshot().write(p)).unwrap();
+        arenaprof::plumbing::untracked(|| arenaprof::snapshot().write(p)).unwrap();
     }
     let opts = arenaprof_report::Options::default();
     let reports: Vec<_> = paths
         .iter()
         .map(|p| {
-            let s = arenaprof::model::Snapshot::read(p).unwrap();
+            let s = arenaprof::snapshot::Snapshot::read(p).unwrap();
             arenaprof_report::analyze(&s, &opts)
         })
         .collect();

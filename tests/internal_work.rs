@@ -3,7 +3,7 @@
 //! program's exact counters do not move, and none of it shows among the
 //! program's sites.
 
-use arenaprof::{stats, untracked};
+use arenaprof::{plumbing::untracked, stats};
 
 #[global_allocator]
 static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();

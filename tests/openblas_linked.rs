@@ -60,7 +60,7 @@ fn run_once(exe: &Path, dir: &Path, i: usize, env: &[(&str, &str)]) -> Seen {
         "run {i}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let s = arenaprof::model::Snapshot::read(&snap).expect("snapshot");
+    let s = arenaprof::snapshot::Snapshot::read(&snap).expect("snapshot");
     std::fs::remove_file(&snap).ok();
     let r = arenaprof_report::analyze(&s, &arenaprof_report::Options::default());
     let v: serde_json::Value = serde_json::from_str(

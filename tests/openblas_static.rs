@@ -49,7 +49,7 @@ fn static_openblas_is_found_and_limited() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no buffer figure: {stdout}"));
     assert!(blas > 0, "{stdout}");
-    let s = arenaprof::model::Snapshot::read(&snap).expect("snapshot");
+    let s = arenaprof::snapshot::Snapshot::read(&snap).expect("snapshot");
     let r = arenaprof_report::analyze(&s, &arenaprof_report::Options::default());
     let rung = |n: &str| {
         r.memory

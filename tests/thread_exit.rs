@@ -26,7 +26,7 @@ fn views_held_by_exiting_threads_are_released() {
                 // Held in TLS: dropped only when the thread's destructors run.
                 HELD.with(|h| h.borrow_mut().extend([v, w]));
                 assert!(registry::stats().live_views >= 2);
-                arenaprof::current_thread_slot().unwrap()
+                arenaprof::plumbing::current_thread_slot().unwrap()
             })
             .join()
             .unwrap()

@@ -4,7 +4,7 @@
 //! jemalloc inside (`ladder_jemalloc.rs`) and the system allocator inside
 //! (`ladder_system.rs`), with jemalloc linked either way.
 
-use arenaprof_report::check::{check, Limits};
+use arenaprof_report::check::{check, Thresholds};
 use arenaprof_report::{analyze, Options};
 
 /// Runs the scenario under whatever allocator the test binary installed;
@@ -34,7 +34,7 @@ pub fn written_512_mib_is_tracked() -> String {
         "ladder {sum} vs RSS {rss}: {:?}",
         m.gap
     );
-    let limits = Limits {
+    let limits = Thresholds {
         max_outside: Some(64 << 20),
         ..Default::default()
     };

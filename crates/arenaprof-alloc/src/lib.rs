@@ -17,7 +17,7 @@
 //! |---|---|
 //! | [`TrackingAlloc`] | the `#[global_allocator]` (jemalloc inside, or any `GlobalAlloc` via [`TrackingAlloc::wrap`]) |
 //! | [`Tag`], [`TagGuard`], [`TagError`], [`with_tag`], [`current_tag`] | what allocations are for; scope guards per thread |
-//! | [`stats`], [`Stats`], [`TagCounters`], [`ThreadRow`], [`current_thread_slot`] | exact counters now |
+//! | [`stats`], [`Stats`], [`TagCounters`], [`ThreadCounters`], [`current_thread_slot`] | exact counters now |
 //! | [`snapshot`], [`Snapshot`], [`register_contributor`], [`Contributor`] | the whole picture, for the report tool |
 //! | [`Profiler`] | writes a snapshot when `main` ends (`ARENAPROF_OUT`) |
 //! | [`Sampling`], [`SamplingParseError`], [`set_sampling`], [`sampling`] | which allocations get a stack |
@@ -27,7 +27,7 @@
 //! | [`timeline`] | marks and the background sampler |
 //! | [`process`] | RSS and jemalloc's own figures |
 //! | [`clock`] | the profiler's one clock |
-//! | [`limits`] | fixed table sizes |
+//! | [`capacity`] | fixed table sizes |
 //! | [`testing`] | `measure` (exact per-closure counts on this thread) and `FailingAlloc` (failure injection) |
 //!
 //! Everything else is private. The internals cannot be reached:
@@ -52,7 +52,7 @@
 //! Modules depend on the ones above them in this list only (a test,
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
-//! 1. `sync`, `limits`, `clock`, `mmap`, `spin`, `header`, `counts`,
+//! 1. `sync`, `capacity`, `clock`, `mmap`, `spin`, `header`, `counts`,
 //!    `statm`, `arena`: the atomics (std's, or loom's under model checking),
 //!    constants, time, raw pages (and the list of them), a spin flag, the
 //!    8-byte block header, a cell's counting protocol, VmSize/RSS read
@@ -74,11 +74,11 @@
 //!    through `arenaprof-native`).
 
 mod arena;
+pub mod capacity;
 pub mod clock;
 mod counts;
 mod fork;
 mod header;
-pub mod limits;
 mod local;
 mod mmap;
 mod native;
@@ -101,12 +101,21 @@ mod tracking;
 mod unwind;
 mod workspace;
 
+/// The former name of [`capacity`] ("limits" now means a scoped thread cap
+/// only, as in `blas::limits`).
+#[deprecated(since = "0.3.0", note = "renamed to `capacity`")]
+pub mod limits {
+    pub use crate::capacity::*;
+}
+
 pub use arenaprof_snapshot::Snapshot;
 pub use fork::register_fork_handlers;
 pub use profiler::Profiler;
 pub use sampling::{sampling, set_sampling, Sampling, SamplingParseError};
 pub use snapshot::{register_contributor, snapshot, Contributor};
-pub use stats::{current_thread_slot, stats, Stats, TagCounters, ThreadRow};
+#[allow(deprecated)]
+pub use stats::ThreadRow;
+pub use stats::{current_thread_slot, stats, Stats, TagCounters, ThreadCounters};
 pub use tag::{current_tag, with_tag, Tag, TagError, TagGuard};
 pub use tracking::TrackingAlloc;
 pub use workspace::{Workspace, WorkspaceGuard, WorkspaceStats};

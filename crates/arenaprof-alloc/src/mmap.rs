@@ -5,7 +5,7 @@
 //! a snapshot can tell the profiler's tables apart from the program's memory
 //! in `/proc/self/smaps` ([`for_each_range`]).
 
-use crate::limits::MAX_ROWS;
+use crate::capacity::MAX_ROWS;
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 
 /// Mappings recorded: one per thread row, the shared row, the timeline ring,

@@ -71,11 +71,25 @@ impl Profiler {
         }
     }
 
-    /// A profiler that writes to `path`.
-    pub fn to_path(path: impl Into<PathBuf>) -> Profiler {
+    /// A profiler that writes its snapshot to `path` when dropped (whatever
+    /// `ARENAPROF_OUT` says).
+    ///
+    /// ```
+    /// let p = arenaprof_alloc::Profiler::writing_to("run.arenaprof");
+    /// assert_eq!(p.out(), Some(std::path::Path::new("run.arenaprof")));
+    /// std::mem::forget(p); // do not write it here
+    /// ```
+    pub fn writing_to(path: impl Into<PathBuf>) -> Profiler {
         Profiler {
             out: Some(path.into()),
         }
+    }
+
+    /// The former name of [`Profiler::writing_to`] (a constructor named
+    /// like a conversion).
+    #[deprecated(since = "0.3.0", note = "renamed to `Profiler::writing_to`")]
+    pub fn to_path(path: impl Into<PathBuf>) -> Profiler {
+        Self::writing_to(path)
     }
 
     /// Where the snapshot will go.

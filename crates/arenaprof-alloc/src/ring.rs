@@ -13,8 +13,8 @@
 //! its point. Nothing allocates while the lock is held, so a `fork()` can
 //! take it in its prepare handler (see [`fork`](crate::fork)).
 
+use crate::capacity::MAX_TAGS;
 use crate::clock::now_ns;
-use crate::limits::MAX_TAGS;
 use crate::mmap::map_zeroed;
 use crate::spin::SpinFlag;
 use crate::statm;

@@ -12,9 +12,9 @@
 //! `FLUSH_BYTES` per thread that holds a partial batch, and exact for any single
 //! allocation of at least `FLUSH_BYTES`.
 
+use crate::capacity::{BUCKETS, FLUSH_BYTES, MAX_ROWS, MAX_TAGS};
 use crate::clock::now_ns;
 use crate::counts::{self, own_add};
-use crate::limits::{BUCKETS, FLUSH_BYTES, MAX_ROWS, MAX_TAGS};
 use crate::mmap::map_zeroed;
 use crate::ring;
 use crate::spin::SpinFlag;

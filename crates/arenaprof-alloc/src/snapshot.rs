@@ -8,15 +8,15 @@
 //! arenaprof_alloc::snapshot().write("run.arenaprof").unwrap();
 //! ```
 
+use crate::capacity::{BUCKETS, MAX_TAGS};
 use crate::clock::now_ns;
-use crate::limits::{BUCKETS, MAX_TAGS};
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
 use crate::{arena, header, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
-    ThreadTagRow,
+    ThreadTagStats,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -289,7 +289,7 @@ fn build() -> (Snapshot, sampling::RawHeap) {
             .iter()
             .filter_map(|(t, _)| {
                 let c = th.tag(*t);
-                (c.alloc_count + c.realloc_count + c.free_count > 0).then_some(ThreadTagRow {
+                (c.alloc_count + c.realloc_count + c.free_count > 0).then_some(ThreadTagStats {
                     tag: t.id(),
                     counters: c,
                 })

@@ -3,7 +3,7 @@
 //!
 //! Live bytes and counts are exact whenever no allocation is in flight. A
 //! thread's peak is exact; a tag's peak over all threads is exact to within
-//! [`FLUSH_BYTES`](crate::limits::FLUSH_BYTES) per thread holding a partial batch
+//! [`FLUSH_BYTES`](crate::capacity::FLUSH_BYTES) per thread holding a partial batch
 //! (exact for any allocation of at least that size).
 //!
 //! ```
@@ -12,7 +12,7 @@
 //! assert!(t.peak_bytes >= t.live_bytes);
 //! ```
 
-use crate::limits::MAX_TAGS;
+use crate::capacity::MAX_TAGS;
 use crate::rows::{self, Row};
 use crate::tag::{self, Tag};
 use crate::totals::{GLOBAL, TOTAL};
@@ -23,7 +23,7 @@ pub type TagCounters = arenaprof_snapshot::Counters;
 
 /// One thread's figures.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ThreadRow {
+pub struct ThreadCounters {
     /// Tracker slot, in order of first allocation.
     pub slot: u32,
     /// Thread name at registration (may be empty).
@@ -38,7 +38,12 @@ pub struct ThreadRow {
     pub tags: Vec<TagCounters>,
 }
 
-impl ThreadRow {
+/// The former name of [`ThreadCounters`] (the report's `ThreadRow` is a
+/// JSON row; this is one thread's live counters, beside [`TagCounters`]).
+#[deprecated(since = "0.3.0", note = "renamed to `ThreadCounters`")]
+pub type ThreadRow = ThreadCounters;
+
+impl ThreadCounters {
     /// This thread's counters for one tag.
     pub fn tag(&self, tag: Tag) -> TagCounters {
         self.tags
@@ -52,7 +57,7 @@ impl ThreadRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
     tags: Vec<TagCounters>,
-    threads: Vec<ThreadRow>,
+    threads: Vec<ThreadCounters>,
     total: TagCounters,
 }
 
@@ -71,12 +76,12 @@ impl Stats {
     }
 
     /// One row per thread that ever allocated.
-    pub fn threads(&self) -> &[ThreadRow] {
+    pub fn threads(&self) -> &[ThreadCounters] {
         &self.threads
     }
 
     /// The row of a thread slot.
-    pub fn thread(&self, slot: u32) -> Option<&ThreadRow> {
+    pub fn thread(&self, slot: u32) -> Option<&ThreadCounters> {
         self.threads.iter().find(|t| t.slot == slot)
     }
 
@@ -90,7 +95,7 @@ impl Stats {
     }
 }
 
-/// The calling thread's slot (the index of its [`ThreadRow`]), registering
+/// The calling thread's slot (the index of its [`ThreadCounters`]), registering
 /// the thread with the tracker if needed; `None` if the OS refused memory
 /// for its row.
 ///
@@ -138,7 +143,7 @@ fn read_all() -> Stats {
     let mut threads = Vec::new();
     let mut total = TagCounters::default();
     for r in rows::all() {
-        let mut row = ThreadRow {
+        let mut row = ThreadCounters {
             slot: r.slot(),
             name: r.name(),
             os_tid: r.os_tid(),

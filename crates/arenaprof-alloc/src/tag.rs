@@ -1,7 +1,7 @@
 //! Tags: what an allocation is for. The current tag is per thread, set by
 //! scope guards that nest.
 
-use crate::limits::MAX_TAGS;
+use crate::capacity::MAX_TAGS;
 use crate::local;
 use std::marker::PhantomData;
 use std::sync::Mutex;
@@ -49,7 +49,7 @@ impl Tag {
 
     /// Returns the tag with this name, registering it on first use.
     ///
-    /// Past [`MAX_TAGS`](crate::limits::MAX_TAGS) names, a new name gets
+    /// Past [`MAX_TAGS`](crate::capacity::MAX_TAGS) names, a new name gets
     /// [`Tag::OVERFLOW`] (`other-tags`), shared with every later one; this
     /// prints one line on stderr naming the call site, once per process.
     /// Use [`Tag::try_new`] to handle that case yourself.

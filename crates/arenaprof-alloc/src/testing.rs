@@ -22,7 +22,7 @@
 //! }
 //! ```
 
-use crate::limits::MAX_TAGS;
+use crate::capacity::MAX_TAGS;
 use crate::local::{self, LOCAL};
 use crate::rows::Row;
 use crate::tag::Tag;

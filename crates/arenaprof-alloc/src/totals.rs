@@ -1,8 +1,8 @@
 //! Process-wide totals per tag, fed by the thread rows in batches of at most
-//! [`FLUSH_BYTES`](crate::limits::FLUSH_BYTES) per thread and tag. Plain
+//! [`FLUSH_BYTES`](crate::capacity::FLUSH_BYTES) per thread and tag. Plain
 //! data: the rows write it, the timeline ring and the readers read it.
 
-use crate::limits::MAX_TAGS;
+use crate::capacity::MAX_TAGS;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// A tag's totals over all threads, fed in batches.

@@ -125,7 +125,7 @@ fn the_overflow_name_is_reserved_and_the_limit_is_an_error() {
     ));
     assert_eq!(Tag::new("other-tags"), Tag::OVERFLOW);
     let mut last = Ok(Tag::UNTAGGED);
-    for i in 0..arenaprof_alloc::limits::MAX_TAGS {
+    for i in 0..arenaprof_alloc::capacity::MAX_TAGS {
         last = Tag::try_new(&format!("limit-{i}"));
         if last.is_err() {
             break;

@@ -1,7 +1,7 @@
 //! Threads past the 4,095th share one row, updated atomically. Its own test
 //! binary: rows are process-wide and never given back.
 
-use arenaprof_alloc::limits::MAX_ROWS;
+use arenaprof_alloc::capacity::MAX_ROWS;
 use arenaprof_alloc::{stats, with_tag, Tag, TrackingAlloc};
 use std::sync::mpsc;
 

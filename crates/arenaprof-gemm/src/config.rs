@@ -1,7 +1,7 @@
 //! Pool settings: [`GemmConfig`] and the environment variables that the
 //! global pool reads when it is built.
 
-use crate::budget::FULL_WORKSPACE;
+use crate::sizing::FULL_WORKSPACE;
 
 /// Environment variable with the global pool's thread count (`1`, `8`, ...).
 pub const ENV_THREADS: &str = "ARENAPROF_GEMM_THREADS";
@@ -33,7 +33,7 @@ pub struct GemmConfig {
     pub threads: usize,
     /// Cap on the sum of all workspaces, in bytes, including the per-workspace
     /// record the tracking allocator charges (see
-    /// [`WORKSPACE_RECORD`](crate::budget::WORKSPACE_RECORD)). When
+    /// [`WORKSPACE_RECORD`](crate::sizing::WORKSPACE_RECORD)). When
     /// `threads` full-size workspaces do not fit, the pool uses smaller blocks
     /// or fewer workers, never more memory; [`mem_stat`](crate::GemmPool::mem_stat)
     /// says which.

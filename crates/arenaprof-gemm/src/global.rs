@@ -6,10 +6,10 @@
 
 use crate::config::GemmConfig;
 use crate::error::GemmError;
+use crate::figures::MemStat;
 use crate::kernel::GemmScalar;
 use crate::mat::{MatMut, MatRef};
 use crate::pool::{with_thread_limit, GemmPool};
-use crate::stat::MemStat;
 use std::sync::OnceLock;
 
 static GLOBAL: OnceLock<GemmPool> = OnceLock::new();
@@ -59,11 +59,17 @@ pub fn set_workspace_cap(bytes: usize) {
 /// (that is [`set_threads`]).
 ///
 /// ```
-/// let r = arenaprof_gemm::with_threads(1, || 40 + 2);
+/// let r = arenaprof_gemm::limits(1, || 40 + 2);
 /// assert_eq!(r, 42);
 /// ```
-pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+pub fn limits<R>(threads: usize, f: impl FnOnce() -> R) -> R {
     with_thread_limit(threads, f)
+}
+
+/// The former name of [`limits`] (the verb `arenaprof::blas::limits` uses).
+#[deprecated(since = "0.3.0", note = "renamed to `limits`, as `blas::limits`")]
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    limits(threads, f)
 }
 
 /// The global pool's per-worker figures (like `mkl_mem_stat`).

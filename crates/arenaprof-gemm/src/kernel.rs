@@ -3,7 +3,7 @@
 //! single-threaded matrixmultiply, tiled further in K and N when the
 //! workspace is smaller than matrixmultiply's full packing buffer.
 
-use crate::budget::{packing_bytes, round_up, ALIGN_SLACK, KC, MC, NC, PANEL};
+use crate::sizing::{packing_bytes, round_up, ALIGN_SLACK, KC, MC, NC, PANEL};
 
 pub(crate) use sealed::DType;
 
@@ -114,7 +114,7 @@ impl sealed::Sealed for f64 {
 /// `mc` tall, so its packing buffer fits the workspace.
 ///
 /// ```
-/// use arenaprof_gemm::{budget::FULL_WORKSPACE, Blocks};
+/// use arenaprof_gemm::{sizing::FULL_WORKSPACE, Blocks};
 /// let b = Blocks::for_region(8, FULL_WORKSPACE).unwrap();
 /// assert_eq!((b.kc, b.mc, b.nc, b.full), (256, 64, 1024, true));
 /// let b = Blocks::for_region(8, 1 << 20).unwrap();
@@ -414,7 +414,7 @@ pub(crate) fn panel_step(len: usize, parts: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::{EFFICIENT_WORKSPACE, FULL_WORKSPACE};
+    use crate::sizing::{EFFICIENT_WORKSPACE, FULL_WORKSPACE};
 
     #[test]
     fn blocks_fit_their_region() {

@@ -10,7 +10,7 @@
 //! [`Workspace`](arenaprof_alloc::Workspace), so a warm GEMM call allocates
 //! nothing. The sum of workspaces never exceeds the pool's cap: when
 //! `threads` full workspaces do not fit, the pool tiles the product into
-//! smaller blocks or uses fewer workers ([`budget::plan`]), and
+//! smaller blocks or uses fewer workers ([`sizing::plan`]), and
 //! [`mem_stat`] says so.
 //!
 //! ```
@@ -34,20 +34,20 @@
 //! | [`GemmPool::gemm`], [`general_mat_mul`] | `C ← α A B + β C` on a pool or the global one |
 //! | [`MatRef`], [`MatMut`], [`Strides`], [`GemmScalar`] | the operands: slices or ndarray 2-D views, any strides, f32/f64 |
 //! | [`GemmError`], [`Operand`] | why a call was refused |
-//! | [`global`], [`set_threads`], [`with_threads`], [`set_workspace_cap`], [`free_buffers`], [`mem_stat`] | the global pool, MKL-style controls |
+//! | [`global`], [`set_threads`], [`limits`], [`set_workspace_cap`], [`free_buffers`], [`mem_stat`] | the global pool, MKL-style controls |
 //! | [`MemStat`], [`WorkerStat`], [`Blocks`], [`all_pools`] | what each worker (of each pool) holds and did |
-//! | [`budget`] | workspace sizes and how a cap is shared ([`budget::plan`], [`budget::Limit`]) |
+//! | [`sizing`] | workspace sizes and how a cap is shared ([`sizing::plan`], [`sizing::Limit`]) |
 //! | [`partition`] | the 2-D split of C among workers |
 //!
 //! Private modules: `config` (settings, environment), `operand` (strides
 //! and bounds checks), `mat` (matrix references), `kernel`
 //! (matrixmultiply calls), `worker` (pool threads and job hand-off),
-//! `state` (a pool's state behind its lock), `pool`, `stat` (figures and
+//! `state` (a pool's state behind its lock), `pool`, `figures` (figures and
 //! the snapshot section), `global` (the default pool), `error`.
 
-pub mod budget;
 mod config;
 mod error;
+mod figures;
 mod global;
 mod handoff;
 mod kernel;
@@ -55,18 +55,27 @@ mod mat;
 mod operand;
 pub mod partition;
 mod pool;
-mod stat;
+pub mod sizing;
 mod state;
 mod sync;
 mod worker;
 
 pub use config::GemmConfig;
 pub use error::{GemmError, Operand};
+pub use figures::{all_pools, MemStat, WorkerStat};
+#[allow(deprecated)]
+pub use global::with_threads;
 pub use global::{
-    free_buffers, general_mat_mul, global, mem_stat, set_threads, set_workspace_cap, with_threads,
+    free_buffers, general_mat_mul, global, limits, mem_stat, set_threads, set_workspace_cap,
 };
 pub use kernel::{Blocks, GemmScalar};
 pub use mat::{MatMut, MatRef};
 pub use operand::Strides;
 pub use pool::{GemmPool, OVERFLOW_TAG};
-pub use stat::{all_pools, MemStat, WorkerStat};
+
+/// The former name of [`sizing`] ("budget" is the report's word for the
+/// work a hostile input may cause).
+#[deprecated(since = "0.3.0", note = "renamed to `sizing`")]
+pub mod budget {
+    pub use crate::sizing::*;
+}

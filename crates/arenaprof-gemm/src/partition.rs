@@ -14,8 +14,8 @@
 //! assert_eq!(g.tile(1), ((0, 4096), (2048, 4096)));
 //! ```
 
-use crate::budget::NC;
 use crate::kernel::panel_step;
+use crate::sizing::NC;
 
 /// A grid of tiles over an `m x n` output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,14 +8,14 @@
 //! `set_workspace_cap` adds or resizes them), never per call; `free_buffers`
 //! releases them all, and the next call allocates them again.
 
-use crate::budget;
 use crate::config::{resolve_threads, GemmConfig};
 use crate::error::{GemmError, Operand};
+use crate::figures::{self, MemStat};
 use crate::kernel::{scale_c, Blocks, GemmScalar, Mat};
 use crate::mat::{MatMut, MatRef};
 use crate::operand::{check_bounds, check_no_overlap, Strides};
 use crate::partition::Grid;
-use crate::stat::{self, MemStat};
+use crate::sizing;
 use crate::state::{PoolInner, State};
 use crate::worker::{resize, run_tiles, Counters, Job, RawMat, Shared, CMD_QUIT, CMD_RUN};
 use arenaprof_alloc::Tag;
@@ -95,7 +95,7 @@ impl GemmPool {
         let threads = resolve_threads(config.threads);
         let mut state = State {
             config,
-            plan: budget::plan(1, 0),
+            plan: sizing::plan(1, 0),
             shared: Arc::new(Shared::new(overflow_tag())),
             ws0: None,
             counters0: Counters::default(),
@@ -109,7 +109,7 @@ impl GemmPool {
             name,
             state: Mutex::new(state),
         });
-        stat::register(&inner);
+        figures::register(&inner);
         GemmPool { inner }
     }
 
@@ -311,7 +311,7 @@ impl GemmPool {
     /// let pool = GemmPool::new(GemmConfig { threads: 2, workspace_cap: 64 << 20, ..Default::default() });
     /// let s = pool.mem_stat();
     /// assert_eq!(s.per_worker.len(), 2);
-    /// assert_eq!(s.workspace_bytes, 2 * arenaprof_gemm::budget::FULL_WORKSPACE);
+    /// assert_eq!(s.workspace_bytes, 2 * arenaprof_gemm::sizing::FULL_WORKSPACE);
     /// println!("{s}");
     /// ```
     pub fn mem_stat(&self) -> MemStat {

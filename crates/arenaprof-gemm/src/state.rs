@@ -1,9 +1,9 @@
 //! A pool's shared state: its settings, plan, workspaces and worker
-//! handles, behind the pool's lock. Read by [`stat`](crate::stat), driven by
+//! handles, behind the pool's lock. Read by [`figures`](crate::figures), driven by
 //! [`pool`](crate::pool).
 
-use crate::budget::{self, Plan};
 use crate::config::{machine_threads, GemmConfig};
+use crate::sizing::{self, Plan};
 use crate::worker::{resize, Counters, Shared, WorkerHandle, CMD_QUIT, CMD_RESIZE};
 use arenaprof_alloc::Workspace;
 use std::sync::atomic::Ordering::*;
@@ -51,7 +51,7 @@ impl State {
     /// starts missing threads. Every allocation happens with the live total
     /// at or below the new plan, so the cap holds throughout.
     pub(crate) fn apply(&mut self, threads: usize, cap: usize) {
-        let new = budget::plan(threads, cap);
+        let new = sizing::plan(threads, cap);
         let keep = new.workers - 1;
         let n = self.workers.len();
         if n > keep {

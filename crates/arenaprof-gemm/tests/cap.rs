@@ -13,8 +13,8 @@
 //! figures while each pool runs.
 
 use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
-use arenaprof_gemm::budget::Limit;
-use arenaprof_gemm::budget::WORKSPACE_RECORD;
+use arenaprof_gemm::sizing::Limit;
+use arenaprof_gemm::sizing::WORKSPACE_RECORD;
 use arenaprof_gemm::{GemmConfig, GemmPool, MatMut, MatRef, Strides};
 
 #[global_allocator]
@@ -107,7 +107,7 @@ fn gemm_workspace_peak_never_exceeds_the_cap() {
         }
     }
     // What the caps cost (documented in docs/gemm.md).
-    let full = arenaprof_gemm::budget::FULL_WORKSPACE;
+    let full = arenaprof_gemm::sizing::FULL_WORKSPACE;
     for &(threads, cap, workers, limit, region) in &seen {
         match (cap >> 20, threads) {
             (64, _) => assert_eq!((workers, limit, region), (threads, Limit::None, full)),

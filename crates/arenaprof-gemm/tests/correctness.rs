@@ -216,7 +216,7 @@ fn check_one<T: Elem>(pool: &GemmPool, rng: &mut Rng, m: usize, k: usize, n: usi
 }
 
 fn pools() -> Vec<(&'static str, GemmPool)> {
-    use arenaprof_gemm::budget::{EFFICIENT_WORKSPACE, WORKSPACE_RECORD};
+    use arenaprof_gemm::sizing::{EFFICIENT_WORKSPACE, WORKSPACE_RECORD};
     let split = |threads, cap, tiles| GemmConfig {
         threads,
         workspace_cap: cap,

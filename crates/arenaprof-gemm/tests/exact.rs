@@ -1,14 +1,14 @@
 //! Exact workspace bytes through the global pool's life, as the tracking
 //! allocator counts them: 8 workers, then `set_threads(1)` drops the
 //! `GEMM_WORKSPACE` tag's live bytes to exactly one worker's workspace;
-//! `with_threads` limits without freeing; `free_buffers` releases everything
+//! `limits` caps the threads without freeing; `free_buffers` releases everything
 //! and the next call allocates again; the snapshot gets a `gemm` section.
 //!
 //! One test: the global pool and the tag's counters are process-wide.
 
 use arenaprof_alloc::{stats, untracked, with_tag, Tag, Workspace};
-use arenaprof_gemm::budget::Limit;
-use arenaprof_gemm::budget::FULL_WORKSPACE;
+use arenaprof_gemm::sizing::Limit;
+use arenaprof_gemm::sizing::FULL_WORKSPACE;
 use arenaprof_gemm::{GemmConfig, MatMut, MatRef, Strides};
 
 #[global_allocator]
@@ -93,8 +93,8 @@ fn global_pool_bytes_are_exact_through_set_threads_and_free_buffers() {
     let tiles =
         |s: &arenaprof_gemm::MemStat| s.per_worker.iter().map(|w| w.tiles).collect::<Vec<_>>();
     let before = tiles(&arenaprof_gemm::mem_stat());
-    // with_threads(1): this thread's calls use worker 0 only; nothing freed.
-    arenaprof_gemm::with_threads(1, || square(128));
+    // limits(1): this thread's calls use worker 0 only; nothing freed.
+    arenaprof_gemm::limits(1, || square(128));
     let after = tiles(&arenaprof_gemm::mem_stat());
     assert_eq!(after[0], before[0] + 1);
     assert_eq!(after[1..], before[1..]);

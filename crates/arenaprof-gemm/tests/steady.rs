@@ -15,7 +15,7 @@ fn read() -> Stats {
     untracked(stats)
 }
 
-fn allocs_of(s: &Stats, pred: impl Fn(&arenaprof_alloc::ThreadRow) -> bool) -> (u64, u64) {
+fn allocs_of(s: &Stats, pred: impl Fn(&arenaprof_alloc::ThreadCounters) -> bool) -> (u64, u64) {
     s.threads()
         .iter()
         .filter(|t| pred(t))
@@ -103,8 +103,8 @@ fn hundred_warm_calls_allocate_nothing() {
             (0, 0),
             "process-wide allocations during 100 warm calls"
         );
-        let mine = |t: &arenaprof_alloc::ThreadRow| t.slot == me;
-        let workers = |t: &arenaprof_alloc::ThreadRow| t.name.starts_with("arenaprof-gemm");
+        let mine = |t: &arenaprof_alloc::ThreadCounters| t.slot == me;
+        let workers = |t: &arenaprof_alloc::ThreadCounters| t.name.starts_with("arenaprof-gemm");
         assert_eq!(
             allocs_of(&after, mine),
             allocs_of(&before, mine),

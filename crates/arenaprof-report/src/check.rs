@@ -1,8 +1,8 @@
-//! `arenaprof check`: gates a report against limits, for CI.
+//! `arenaprof check`: gates a report against thresholds, for CI.
 //!
-//! Each limit reads one JSON field of the report (`docs/JSON.md`):
+//! Each threshold reads one JSON field of the report (`docs/JSON.md`):
 //!
-//! | limit | field |
+//! | threshold | field |
 //! |---|---|
 //! | `max_wasted` | `retention_worst.wasted_bytes` (the worst moment of the run), or `retention.wasted_bytes` (the end) with `wasted_at_end` or when the report has no worst picture |
 //! | `max_live` | `totals.live_bytes` |
@@ -13,19 +13,19 @@
 //! | `max_tag` NAME=SIZE | `tags[name].live_bytes` |
 //! | `max_tag_peak` NAME=SIZE | `tags[name].peak_bytes` |
 //!
-//! A tag limit that names no tag of the report is refused by [`validate`]
+//! A tag threshold that names no tag of the report is refused by [`validate`]
 //! (the command exits 2 naming the tags there are); [`check`] itself counts
 //! it as 0 with a note. [`Outcome::to_json`] is the machine-readable verdict.
 //!
 //! When several tag rows share a name (a user tag called `other-tags` beside
-//! the allocator's overflow row), a tag limit checks every one of them, each
+//! the allocator's overflow row), a tag threshold checks every one of them, each
 //! named `tags[NAME#ID]`, and a note says so: no row is silently preferred.
 //! Names in messages are escaped and cut ([`crate::sanitize`]).
 //!
 //! ```
-//! use arenaprof_report::check::{check, Limits};
+//! use arenaprof_report::check::{check, Thresholds};
 //! let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-//! let out = check(&r, &Limits { max_wasted: Some(0), ..Default::default() });
+//! let out = check(&r, &Thresholds { max_wasted: Some(0), ..Default::default() });
 //! assert!(out.violations.is_empty());
 //! ```
 
@@ -34,9 +34,9 @@ use crate::sanitize::{line, name};
 use crate::units::{format_bytes, parse_size};
 use std::collections::HashMap;
 
-/// Limits; `None` or absent means unchecked.
+/// The thresholds to check; `None` or absent means unchecked.
 #[derive(Clone, Debug, Default)]
-pub struct Limits {
+pub struct Thresholds {
     /// Most wasted arena bytes in total, at the run's worst moment (at the
     /// end with `wasted_at_end`).
     pub max_wasted: Option<u64>,
@@ -77,17 +77,17 @@ pub struct Violation {
 pub struct Outcome {
     /// Violated limits, one line each.
     pub violations: Vec<Violation>,
-    /// Limits that were checked and held.
+    /// Thresholds that were checked and held.
     pub passed: Vec<String>,
     /// Remarks, e.g. a tag that does not occur in the report.
     pub notes: Vec<String>,
     /// Every limit checked, in order, held or not (for `--format json`).
-    pub results: Vec<LimitResult>,
+    pub results: Vec<ThresholdResult>,
 }
 
 /// One limit and what was measured against it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LimitResult {
+pub struct ThresholdResult {
     /// The option, e.g. `--max-tag gemm-workspace=`.
     pub limit_flag: String,
     /// The JSON field checked, e.g. `tags[gemm-workspace].live_bytes`.
@@ -123,7 +123,7 @@ impl Outcome {
                 message: message.clone(),
             });
         }
-        self.results.push(LimitResult {
+        self.results.push(ThresholdResult {
             limit_flag: flag.trim_end().to_owned(),
             field: field.to_owned(),
             measured,
@@ -157,9 +157,9 @@ impl Outcome {
     /// "message"}], "notes": [...]}`, sizes in bytes.
     ///
     /// ```
-    /// use arenaprof_report::check::{check, Limits};
+    /// use arenaprof_report::check::{check, Thresholds};
     /// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-    /// let out = check(&r, &Limits { max_live: Some(1024), ..Default::default() });
+    /// let out = check(&r, &Thresholds { max_live: Some(1024), ..Default::default() });
     /// let v: serde_json::Value = serde_json::from_str(&out.to_json()).unwrap();
     /// assert_eq!(v["pass"], true);
     /// assert_eq!(v["limits"][0]["field"], "totals.live_bytes");
@@ -182,7 +182,7 @@ impl Outcome {
 /// Why limits cannot be checked at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CheckError {
-    /// A tag limit names tags the report does not have (a typo would
+    /// A tag threshold names tags the report does not have (a typo would
     /// otherwise pass as 0 bytes).
     #[error("unknown tag{} {} in the limits; tags in the report: {known}", if .unknown.len() == 1 { "" } else { "s" }, .unknown.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", "))]
     UnknownTags {
@@ -194,16 +194,16 @@ pub enum CheckError {
     },
 }
 
-/// Refuses tag limits that name no tag of the report.
+/// Refuses tag thresholds that name no tag of the report.
 ///
 /// ```
-/// use arenaprof_report::check::{validate, Limits};
+/// use arenaprof_report::check::{validate, Thresholds};
 /// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
-/// let limits = Limits { max_tag: vec![("gemm-worksapce".into(), 1)], ..Default::default() };
+/// let limits = Thresholds { max_tag: vec![("gemm-worksapce".into(), 1)], ..Default::default() };
 /// let e = validate(&r, &limits).unwrap_err();
 /// assert!(e.to_string().starts_with("unknown tag \"gemm-worksapce\""));
 /// ```
-pub fn validate(r: &Report, limits: &Limits) -> Result<(), CheckError> {
+pub fn validate(r: &Report, limits: &Thresholds) -> Result<(), CheckError> {
     let mut unknown: Vec<String> = Vec::new();
     for (tag, _) in limits.max_tag.iter().chain(&limits.max_tag_peak) {
         let shown = name(tag).into_owned();
@@ -241,32 +241,47 @@ fn known_tags(r: &Report) -> String {
 /// Parses `NAME=SIZE`, e.g. `gemm-workspace=16MiB`.
 ///
 /// ```
-/// use arenaprof_report::check::{parse_tag_limit, TagLimitError};
+/// use arenaprof_report::check::{parse_tag_threshold, TagThresholdError};
 /// assert_eq!(
-///     parse_tag_limit("gemm-workspace=16MiB"),
+///     parse_tag_threshold("gemm-workspace=16MiB"),
 ///     Ok(("gemm-workspace".to_string(), 16 << 20))
 /// );
-/// assert!(matches!(parse_tag_limit("=1"), Err(TagLimitError::EmptyName(_))));
+/// assert!(matches!(parse_tag_threshold("=1"), Err(TagThresholdError::EmptyName(_))));
 /// ```
-pub fn parse_tag_limit(s: &str) -> Result<(String, u64), TagLimitError> {
+pub fn parse_tag_threshold(s: &str) -> Result<(String, u64), TagThresholdError> {
     let (name, size) = s
         .rsplit_once('=')
-        .ok_or_else(|| TagLimitError::NoSize(s.to_owned()))?;
+        .ok_or_else(|| TagThresholdError::NoSize(s.to_owned()))?;
     if name.is_empty() {
-        return Err(TagLimitError::EmptyName(s.to_owned()));
+        return Err(TagThresholdError::EmptyName(s.to_owned()));
     }
     let n = parse_size(size)?;
     Ok((name.to_owned(), n))
 }
 
-/// Why [`parse_tag_limit`] refused its argument.
+/// The former name of [`Thresholds`] ("limits" now means a scoped thread
+/// cap only, as in `blas::limits`).
+#[deprecated(since = "0.3.0", note = "renamed to `Thresholds`")]
+pub type Limits = Thresholds;
+
+/// The former name of [`ThresholdResult`].
+#[deprecated(since = "0.3.0", note = "renamed to `ThresholdResult`")]
+pub type LimitResult = ThresholdResult;
+
+/// The former name of [`parse_tag_threshold`].
+#[deprecated(since = "0.3.0", note = "renamed to `parse_tag_threshold`")]
+pub fn parse_tag_limit(s: &str) -> Result<(String, u64), TagThresholdError> {
+    parse_tag_threshold(s)
+}
+
+/// Why [`parse_tag_threshold`] refused its argument.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TagLimitError {
+pub enum TagThresholdError {
     /// No `=SIZE` part (the argument given).
-    #[error("invalid tag limit {0:?}: expected NAME=SIZE, e.g. gemm-workspace=16MiB")]
+    #[error("invalid tag threshold {0:?}: expected NAME=SIZE, e.g. gemm-workspace=16MiB")]
     NoSize(String),
     /// An empty tag name (the argument given).
-    #[error("invalid tag limit {0:?}: empty tag name")]
+    #[error("invalid tag threshold {0:?}: empty tag name")]
     EmptyName(String),
     /// The size does not parse.
     #[error(transparent)]
@@ -274,7 +289,7 @@ pub enum TagLimitError {
 }
 
 /// Checks `r` against `limits`.
-pub fn check(r: &Report, limits: &Limits) -> Outcome {
+pub fn check(r: &Report, limits: &Thresholds) -> Outcome {
     let mut out = Outcome::default();
     if let Some(max) = limits.max_wasted {
         // The worst moment unless asked for the end (or none was recorded);

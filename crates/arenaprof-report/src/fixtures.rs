@@ -15,7 +15,7 @@
 use arenaprof_snapshot::{
     ArenaRecord, CodeMap, CodeMapping, Counters, Frame, HeapProfile, Histogram, JemallocStats,
     Layout, Mark, Meta, NativeMemory, Overhead, PointReason, ProcessStats, Registry, Sample,
-    SamplingConfig, SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagRow,
+    SamplingConfig, SamplingMode, Site, Snapshot, Stack, TagStats, ThreadStats, ThreadTagStats,
     Timeline, TimelinePoint, ViewRecord,
 };
 
@@ -316,11 +316,11 @@ pub fn pinned_views() -> Snapshot {
                 1990,
             ),
             tags: vec![
-                ThreadTagRow {
+                ThreadTagStats {
                     tag: 0,
                     counters: tags[0].counters,
                 },
-                ThreadTagRow {
+                ThreadTagStats {
                     tag: 1,
                     counters: tags[1].counters,
                 },
@@ -332,7 +332,7 @@ pub fn pinned_views() -> Snapshot {
             os_tid: 4243,
             alive: true,
             counters: tags[2].counters,
-            tags: vec![ThreadTagRow {
+            tags: vec![ThreadTagStats {
                 tag: 2,
                 counters: tags[2].counters,
             }],

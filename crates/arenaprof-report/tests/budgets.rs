@@ -57,7 +57,7 @@ fn a_long_name_repeated_per_reference_is_refused() {
         threads: (0..200)
             .map(|slot| ThreadStats {
                 slot,
-                tags: vec![ThreadTagRow {
+                tags: vec![ThreadTagStats {
                     tag: 3,
                     ..Default::default()
                 }],

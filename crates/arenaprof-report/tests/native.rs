@@ -4,7 +4,7 @@
 //! sections, `check --max-outside/--max-virtual`, and snapshots without
 //! measurements (format version 1).
 
-use arenaprof_report::check::{check, Limits};
+use arenaprof_report::check::{check, Thresholds};
 use arenaprof_report::render::{html, json, text};
 use arenaprof_report::{analyze, fixtures, Options};
 use arenaprof_snapshot::Snapshot;
@@ -147,7 +147,7 @@ fn text_and_html_show_outside_memory_and_blas() {
 #[test]
 fn check_limits_outside_and_virtual() {
     let r = analyze(&fixtures::pinned_views(), &Options::default());
-    let lim = |o: Option<u64>, v: Option<u64>| Limits {
+    let lim = |o: Option<u64>, v: Option<u64>| Thresholds {
         max_outside: o,
         max_virtual: v,
         ..Default::default()
@@ -188,7 +188,7 @@ fn version_1_snapshots_read_and_say_they_were_not_measured() {
     );
     let out = check(
         &r,
-        &Limits {
+        &Thresholds {
             max_outside: Some(MIB),
             ..Default::default()
         },

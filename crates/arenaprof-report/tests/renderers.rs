@@ -2,7 +2,7 @@
 //! contain the expected frames, pprof totals equal the snapshot's sampled
 //! estimates, JSON round-trips, and diff/check read the report fields.
 
-use arenaprof_report::check::{check, Limits};
+use arenaprof_report::check::{check, Thresholds};
 use arenaprof_report::fixtures::{self, CAPACITY, GEMM_BYTES, VIEW_BYTES};
 use arenaprof_report::passes::stacks;
 use arenaprof_report::render::{flame, html, json, pprof, text};
@@ -180,7 +180,7 @@ fn json_round_trips_and_text_and_html_agree() {
 fn check_and_diff_use_the_report_fields() {
     let before = analyze(&fixtures::pinned_views(), &Options::default());
     let after = analyze(&fixtures::fixed_views(), &Options::default());
-    let limits = Limits {
+    let limits = Thresholds {
         max_wasted: Some(10 << 20),
         max_tag: vec![("gemm-workspace".into(), 64 << 20)],
         max_tag_peak: vec![("nope".into(), 1)],
@@ -198,7 +198,7 @@ fn check_and_diff_use_the_report_fields() {
         "{}",
         c.violations[0].message
     );
-    let at_end = Limits {
+    let at_end = Thresholds {
         wasted_at_end: true,
         ..limits.clone()
     };
@@ -239,7 +239,7 @@ fn check_json_marks_an_unmeasured_figure_null_and_failed() {
     let mut snap = fixtures::pinned_views();
     snap.native = Default::default();
     let r = analyze(&snap, &Options::default());
-    let limits = Limits {
+    let limits = Thresholds {
         max_outside: Some(1),
         max_live: Some(u64::MAX),
         ..Default::default()

@@ -2,7 +2,7 @@
 //! layouts and counts, NaN weights, ragged timelines) go through the analysis,
 //! every renderer, `check` and `diff` without a panic. 300 random snapshots.
 
-use arenaprof_report::check::{check, Limits};
+use arenaprof_report::check::{check, Thresholds};
 use arenaprof_report::passes::stacks;
 use arenaprof_report::render::{self, flame, html, json, pprof, text};
 use arenaprof_report::{analyze, diff, Budget, Folded, Kind, Options, Report};
@@ -87,7 +87,7 @@ fn random_snapshot(seed: u64) -> Snapshot {
         s.threads.push(ThreadStats {
             slot: r.below(4) as u32,
             counters: c,
-            tags: vec![ThreadTagRow {
+            tags: vec![ThreadTagStats {
                 tag: r.below(70) as u16,
                 counters: c,
             }],
@@ -222,7 +222,7 @@ fn exercise(s: &Snapshot) -> Report {
     }
     let c = check(
         &r,
-        &Limits {
+        &Thresholds {
             max_wasted: Some(0),
             max_tag: vec![("tag1".into(), 0)],
             ..Default::default()

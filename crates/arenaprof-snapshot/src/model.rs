@@ -209,17 +209,22 @@ pub struct ThreadStats {
     /// Counters summed over tags.
     pub counters: Counters,
     /// Per-tag rows with activity.
-    pub tags: Vec<ThreadTagRow>,
+    pub tags: Vec<ThreadTagStats>,
 }
 
 /// One (thread, tag) cell.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ThreadTagRow {
+pub struct ThreadTagStats {
     /// Tag id.
     pub tag: u16,
     /// Exact counters of this cell.
     pub counters: Counters,
 }
+
+/// The former name of [`ThreadTagStats`] (beside [`TagStats`] and
+/// [`ThreadStats`]; the report's `ThreadTagRow` is its JSON row).
+#[deprecated(since = "0.3.0", note = "renamed to `ThreadTagStats`")]
+pub type ThreadTagRow = ThreadTagStats;
 
 /// Live bytes per tag over time.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -278,7 +278,7 @@ fn size(s: &str) -> Result<u64, String> {
 }
 
 fn tag_limit(s: &str) -> Result<(String, u64), String> {
-    arenaprof_report::check::parse_tag_limit(s).map_err(|e| e.to_string())
+    arenaprof_report::check::parse_tag_threshold(s).map_err(|e| e.to_string())
 }
 
 /// `arenaprof check`.

@@ -12,7 +12,7 @@ use crate::cli::{
     CheckArgs, CheckFormat, Command, DiffArgs, DiffFormat, FlameArgs, FlameKind, Format, PprofArgs,
     ReportArgs, TimelineArgs, TimelineFormat,
 };
-use arenaprof_report::check::{check as check_report, validate, Limits};
+use arenaprof_report::check::{check as check_report, validate, Thresholds};
 use arenaprof_report::input::{is_stdin, Snapshot};
 use arenaprof_report::passes::stacks;
 use arenaprof_report::render::{self, flame, folded, html, json, pprof, text, trace};
@@ -331,7 +331,7 @@ fn diff(a: &DiffArgs) -> Result<ExitCode, String> {
 
 fn check(a: &CheckArgs) -> Result<ExitCode, String> {
     let (r, _) = load_report(&a.input)?;
-    let limits = Limits {
+    let limits = Thresholds {
         max_wasted: a.max_wasted,
         wasted_at_end: a.at_end,
         max_live: a.max_live,

@@ -325,7 +325,7 @@ mod tests {
     #[test]
     fn weighted_percentiles_example() {
         use super::weighted_percentiles;
-        let p = weighted_percentiles(&mut vec![(8, 3.0), (64, 1.0)]);
+        let p = weighted_percentiles(&mut [(8, 3.0), (64, 1.0)]);
         assert_eq!((p[0].value, p[3].value), (8, 64));
     }
 }

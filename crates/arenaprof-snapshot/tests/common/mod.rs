@@ -51,7 +51,7 @@ pub fn rich() -> Snapshot {
             os_tid: 99,
             alive: true,
             counters: c,
-            tags: vec![ThreadTagRow {
+            tags: vec![ThreadTagStats {
                 tag: 2,
                 counters: c,
             }],

@@ -78,7 +78,7 @@ fn statm() -> maps::Statm {
 
 /// Commit charge of `ranges` (`VmFlags: ac` in `/proc/self/smaps`).
 fn commit_of(ranges: &[(usize, usize)]) -> u64 {
-    let Ok(smaps) = arenaprof::untracked(maps::read_smaps) else {
+    let Ok(smaps) = arenaprof::plumbing::untracked(maps::read_smaps) else {
         return 0;
     };
     smaps

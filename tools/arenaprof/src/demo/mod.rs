@@ -69,7 +69,7 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     });
     arenaprof::timeline::start_sampler(std::time::Duration::from_millis(5));
     // Before any library is loaded, so what OpenBLAS maps is attributed to it.
-    let hooks = arenaprof::untracked(arenaprof_native::hooks::install);
+    let hooks = arenaprof::plumbing::untracked(arenaprof_native::hooks::install);
     let mode = openblas::load(opts.no_openblas);
     let which = match (&mode, &hooks) {
         (openblas::Mode::Real(l), Ok(_)) => format!(
@@ -99,11 +99,11 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     let pinned = views::pin(opts.quick)?;
     let pinned_path = opts.out.join("pinned.arenaprof");
     let snap = arenaprof::snapshot();
-    arenaprof::untracked(|| snap.write(&pinned_path)).map_err(|e| e.to_string())?;
+    arenaprof::plumbing::untracked(|| snap.write(&pinned_path)).map_err(|e| e.to_string())?;
     let fixed = views::fix(pinned)?;
     let fixed_path = opts.out.join("fixed.arenaprof");
     let after = arenaprof::snapshot();
-    arenaprof::untracked(|| after.write(&fixed_path)).map_err(|e| e.to_string())?;
+    arenaprof::plumbing::untracked(|| after.write(&fixed_path)).map_err(|e| e.to_string())?;
     phase.done();
 
     let phase = Phase::start(3, "report");

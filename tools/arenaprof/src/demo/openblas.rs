@@ -98,7 +98,8 @@ impl OpenBlas {
     /// What the hooks attributed to it: anonymous mappings it made (count,
     /// virtual, resident, commit), from `/proc/self/smaps`.
     pub fn mapped(&self) -> (u64, u64, u64, u64) {
-        let pm = arenaprof::untracked(|| arenaprof_native::process_memory(&[], &[], 0, None));
+        let pm =
+            arenaprof::plumbing::untracked(|| arenaprof_native::process_memory(&[], &[], 0, None));
         let Ok(pm) = pm else { return (0, 0, 0, 0) };
         let u = pm.grouped.get(&arenaprof_native::maps::Group::NativeAnon(
             self.path.clone(),

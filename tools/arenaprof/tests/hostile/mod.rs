@@ -189,7 +189,7 @@ pub fn tag_name_threads() -> Case {
     s.threads = (0..20_000)
         .map(|i| ThreadStats {
             slot: i,
-            tags: vec![ThreadTagRow {
+            tags: vec![ThreadTagStats {
                 tag: 7,
                 ..Default::default()
             }],
@@ -511,7 +511,7 @@ pub fn escapes() -> Case {
     s.threads = vec![ThreadStats {
         slot: 0,
         name: e("thread"),
-        tags: vec![ThreadTagRow {
+        tags: vec![ThreadTagStats {
             tag: 1,
             ..Default::default()
         }],

@@ -12,7 +12,7 @@
 //! ([`Workspace::block_slack`](arenaprof_alloc::Workspace::block_slack)).
 //!
 //! ```
-//! use arenaprof_gemm::budget::{plan, Limit, FULL_WORKSPACE};
+//! use arenaprof_gemm::sizing::{plan, Limit, FULL_WORKSPACE};
 //! let p = plan(8, 64 << 20);
 //! assert_eq!((p.workers, p.region, p.limit), (8, FULL_WORKSPACE, Limit::None));
 //! let p = plan(8, 1 << 20); // 1 MiB cannot hold even one full f64 block set
@@ -47,7 +47,7 @@ pub const MIN_WORKSPACE: usize = 4096;
 /// rounded up for every kernel (not counting [`ALIGN_SLACK`]).
 ///
 /// ```
-/// use arenaprof_gemm::budget::packing_bytes;
+/// use arenaprof_gemm::sizing::packing_bytes;
 /// assert_eq!(packing_bytes(8, 4096, 4096, 4096), 2_228_224);
 /// assert_eq!(packing_bytes(4, 4096, 4096, 4096), 1_114_112);
 /// assert_eq!(packing_bytes(8, 1, 1, 1), 8 * 32);

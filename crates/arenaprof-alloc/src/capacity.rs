@@ -2,9 +2,9 @@
 //! run time; every other module may depend on this one.
 //!
 //! ```
-//! use arenaprof_alloc::limits;
-//! assert!(limits::MAX_TAGS >= 8);
-//! assert_eq!(limits::FLUSH_BYTES, 64 << 10);
+//! use arenaprof_alloc::capacity;
+//! assert!(capacity::MAX_TAGS >= 8);
+//! assert_eq!(capacity::FLUSH_BYTES, 64 << 10);
 //! ```
 
 /// Most distinct tags a process can have (built-ins and `other-tags`

@@ -1,8 +1,8 @@
 //! [`MemStat`]: what each worker holds and did (like MKL's `mkl_mem_stat`),
 //! and the `gemm` section every arenaprof snapshot gets.
 
-use crate::budget::{Limit, WORKSPACE_RECORD};
 use crate::kernel::Blocks;
+use crate::sizing::{Limit, WORKSPACE_RECORD};
 use crate::state::{PoolInner, State};
 use crate::worker::Counters;
 use arenaprof_snapshot::{Section, Snapshot};
