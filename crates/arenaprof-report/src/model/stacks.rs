@@ -19,7 +19,11 @@ pub enum Kind {
 
 impl Kind {
     /// The flame graph's title for this view.
-    pub(crate) fn title(self) -> &'static str {
+    ///
+    /// ```
+    /// assert!(arenaprof_report::Kind::Live.title().starts_with("Live bytes"));
+    /// ```
+    pub fn title(self) -> &'static str {
         match self {
             Kind::Live => "Live bytes by allocation stack",
             Kind::Peak => "Live bytes at the peak by allocation stack",
@@ -29,7 +33,11 @@ impl Kind {
     }
 
     /// Why this view can be empty, in one clause.
-    pub(crate) fn why_empty(self) -> &'static str {
+    ///
+    /// ```
+    /// assert!(arenaprof_report::Kind::Leaks.why_empty().contains("pinned"));
+    /// ```
+    pub fn why_empty(self) -> &'static str {
         match self {
             Kind::Leaks => "no arena is pinned by views after its owner was dropped",
             _ => "no sampled stacks for this view (was sampling on? set ARENAPROF_SAMPLE or call set_sampling)",

@@ -12,6 +12,10 @@
 //! | a diff of two reports, text or JSON | [`diff::text`], [`diff::json`] | a [`Diff`](crate::diff::Diff) |
 //! | Chrome trace, CSV | [`trace::chrome_json`], [`trace::csv`] | a snapshot's timeline |
 //!
+//! `flame` and `folded` need the default feature `flame` (inferno); `pprof`
+//! the default feature `pprof` (prost, flate2). A caller of [`crate::analyze`]
+//! and the JSON renderer can turn both off.
+//!
 //! Renderers never analyse: folded and trimmed stacks come from
 //! [`crate::passes::stacks`], the report from [`crate::analyze`].
 //!
@@ -29,12 +33,16 @@ mod cells;
 mod chart;
 pub mod diff;
 mod fit;
+#[cfg(feature = "flame")]
 pub mod flame;
+#[cfg(feature = "flame")]
 pub mod folded;
 pub mod html;
 pub mod json;
 mod outside;
+#[cfg(feature = "pprof")]
 pub mod pprof;
+#[cfg(feature = "pprof")]
 mod proto;
 pub(crate) mod sink;
 mod spark;
