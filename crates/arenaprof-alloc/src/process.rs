@@ -7,15 +7,11 @@
 
 use arenaprof_snapshot::{JemallocStats, ProcessStats};
 
-/// Resident set size now, from `/proc/self/statm` (0 where unavailable).
+/// Resident set size now, from `/proc/self/statm` (0 where unavailable;
+/// read by [`arenaprof_native::maps::read_statm`], the workspace's one
+/// `statm` reader outside the allocation path).
 pub fn rss_bytes() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    pages * page_size()
+    arenaprof_native::maps::read_statm().map_or(0, |s| s.resident)
 }
 
 /// Peak resident set size (`VmHWM` in `/proc/self/status`).
@@ -26,16 +22,6 @@ pub fn peak_rss_bytes() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .unwrap_or(0)
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
 }
 
 /// jemalloc's `stats.*` figures, refreshed (`epoch` advanced) first.

@@ -14,7 +14,8 @@
 use std::ffi::{c_int, c_void};
 use std::time::Instant;
 
-use arenaprof_native::{blas, fmt_bytes, hooks, maps};
+use arenaprof_native::{blas, hooks, maps};
+use arenaprof_snapshot::size::format_bytes as fmt_bytes;
 
 type SetFn = unsafe extern "C" fn(c_int);
 type MapFn = unsafe extern "C" fn(usize) -> *mut c_void;

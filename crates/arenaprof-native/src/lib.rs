@@ -66,6 +66,9 @@
 //!    (and the interposer's figures); `hooks` re-exports them.
 //! 7. `blas`, `process`: BLAS/OpenMP control (adopting what a library maps
 //!    while it loads), and [`process_memory`], which reads all of the above.
+// Without the interposer (feature `interpose` off, or not Linux x86_64
+// glibc) its table helpers and raw `mremap` have no caller.
+#![cfg_attr(not(feature = "interpose"), allow(dead_code))]
 #![deny(missing_docs)]
 
 pub mod blas;
@@ -81,4 +84,6 @@ mod units;
 
 pub use process::{process_memory, ProcessMemory};
 pub use scope::set_internal_scope;
-pub use units::{fmt_bytes, page_size};
+#[allow(deprecated)]
+pub use units::fmt_bytes;
+pub use units::page_size;

@@ -1,4 +1,4 @@
-//! Units of memory: the system page size and byte counts for people.
+//! Units of memory: the system page size.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,21 +25,13 @@ pub fn page_size() -> usize {
     v
 }
 
-/// `2.0 GiB`, `4.0 MiB`, `512 B`.
+/// Moved: the workspace has one byte formatter,
+/// [`arenaprof_snapshot::size::format_bytes`].
 ///
 /// ```
-/// assert_eq!(arenaprof_native::fmt_bytes(3 << 29), "1.5 GiB");
+/// assert_eq!(arenaprof_snapshot::size::format_bytes(3 << 29), "1.5 GiB");
 /// ```
+#[deprecated(since = "0.3.0", note = "use `arenaprof_snapshot::size::format_bytes`")]
 pub fn fmt_bytes(b: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if b < 1024 {
-        return format!("{b} B");
-    }
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", U[i])
+    arenaprof_snapshot::size::format_bytes(b)
 }

@@ -1,5 +1,6 @@
-//! Byte and time formatting. Size parsing (for command-line limits) is the
-//! workspace's one grammar, [`arenaprof_snapshot::size`], re-exported here.
+//! Byte and time formatting. Size parsing (for command-line thresholds) and
+//! the byte formatter are the workspace's one grammar,
+//! [`arenaprof_snapshot::size`], re-exported here.
 //!
 //! Sizes print in binary units (`762.9 MiB`).
 //!
@@ -9,21 +10,6 @@
 //! assert_eq!(parse_size("10MiB"), Ok(10 << 20));
 //! assert_eq!(parse_size("16MB"), Ok(16_000_000));
 //! ```
-
-/// Formats a byte count with a binary unit and one decimal (`0 B`, `80 B`, `1.5 KiB`).
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64 / 1024.0;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.1} {}", UNITS[u])
-}
 
 /// Formats a signed byte difference with an explicit sign (`+48.0 MiB`, `-80 B`, `0 B`).
 pub fn format_delta(delta: i64) -> String {
@@ -60,7 +46,7 @@ pub fn format_count(n: u64) -> String {
     out
 }
 
-pub use arenaprof_snapshot::size::{parse_size, SizeError};
+pub use arenaprof_snapshot::size::{format_bytes, parse_size, SizeError};
 
 #[cfg(test)]
 mod tests {

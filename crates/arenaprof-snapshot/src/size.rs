@@ -1,4 +1,5 @@
-//! The one size grammar of the workspace, for command-line limits
+//! The one size grammar of the workspace, and its one byte formatter
+//! ([`format_bytes`]), for command-line thresholds
 //! (`check --max-wasted 1.5GiB`) and environment variables
 //! (`ARENAPROF_SAMPLE=bytes:512KiB`, `ARENAPROF_WARN_PINNED=64MiB`,
 //! `ARENAPROF_GEMM_WORKSPACE_CAP=16MiB`).
@@ -16,6 +17,29 @@
 //! assert_eq!(parse_size("1.5G"), Ok(3 << 29));
 //! assert!(parse_size("10 furlongs").is_err());
 //! ```
+
+/// Formats a byte count with a binary unit and one decimal (`0 B`, `80 B`,
+/// `1.5 KiB`, `762.9 MiB`): every figure the workspace prints for people.
+///
+/// ```
+/// use arenaprof_snapshot::size::format_bytes;
+/// assert_eq!(format_bytes(80), "80 B");
+/// assert_eq!(format_bytes(3 << 29), "1.5 GiB");
+/// assert_eq!(format_bytes(800_000_000), "762.9 MiB");
+/// ```
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.1} {}", UNITS[u])
+}
 
 /// Why a size could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

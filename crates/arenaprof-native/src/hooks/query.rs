@@ -351,8 +351,8 @@ impl fmt::Display for ObjectSummary {
             f,
             "{base}: {} mappings, {} virtual, {} resident",
             self.mappings,
-            crate::units::fmt_bytes(self.virtual_bytes),
-            crate::units::fmt_bytes(self.resident_bytes)
+            arenaprof_snapshot::size::format_bytes(self.virtual_bytes),
+            arenaprof_snapshot::size::format_bytes(self.resident_bytes)
         )
     }
 }

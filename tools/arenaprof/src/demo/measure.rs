@@ -39,7 +39,7 @@ pub fn mib(bytes: u64) -> String {
 /// Bytes in the largest binary unit that keeps them at or above 1
 /// (`2.0 GiB`, `256.0 KiB`).
 pub fn size(bytes: u64) -> String {
-    arenaprof_native::fmt_bytes(bytes)
+    arenaprof_report::units::format_bytes(bytes)
 }
 
 /// A signed change in bytes, like [`size`] (`+2.0 GiB`, `-1.5 MiB`).
