@@ -2,7 +2,7 @@
 //! `arenaprof::bench` (feature `bench`): bytes allocated, allocations and
 //! peak live bytes of three workloads, one criterion group per figure.
 //!
-//! Run: `cargo bench --features bench --bench alloc_bytes`
+//! Run: `cargo bench -p arenaprof-benches --bench alloc_bytes`
 //!
 //! Each figure is exact for these deterministic workloads: criterion's
 //! "time" column reads, e.g., `1000.0 B` for `vec_with_capacity_1000` under

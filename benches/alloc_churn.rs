@@ -3,7 +3,7 @@
 //! churn (filled, and raw), a growth phase (every allocation a new peak), and
 //! a tight alloc-and-drop loop.
 //!
-//! Run: `cargo bench --bench alloc_churn`
+//! Run: `cargo bench -p arenaprof-benches --bench alloc_churn`
 //!
 //! A global allocator is fixed at compile time, so this binary's global
 //! allocator dispatches on a mode chosen before `main` runs (an `.init_array`
@@ -316,7 +316,10 @@ fn child(name: &str) {
 fn mean_ns(group: &str, threads: usize, name: &str) -> Option<f64> {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        .unwrap_or_else(|| {
+            // The workspace's target directory (this package is `benches/`).
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target")
+        });
     let path = dir
         .join("criterion")
         .join(group)

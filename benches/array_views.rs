@@ -6,7 +6,7 @@
 //! estimate behind the retention high-water mark. The target: at most
 //! 1.25x against `ArcArray<f64, IxDyn>`, high-water tracking included.
 //!
-//! Run: `cargo bench --bench array_views`
+//! Run: `cargo bench -p arenaprof-benches --bench array_views`
 //!
 //! Both run in this one binary under the tracking allocator (as a profiled
 //! program would). After criterion's report, the binary prints two ratios

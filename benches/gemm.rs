@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! bash benches/setup-openblas.sh                     # once: libopenblas-dev
-//! cargo bench --bench gemm --features openblas       # full run, then a summary table
-//! cargo bench --bench gemm -- --test                 # smoke: 256 only, one iteration each
+//! cargo bench -p arenaprof-benches --bench gemm --features openblas       # full run, then a summary table
+//! cargo bench -p arenaprof-benches --bench gemm -- --test                 # smoke: 256 only, one iteration each
 //! ```
 //!
 //! - arenaprof: `GemmPool` with 1 or 2 threads and the default 16 MiB cap

@@ -1,6 +1,5 @@
 //! Command-line arguments (clap derive).
 
-use crate::demo::DemoArgs;
 use arenaprof_report::units::parse_size;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -51,9 +50,20 @@ pub enum Command {
     /// Fail (exit 1) when a snapshot or JSON report exceeds limits.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
-    /// Run the built-in demonstration.
-    #[command(after_help = DEMO_HELP)]
-    Demo(DemoArgs),
+    /// Run the built-in demonstration (the `arenaprof-demo` program beside
+    /// this one, which profiles itself with the tracking allocator).
+    #[command(after_help = DEMO_HELP, disable_help_flag = true)]
+    Demo(DemoCommand),
+}
+
+/// `arenaprof demo ARGS...`: the arguments go to `arenaprof-demo` as they are
+/// (`arenaprof demo --help` prints its options).
+#[derive(Debug, Args)]
+pub struct DemoCommand {
+    /// Options of `arenaprof-demo` (`--threads N`, `--no-openblas`,
+    /// `--out DIR`, `--quick`, `--help`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 const REPORT_HELP: &str = "\
@@ -122,7 +132,11 @@ Examples:
 const DEMO_HELP: &str = "\
 Examples:
   arenaprof demo                      OpenBLAS's per-thread buffers and a pinned view, fixed
-  arenaprof demo --quick --no-openblas --out /tmp/demo";
+  arenaprof demo --quick --no-openblas --out /tmp/demo
+
+The demo is its own program, arenaprof-demo, installed beside arenaprof:
+it runs on the tracking allocator, which the commands that read snapshots
+do not. From the repository: cargo run --release -p arenaprof-cli -- demo";
 
 /// Report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

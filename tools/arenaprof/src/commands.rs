@@ -32,7 +32,7 @@ pub fn run(cmd: Command) -> Result<ExitCode, String> {
         Command::Timeline(a) => timeline(&a),
         Command::Diff(a) => diff(&a),
         Command::Check(a) => check(&a),
-        Command::Demo(a) => crate::demo::run(&a).map(|()| ExitCode::SUCCESS),
+        Command::Demo(a) => demo(&a.args),
     }
 }
 
@@ -378,4 +378,27 @@ fn check(a: &CheckArgs) -> Result<ExitCode, String> {
         print(&s)?;
         Ok(ExitCode::from(1))
     }
+}
+
+/// Runs `arenaprof-demo`, the program beside this one, with `args`, and
+/// returns its exit status.
+fn demo(args: &[std::ffi::OsString]) -> Result<ExitCode, String> {
+    let me = std::env::current_exe().map_err(|e| format!("demo: cannot find this program: {e}"))?;
+    let program = me.with_file_name("arenaprof-demo");
+    if !program.is_file() {
+        return Err(format!(
+            "demo: {} is missing (the demo is its own program; from the repository: cargo run --release -p arenaprof-cli -- demo)",
+            program.display()
+        ));
+    }
+    let status = std::process::Command::new(&program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("demo: cannot run {}: {e}", program.display()))?;
+    Ok(ExitCode::from(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(2),
+    ))
 }

@@ -4,18 +4,17 @@
 //! written is not a panic either: a closed pipe (`| head`) ends the output
 //! quietly, any other write error is one line and exit 2.
 
+//!
+//! The commands that read snapshots run on the system allocator and do not
+//! link the profiler's runtime; `arenaprof demo` runs `arenaprof-demo`
+//! (`src/demo_main.rs`), the program that profiles itself.
+
 mod cli;
 mod commands;
-mod demo;
 mod term;
 
 use clap::Parser;
 use std::process::ExitCode;
-
-/// The CLI profiles itself: the demo needs the tracker, and the report
-/// commands pay only its small overhead.
-#[global_allocator]
-static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {

@@ -54,7 +54,7 @@ fn the_demo_profile_decodes_with_mappings_build_ids_and_byte_labels() {
     let exe = &p.mapping[0];
     assert!(exe.memory_start < exe.memory_limit);
     assert!(
-        st(exe.filename).ends_with("arenaprof"),
+        st(exe.filename).ends_with("arenaprof-demo"),
         "{}",
         st(exe.filename)
     );
@@ -177,7 +177,7 @@ fn go_tool_pprof_top_starts_at_user_code() {
         );
     }
     assert!(
-        entries.iter().any(|e| e.contains("arenaprof::demo::")),
+        entries.iter().any(|e| e.contains("arenaprof_demo::demo::")),
         "the demo's own functions lead:\n{text}"
     );
 }

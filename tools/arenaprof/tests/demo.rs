@@ -153,6 +153,19 @@ fn quick_demo_reproduces_explains_and_fixes_both_failures() {
     );
 }
 
+/// The commands that read (possibly hostile) snapshots run on the system
+/// allocator and do not link the profiler's runtime; the demo program does.
+#[test]
+fn only_the_demo_program_links_the_tracker() {
+    // Rust's legacy mangling prefixes each path part with its length.
+    let linked = |exe: &str| {
+        let bytes = std::fs::read(exe).unwrap();
+        bytes.windows(17).any(|w| w == b"15arenaprof_alloc")
+    };
+    assert!(!linked(env!("CARGO_BIN_EXE_arenaprof")));
+    assert!(linked(env!("CARGO_BIN_EXE_arenaprof-demo")));
+}
+
 #[test]
 fn demo_rejects_zero_threads() {
     let out = Command::new(env!("CARGO_BIN_EXE_arenaprof"))
