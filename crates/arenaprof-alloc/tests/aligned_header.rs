@@ -14,6 +14,11 @@ static ALLOC: TrackingAlloc = TrackingAlloc::new();
 #[cfg(feature = "jemalloc")]
 const N: usize = 10_000;
 
+/// The tests of this binary one at a time: `stats.allocated` is
+/// process-wide, so the other test's blocks would count as ours (a clean
+/// clone's CI run saw 9.2 B a block apart that way).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(feature = "jemalloc")]
 fn allocated() -> u64 {
     tikv_jemalloc_ctl::epoch::advance().unwrap();
@@ -50,6 +55,7 @@ fn unsafe_flush() {
 #[cfg(feature = "jemalloc")]
 #[test]
 fn page_aligned_blocks_carry_eight_header_bytes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let layout = Layout::from_size_align(64, 4096).unwrap();
     let bare = tikv_jemallocator::Jemalloc;
     let mut bare_blocks = Vec::with_capacity(N);
@@ -99,6 +105,7 @@ fn page_aligned_blocks_carry_eight_header_bytes() {
 /// their counts (the trailer is rewritten behind the new size).
 #[test]
 fn aligned_blocks_survive_realloc_and_count_exactly() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     use arenaprof_alloc::testing::measure;
     let ((), m) = measure(|| {
         for align in [16usize, 64, 4096] {
