@@ -32,7 +32,7 @@
 //! | [`array`](mod@array) | arenaprof-array | arrays whose views pin arenas and remember their chain |
 //! | [`gemm`] | arenaprof-gemm | GEMM with capped per-worker workspaces |
 //! | [`snapshot`](mod@snapshot) | arenaprof-snapshot | the snapshot's data model, file format and size grammar |
-//! | `model`, `limits`, `ThreadRow`, and the plumbing at the root | | deprecated names of 0.2, kept for one release |
+//! | `ThreadRow`, and the plumbing at the root (and, hidden, `model` and `limits`) | | deprecated names of 0.2, kept for one release |
 //! | [`blas`] | arenaprof-native | the BLAS/OpenMP runtimes loaded at run time: `info`, `set_threads`, scoped `limits`, `open` |
 //!
 //! Allocator internals are not reachable from here:
@@ -92,12 +92,14 @@ pub mod plumbing {
 }
 
 /// The former name of [`snapshot`](mod@snapshot): the snapshot crate.
+#[doc(hidden)]
 #[deprecated(since = "0.3.0", note = "renamed to `arenaprof::snapshot`")]
 pub mod model {
     pub use arenaprof_snapshot::*;
 }
 
 /// The former name of [`capacity`].
+#[doc(hidden)]
 #[deprecated(since = "0.3.0", note = "renamed to `arenaprof::capacity`")]
 pub mod limits {
     pub use arenaprof_alloc::capacity::*;

@@ -103,6 +103,7 @@ mod workspace;
 
 /// The former name of [`capacity`] ("limits" now means a scoped thread cap
 /// only, as in `blas::limits`).
+#[doc(hidden)]
 #[deprecated(since = "0.3.0", note = "renamed to `capacity`")]
 pub mod limits {
     pub use crate::capacity::*;

@@ -75,6 +75,7 @@ pub use pool::{GemmPool, OVERFLOW_TAG};
 
 /// The former name of [`sizing`] ("budget" is the report's word for the
 /// work a hostile input may cause).
+#[doc(hidden)]
 #[deprecated(since = "0.3.0", note = "renamed to `sizing`")]
 pub mod budget {
     pub use crate::sizing::*;
