@@ -181,38 +181,36 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         // SAFETY: just checked: `size >> 58 <= 8`, so `size < 9 << 58`. Lets
         // the compiler drop the inner allocator's own overflow checks.
         unsafe { std::hint::assert_unchecked(size < 9 << 58) };
-        match LOCAL.try_with(|l| {
-            let cell = l.cell.get();
-            let epoch = cell.sampling.load(Relaxed) as u32;
-            if epoch != 0 && sampling::should_sample_at(l, size, epoch) {
-                // SAFETY: (A) holds: it is our own contract, passed on unchanged.
-                return unsafe { self.alloc_sampled(l, layout, zeroed) };
-            }
-            let word = l.word.get();
-            // Counted before the call, so only `word` and `size` live across
-            // it; a refused request takes the count back. A request that
-            // would reach a new peak or a batch goes the ordered way instead,
-            // so a refused one never moves a peak.
-            if !cell.own_alloc_quiet(size) {
-                // SAFETY: our own contract, passed on unchanged (see # Safety above).
-                return unsafe { self.alloc_edge_path(l, layout, zeroed) };
-            }
-            // SAFETY: the outer layout has a non-zero size.
-            let base = unsafe { self.inner_alloc(fast_outer(size), zeroed) };
-            if base.is_null() {
-                undo_alloc(size);
-                return base;
-            }
-            let user = base.wrapping_add(header::HEADER_SIZE);
-            // SAFETY: `user` is 8 bytes into a block of `size + 8` bytes.
-            unsafe { header::write_word(user, word) };
-            user
-        }) {
-            Ok(p) => p,
+        let Some(l) = local::current() else {
             // SAFETY: (A) holds (our own contract); only reachable if thread-local state is gone,
             // which const thread locals without destructors never are.
-            Err(_) => unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) },
+            return unsafe { self.alloc_internal(layout, fast_outer(size), zeroed) };
+        };
+        let cell = l.cell.get();
+        let epoch = cell.sampling.load(Relaxed) as u32;
+        if epoch != 0 && sampling::should_sample_at(l, size, epoch) {
+            // SAFETY: (A) holds: it is our own contract, passed on unchanged.
+            return unsafe { self.alloc_sampled(l, layout, zeroed) };
         }
+        let word = l.word.get();
+        // Counted before the call, so only `word` and `size` live across
+        // it; a refused request takes the count back. A request that
+        // would reach a new peak or a batch goes the ordered way instead,
+        // so a refused one never moves a peak.
+        if !cell.own_alloc_quiet(size) {
+            // SAFETY: our own contract, passed on unchanged (see # Safety above).
+            return unsafe { self.alloc_edge_path(l, layout, zeroed) };
+        }
+        // SAFETY: the outer layout has a non-zero size.
+        let base = unsafe { self.inner_alloc(fast_outer(size), zeroed) };
+        if base.is_null() {
+            undo_alloc(size);
+            return base;
+        }
+        let user = base.wrapping_add(header::HEADER_SIZE);
+        // SAFETY: `user` is 8 bytes into a block of `size + 8` bytes.
+        unsafe { header::write_word(user, word) };
+        user
     }
 
     /// A fast-path allocation that reaches a cell's bound: allocate, then
@@ -487,20 +485,18 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
         // SAFETY: `ptr` is a live block we handed out with alignment at most
         // 8, so its header is the word in front of it.
         let word = unsafe { header::read_word(ptr) };
-        let own = LOCAL
-            .try_with(|l| {
-                if word >> 16 != l.key.get() {
-                    return false;
+        let own = match local::current() {
+            // `key` matches only once this thread has its own row.
+            Some(l) if word >> 16 == l.key.get() => match l.row.get() {
+                Some(row) => {
+                    let tag = word as u16;
+                    row.cell(tag).own_free(tag, layout.size());
+                    true
                 }
-                // `key` matches only once this thread has its own row.
-                let Some(row) = l.row.get() else {
-                    return false;
-                };
-                let tag = word as u16;
-                row.cell(tag).own_free(tag, layout.size());
-                true
-            })
-            .unwrap_or(false);
+                None => false,
+            },
+            _ => false,
+        };
         if !own {
             // SAFETY: our own contract, passed on unchanged (see # Safety above).
             return unsafe { self.dealloc_slow(ptr, layout, Header::from_word(word)) };
@@ -537,9 +533,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
             note_failed();
             return std::ptr::null_mut();
         };
-        let own = LOCAL
-            .try_with(|l| (l.is_open(), l.row.get(), l.word.get(), l.key.get()))
-            .ok()
+        let own = local::current()
+            .map(|l| (l.is_open(), l.row.get(), l.word.get(), l.key.get()))
             .filter(|&(open, _, _, key)| open && h.to_word() >> 16 == key);
         if let Some((_, row, word, _)) = own {
             if new_size <= FAST_MAX && !header::is_wide(layout.align()) {
