@@ -4,28 +4,17 @@
 
 use arenaprof_report::check::{check, Thresholds};
 use arenaprof_report::fixtures::{self, CAPACITY, GEMM_BYTES, VIEW_BYTES};
-use arenaprof_report::passes::stacks;
 use arenaprof_report::render::{flame, html, json, pprof, text};
-use arenaprof_report::{analyze, diff, Budget, Folded, Kind, Options, Report};
+use arenaprof_report::{analyze, diff, Kind, Options, Report};
+use common::{fold, profile};
+
+mod common;
 
 fn svg(kind: Kind) -> String {
     let mut out = Vec::new();
     let folded = fold(&fixtures::pinned_views(), None, kind);
     flame::render(&folded, Default::default(), &mut out).unwrap();
     String::from_utf8(out).unwrap()
-}
-
-fn profile(s: &arenaprof_snapshot::Snapshot) -> pprof::Profile {
-    let trimmed = stacks::trim(s, &mut Budget::unlimited()).unwrap();
-    pprof::render(s, &trimmed, Default::default()).unwrap()
-}
-
-fn fold(
-    s: &arenaprof_snapshot::Snapshot,
-    arenas: Option<&[arenaprof_report::ArenaRow]>,
-    kind: Kind,
-) -> Folded {
-    stacks::fold(s, arenas, kind, &mut Budget::unlimited()).unwrap()
 }
 
 #[test]

@@ -3,24 +3,13 @@
 //! every renderer, `check` and `diff` without a panic. 300 random snapshots.
 
 use arenaprof_report::check::{check, Thresholds};
-use arenaprof_report::passes::stacks;
 use arenaprof_report::render::{self, flame, html, json, pprof, text};
-use arenaprof_report::{analyze, diff, Budget, Folded, Kind, Options, Report};
-fn profile(s: &arenaprof_snapshot::Snapshot) -> pprof::Profile {
-    let trimmed = stacks::trim(s, &mut Budget::unlimited()).unwrap();
-    pprof::render(s, &trimmed, Default::default()).unwrap()
-}
-
-fn fold(
-    s: &arenaprof_snapshot::Snapshot,
-    arenas: Option<&[arenaprof_report::ArenaRow]>,
-    kind: Kind,
-) -> Folded {
-    stacks::fold(s, arenas, kind, &mut Budget::unlimited()).unwrap()
-}
-
+use arenaprof_report::{analyze, diff, Kind, Options, Report};
 use arenaprof_snapshot::*;
+use common::{fold, profile};
 use proptest::prelude::*;
+
+mod common;
 
 struct Rng(u64);
 
