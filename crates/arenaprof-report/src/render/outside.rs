@@ -157,21 +157,7 @@ pub(crate) fn timeline_rows(out: &mut Sink<'_>, tl: &TimelineInfo, width: usize)
     };
     let w = width.max(8);
     for (col, name) in p.tags.iter().enumerate() {
-        let vals = super::spark::resample(&p, col, super::spark::SPARK_WIDTH);
-        let max = vals.iter().copied().max().unwrap_or(0);
-        let end = p
-            .points
-            .last()
-            .and_then(|x| x.live_bytes.get(col))
-            .copied()
-            .unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "  {name:<w$} |{}| max {}, end {}",
-            super::spark::sparkline(&vals),
-            format_bytes(max),
-            format_bytes(end)
-        );
+        super::spark::write_column(out, &p, col, name, w);
     }
 }
 

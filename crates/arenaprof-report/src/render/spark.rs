@@ -2,7 +2,10 @@
 //! row of cells, drawn with block characters (the text report's timeline and
 //! its BLAS section share them).
 
+use super::sink::Sink;
 use crate::model::{TimelineInfo, WastedRow};
+use crate::units::format_bytes;
+use std::fmt::Write;
 
 /// Sparkline width in cells.
 pub(crate) const SPARK_WIDTH: usize = 48;
@@ -68,6 +71,45 @@ pub(crate) fn resample_wasted(series: &[WastedRow], from: u64, to: u64, width: u
         }
     }
     out
+}
+
+/// One sparkline row, `  LABEL |▁▂█| max M, end E`, the label padded to
+/// `width` characters.
+pub(crate) fn write_row(
+    out: &mut Sink<'_>,
+    label: &str,
+    width: usize,
+    vals: &[u64],
+    max: u64,
+    end: u64,
+) {
+    let _ = writeln!(
+        out,
+        "  {label:<width$} |{}| max {}, end {}",
+        sparkline(vals),
+        format_bytes(max),
+        format_bytes(end)
+    );
+}
+
+/// The row of timeline column `col`: its values resampled to
+/// [`SPARK_WIDTH`] cells, their maximum and the last point's value.
+pub(crate) fn write_column(
+    out: &mut Sink<'_>,
+    tl: &TimelineInfo,
+    col: usize,
+    label: &str,
+    width: usize,
+) {
+    let vals = resample(tl, col, SPARK_WIDTH);
+    let max = vals.iter().copied().max().unwrap_or(0);
+    let end = tl
+        .points
+        .last()
+        .and_then(|p| p.live_bytes.get(col))
+        .copied()
+        .unwrap_or(0);
+    write_row(out, label, width, &vals, max, end);
 }
 
 #[cfg(test)]

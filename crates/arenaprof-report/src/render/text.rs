@@ -8,7 +8,7 @@
 
 use super::cells::{pct, peak_time, ShapeText};
 use super::sink::Sink;
-use super::spark::{resample, resample_wasted, sparkline, SPARK_WIDTH};
+use super::spark::{resample_wasted, write_column, write_row, SPARK_WIDTH};
 use super::table::Table;
 use super::Options;
 use crate::budget::{Budget, BudgetError, MAX_CHART_TAGS, MAX_MARKS_SHOWN};
@@ -222,35 +222,14 @@ fn timeline(out: &mut Sink<'_>, r: &Report) {
     let labels: Vec<_> = tl.tags[..shown].iter().map(|t| name(t)).collect();
     let w = labels.iter().map(|t| t.chars().count()).max().unwrap_or(0);
     for (col, tag) in labels.iter().enumerate() {
-        let vals = resample(tl, col, SPARK_WIDTH);
-        let max = vals.iter().copied().max().unwrap_or(0);
-        let end = tl
-            .points
-            .last()
-            .and_then(|p| p.live_bytes.get(col))
-            .copied()
-            .unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "  {tag:<w$} |{}| max {}, end {}",
-            sparkline(&vals),
-            format_bytes(max),
-            format_bytes(end)
-        );
+        write_column(out, tl, col, tag, w);
     }
     super::outside::timeline_rows(out, tl, w);
     if !tl.wasted.is_empty() {
         let vals = resample_wasted(&tl.wasted, first.t_ns, last.t_ns, SPARK_WIDTH);
         let max = tl.wasted.iter().map(|p| p.wasted_bytes).max().unwrap_or(0);
         let end = tl.wasted.last().map_or(0, |p| p.wasted_bytes);
-        let _ = writeln!(
-            out,
-            "  {:<w$} |{}| max {}, end {}",
-            "wasted",
-            sparkline(&vals),
-            format_bytes(max),
-            format_bytes(end)
-        );
+        write_row(out, "wasted", w, &vals, max, end);
     }
     if tl.tags.len() > shown {
         let _ = writeln!(
