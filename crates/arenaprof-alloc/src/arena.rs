@@ -38,50 +38,26 @@ pub(crate) struct Figures {
 mod imp {
     use super::*;
     use std::ffi::{c_int, c_void};
-    use std::sync::atomic::{AtomicU32, Ordering::*};
+    use crate::window;
+    use std::sync::atomic::{AtomicBool, Ordering::*};
     use tikv_jemalloc_sys as sys;
 
-    /// `0`: not created; `CREATING`; `FAILED`; else the arena index plus 1.
-    static STATE: AtomicU32 = AtomicU32::new(0);
-    const CREATING: u32 = u32::MAX;
-    const FAILED: u32 = u32::MAX - 1;
+    /// Whether the arena's decay times were set.
+    static TUNED: AtomicBool = AtomicBool::new(false);
 
-    /// The arena's index, creating it on first use; `None` while another
-    /// thread creates it or when jemalloc refused.
+    /// The arena's index, creating it (in its own address window, see
+    /// [`window`]) on first use; `None` when jemalloc refused.
     fn index() -> Option<u32> {
-        match STATE.load(Acquire) {
-            0 => create(),
-            CREATING | FAILED => None,
-            s => Some(s - 1),
+        let idx = window::arena(window::INTERNAL)?;
+        if !TUNED.swap(true, AcqRel) {
+            tune(idx);
         }
+        Some(idx)
     }
 
+    /// Freed pages go back at once: decay times of 0.
     #[cold]
-    fn create() -> Option<u32> {
-        if STATE
-            .compare_exchange(0, CREATING, AcqRel, Acquire)
-            .is_err()
-        {
-            return index_now();
-        }
-        let mut idx: u32 = 0;
-        let mut len = std::mem::size_of::<u32>();
-        // SAFETY: `arenas.create` writes the new arena's index, an unsigned,
-        // into `idx` (`len` bytes); it takes no new value.
-        let rc = unsafe {
-            sys::mallctl(
-                c"arenas.create".as_ptr(),
-                (&raw mut idx).cast::<c_void>(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        if rc != 0 {
-            STATE.store(FAILED, Release);
-            return None;
-        }
-        // Freed pages go back at once: decay times of 0.
+    fn tune(idx: u32) {
         for what in ["dirty_decay_ms", "muzzy_decay_ms"] {
             let mut name = [0u8; 64];
             let n = fmt_name(&mut name, b"arena.", idx, what.as_bytes());
@@ -98,15 +74,10 @@ mod imp {
                 )
             };
         }
-        STATE.store(idx + 1, Release);
-        Some(idx)
     }
 
     fn index_now() -> Option<u32> {
-        match STATE.load(Acquire) {
-            0 | CREATING | FAILED => None,
-            s => Some(s - 1),
-        }
+        window::arena_now(window::INTERNAL)
     }
 
     /// Writes `prefix<i>.suffix\0` into `buf` without allocating; returns

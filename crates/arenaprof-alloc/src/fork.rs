@@ -21,7 +21,7 @@
 use crate::local::LOCAL;
 use crate::spin::SpinFlag;
 use crate::sync::{spin_loop, yield_now};
-use crate::{ring, rows};
+use crate::{ring, rows, window};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -157,6 +157,7 @@ extern "C" fn prepare() {
         yield_now();
     }
     REGISTER.lock();
+    window::lock_creation();
     rows::FLAGS_LOCK.lock();
     ring::LOCK.lock();
     for h in handlers() {
@@ -170,6 +171,7 @@ extern "C" fn release() {
     }
     ring::LOCK.unlock();
     rows::FLAGS_LOCK.unlock();
+    window::unlock_creation();
     REGISTER.unlock();
     GATE.fetch_and(!CLOSING, AcqRel);
 }

@@ -53,10 +53,12 @@
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
 //! 1. `sync`, `capacity`, `clock`, `mmap`, `spin`, `header`, `counts`,
-//!    `statm`, `arena`: the atomics (std's, or loom's under model checking),
-//!    constants, time, raw pages (and the list of them), a spin flag, the
-//!    8-byte block header, a cell's counting protocol, VmSize/RSS read
-//!    without allocating, the profiler's own jemalloc arena.
+//!    `statm`, `window`, `arena`: the atomics (std's, or loom's under model
+//!    checking), constants, time, raw pages (and the list of them), a spin
+//!    flag, the 8-byte block header of [`TrackingAlloc::wrap`], a cell's
+//!    counting protocol, VmSize/RSS read without allocating, the address
+//!    windows that give each tag its own jemalloc arena (a block's tag read
+//!    from its address), the profiler's own jemalloc arena.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -68,7 +70,9 @@
 //! 7. `tag`, `workspace`, `unwind`, `sampling`, `timeline`: what users
 //!    steer; `fork`: the `pthread_atfork` handlers that free the locks of
 //!    all of the above in a forked child.
-//! 8. `tracking`: the `GlobalAlloc` itself.
+//! 8. `tracking`: the `GlobalAlloc` itself; `headerless`: its paths with
+//!    jemalloc inside ([`TrackingAlloc::new`]), which find a block's tag from
+//!    its address instead of a header.
 //! 9. `process`, `stats`, `native`, `snapshot`, `profiler`, `testing`:
 //!    what users read and assert (`native`: memory outside the allocator,
 //!    through `arenaprof-native`).
@@ -79,6 +83,8 @@ pub mod clock;
 mod counts;
 mod fork;
 mod header;
+#[cfg(feature = "jemalloc")]
+mod headerless;
 mod local;
 mod mmap;
 mod native;
@@ -99,6 +105,7 @@ pub mod timeline;
 mod totals;
 mod tracking;
 mod unwind;
+mod window;
 mod workspace;
 
 /// The former name of [`capacity`] ("limits" now means a scoped thread cap

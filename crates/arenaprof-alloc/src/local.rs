@@ -5,9 +5,18 @@
 //! thread's TLS destructors run. A second thread local, with a destructor, only
 //! marks the thread's row as exited.
 
+use crate::capacity::MAX_TAGS;
 use crate::region::Region;
 use crate::rows::{self, Row};
+use crate::window;
 use std::cell::Cell;
+use std::sync::atomic::Ordering::Relaxed;
+
+pub(crate) use window::HEADERLESS;
+
+/// A `tcache` entry: this thread has no explicit thread cache for the tag
+/// (jemalloc refused one, or the thread is exiting): `MALLOCX_TCACHE_NONE`.
+const NO_TCACHE: u16 = u16::MAX;
 
 /// Nested tag guards tracked per thread; deeper ones restore in LIFO order only.
 pub(crate) const TAG_STACK: usize = 32;
@@ -48,6 +57,21 @@ pub(crate) struct Local {
     pub epoch: Cell<u32>,
     /// xorshift state for sampling intervals.
     pub rng: Cell<u64>,
+    /// Header-free tracker: the `mallocx` flags of an allocation under the
+    /// current tag (its arena and this thread's cache for it), or 0 for
+    /// untagged memory (plain `malloc`).
+    pub mflags: Cell<i32>,
+    /// Header-free tracker: the tag allocations are counted under, which is
+    /// the tag whose window they land in: the current tag, or 0 if jemalloc
+    /// refused the tag an arena.
+    pub htag: Cell<u16>,
+    /// Header-free tracker: this thread's explicit jemalloc thread cache per
+    /// tag, as its id plus 1 (0: none yet, [`NO_TCACHE`]: none to use). A
+    /// cache is used only with its tag's arena, so it holds that tag's
+    /// blocks only.
+    pub tcache: [Cell<u16>; MAX_TAGS],
+    /// The thread's exit handler ran: its caches are gone.
+    pub exited: Cell<bool>,
 }
 
 thread_local! {
@@ -67,6 +91,10 @@ thread_local! {
             countdown: Cell::new(i64::MAX),
             epoch: Cell::new(0),
             rng: Cell::new(0),
+            mflags: Cell::new(0),
+            htag: Cell::new(0),
+            tcache: [const { Cell::new(0) }; MAX_TAGS],
+            exited: Cell::new(false),
         }
     };
 }
@@ -101,12 +129,16 @@ impl Local {
         !std::ptr::eq(self.cell.get(), &rows::CLOSED)
     }
 
-    /// Recomputes `cell` and `word` from `row`, `tag`, `busy` and `ws`.
+    /// Recomputes `cell` and `word` (and, header-free, `mflags` and `htag`)
+    /// from `row`, `tag`, `busy` and `ws`.
     #[inline]
     fn refresh(&self) {
         let key = self.key.get();
-        let tag = self.tag.get();
+        let mut tag = self.tag.get();
         self.word.set(tag as u64 | key << 16);
+        if HEADERLESS.load(Relaxed) {
+            tag = self.refresh_arena(tag);
+        }
         let fast = !self.busy.get() && self.ws.get().is_null() && key != u64::MAX;
         let cell = match self.row.get() {
             Some(row) if fast => row.cell(tag),
@@ -114,12 +146,63 @@ impl Local {
         };
         self.cell.set(cell);
     }
+
+    /// Header-free: sets `mflags` and `htag` for `tag` (creating the tag's
+    /// arena, and this thread's cache for it, on first use) and returns
+    /// `htag`.
+    #[inline(never)]
+    fn refresh_arena(&self, tag: u16) -> u16 {
+        let (flags, htag) = match (tag != 0).then(|| window::arena(tag as u8)).flatten() {
+            Some(a) => (
+                window::flags::arena(a) | self.tcache_flags(tag),
+                tag,
+            ),
+            None => (0, 0),
+        };
+        self.mflags.set(flags);
+        self.htag.set(htag);
+        htag
+    }
+
+    /// The `MALLOCX_TCACHE` flag of this thread's cache for `tag` (creating
+    /// it on first use), or `MALLOCX_TCACHE_NONE` when there is none: the
+    /// thread has no row of its own yet, is exiting, or jemalloc refused.
+    pub(crate) fn tcache_flags(&self, tag: u16) -> i32 {
+        let own = self.key.get() != u64::MAX && !self.exited.get();
+        let Some(c) = self.tcache.get(tag as usize).filter(|_| own && tag != 0) else {
+            return window::flags::TCACHE_NONE;
+        };
+        let mut id = c.get();
+        if id == 0 {
+            id = window::tcache_create().map_or(NO_TCACHE, |i| i as u16 + 1);
+            c.set(id);
+        }
+        if id == NO_TCACHE {
+            window::flags::TCACHE_NONE
+        } else {
+            window::flags::tcache(id as u32 - 1)
+        }
+    }
+
+    /// At thread exit: gives every cache's blocks back to their arenas and
+    /// uses none from now on (frees in later TLS destructors go uncached).
+    fn drop_tcaches(&self) {
+        self.exited.set(true);
+        for c in &self.tcache {
+            let id = c.replace(NO_TCACHE);
+            if id != 0 && id != NO_TCACHE {
+                window::tcache_destroy(id as u32 - 1);
+            }
+        }
+        self.refresh();
+    }
 }
 
 struct ExitMarker(&'static Row);
 
 impl Drop for ExitMarker {
     fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| l.drop_tcaches());
         self.0.mark_exited();
     }
 }

@@ -47,10 +47,53 @@ fn tail(layout: Layout) -> usize {
     }
 }
 
+/// Regions that can be registered at once; a workspace made past this
+/// serves nothing from its region (every request overflows).
+const MAX_REGIONS: usize = 256;
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_RANGE: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+/// `[start, end)` of each registered region (0, 0 when the slot is free).
+static RANGES: [[AtomicUsize; 2]; MAX_REGIONS] = [NO_RANGE; MAX_REGIONS];
+/// Registered regions.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any region is registered: without a header, a free can tell a
+/// block carved from a region only by its address, and checks the
+/// registered ranges only while there are any.
+#[inline(always)]
+pub(crate) fn any() -> bool {
+    LIVE.load(Relaxed) != 0
+}
+
+/// Whether `p` lies in a registered region.
+pub(crate) fn contains(p: *const u8) -> bool {
+    let p = p as usize;
+    RANGES.iter().any(|r| {
+        let start = r[0].load(Acquire);
+        start != 0 && p >= start && p < r[1].load(Acquire)
+    })
+}
+
+/// Registers `[start, start + len)`; the slot, or `None` when all are taken.
+fn register(start: usize, len: usize) -> Option<usize> {
+    let end = start.checked_add(len)?;
+    for (i, r) in RANGES.iter().enumerate() {
+        // A slot is claimed by its end (non-zero) and published by its start.
+        if r[1].compare_exchange(0, end, AcqRel, Relaxed).is_ok() {
+            r[0].store(start, Release);
+            LIVE.fetch_add(1, AcqRel);
+            return Some(i);
+        }
+    }
+    None
+}
+
 /// A workspace's region and figures.
 pub(crate) struct Region {
     pub(crate) region: *mut u8,
     pub(crate) capacity: usize,
+    /// The region's slot in the registered ranges, or `usize::MAX`.
+    slot: usize,
     /// Bump offset: the end of the topmost live block.
     pub(crate) used: AtomicUsize,
     pub(crate) live_blocks: AtomicUsize,
@@ -70,9 +113,15 @@ pub(crate) struct Region {
 impl Region {
     /// A region over `capacity` bytes at `region` (null and 0 for none).
     pub(crate) fn new(region: *mut u8, capacity: usize) -> Region {
+        let slot = if region.is_null() || capacity == 0 {
+            None
+        } else {
+            register(region as usize, capacity)
+        };
         Region {
             region,
             capacity,
+            slot: slot.unwrap_or(usize::MAX),
             used: AtomicUsize::new(0),
             live_blocks: AtomicUsize::new(0),
             entered: AtomicUsize::new(0),
@@ -116,6 +165,26 @@ impl Region {
     }
 }
 
+impl Region {
+    /// Takes the region out of the registered ranges: before its memory is
+    /// freed (after which its addresses may be handed out again), once no
+    /// block carved from it is live.
+    pub(crate) fn unregister(&mut self) {
+        if let Some(r) = RANGES.get(self.slot) {
+            r[0].store(0, Release);
+            LIVE.fetch_sub(1, AcqRel);
+            r[1].store(0, Release);
+        }
+        self.slot = usize::MAX;
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
 /// Serves `layout` from region `ws` for thread `me`, or `None` (an overflow,
 /// counted) when `me` is not the owner or the block does not fit.
 #[inline(never)]
@@ -128,7 +197,7 @@ pub(crate) fn try_alloc(
     // SAFETY: a region set on a thread outlives every guard that set it: a
     // `Workspace` whose guards were forgotten leaks its region (see its Drop).
     let w = unsafe { &*ws };
-    if w.owner.load(Acquire) != me {
+    if w.owner.load(Acquire) != me || w.slot == usize::MAX {
         return w.overflow(layout.size());
     }
     if w.live_blocks.load(Acquire) == 0 {

@@ -364,6 +364,8 @@ impl Cell {
     /// old peak and its time are returned for [`end_peak`](Self::end_peak).
     pub(crate) fn begin_peak(&self) -> (u64, u64) {
         let saved = (self.peak_bytes.load(Relaxed), self.peak_at_ns.load(Relaxed));
+        // Below 0 on a thread that freed other threads' blocks (net flow):
+        // every comparison of peaks is signed.
         self.peak_bytes.store(self.live.load(Relaxed), Relaxed);
         set_bounds(self);
         saved
@@ -374,7 +376,7 @@ impl Cell {
     pub(crate) fn end_peak(&self, (peak, at): (u64, u64)) -> u64 {
         raise_peak(self, settle(self));
         let during = self.peak_bytes.load(Relaxed);
-        if peak >= during {
+        if peak as i64 >= during as i64 {
             self.peak_bytes.store(peak, Relaxed);
             self.peak_at_ns.store(at, Relaxed);
         }
@@ -384,6 +386,14 @@ impl Cell {
 
     /// Bytes freed (see [`counts::freed_bytes`]).
     pub(crate) fn freed_bytes(&self) -> u64 {
+        if crate::window::HEADERLESS.load(Relaxed) {
+            // Net flow: no remote frees; a thread may free more than it
+            // allocated (other threads' blocks), so freed bytes are not
+            // capped by allocated ones, only kept from going below 0 by a
+            // reader racing the owner.
+            let allocated = self.allocated_bytes.load(Relaxed);
+            return (allocated.wrapping_sub(self.live.load(Relaxed)) as i64).max(0) as u64;
+        }
         counts::freed_bytes(
             &self.allocated_bytes,
             &self.live,
@@ -406,7 +416,9 @@ fn settle(c: &Cell) -> u64 {
 /// Raises the recorded peak to `live` if that is higher. Owner only.
 #[inline]
 fn raise_peak(c: &Cell, live: u64) {
-    if live > c.peak_bytes.load(Relaxed) {
+    // Signed: a cell's live bytes go below 0 on a thread that frees other
+    // threads' blocks (the header-free tracker's net flow).
+    if live as i64 > c.peak_bytes.load(Relaxed) as i64 {
         c.peak_bytes.store(live, Relaxed);
         c.peak_at_ns.store(now_ns(), Relaxed);
     }

@@ -333,20 +333,30 @@ pub(crate) fn dropped_freed() -> u64 {
     DROPPED_FREED.load(Relaxed)
 }
 
-/// Moves a freed sampled allocation to the freed list.
+/// Moves a freed sampled allocation to the freed list; returns the tag it
+/// was counted under (`None` if it was not in the table).
 #[cold]
-pub(crate) fn on_free(user: *mut u8) {
+pub(crate) fn on_free(user: *mut u8) -> Option<u16> {
     with_busy(|| {
         let _gate = crate::fork::enter();
         let t = tables();
-        if let Some((_, r)) = t.live.remove(&(user as usize)) {
-            let mut freed = t.freed.lock().unwrap_or_else(|e| e.into_inner());
-            if freed.len() >= MAX_FREED {
-                freed.pop_front();
-                DROPPED_FREED.fetch_add(1, Relaxed);
-            }
-            freed.push_back(to_sample(&r, Some(now_ns())));
+        let (_, r) = t.live.remove(&(user as usize))?;
+        let mut freed = t.freed.lock().unwrap_or_else(|e| e.into_inner());
+        if freed.len() >= MAX_FREED {
+            freed.pop_front();
+            DROPPED_FREED.fetch_add(1, Relaxed);
         }
+        freed.push_back(to_sample(&r, Some(now_ns())));
+        Some(r.tag)
+    })
+}
+
+/// The tag a live sampled allocation at `user` is counted under.
+#[cold]
+pub(crate) fn tag_of(user: *mut u8) -> Option<u16> {
+    with_busy(|| {
+        let _gate = crate::fork::enter();
+        tables().live.get(&(user as usize)).map(|r| r.tag)
     })
 }
 

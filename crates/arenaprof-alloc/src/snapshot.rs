@@ -13,7 +13,7 @@ use crate::clock::now_ns;
 use crate::rows;
 use crate::stats::stats;
 use crate::tag::Tag;
-use crate::{arena, header, local, native, process, sampling, timeline, tracking};
+use crate::{arena, local, native, process, sampling, timeline, tracking};
 use arenaprof_snapshot::{
     Histogram, Meta, Overhead, SamplingConfig, SamplingMode, Snapshot, TagStats, ThreadStats,
     ThreadTagStats,
@@ -308,7 +308,7 @@ fn build() -> (Snapshot, sampling::RawHeap) {
     snap.heap = heap;
     snap.heap.at_peak = snap.heap.live_at(snap.total.peak_at_ns);
     snap.overhead = Overhead {
-        header_bytes_per_alloc: header::HEADER_SIZE as u64,
+        header_bytes_per_alloc: tracking::header_bytes_per_alloc(),
         live_header_bytes: tracking::live_header_bytes(snap.total.live_count()),
         table_bytes: rows::table_bytes() + timeline::table_bytes(),
         internal_live_bytes: tracking::internal_live_bytes(),

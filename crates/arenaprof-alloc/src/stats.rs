@@ -109,8 +109,8 @@ pub fn current_thread_slot() -> Option<u32> {
 
 fn cell(r: &Row, t: usize) -> TagCounters {
     let c = &r.cells[t];
-    let freed = c.freed_bytes();
     let allocated = c.allocated_bytes.load(Relaxed);
+    let freed = c.freed_bytes();
     let live = allocated.saturating_sub(freed);
     TagCounters {
         live_bytes: live,
@@ -134,6 +134,15 @@ fn cell(r: &Row, t: usize) -> TagCounters {
 /// allocations count as profiler overhead, not in the figures it returns.
 pub fn stats() -> Stats {
     crate::local::with_busy(read_all)
+}
+
+/// Whether thread figures are net flow: with the header-free tracker a free
+/// is counted on the freeing thread (the block does not say which thread
+/// allocated it), so a thread's live bytes are what it allocated minus what
+/// it freed, never below 0, and its freed bytes may exceed its allocated
+/// ones. Tag and process figures are exact either way.
+pub(crate) fn net_flow() -> bool {
+    crate::window::HEADERLESS.load(Relaxed)
 }
 
 fn read_all() -> Stats {
@@ -163,10 +172,18 @@ fn read_all() -> Stats {
         // A thread's peak over all its tags is not tracked on the hot path;
         // its largest tag peak (kept by `merge`) and its live bytes now bound
         // it from below.
+        if net_flow() {
+            row.total.live_bytes = row.total.allocated_bytes.saturating_sub(row.total.freed_bytes);
+        }
         row.total.peak_bytes = row.total.peak_bytes.max(row.total.live_bytes);
         threads.push(row);
     }
     for (t, c) in tags.iter_mut().enumerate() {
+        if net_flow() {
+            // Live bytes of a tag: everything allocated under it minus
+            // everything freed, on whichever threads.
+            c.live_bytes = c.allocated_bytes.saturating_sub(c.freed_bytes);
+        }
         let g = &GLOBAL[t];
         let gp = g.peak.load(Relaxed).max(0) as u64;
         if gp > c.peak_bytes {

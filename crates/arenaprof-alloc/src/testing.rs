@@ -353,7 +353,7 @@ impl Span {
                     freed_bytes: a.freed_bytes.saturating_sub(b.freed_bytes),
                     live_bytes: (a.alloc_bytes.wrapping_sub(b.alloc_bytes) as i64)
                         .wrapping_sub(a.freed_bytes.wrapping_sub(b.freed_bytes) as i64),
-                    peak_bytes: peaks[i].saturating_sub(b.live),
+                    peak_bytes: (peaks[i].wrapping_sub(b.live) as i64).max(0) as u64,
                 };
                 if c == Counts::default() {
                     continue;
@@ -398,4 +398,73 @@ fn read_row(row: &Row) -> Vec<CellNow> {
             live: c.live.load(Relaxed),
         })
         .collect()
+}
+
+/// With the header-free tracker ([`TrackingAlloc::new`](crate::TrackingAlloc::new)),
+/// the tag a live block of the program is counted under, read from its
+/// address as a free reads it: `Some(Tag::UNTAGGED)` outside every tag's
+/// window. `None` for the profiler's own and sampled blocks (their windows
+/// say so; a sampled block's tag is in the side table), and always with a
+/// header (then the tag is in the header, not the address).
+///
+/// ```
+/// // (without the tracker as the global allocator, nothing is header-free)
+/// let b = Box::new(7u64);
+/// let _ = arenaprof_alloc::testing::tag_of_block(&*b as *const u64 as *const u8);
+/// ```
+pub fn tag_of_block(ptr: *const u8) -> Option<crate::Tag> {
+    if !crate::window::HEADERLESS.load(Relaxed) {
+        return None;
+    }
+    match crate::window::kind_of(ptr) {
+        k if k < crate::window::INTERNAL => crate::Tag::from_id(k as u16),
+        _ => None,
+    }
+}
+
+/// jemalloc's bytes in live blocks of `tag`'s arena
+/// (`stats.arenas.<i>.small.allocated + large.allocated`, after an `epoch`
+/// advance), `None` when the tag has no arena (untagged, never used, a
+/// header, or no jemalloc). Blocks parked in a thread's cache count as
+/// allocated: call [`flush_thread_caches`] on every thread that used the tag
+/// first.
+///
+/// ```
+/// assert_eq!(arenaprof_alloc::testing::arena_allocated(arenaprof_alloc::Tag::UNTAGGED), None);
+/// ```
+pub fn arena_allocated(tag: crate::Tag) -> Option<u64> {
+    if tag.id() == 0 || !crate::window::HEADERLESS.load(Relaxed) {
+        return None;
+    }
+    let a = crate::window::arena_now(u8::try_from(tag.id()).ok()?)?;
+    crate::window::arena_allocated(a)
+}
+
+/// Gives the blocks in the calling thread's caches of tagged memory back to
+/// their arenas (the header-free tracker's explicit jemalloc caches), so
+/// that [`arena_allocated`] counts live blocks only.
+///
+/// ```
+/// arenaprof_alloc::testing::flush_thread_caches();
+/// ```
+pub fn flush_thread_caches() {
+    let _ = LOCAL.try_with(|l| {
+        for c in &l.tcache {
+            let id = c.get();
+            if id != 0 && id != u16::MAX {
+                crate::window::tcache_flush(id as u32 - 1);
+            }
+        }
+    });
+}
+
+/// The bytes jemalloc gives a block of `layout` (`nallocx`, with the
+/// alignment flag tikv-jemallocator passes); `layout.size()` without jemalloc.
+///
+/// ```
+/// let l = std::alloc::Layout::from_size_align(100, 8).unwrap();
+/// assert!(arenaprof_alloc::testing::usable_size(l) >= 100);
+/// ```
+pub fn usable_size(layout: Layout) -> usize {
+    crate::window::usable_size(layout)
 }

@@ -18,7 +18,7 @@
 use crate::header::{self, Header, FLAG_INTERNAL, FLAG_SAMPLED, FLAG_WORKSPACE};
 use crate::local::{self, Local, LOCAL};
 use crate::rows::{self, Row};
-use crate::{arena, fork, region, sampling};
+use crate::{arena, fork, region, sampling, window};
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 
@@ -42,20 +42,27 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 #[cfg(feature = "jemalloc")]
 pub struct TrackingAlloc<A = tikv_jemallocator::Jemalloc> {
     inner: A,
+    /// Made by [`TrackingAlloc::new`]: jemalloc inside, no header (see
+    /// [`headerless`](crate::headerless)).
+    pub(crate) headerless: bool,
 }
 
 /// A tracking allocator around an inner allocator `A`.
 #[cfg(not(feature = "jemalloc"))]
 pub struct TrackingAlloc<A = std::alloc::System> {
     inner: A,
+    pub(crate) headerless: bool,
 }
 
 #[cfg(feature = "jemalloc")]
 impl TrackingAlloc<tikv_jemallocator::Jemalloc> {
-    /// A tracker with jemalloc inside.
+    /// A tracker with jemalloc inside and no per-block header: each tag has
+    /// its own jemalloc arena in its own address window, so a free finds
+    /// the block's tag from its address (see `docs/alloc.md`).
     pub const fn new() -> Self {
         TrackingAlloc {
             inner: tikv_jemallocator::Jemalloc,
+            headerless: !cfg!(feature = "header"),
         }
     }
 }
@@ -73,6 +80,7 @@ impl TrackingAlloc<std::alloc::System> {
     pub const fn new() -> Self {
         TrackingAlloc {
             inner: std::alloc::System,
+            headerless: false,
         }
     }
 }
@@ -85,9 +93,13 @@ impl Default for TrackingAlloc<std::alloc::System> {
 }
 
 impl<A> TrackingAlloc<A> {
-    /// A tracker around any inner allocator, usable in a `static`.
+    /// A tracker around any inner allocator, usable in a `static`. Each
+    /// block carries an 8-byte header that names its tag and thread.
     pub const fn wrap(inner: A) -> Self {
-        TrackingAlloc { inner }
+        TrackingAlloc {
+            inner,
+            headerless: false,
+        }
     }
 
     /// The inner allocator.
@@ -124,7 +136,7 @@ pub(crate) fn inner_is_jemalloc() -> bool {
 static ARENA_MODE: AtomicU8 = AtomicU8::new(0);
 
 #[inline]
-fn use_arena<A>() -> bool {
+pub(crate) fn use_arena<A>() -> bool {
     match ARENA_MODE.load(Relaxed) {
         1 => false,
         2 => true,
@@ -140,7 +152,7 @@ fn use_arena<A>() -> bool {
     }
 }
 
-fn note_inner_name<A>() {
+pub(crate) fn note_inner_name<A>() {
     if INNER_NAME.0.load(Relaxed) == 0 {
         let name: &'static str = std::any::type_name::<A>();
         INNER_NAME.1.store(name.len(), Relaxed);
@@ -318,21 +330,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // SAFETY: our own contract, passed on unchanged (see # Safety above).
             None => unsafe { self.alloc_internal(layout, outer, zeroed) },
         };
-        // After the inner allocator's first allocation, so that jemalloc has
-        // registered its own fork handlers: ours, registered later, run
-        // first in a fork's prepare step (while jemalloc still works).
-        if !fork::installed() {
-            fork::install();
-            // The native crate's own work (reading /proc, listing objects,
-            // blas::info) is the profiler's, however it is called.
-            arenaprof_native::set_internal_scope(internal_scope);
-            if use_arena::<A>() {
-                // jemalloc maps the arena's base and first extent here: the
-                // executable's `mmap` learns jemalloc's call sites, so the
-                // snapshot measures jemalloc's own ranges.
-                arenaprof_native::hooks::learn_allocator_sites(arena::warm);
-            }
-        }
+        first_use::<A>();
         p
     }
 
@@ -408,7 +406,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[inline(always)]
     fn count_free(h: Header, user: *mut u8, size: usize, cur_row: Option<&Row>) {
         if h.flags & FLAG_SAMPLED != 0 {
-            sampling::on_free(user);
+            let _ = sampling::on_free(user);
         }
         match cur_row {
             Some(r) if r.slot() == h.slot => r.on_free_local(h.tag, size),
@@ -421,10 +419,33 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 }
 
+/// Runs once, after the inner allocator's first allocation, so that jemalloc
+/// has registered its own fork handlers: ours, registered later, run first
+/// in a fork's prepare step (while jemalloc still works).
+#[inline]
+pub(crate) fn first_use<A>() {
+    if !fork::installed() {
+        fork::install();
+        // The native crate's own work (reading /proc, listing objects,
+        // blas::info) is the profiler's, however it is called.
+        arenaprof_native::set_internal_scope(internal_scope);
+        if use_arena::<A>() {
+            // jemalloc maps the arena's base and first extent here, and the
+            // address windows their first page: the executable's `mmap`
+            // learns both call sites, so the snapshot measures jemalloc's
+            // own ranges.
+            arenaprof_native::hooks::learn_allocator_sites(|| {
+                arena::warm();
+                window::learn_site();
+            });
+        }
+    }
+}
+
 /// Takes back the count of a fast-path allocation the inner allocator refused.
 #[cold]
 #[inline(never)]
-fn undo_alloc(size: usize) {
+pub(crate) fn undo_alloc(size: usize) {
     let _ = LOCAL.try_with(|l| {
         if l.is_open() {
             let cell = l.cell.get();
@@ -447,7 +468,7 @@ fn internal_scope(f: &mut dyn FnMut()) {
 }
 
 #[cold]
-fn note_failed() {
+pub(crate) fn note_failed() {
     let _ = LOCAL.try_with(|l| {
         if let Some(r) = local::row(l) {
             r.on_failed(l.tag.get());
@@ -455,8 +476,10 @@ fn note_failed() {
     });
 }
 
-// SAFETY: every method upholds GlobalAlloc's contract by delegating to the
-// inner allocator with a layout that is `layout` plus a header in front
+// SAFETY: with `headerless` (jemalloc inside, see `headerless`), every block
+// is jemalloc's, allocated and freed for its own layout, in the arena its
+// address names. Otherwise every method upholds GlobalAlloc's contract by
+// delegating to the inner allocator with a layout that is `layout` plus a header in front
 // (`header::outer_layout`), handing out the pointer just past the header
 // (aligned to `layout.align()`), and giving the inner allocator back exactly
 // the pointer and outer layout it returned. Blocks served from a workspace
@@ -465,18 +488,33 @@ fn note_failed() {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        #[cfg(feature = "jemalloc")]
+        if self.headerless {
+            // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
+            return unsafe { self.hf_alloc(layout, false) };
+        }
         // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
         unsafe { self.alloc_impl(layout, false) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        #[cfg(feature = "jemalloc")]
+        if self.headerless {
+            // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
+            return unsafe { self.hf_alloc(layout, true) };
+        }
         // SAFETY: `GlobalAlloc`'s contract for this method is (A) (non-zero size).
         unsafe { self.alloc_impl(layout, true) }
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        #[cfg(feature = "jemalloc")]
+        if self.headerless {
+            // SAFETY: `GlobalAlloc`'s contract for this method is (F).
+            return unsafe { self.hf_dealloc(ptr, layout) };
+        }
         if header::is_wide(layout.align()) {
             // SAFETY: our own contract; `ptr` is a live block of `layout`, so
             // its header is the trailer `read` finds.
@@ -517,6 +555,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAlloc<A> {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        #[cfg(feature = "jemalloc")]
+        if self.headerless {
+            // SAFETY: `GlobalAlloc`'s contract for this method is (R).
+            return unsafe { self.hf_realloc(ptr, layout, new_size) };
+        }
         // SAFETY: `ptr` is a live block we handed out for `layout`.
         let h = unsafe { header::read(ptr, layout) };
         if new_size > isize::MAX as usize - (layout.align() - 1) {
@@ -808,9 +851,19 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     }
 }
 
-/// Header bytes held by live tracked blocks: 8 per block, at any alignment.
+/// Bytes of header per block: 8 at any alignment, 0 for the header-free
+/// tracker.
+pub(crate) fn header_bytes_per_alloc() -> u64 {
+    if window::HEADERLESS.load(Relaxed) {
+        0
+    } else {
+        header::HEADER_SIZE as u64
+    }
+}
+
+/// Header bytes held by live tracked blocks.
 pub(crate) fn live_header_bytes(live_blocks: u64) -> u64 {
-    live_blocks * header::HEADER_SIZE as u64
+    live_blocks * header_bytes_per_alloc()
 }
 
 /// Bytes held by the profiler's own allocations right now.

@@ -192,6 +192,7 @@ impl Drop for Workspace {
             std::mem::forget(inner);
             return;
         }
+        self.inner.unregister();
         if self.external {
             return;
         }

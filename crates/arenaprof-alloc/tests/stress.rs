@@ -3,6 +3,13 @@
 //! on another thread than the allocation; several tags. Every (thread, tag)
 //! cell's live bytes and counts are checked against an independent ledger,
 //! at three quiescent points mid-run and at the end, exactly.
+//!
+//! With the header-free tracker (jemalloc inside, no `header` feature) the
+//! ledger also runs in its address mode: every free checks that the block's
+//! address names the tag it was counted under, and at each quiescent point
+//! every tag's jemalloc arena holds exactly the ledger's live blocks of that
+//! tag (`nallocx` of each, caches flushed). Thread cells are then net flow:
+//! a free is the freeing thread's.
 
 use arenaprof_alloc::{stats, Tag, TrackingAlloc};
 use rand::rngs::StdRng;
@@ -18,6 +25,8 @@ const THREADS: usize = 8;
 const OPS_PER_THREAD: usize = 131_072; // 8 * 131,072 = 1,048,576 operations
 const CHECKPOINTS: usize = 4; // three mid-run, one at the end
 const MAX_LIVE_PER_THREAD: usize = 48;
+/// Header-free: frees count on the freeing thread, tags are in addresses.
+const NET_FLOW: bool = cfg!(feature = "jemalloc") && !cfg!(feature = "header");
 
 /// Expected counters of one (thread slot, tag) cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,13 +70,15 @@ fn check(ledgers: &[Mutex<Ledger>], tags: &[Tag], when: &str) {
         }
     }
     let s = stats();
-    let mut tag_live: HashMap<u16, u64> = HashMap::new();
+    let mut tag_live: HashMap<u16, i64> = HashMap::new();
     for ((slot, tag), e) in &expect {
         let row = s
             .thread(*slot)
             .unwrap_or_else(|| panic!("{when}: no row for slot {slot}"));
         let c = row.tag(Tag::from_id(*tag).unwrap());
-        let live = e.allocated - e.freed;
+        // Net flow: a thread that freed others' blocks has freed more than
+        // it allocated, and shows 0 live bytes.
+        let live = e.allocated.saturating_sub(e.freed);
         assert_eq!(
             c.live_bytes, live,
             "{when}: live bytes of slot {slot} tag {tag}"
@@ -84,16 +95,28 @@ fn check(ledgers: &[Mutex<Ledger>], tags: &[Tag], when: &str) {
             "{when}: reallocs of {slot}/{tag}"
         );
         assert!(c.peak_bytes >= live, "{when}: peak below live");
-        *tag_live.entry(*tag).or_default() += live;
+        *tag_live.entry(*tag).or_default() += e.allocated as i64 - e.freed as i64;
     }
     for t in tags {
-        let want = tag_live.get(&t.id()).copied().unwrap_or(0);
+        let want = tag_live.get(&t.id()).copied().unwrap_or(0) as u64;
         assert_eq!(s.tag(*t).live_bytes, want, "{when}: tag {} live", t.name());
         assert!(
             s.tag(*t).peak_bytes >= want,
             "{when}: tag {} peak",
             t.name()
         );
+    }
+}
+
+/// Each tag's jemalloc arena holds exactly the blocks the threads hold.
+fn check_arenas(held: &[Mutex<HashMap<u16, u64>>], tags: &[Tag], when: &str) {
+    for t in tags {
+        let want: u64 = held
+            .iter()
+            .map(|h| h.lock().unwrap().get(&t.id()).copied().unwrap_or(0))
+            .sum();
+        let got = arenaprof_alloc::testing::arena_allocated(*t);
+        assert_eq!(got, Some(want), "{when}: jemalloc's arena of {}", t.name());
     }
 }
 
@@ -108,26 +131,35 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
             .collect(),
     );
     let barrier = Arc::new(Barrier::new(THREADS + 1));
+    let held: Arc<Vec<Mutex<HashMap<u16, u64>>>> =
+        Arc::new((0..THREADS).map(|_| Mutex::new(HashMap::new())).collect());
     let handles: Vec<_> = (0..THREADS)
         .map(|me| {
-            let (ledgers, inboxes, barrier, tags) = (
+            let (ledgers, inboxes, barrier, tags, held) = (
                 ledgers.clone(),
                 inboxes.clone(),
                 barrier.clone(),
                 tags.clone(),
+                held.clone(),
             );
             std::thread::spawn(move || {
                 let mut rng = StdRng::seed_from_u64(0xA11C_0000 + me as u64);
                 let slot = arenaprof_alloc::current_thread_slot().unwrap();
                 let mut live: Vec<Block> = Vec::with_capacity(MAX_LIVE_PER_THREAD + 1);
                 let free_block = |b: Block, ledger: &Mutex<Ledger>| {
+                    if NET_FLOW {
+                        // The address names the tag the block counts under.
+                        let at = arenaprof_alloc::testing::tag_of_block(b.ptr as *const u8);
+                        assert_eq!(at, Some(b.tag), "tag of the block's address");
+                    }
                     // SAFETY: the block is live, came from `alloc` with `b.layout`.
                     unsafe {
                         assert_eq!(*(b.ptr as *const u8), b.fill, "contents survived");
                         std::alloc::dealloc(b.ptr as *mut u8, b.layout);
                     }
                     let mut l = ledger.lock().unwrap();
-                    let e = l.entry((b.slot, b.tag.id())).or_default();
+                    let owner = if NET_FLOW { slot } else { b.slot };
+                    let e = l.entry((owner, b.tag.id())).or_default();
                     e.freed += b.layout.size() as u64;
                     e.frees += 1;
                 };
@@ -167,6 +199,10 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
                                 (b.layout.size() / rng.random_range(2..4)).max(1)
                             };
                             let tag = tags[rng.random_range(0..tags.len())];
+                            if NET_FLOW {
+                                let at = arenaprof_alloc::testing::tag_of_block(b.ptr as *const u8);
+                                assert_eq!(at, Some(b.tag), "tag of the block's address");
+                            }
                             let p = arenaprof_alloc::with_tag(tag, || {
                                 // SAFETY: live block with this layout, new size non-zero.
                                 unsafe { std::alloc::realloc(b.ptr as *mut u8, b.layout, new) }
@@ -175,7 +211,8 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
                             // SAFETY: realloc preserves the first min(old, new) bytes.
                             assert_eq!(unsafe { *p }, b.fill, "realloc kept contents");
                             let mut l = ledgers[me].lock().unwrap();
-                            let old = l.entry((b.slot, b.tag.id())).or_default();
+                            let owner = if NET_FLOW { slot } else { b.slot };
+                            let old = l.entry((owner, b.tag.id())).or_default();
                             old.freed += b.layout.size() as u64;
                             old.frees += 1;
                             let e = l.entry((slot, tag.id())).or_default();
@@ -214,6 +251,19 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
                             free_block(b, &ledgers[me]);
                         }
                     }
+                    barrier.wait(); // everyone stopped
+                    // What this thread holds (its live blocks and those in
+                    // its inbox), as jemalloc sizes them, per tag.
+                    arenaprof_alloc::testing::flush_thread_caches();
+                    {
+                        let inbox = inboxes[me].lock().unwrap();
+                        let mut held = held[me].lock().unwrap();
+                        held.clear();
+                        for b in live.iter().chain(inbox.iter()) {
+                            *held.entry(b.tag.id()).or_default() +=
+                                arenaprof_alloc::testing::usable_size(b.layout) as u64;
+                        }
+                    }
                     barrier.wait(); // quiescent: main checks
                     barrier.wait(); // main done
                 }
@@ -224,8 +274,12 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
         if phase + 1 == CHECKPOINTS {
             barrier.wait();
         }
+        barrier.wait(); // everyone stopped
         barrier.wait();
         check(&ledgers, &tags, &format!("checkpoint {phase}"));
+        if NET_FLOW {
+            check_arenas(&held, &tags, &format!("checkpoint {phase}"));
+        }
         barrier.wait();
     }
     for h in handles {
