@@ -37,8 +37,8 @@ pub(crate) struct Figures {
 #[cfg(feature = "jemalloc")]
 mod imp {
     use super::*;
-    use std::ffi::{c_int, c_void};
     use crate::window;
+    use std::ffi::{c_int, c_void};
     use std::sync::atomic::{AtomicBool, Ordering::*};
     use tikv_jemalloc_sys as sys;
 

@@ -189,7 +189,12 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// # Safety
     /// (R): (F) for `ptr` and `layout`, and `new_size` is non-zero.
     #[inline]
-    pub(crate) unsafe fn hf_realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    pub(crate) unsafe fn hf_realloc(
+        &self,
+        ptr: *mut u8,
+        layout: Layout,
+        new_size: usize,
+    ) -> *mut u8 {
         if new_size > isize::MAX as usize - (layout.align() - 1) {
             tracking::note_failed();
             return std::ptr::null_mut();
@@ -228,8 +233,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // SAFETY: (R); the block is in the current tag's arena (its
             // address is in the tag's window), which `mflags` names, so the
             // block stays in that arena.
-            unsafe { sys::rallocx(ptr.cast(), new_size, l.mflags.get() | align_flags(new)) }
-                .cast()
+            unsafe { sys::rallocx(ptr.cast(), new_size, l.mflags.get() | align_flags(new)) }.cast()
         };
         if p.is_null() {
             row.on_failed(tag);

@@ -153,10 +153,7 @@ impl Local {
     #[inline(never)]
     fn refresh_arena(&self, tag: u16) -> u16 {
         let (flags, htag) = match (tag != 0).then(|| window::arena(tag as u8)).flatten() {
-            Some(a) => (
-                window::flags::arena(a) | self.tcache_flags(tag),
-                tag,
-            ),
+            Some(a) => (window::flags::arena(a) | self.tcache_flags(tag), tag),
             None => (0, 0),
         };
         self.mflags.set(flags);

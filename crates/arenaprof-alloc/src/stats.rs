@@ -173,7 +173,10 @@ fn read_all() -> Stats {
         // its largest tag peak (kept by `merge`) and its live bytes now bound
         // it from below.
         if net_flow() {
-            row.total.live_bytes = row.total.allocated_bytes.saturating_sub(row.total.freed_bytes);
+            row.total.live_bytes = row
+                .total
+                .allocated_bytes
+                .saturating_sub(row.total.freed_bytes);
         }
         row.total.peak_bytes = row.total.peak_bytes.max(row.total.live_bytes);
         threads.push(row);

@@ -30,9 +30,9 @@
 use crate::capacity::MAX_TAGS;
 #[cfg(feature = "jemalloc")]
 pub(crate) use imp::*;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 #[cfg(not(feature = "jemalloc"))]
 pub(crate) use stub::*;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 
 /// Set by the header-free tracker ([`TrackingAlloc::new`](crate::TrackingAlloc::new))
 /// at its first allocation: tags then live in their own jemalloc arenas,
@@ -95,7 +95,7 @@ mod imp {
     use crate::spin::SpinFlag;
     use std::cell::UnsafeCell;
     use std::ffi::{c_uint, c_void};
-    use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+    use std::sync::atomic::{AtomicU32, AtomicUsize};
     use tikv_jemalloc_sys as sys;
 
     const _: () = assert!(
@@ -110,22 +110,16 @@ mod imp {
         lock: SpinFlag,
         next: AtomicUsize,
         end: AtomicUsize,
-        /// Bytes of address space reserved for the kind.
-        reserved: AtomicU64,
-        /// Bytes handed to jemalloc (made writable).
-        committed: AtomicU64,
     }
-    
+
     #[allow(clippy::declare_interior_mutable_const)]
     const NO_BUMP: Bump = Bump {
         lock: SpinFlag::new(),
         next: AtomicUsize::new(0),
         end: AtomicUsize::new(0),
-        reserved: AtomicU64::new(0),
-        committed: AtomicU64::new(0),
     };
     static BUMPS: [Bump; KINDS] = [NO_BUMP; KINDS];
-    
+
     /// Maps `len` bytes of address space with no access and no commit charge;
     /// null on failure. One call site for every window, so the executable's
     /// interposed `mmap` learns it as the allocator's (see `learn_site`).
@@ -149,7 +143,7 @@ mod imp {
             p.cast()
         }
     }
-    
+
     /// Reserves and unmaps one page through [`reserve_os`], so that an
     /// interposed `mmap` running `f`'s learning sees the windows' call site.
     pub(crate) fn learn_site() {
@@ -159,7 +153,7 @@ mod imp {
             unsafe { libc::munmap(p.cast(), 4096) };
         }
     }
-    
+
     /// Reserves `n` chunks for `kind`, aligned to a chunk, and marks them in the
     /// table; returns their start, or `None`.
     pub(super) fn reserve_chunks(kind: u8, n: usize) -> Option<usize> {
@@ -189,10 +183,9 @@ mod imp {
         for e in &TABLE[first..first + n] {
             e.store(kind, Release);
         }
-        BUMPS[kind as usize].reserved.fetch_add(len as u64, Relaxed);
         Some(start)
     }
-    
+
     /// Carves `size` bytes at `align` from `kind`'s window, reserving a chunk
     /// when the current one is full, and makes them writable.
     pub(super) fn carve(kind: u8, size: usize, align: usize) -> *mut u8 {
@@ -201,7 +194,10 @@ mod imp {
         b.lock.lock();
         let mut next = b.next.load(Relaxed);
         let mut at = next.checked_add(align - 1).map(|v| v & !(align - 1));
-        let fits = |at: Option<usize>| at.and_then(|a| a.checked_add(size)).is_some_and(|e| e <= b.end.load(Relaxed));
+        let fits = |at: Option<usize>| {
+            at.and_then(|a| a.checked_add(size))
+                .is_some_and(|e| e <= b.end.load(Relaxed))
+        };
         if next == 0 || !fits(at) {
             let n = size.saturating_add(align).div_ceil(CHUNK);
             match reserve_chunks(kind, n) {
@@ -220,37 +216,23 @@ mod imp {
         let at = at.unwrap_or(next);
         // SAFETY: `[at, at + size)` lies inside a chunk reserved for this kind
         // and not yet handed out (the bump pointer only moves forward).
-        let rc = unsafe {
-            libc::mprotect(
-                at as *mut c_void,
-                size,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
+        let rc =
+            unsafe { libc::mprotect(at as *mut c_void, size, libc::PROT_READ | libc::PROT_WRITE) };
         if rc != 0 {
             b.lock.unlock();
             return std::ptr::null_mut();
         }
         b.next.store(at + size, Relaxed);
-        b.committed.fetch_add(size as u64, Relaxed);
         b.lock.unlock();
         at as *mut u8
     }
-    
-    /// Bytes of address space reserved for every window, and bytes of it
-    /// handed to jemalloc (writable; resident only where touched).
-    pub(crate) fn figures() -> (u64, u64) {
-        BUMPS.iter().fold((0, 0), |(r, c), b| {
-            (r + b.reserved.load(Relaxed), c + b.committed.load(Relaxed))
-        })
-    }
-    
+
     /// The kind whose hooks `hooks` is.
     fn kind_of_hooks(hooks: *mut sys::extent_hooks_t) -> u8 {
         let base = HOOKS.0.get() as usize;
         ((hooks as usize - base) / std::mem::size_of::<sys::extent_hooks_t>()) as u8
     }
-    
+
     unsafe extern "C" fn hook_alloc(
         hooks: *mut sys::extent_hooks_t,
         new_addr: *mut c_void,
@@ -276,7 +258,7 @@ mod imp {
         }
         p.cast()
     }
-    
+
     unsafe extern "C" fn hook_commit(
         _: *mut sys::extent_hooks_t,
         _: *mut c_void,
@@ -288,7 +270,7 @@ mod imp {
         // Every extent is writable from its allocation on, and never decommitted.
         false
     }
-    
+
     unsafe extern "C" fn hook_purge_lazy(
         _: *mut sys::extent_hooks_t,
         addr: *mut c_void,
@@ -298,9 +280,15 @@ mod imp {
         _: c_uint,
     ) -> bool {
         // SAFETY: jemalloc purges pages of an extent it owns and no longer uses.
-        unsafe { libc::madvise(addr.cast::<u8>().add(offset).cast(), length, libc::MADV_FREE) != 0 }
+        unsafe {
+            libc::madvise(
+                addr.cast::<u8>().add(offset).cast(),
+                length,
+                libc::MADV_FREE,
+            ) != 0
+        }
     }
-    
+
     unsafe extern "C" fn hook_purge_forced(
         _: *mut sys::extent_hooks_t,
         addr: *mut c_void,
@@ -319,7 +307,7 @@ mod imp {
             ) != 0
         }
     }
-    
+
     unsafe extern "C" fn hook_split(
         _: *mut sys::extent_hooks_t,
         _: *mut c_void,
@@ -331,7 +319,7 @@ mod imp {
     ) -> bool {
         false
     }
-    
+
     unsafe extern "C" fn hook_merge(
         _: *mut sys::extent_hooks_t,
         _: *mut c_void,
@@ -344,7 +332,7 @@ mod imp {
         // jemalloc merges only extents of one arena, so of one kind's chunks.
         false
     }
-    
+
     const HOOK: sys::extent_hooks_t = sys::extent_hooks_t {
         alloc: Some(hook_alloc),
         // No `dalloc`, `destroy` or `decommit`: jemalloc keeps the address
@@ -358,7 +346,7 @@ mod imp {
         split: Some(hook_split),
         merge: Some(hook_merge),
     };
-    
+
     /// One hooks table per kind: the hooks learn their kind from the table's
     /// address, which jemalloc passes to every call (also while it creates the
     /// arena, before its index is known).
@@ -367,7 +355,7 @@ mod imp {
     // reads them (it takes `*mut` for historical reasons).
     unsafe impl Sync for Hooks {}
     static HOOKS: Hooks = Hooks(UnsafeCell::new([HOOK; KINDS]));
-    
+
     /// Arena of each kind: 0 none yet, [`FAILED`], or the index plus 1.
     #[allow(clippy::declare_interior_mutable_const)]
     const NO_ARENA: AtomicU32 = AtomicU32::new(0);
@@ -376,7 +364,7 @@ mod imp {
     /// Serialises arena creation (held across `arenas.create`, which never
     /// calls back into the global allocator).
     static CREATE: SpinFlag = SpinFlag::new();
-    
+
     /// The jemalloc arena of `kind`, creating it (and its first window chunk)
     /// on first use; `None` if jemalloc refused. A fork waits for a creation
     /// under way ([`lock_creation`]).
@@ -388,7 +376,7 @@ mod imp {
             a => Some(a - 1),
         }
     }
-    
+
     #[cold]
     fn create(kind: u8) -> Option<u32> {
         if kind == UNTAGGED {
@@ -408,11 +396,17 @@ mod imp {
         CREATE.unlock();
         got
     }
-    
+
     fn create_now(kind: u8) -> Option<u32> {
         // SAFETY: `kind < KINDS` (checked by `arena`), so the pointer is inside
         // the static tables.
-        let mut hooks: *mut sys::extent_hooks_t = unsafe { HOOKS.0.get().cast::<sys::extent_hooks_t>().add(kind as usize) };
+        let mut hooks: *mut sys::extent_hooks_t = unsafe {
+            HOOKS
+                .0
+                .get()
+                .cast::<sys::extent_hooks_t>()
+                .add(kind as usize)
+        };
         let mut idx: c_uint = 0;
         let mut len = std::mem::size_of::<c_uint>();
         // SAFETY: `arenas.create` reads an `extent_hooks_t *` (the new value)
@@ -428,7 +422,7 @@ mod imp {
         };
         (rc == 0).then_some(idx)
     }
-    
+
     /// The kind's arena index if it exists, without creating it.
     pub(crate) fn arena_now(kind: u8) -> Option<u32> {
         match ARENAS.get(kind as usize)?.load(Acquire) {
@@ -544,9 +538,6 @@ mod stub {
     pub(crate) fn lock_creation() {}
     pub(crate) fn unlock_creation() {}
     pub(crate) fn learn_site() {}
-    pub(crate) fn figures() -> (u64, u64) {
-        (0, 0)
-    }
 }
 
 #[cfg(all(test, feature = "jemalloc"))]

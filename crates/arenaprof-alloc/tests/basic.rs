@@ -45,7 +45,12 @@ fn free_on_other_thread_is_exact_per_tag_and_per_thread() {
         // Allocations credit the allocating thread, frees debit the freeing one.
         assert_eq!((row.free_count, row.live_bytes), (0, 4096));
         assert_eq!(
-            (other.alloc_count, other.free_count, other.freed_bytes, other.live_bytes),
+            (
+                other.alloc_count,
+                other.free_count,
+                other.freed_bytes,
+                other.live_bytes
+            ),
             (0, 1, 4096, 0)
         );
     } else {

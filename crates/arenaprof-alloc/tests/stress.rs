@@ -252,8 +252,8 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
                         }
                     }
                     barrier.wait(); // everyone stopped
-                    // What this thread holds (its live blocks and those in
-                    // its inbox), as jemalloc sizes them, per tag.
+                                    // What this thread holds (its live blocks and those in
+                                    // its inbox), as jemalloc sizes them, per tag.
                     arenaprof_alloc::testing::flush_thread_caches();
                     {
                         let inbox = inboxes[me].lock().unwrap();

@@ -73,6 +73,24 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+impl Report {
+    /// What a thread row counts. Without a header (jemalloc inside,
+    /// `overhead.header_bytes_per_alloc == 0`), a free is counted on the
+    /// thread that makes it: net flow.
+    ///
+    /// ```
+    /// let r = arenaprof_report::Report::default();
+    /// assert!(r.thread_figures().contains("net flow"));
+    /// ```
+    pub fn thread_figures(&self) -> &'static str {
+        if self.overhead.header_bytes_per_alloc == 0 {
+            "exact, net flow: a thread's allocations minus its frees, whichever thread allocated the blocks it frees"
+        } else {
+            "exact; frees counted on the allocating thread"
+        }
+    }
+}
+
 /// Snapshot header data.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetaInfo {

@@ -380,7 +380,8 @@ pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
     }
     let _ = write!(
         o,
-        r#"</tbody></table><h2 id="threads">Threads</h2><table class="sortable" id="threads-table"><thead><tr><th class="l">thread</th>{COUNTER_TH}<th title="estimated from sampled records">p50~</th><th title="estimated from sampled records">p99~</th></tr></thead><tbody>"#
+        r#"</tbody></table><h2 id="threads">Threads</h2><p class="note">{figures}</p><table class="sortable" id="threads-table"><thead><tr><th class="l">thread</th>{COUNTER_TH}<th title="estimated from sampled records">p50~</th><th title="estimated from sampled records">p99~</th></tr></thead><tbody>"#,
+        figures = esc(r.thread_figures())
     );
     for t in &r.threads {
         let _ = write!(

@@ -143,7 +143,8 @@ fn threads(out: &mut Sink<'_>, r: &Report) {
     }
     let _ = writeln!(
         out,
-        "THREADS (exact; p50~/p99~ are allocation sizes estimated from sampled records)"
+        "THREADS ({}; p50~/p99~ are allocation sizes estimated from sampled records)",
+        r.thread_figures()
     );
     out.push_str(&t.render_width("  ", out.width));
     out.push('\n');
