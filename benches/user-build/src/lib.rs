@@ -118,6 +118,50 @@ fn json(n: u64) -> u64 {
     count + out.len() as u64
 }
 
+/// `n` live blocks of `size` bytes at `align`, written, then all freed:
+/// the memory a program of small objects holds (`live16`: 16 B at 8;
+/// `live64a4096`: 64 B at 4,096).
+fn live(n: u64, size: usize, align: usize) -> u64 {
+    let layout = std::alloc::Layout::from_size_align(size, align).unwrap();
+    let blocks: Vec<*mut u8> = (0..n)
+        .map(|i| {
+            // SAFETY: a non-zero size.
+            let p = unsafe { std::alloc::alloc(layout) };
+            assert!(!p.is_null());
+            // SAFETY: `p` is a fresh block of `size >= 1` bytes.
+            unsafe { p.write(i as u8) };
+            p
+        })
+        .collect();
+    // SAFETY: every pointer is a live block of `layout`, read once, then freed.
+    let s = blocks.iter().fold(0u64, |a, &p| a.wrapping_add(unsafe { *p } as u64));
+    for p in black_box(blocks) {
+        // SAFETY: as above.
+        unsafe { std::alloc::dealloc(p, layout) };
+    }
+    s
+}
+
+/// How the `tagged` workload runs its loop: under a tag of the tracker's
+/// (set by the tracked binary), or as is (bare jemalloc has no tags).
+static SCOPE: std::sync::OnceLock<fn(&mut dyn FnMut())> = std::sync::OnceLock::new();
+
+/// Sets how [`SCOPE`] runs a closure: the tracked binary runs it under a tag.
+pub fn set_scope(f: fn(&mut dyn FnMut())) {
+    let _ = SCOPE.set(f);
+}
+
+/// The tight loop under a tag (tagged memory takes the tag's own arena).
+fn tagged(n: u64) -> u64 {
+    let mut sum = 0;
+    let mut body = || sum = tight(n);
+    match SCOPE.get() {
+        Some(scope) => scope(&mut body),
+        None => body(),
+    }
+    sum
+}
+
 /// Runs the workload named on the command line.
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -125,13 +169,24 @@ pub fn main() {
     let n: Option<u64> = args.get(2).and_then(|s| s.parse().ok());
     let (f, default): (fn(u64) -> u64, u64) = match name {
         "tight" => (tight, 50_000_000),
+        "tagged" => (tagged, 50_000_000),
         "boxes" => (boxes, 10_000_000),
         "channel" => (channel, 5_000_000),
         "words" => (words, 5_000_000),
         "btree" => (btree, 3_000_000),
         "json" => (json, 400_000),
+        "live8" => (|n| live(n, 8, 8), 10_000_000),
+        "live16" => (|n| live(n, 16, 8), 10_000_000),
+        "live24" => (|n| live(n, 24, 8), 10_000_000),
+        "live32" => (|n| live(n, 32, 8), 10_000_000),
+        "live48" => (|n| live(n, 48, 8), 10_000_000),
+        "live64" => (|n| live(n, 64, 8), 10_000_000),
+        "live64a4096" => (|n| live(n, 64, 4096), 100_000),
         other => {
-            eprintln!("unknown workload {other}: tight, boxes, channel, words, btree, json");
+            eprintln!(
+                "unknown workload {other}: tight, tagged, boxes, channel, words, btree, json, \
+                 live8, live16, live24, live32, live48, live64, live64a4096"
+            );
             std::process::exit(2);
         }
     };

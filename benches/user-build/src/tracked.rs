@@ -6,5 +6,9 @@ static ALLOC: arenaprof::TrackingAlloc = arenaprof::TrackingAlloc::new();
 
 fn main() {
     let _p = arenaprof::Profiler::from_env();
+    arenaprof_user_build::set_scope(|f| {
+        let _g = arenaprof::Tag::new("user-build").enter();
+        f()
+    });
     arenaprof_user_build::main();
 }

@@ -21,7 +21,7 @@
 use crate::local::LOCAL;
 use crate::spin::SpinFlag;
 use crate::sync::{spin_loop, yield_now};
-use crate::{ring, rows, window};
+use crate::{retag, ring, rows, window};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -158,6 +158,7 @@ extern "C" fn prepare() {
     }
     REGISTER.lock();
     window::lock_creation();
+    retag::LOCK.lock();
     rows::FLAGS_LOCK.lock();
     ring::LOCK.lock();
     for h in handlers() {
@@ -171,6 +172,7 @@ extern "C" fn release() {
     }
     ring::LOCK.unlock();
     rows::FLAGS_LOCK.unlock();
+    retag::LOCK.unlock();
     window::unlock_creation();
     REGISTER.unlock();
     GATE.fetch_and(!CLOSING, AcqRel);

@@ -10,6 +10,9 @@
 //! blocks have windows of their own. A free reads the kind of its address
 //! and the size from its `Layout`.
 //!
+//! A large block adopted by another tag (a same-size `realloc`, see
+//! [`retag`]) stays where it is and is counted under its new tag.
+//!
 //! Counting is *net flow*: an allocation is counted in the allocating
 //! thread's cell of its tag, a free in the freeing thread's cell of the
 //! block's tag. Per-tag figures are exact; a thread's cell holds what it
@@ -24,7 +27,7 @@ use crate::local::{self, Local, HEADERLESS};
 use crate::rows::Row;
 use crate::tracking::{self, TrackingAlloc, INTERNAL_LIVE};
 use crate::window::{self, flags, INTERNAL, SAMPLED, UNTAGGED};
-use crate::{arena, region, sampling};
+use crate::{arena, region, retag, sampling};
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::Ordering::Relaxed;
 use tikv_jemalloc_sys as sys;
@@ -165,7 +168,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[inline(always)]
     pub(crate) unsafe fn hf_dealloc(&self, ptr: *mut u8, layout: Layout) {
         let kind = window::kind_of(ptr);
-        if kind == UNTAGGED && !region::any() {
+        if kind == UNTAGGED && !region::any() && !retag::may_hold(layout.size()) {
             if let Some(row) = local::current().and_then(|l| l.row.get()) {
                 if !row.shared {
                     row.cell(0).own_free(0, layout.size());
@@ -222,7 +225,27 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         let in_ws = !l.ws.get().is_null() && !l.busy.get();
         let in_region = region::any() && region::contains(ptr);
         let sampled = sampling::enabled() && l.is_open() && sampling::should_sample(l, new_size);
-        if kind as u16 != tag || in_ws || in_region || sampled {
+        let over = if retag::may_hold(layout.size()) {
+            retag::get(ptr)
+        } else {
+            None
+        };
+        let plain = kind < INTERNAL && !in_ws && !in_region && !sampled;
+        let counted = over.unwrap_or(kind as u16);
+        if plain && counted != tag && new_size == layout.size() && new_size >= retag::MIN_SIZE {
+            // Adoption: a large block changes tag in place (see `retag`).
+            let noted = if kind as u16 == tag {
+                retag::take(ptr).is_some()
+            } else {
+                retag::set(ptr, tag)
+            };
+            if noted {
+                row.on_free_local(counted, layout.size());
+                row.on_realloc_in(tag, new_size);
+                return ptr;
+            }
+        }
+        if !plain || over.is_some() || kind as u16 != tag {
             // SAFETY: (R), passed on.
             return unsafe { self.hf_realloc_moving(l, row, ptr, layout, new, sampled) };
         }
@@ -363,6 +386,11 @@ unsafe fn hf_dealloc_slow(ptr: *mut u8, layout: Layout, kind: u8) {
         return;
     }
     let size = layout.size();
+    let over = if retag::may_hold(size) {
+        retag::take(ptr)
+    } else {
+        None
+    };
     match kind {
         INTERNAL => {
             INTERNAL_LIVE.fetch_sub(size as u64, Relaxed);
@@ -376,13 +404,13 @@ unsafe fn hf_dealloc_slow(ptr: *mut u8, layout: Layout, kind: u8) {
             unsafe { sys::sdallocx(ptr.cast(), size, f) };
         }
         UNTAGGED => {
-            count_free(0, size);
+            count_free(over.unwrap_or(0), size);
             // SAFETY: (F): an untagged block is jemalloc's for `layout`.
             unsafe { Jemalloc.dealloc(ptr, layout) };
         }
         tag => {
             let tag = tag as u16;
-            count_free(tag, size);
+            count_free(over.unwrap_or(tag), size);
             let cache = local::current().map_or(flags::TCACHE_NONE, |l| l.tcache_flags(tag));
             // SAFETY: (F); a block of the tag's arena, into this thread's cache
             // for that tag (which holds that arena's blocks only) or none.

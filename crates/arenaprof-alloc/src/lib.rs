@@ -58,7 +58,8 @@
 //!    flag, the 8-byte block header of [`TrackingAlloc::wrap`], a cell's
 //!    counting protocol, VmSize/RSS read without allocating, the address
 //!    windows that give each tag its own jemalloc arena (a block's tag read
-//!    from its address), the profiler's own jemalloc arena.
+//!    from its address), the profiler's own jemalloc arena; `retag`: large
+//!    blocks adopted by another tag in place.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
 //! 4. `rows`: one counter row per thread (the owner writes with plain
@@ -91,6 +92,7 @@ mod native;
 pub mod process;
 mod profiler;
 mod region;
+mod retag;
 mod ring;
 mod rows;
 mod sampling;

@@ -417,6 +417,26 @@ pub fn tag_of_block(ptr: *const u8) -> Option<crate::Tag> {
         return None;
     }
     match crate::window::kind_of(ptr) {
+        k if k < crate::window::INTERNAL => {
+            crate::Tag::from_id(crate::retag::get(ptr).unwrap_or(k as u16))
+        }
+        _ => None,
+    }
+}
+
+/// Like [`tag_of_block`], but the tag whose jemalloc arena holds the block:
+/// its address's, also for a large block adopted by another tag in place (a
+/// same-size `realloc` under that tag), which [`tag_of_block`] names.
+///
+/// ```
+/// let b = vec![0u8; 64];
+/// let _ = arenaprof_alloc::testing::arena_of_block(b.as_ptr());
+/// ```
+pub fn arena_of_block(ptr: *const u8) -> Option<crate::Tag> {
+    if !crate::window::HEADERLESS.load(Relaxed) {
+        return None;
+    }
+    match crate::window::kind_of(ptr) {
         k if k < crate::window::INTERNAL => crate::Tag::from_id(k as u16),
         _ => None,
     }

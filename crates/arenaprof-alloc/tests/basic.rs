@@ -71,3 +71,28 @@ fn realloc_moves_bytes_between_cells() {
     drop(v);
     assert_eq!(stats().tag(t).live_bytes, 0);
 }
+
+#[test]
+fn a_same_size_realloc_under_another_tag_adopts_the_block_in_place() {
+    let (a, b) = (Tag::new("basic-adopt-a"), Tag::new("basic-adopt-b"));
+    let layout = std::alloc::Layout::from_size_align(1 << 20, 8).unwrap();
+    // SAFETY: a non-zero size.
+    let p = with_tag(a, || unsafe { std::alloc::alloc(layout) });
+    assert!(!p.is_null());
+    // SAFETY: `p` is live with `layout`; the new size is the same.
+    let q = with_tag(b, || unsafe { std::alloc::realloc(p, layout, layout.size()) });
+    assert_eq!(q, p, "adopted in place, not copied");
+    let s = stats();
+    assert_eq!((s.tag(a).live_bytes, s.tag(b).live_bytes), (0, 1 << 20));
+    assert_eq!(s.tag(b).realloc_count, 1);
+    if NET_FLOW {
+        use arenaprof_alloc::testing::{arena_of_block, tag_of_block};
+        assert_eq!(tag_of_block(q), Some(b));
+        assert_eq!(arena_of_block(q), Some(a));
+    }
+    // SAFETY: `q` is live with `layout`.
+    unsafe { std::alloc::dealloc(q, layout) };
+    let s = stats();
+    assert_eq!((s.tag(a).live_bytes, s.tag(b).live_bytes), (0, 0));
+    assert_eq!((s.tag(a).free_count, s.tag(b).free_count), (1, 1));
+}

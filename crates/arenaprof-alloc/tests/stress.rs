@@ -260,7 +260,11 @@ fn eight_threads_a_million_ops_exact_against_ledger() {
                         let mut held = held[me].lock().unwrap();
                         held.clear();
                         for b in live.iter().chain(inbox.iter()) {
-                            *held.entry(b.tag.id()).or_default() +=
+                            // A large block adopted by another tag (a
+                            // same-size realloc) stays in its first arena.
+                            let arena =
+                                arenaprof_alloc::testing::arena_of_block(b.ptr as *const u8);
+                            *held.entry(arena.unwrap_or(b.tag).id()).or_default() +=
                                 arenaprof_alloc::testing::usable_size(b.layout) as u64;
                         }
                     }
