@@ -80,7 +80,9 @@ fn a_same_size_realloc_under_another_tag_adopts_the_block_in_place() {
     let p = with_tag(a, || unsafe { std::alloc::alloc(layout) });
     assert!(!p.is_null());
     // SAFETY: `p` is live with `layout`; the new size is the same.
-    let q = with_tag(b, || unsafe { std::alloc::realloc(p, layout, layout.size()) });
+    let q = with_tag(b, || unsafe {
+        std::alloc::realloc(p, layout, layout.size())
+    });
     assert_eq!(q, p, "adopted in place, not copied");
     let s = stats();
     assert_eq!((s.tag(a).live_bytes, s.tag(b).live_bytes), (0, 1 << 20));

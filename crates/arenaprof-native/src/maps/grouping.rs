@@ -328,7 +328,7 @@ pub fn group(smaps: &Smaps, known: &Known<'_>) -> Grouped {
         for (s, e, g) in pieces {
             let len = e - s;
             let rss = match known.split {
-                Split::Mincore if v.is_anonymous() => {
+                Split::Mincore if v.is_anonymous() && v.rss > 0 => {
                     resident_bytes(s as usize, len as usize).unwrap_or(0)
                 }
                 _ => scale(v.rss, len, v.size()),

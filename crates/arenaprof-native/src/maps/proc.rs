@@ -500,14 +500,17 @@ pub fn resident_bytes(start: usize, len: usize) -> io::Result<u64> {
     let end = start.saturating_add(len);
     let mut p = a;
     let mut total = 0u64;
-    let mut vec = [0u8; 4096];
+    // 64 KiB of residency bytes a call: a reserved but untouched 64 GiB
+    // range (an address window of the header-free tracker) is 256 calls,
+    // counted 8 pages a step.
+    let mut vec = [0u8; 65536];
     while p < end {
         let pages = ((end - p).div_ceil(ps)).min(vec.len());
         // SAFETY: `p` is page-aligned; `vec` has room for `pages` bytes;
         // mincore only reads page tables (ENOMEM for unmapped pages).
         let rc = unsafe { libc::mincore(p as *mut libc::c_void, pages * ps, vec.as_mut_ptr()) };
         if rc == 0 {
-            total += vec[..pages].iter().filter(|&&b| b & 1 != 0).count() as u64 * ps as u64;
+            total += count_resident(&vec[..pages]) * ps as u64;
         } else {
             let e = io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::ENOMEM) {
@@ -529,6 +532,18 @@ pub fn resident_bytes(start: usize, len: usize) -> io::Result<u64> {
     // Trim the partial first page outside the range is not needed: whole
     // pages are what residency means.
     Ok(total)
+}
+
+/// Pages whose `mincore` byte has its low bit set.
+fn count_resident(v: &[u8]) -> u64 {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    let words = v.chunks_exact(8);
+    let tail = words.remainder().iter().filter(|&&b| b & 1 != 0).count() as u64;
+    words.fold(tail, |n, w| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        n + (u64::from_ne_bytes(b) & LOW).count_ones() as u64
+    })
 }
 
 /// Stack pointers of the process's threads, from
