@@ -61,11 +61,13 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// block carved from a region only by its address, and checks the
 /// registered ranges only while there are any.
 #[inline(always)]
+#[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 pub(crate) fn any() -> bool {
     LIVE.load(Relaxed) != 0
 }
 
 /// Whether `p` lies in a registered region.
+#[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 pub(crate) fn contains(p: *const u8) -> bool {
     let p = p as usize;
     RANGES.iter().any(|r| {

@@ -12,6 +12,9 @@
 //! [`SLOTS`] words, never while allocating); the `fork()` prepare handler
 //! takes it. When the table is full, an adoption copies instead.
 
+// Used by the header-free paths, which exist only with jemalloc inside.
+#![cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
+
 use crate::spin::SpinFlag;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering::*};
 

@@ -353,6 +353,7 @@ pub(crate) fn on_free(user: *mut u8) -> Option<u16> {
 
 /// The tag a live sampled allocation at `user` is counted under.
 #[cold]
+#[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 pub(crate) fn tag_of(user: *mut u8) -> Option<u16> {
     with_busy(|| {
         let _gate = crate::fork::enter();

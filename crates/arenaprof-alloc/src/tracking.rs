@@ -51,6 +51,8 @@ pub struct TrackingAlloc<A = tikv_jemallocator::Jemalloc> {
 #[cfg(not(feature = "jemalloc"))]
 pub struct TrackingAlloc<A = std::alloc::System> {
     inner: A,
+    /// Always `false` without jemalloc.
+    #[allow(dead_code)]
     pub(crate) headerless: bool,
 }
 
@@ -136,6 +138,7 @@ pub(crate) fn inner_is_jemalloc() -> bool {
 static ARENA_MODE: AtomicU8 = AtomicU8::new(0);
 
 #[inline]
+#[cfg_attr(not(feature = "jemalloc"), allow(clippy::extra_unused_type_parameters))]
 pub(crate) fn use_arena<A>() -> bool {
     match ARENA_MODE.load(Relaxed) {
         1 => false,

@@ -43,6 +43,7 @@ pub(crate) static HEADERLESS: AtomicBool = AtomicBool::new(false);
 /// log2 of a chunk's size (64 GiB).
 pub(crate) const CHUNK_SHIFT: u32 = 36;
 /// A chunk's size.
+#[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 pub(crate) const CHUNK: usize = 1 << CHUNK_SHIFT;
 /// Chunks in the 47-bit user address space.
 const TABLE_LEN: usize = 1 << (47 - CHUNK_SHIFT);
@@ -86,6 +87,7 @@ pub(crate) mod flags {
     /// `MALLOCX_TCACHE_NONE`.
     pub(crate) const TCACHE_NONE: i32 = 1 << 8;
     /// `MALLOCX_ZERO`.
+    #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
     pub(crate) const ZERO: i32 = 0x40;
 }
 
