@@ -23,11 +23,12 @@
 //! (A) a non-zero size, (F) a live block this tracker handed out for the
 //! layout, (R) (F) plus a non-zero, valid new size.
 
+use crate::capacity::MAX_TAGS;
 use crate::local::{self, Local, HEADERLESS};
 use crate::rows::Row;
 use crate::tracking::{self, TrackingAlloc, INTERNAL_LIVE};
 use crate::window::{self, flags, INTERNAL, SAMPLED, UNTAGGED};
-use crate::{arena, region, retag, sampling};
+use crate::{arena, bins, region, retag, sampling};
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::Ordering::Relaxed;
 use tikv_jemalloc_sys as sys;
@@ -70,6 +71,35 @@ unsafe fn raw_alloc(layout: Layout, mflags: i32, zeroed: bool) -> *mut u8 {
     }
 }
 
+/// Keeps a freed block of `tag` (the tag its address names) in this
+/// thread's bins for the tag, if it is small and the bin has room.
+#[inline(always)]
+fn cache(l: &Local, tag: u16, p: *mut u8, layout: Layout) -> bool {
+    if layout.size() > bins::MAX_SIZE || layout.align() > 8 {
+        return false;
+    }
+    let mut b = l.bins[tag as usize & (MAX_TAGS - 1)].get();
+    if b.is_null() {
+        b = l.bins_or_map(tag);
+    }
+    // SAFETY: a non-null entry is this thread's own mapping of its bins for
+    // the tag, used only on this thread (`Local` is !Sync).
+    unsafe { b.as_mut() }.is_some_and(|b| b.push(bins::class(layout.size()), p))
+}
+
+/// Gives a block of `tag`'s arena back to jemalloc, into this thread's
+/// cache for that tag (which holds that arena's blocks only) or none.
+///
+/// # Safety
+/// (F): `p` is a live block of `tag`'s arena, handed out for `layout`.
+#[inline(never)]
+unsafe fn free_tagged(l: &Local, tag: u16, p: *mut u8, layout: Layout) {
+    let f = l.tcache_flags(tag) | align_flags(layout);
+    // SAFETY: our caller's contract; `f` names no arena, a cache of this
+    // thread's for the block's arena (or none) and the block's alignment.
+    unsafe { sys::sdallocx(p.cast(), layout.size(), f) };
+}
+
 /// Counts a free of `size` bytes of `tag` on the calling thread.
 fn count_free(tag: u16, size: usize) {
     if let Some(row) = local::current().and_then(local::row) {
@@ -102,6 +132,18 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         if !cell.own_alloc_quiet(size) {
             // SAFETY: (A), passed on.
             return unsafe { self.hf_alloc_slow(l, layout, zeroed, None) };
+        }
+        if size <= bins::MAX_SIZE && layout.align() <= 8 {
+            let b = l.bins[l.htag.get() as usize & (MAX_TAGS - 1)].get();
+            // SAFETY: a non-null entry is this thread's own mapping of its
+            // bins for the tag, used only on this thread (`Local` is !Sync).
+            if let Some(p) = unsafe { b.as_mut() }.and_then(|b| b.pop(bins::class(size))) {
+                if zeroed {
+                    // SAFETY: a cached block of `size`'s class holds `size` bytes.
+                    unsafe { p.write_bytes(0, size) };
+                }
+                return p;
+            }
         }
         // SAFETY: (A); an open cell means `mflags` is this thread's for the
         // current tag.
@@ -169,12 +211,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     pub(crate) unsafe fn hf_dealloc(&self, ptr: *mut u8, layout: Layout) {
         let kind = window::kind_of(ptr);
         if kind == UNTAGGED && !region::any() && !retag::may_hold(layout.size()) {
-            if let Some(row) = local::current().and_then(|l| l.row.get()) {
-                if !row.shared {
+            if let Some(l) = local::current() {
+                if let Some(row) = l.row.get().filter(|r| !r.shared) {
                     row.cell(0).own_free(0, layout.size());
-                    // SAFETY: (F): an untagged block is jemalloc's, from
-                    // `malloc`/`mallocx` without an arena, for `layout`.
-                    unsafe { Jemalloc.dealloc(ptr, layout) };
+                    if !cache(l, 0, ptr, layout) {
+                        // SAFETY: (F): an untagged block is jemalloc's, from
+                        // `malloc`/`mallocx` without an arena, for `layout`.
+                        unsafe { Jemalloc.dealloc(ptr, layout) };
+                    }
                     return;
                 }
             }
@@ -411,10 +455,15 @@ unsafe fn hf_dealloc_slow(ptr: *mut u8, layout: Layout, kind: u8) {
         tag => {
             let tag = tag as u16;
             count_free(over.unwrap_or(tag), size);
-            let cache = local::current().map_or(flags::TCACHE_NONE, |l| l.tcache_flags(tag));
-            // SAFETY: (F); a block of the tag's arena, into this thread's cache
-            // for that tag (which holds that arena's blocks only) or none.
-            unsafe { sys::sdallocx(ptr.cast(), size, cache | align_flags(layout)) };
+            match local::current() {
+                Some(l) if over.is_none() && cache(l, tag, ptr, layout) => {}
+                // SAFETY: (F); a block of the tag's arena.
+                Some(l) => unsafe { free_tagged(l, tag, ptr, layout) },
+                // SAFETY: (F); a block of the tag's arena, freed without a cache.
+                None => unsafe {
+                    sys::sdallocx(ptr.cast(), size, flags::TCACHE_NONE | align_flags(layout))
+                },
+            }
         }
     }
 }

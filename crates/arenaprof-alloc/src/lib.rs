@@ -53,12 +53,13 @@
 //! `tests/layers.rs` in the facade, fails on any other import):
 //!
 //! 1. `sync`, `capacity`, `clock`, `mmap`, `spin`, `header`, `counts`,
-//!    `statm`, `window`, `arena`: the atomics (std's, or loom's under model
+//!    `statm`, `window`, `bins`, `arena`: the atomics (std's, or loom's under model
 //!    checking), constants, time, raw pages (and the list of them), a spin
 //!    flag, the 8-byte block header of [`TrackingAlloc::wrap`], a cell's
 //!    counting protocol, VmSize/RSS read without allocating, the address
 //!    windows that give each tag its own jemalloc arena (a block's tag read
-//!    from its address), the profiler's own jemalloc arena; `retag`: large
+//!    from its address), the per-thread cache of small freed blocks in
+//!    front of them, the profiler's own jemalloc arena; `retag`: large
 //!    blocks adopted by another tag in place.
 //! 2. `totals`: per-tag totals over all threads (plain data).
 //! 3. `ring`: the timeline's point buffer; reads the totals.
@@ -79,6 +80,7 @@
 //!    through `arenaprof-native`).
 
 mod arena;
+mod bins;
 pub mod capacity;
 pub mod clock;
 mod counts;

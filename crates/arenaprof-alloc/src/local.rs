@@ -5,6 +5,7 @@
 //! thread's TLS destructors run. A second thread local, with a destructor, only
 //! marks the thread's row as exited.
 
+use crate::bins::Bins;
 use crate::capacity::MAX_TAGS;
 use crate::region::Region;
 use crate::rows::{self, Row};
@@ -72,6 +73,9 @@ pub(crate) struct Local {
     pub tcache: [Cell<u16>; MAX_TAGS],
     /// The thread's exit handler ran: its caches are gone.
     pub exited: Cell<bool>,
+    /// Header-free tracker: this thread's cache of small freed blocks per
+    /// tag (see [`bins`](crate::bins)), null until the first free of one.
+    pub bins: [Cell<*mut Bins>; MAX_TAGS],
 }
 
 thread_local! {
@@ -95,6 +99,7 @@ thread_local! {
             htag: Cell::new(0),
             tcache: [const { Cell::new(0) }; MAX_TAGS],
             exited: Cell::new(false),
+            bins: [const { Cell::new(std::ptr::null_mut()) }; MAX_TAGS],
         }
     };
 }
@@ -181,9 +186,47 @@ impl Local {
         }
     }
 
+    /// This thread's bins for `tag`, mapping them on first use; null when
+    /// the thread has no row of its own, is exiting, or the OS refused.
+    #[cold]
+    #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
+    pub(crate) fn bins_or_map(&self, tag: u16) -> *mut Bins {
+        let Some(c) = self.bins.get(tag as usize) else {
+            return std::ptr::null_mut();
+        };
+        if c.get().is_null() && self.key.get() != u64::MAX && !self.exited.get() {
+            c.set(Bins::map());
+        }
+        c.get()
+    }
+
+    /// Gives every block in this thread's bins back to jemalloc, each tag's
+    /// into this thread's cache for the tag (`free(block, size, tcache flag)`).
+    pub(crate) fn flush_bins(&self, mut free: impl FnMut(*mut u8, usize, i32)) {
+        for (tag, c) in self.bins.iter().enumerate() {
+            // SAFETY: a non-null entry is this thread's own mapping, used only
+            // on this thread.
+            if let Some(b) = unsafe { c.get().as_mut() } {
+                let f = self.tcache_flags(tag as u16);
+                b.drain(|p, size| free(p, size, f));
+            }
+        }
+    }
+
     /// At thread exit: gives every cache's blocks back to their arenas and
     /// uses none from now on (frees in later TLS destructors go uncached).
     fn drop_tcaches(&self) {
+        // SAFETY: bins hold live jemalloc blocks of their class (alignment at
+        // most 8) that the program freed, with this thread's cache flags.
+        self.flush_bins(|p, size, f| unsafe { window::free_block(p, size, f) });
+        for c in &self.bins {
+            let b = c.replace(std::ptr::null_mut());
+            if !b.is_null() {
+                // SAFETY: mapped by `bins_or_map`, drained just above, and
+                // taken out of the thread's state (never used again).
+                unsafe { Bins::unmap(b) };
+            }
+        }
         self.exited.set(true);
         for c in &self.tcache {
             let id = c.replace(NO_TCACHE);

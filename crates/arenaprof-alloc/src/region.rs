@@ -56,6 +56,8 @@ const NO_RANGE: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 static RANGES: [[AtomicUsize; 2]; MAX_REGIONS] = [NO_RANGE; MAX_REGIONS];
 /// Registered regions.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// One past the highest slot ever used: lookups scan only that far.
+static HIGH: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether any region is registered: without a header, a free can tell a
 /// block carved from a region only by its address, and checks the
@@ -70,7 +72,8 @@ pub(crate) fn any() -> bool {
 #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
 pub(crate) fn contains(p: *const u8) -> bool {
     let p = p as usize;
-    RANGES.iter().any(|r| {
+    let high = HIGH.load(Acquire).min(MAX_REGIONS);
+    RANGES[..high].iter().any(|r| {
         let start = r[0].load(Acquire);
         start != 0 && p >= start && p < r[1].load(Acquire)
     })
@@ -82,6 +85,7 @@ fn register(start: usize, len: usize) -> Option<usize> {
     for (i, r) in RANGES.iter().enumerate() {
         // A slot is claimed by its end (non-zero) and published by its start.
         if r[1].compare_exchange(0, end, AcqRel, Relaxed).is_ok() {
+            HIGH.fetch_max(i + 1, AcqRel);
             r[0].store(start, Release);
             LIVE.fetch_add(1, AcqRel);
             return Some(i);

@@ -469,6 +469,9 @@ pub fn arena_allocated(tag: crate::Tag) -> Option<u64> {
 /// ```
 pub fn flush_thread_caches() {
     let _ = LOCAL.try_with(|l| {
+        // SAFETY: bins hold live jemalloc blocks of their class (alignment
+        // at most 8) that the program freed, with this thread's cache flags.
+        l.flush_bins(|p, size, f| unsafe { crate::window::free_block(p, size, f) });
         for c in &l.tcache {
             let id = c.get();
             if id != 0 && id != u16::MAX {

@@ -465,6 +465,18 @@ mod imp {
         };
     }
 
+    /// Frees a jemalloc block of `size` bytes (alignment at most 8) with
+    /// the `MALLOCX_TCACHE` flag `tcache` (0 for the automatic cache).
+    ///
+    /// # Safety
+    /// `p` is a live jemalloc block of `size`'s size class, alignment at
+    /// most 8, that nothing refers to any more; `tcache` is 0,
+    /// `MALLOCX_TCACHE_NONE`, or the calling thread's cache for its arena.
+    pub(crate) unsafe fn free_block(p: *mut u8, size: usize, tcache: i32) {
+        // SAFETY: our caller's contract.
+        unsafe { sys::sdallocx(p.cast(), size, tcache) }
+    }
+
     /// Flushes the explicit thread cache `id` (its blocks go back to their arenas).
     pub(crate) fn tcache_flush(id: u32) {
         let mut id: c_uint = id;
@@ -531,6 +543,7 @@ mod stub {
     }
     pub(crate) fn tcache_destroy(_: u32) {}
     pub(crate) fn tcache_flush(_: u32) {}
+    pub(crate) unsafe fn free_block(_: *mut u8, _: usize, _: i32) {}
     pub(crate) fn arena_allocated(_: u32) -> Option<u64> {
         None
     }
