@@ -149,6 +149,8 @@ fn read_all() -> Stats {
     let ntags = tag::count().min(MAX_TAGS);
     let ids: Vec<usize> = (0..ntags).chain([Tag::OVERFLOW.id() as usize]).collect();
     let mut tags = vec![TagCounters::default(); MAX_TAGS];
+    // Threads that allocated or freed under each tag.
+    let mut threads_of = [0u32; MAX_TAGS];
     let mut threads = Vec::new();
     let mut total = TagCounters::default();
     for r in rows::all() {
@@ -167,6 +169,9 @@ fn read_all() -> Stats {
             }
             // `merge` keeps the larger peak with its time.
             tags[t].merge(&c);
+            if c.alloc_count + c.free_count > 0 {
+                threads_of[t] += 1;
+            }
             row.total.merge(&c);
         }
         // A thread's peak over all its tags is not tracked on the hot path;
@@ -189,6 +194,14 @@ fn read_all() -> Stats {
         }
         let g = &GLOBAL[t];
         let gp = g.peak.load(Relaxed).max(0) as u64;
+        if net_flow() && threads_of[t] > 1 {
+            // A thread's net flow can rise above what the tag ever held (it
+            // allocates again what another thread freed): with more than one
+            // thread, a tag's peak is the process-wide one (within 64 KiB
+            // per thread holding a partial batch); with one, that thread's
+            // own, exact.
+            c.peak_bytes = 0;
+        }
         if gp > c.peak_bytes {
             c.peak_bytes = gp;
             c.peak_at_ns = g.peak_at_ns.load(Relaxed);
