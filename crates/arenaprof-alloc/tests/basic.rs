@@ -83,7 +83,11 @@ fn a_same_size_realloc_under_another_tag_adopts_the_block_in_place() {
     let q = with_tag(b, || unsafe {
         std::alloc::realloc(p, layout, layout.size())
     });
-    assert_eq!(q, p, "adopted in place, not copied");
+    // jemalloc keeps the block; another inner allocator (ASan's, with
+    // `--no-default-features`) may move it.
+    if cfg!(feature = "jemalloc") {
+        assert_eq!(q, p, "adopted in place, not copied");
+    }
     let s = stats();
     assert_eq!((s.tag(a).live_bytes, s.tag(b).live_bytes), (0, 1 << 20));
     assert_eq!(s.tag(b).realloc_count, 1);
