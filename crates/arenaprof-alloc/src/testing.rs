@@ -413,15 +413,12 @@ fn read_row(row: &Row) -> Vec<CellNow> {
 /// let _ = arenaprof_alloc::testing::tag_of_block(&*b as *const u64 as *const u8);
 /// ```
 pub fn tag_of_block(ptr: *const u8) -> Option<crate::Tag> {
-    if !crate::window::HEADERLESS.load(Relaxed) {
-        return None;
-    }
-    match crate::window::kind_of(ptr) {
-        k if k < crate::window::INTERNAL => {
-            crate::Tag::from_id(crate::retag::get(ptr).unwrap_or(k as u16))
-        }
-        _ => None,
-    }
+    let arena = arena_of_block(ptr)?;
+    Some(
+        crate::retag::get(ptr)
+            .and_then(crate::Tag::from_id)
+            .unwrap_or(arena),
+    )
 }
 
 /// Like [`tag_of_block`], but the tag whose jemalloc arena holds the block:

@@ -273,6 +273,16 @@ mod imp {
         false
     }
 
+    /// `madvise(advice)` over `[addr + offset, + length)`; `true` on failure
+    /// (jemalloc's convention).
+    ///
+    /// # Safety
+    /// The range is pages of an extent jemalloc owns and no longer uses.
+    unsafe fn purge(addr: *mut c_void, offset: usize, length: usize, advice: i32) -> bool {
+        // SAFETY: our caller's contract.
+        unsafe { libc::madvise(addr.cast::<u8>().add(offset).cast(), length, advice) != 0 }
+    }
+
     unsafe extern "C" fn hook_purge_lazy(
         _: *mut sys::extent_hooks_t,
         addr: *mut c_void,
@@ -282,13 +292,7 @@ mod imp {
         _: c_uint,
     ) -> bool {
         // SAFETY: jemalloc purges pages of an extent it owns and no longer uses.
-        unsafe {
-            libc::madvise(
-                addr.cast::<u8>().add(offset).cast(),
-                length,
-                libc::MADV_FREE,
-            ) != 0
-        }
+        unsafe { purge(addr, offset, length, libc::MADV_FREE) }
     }
 
     unsafe extern "C" fn hook_purge_forced(
@@ -301,13 +305,7 @@ mod imp {
     ) -> bool {
         // SAFETY: as above; private anonymous pages read as zero afterwards,
         // which is what a forced purge promises.
-        unsafe {
-            libc::madvise(
-                addr.cast::<u8>().add(offset).cast(),
-                length,
-                libc::MADV_DONTNEED,
-            ) != 0
-        }
+        unsafe { purge(addr, offset, length, libc::MADV_DONTNEED) }
     }
 
     unsafe extern "C" fn hook_split(
@@ -435,34 +433,14 @@ mod imp {
 
     /// Creates an explicit jemalloc thread cache; its id, or `None`.
     pub(crate) fn tcache_create() -> Option<u32> {
-        let mut id: c_uint = 0;
-        let mut len = std::mem::size_of::<c_uint>();
-        // SAFETY: `tcache.create` writes the new cache's id, an unsigned.
-        let rc = unsafe {
-            sys::mallctl(
-                c"tcache.create".as_ptr(),
-                (&raw mut id).cast::<c_void>(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        (rc == 0).then_some(id)
+        // SAFETY: `tcache.create` reads back an unsigned (the new id).
+        unsafe { tikv_jemalloc_ctl::raw::read::<c_uint>(b"tcache.create\0") }.ok()
     }
 
     /// Flushes and destroys the explicit thread cache `id`.
     pub(crate) fn tcache_destroy(id: u32) {
-        let mut id: c_uint = id;
-        // SAFETY: `tcache.destroy` reads an unsigned id; nothing is written.
-        unsafe {
-            sys::mallctl(
-                c"tcache.destroy".as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                (&raw mut id).cast::<c_void>(),
-                std::mem::size_of::<c_uint>(),
-            )
-        };
+        // SAFETY: `tcache.destroy` takes an unsigned id.
+        let _ = unsafe { tikv_jemalloc_ctl::raw::write::<c_uint>(b"tcache.destroy\0", id) };
     }
 
     /// Frees a jemalloc block of `size` bytes (alignment at most 8) with
@@ -479,17 +457,8 @@ mod imp {
 
     /// Flushes the explicit thread cache `id` (its blocks go back to their arenas).
     pub(crate) fn tcache_flush(id: u32) {
-        let mut id: c_uint = id;
-        // SAFETY: `tcache.flush` reads an unsigned id; nothing is written.
-        unsafe {
-            sys::mallctl(
-                c"tcache.flush".as_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                (&raw mut id).cast::<c_void>(),
-                std::mem::size_of::<c_uint>(),
-            )
-        };
+        // SAFETY: `tcache.flush` takes an unsigned id.
+        let _ = unsafe { tikv_jemalloc_ctl::raw::write::<c_uint>(b"tcache.flush\0", id) };
     }
 
     /// `stats.arenas.<a>.small.allocated + large.allocated`, after an
