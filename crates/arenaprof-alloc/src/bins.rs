@@ -62,23 +62,7 @@ impl Bins {
     /// Straight from the OS (never through an allocator), and given back at
     /// thread exit ([`unmap`](Self::unmap)).
     pub(crate) fn map() -> *mut Bins {
-        // SAFETY: an anonymous private mapping with no address hint has no
-        // preconditions; failure is MAP_FAILED, turned into null.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                std::mem::size_of::<Bins>(),
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            std::ptr::null_mut()
-        } else {
-            p.cast()
-        }
+        crate::mmap::map_unlisted(std::mem::size_of::<Bins>()).cast()
     }
 
     /// Gives a mapping made by [`map`](Self::map) back.

@@ -17,8 +17,24 @@ const EMPTY: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 static RANGES: [[AtomicUsize; 2]; MAX_RANGES] = [EMPTY; MAX_RANGES];
 static COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Maps `len` zeroed bytes, or returns null.
+/// Maps `len` zeroed bytes, or returns null, and lists the mapping.
 pub(crate) fn map_zeroed(len: usize) -> *mut u8 {
+    let p = map_unlisted(len);
+    if !p.is_null() {
+        let i = COUNT.fetch_add(1, AcqRel);
+        if let Some(r) = RANGES.get(i) {
+            // Length first: a reader that sees the start sees the length.
+            r[1].store(len, Release);
+            r[0].store(p as usize, Release);
+        }
+    }
+    p
+}
+
+/// Maps `len` zeroed bytes, or returns null, without listing the mapping:
+/// for mappings given back later (a thread's bins), which the list, never
+/// shortened, must not name.
+pub(crate) fn map_unlisted(len: usize) -> *mut u8 {
     // SAFETY: an anonymous private mapping with no address hint has no
     // preconditions; failure is reported as MAP_FAILED and turned into null.
     let p = unsafe {
@@ -34,12 +50,6 @@ pub(crate) fn map_zeroed(len: usize) -> *mut u8 {
     if p == libc::MAP_FAILED {
         std::ptr::null_mut()
     } else {
-        let i = COUNT.fetch_add(1, AcqRel);
-        if let Some(r) = RANGES.get(i) {
-            // Length first: a reader that sees the start sees the length.
-            r[1].store(len, Release);
-            r[0].store(p as usize, Release);
-        }
         p.cast()
     }
 }
