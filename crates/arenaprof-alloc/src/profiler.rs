@@ -8,6 +8,10 @@ use std::path::PathBuf;
 /// - `ARENAPROF_OUT`: where to write (no file when unset);
 /// - `ARENAPROF_SAMPLE`: `off`, `all`, `bytes`, `bytes:512KiB`, `min:1MiB`;
 /// - `ARENAPROF_TIMELINE_MS`: period of background timeline points;
+/// - `ARENAPROF_SYMBOLS`: `report` (default) stores sampled stacks as return
+///   addresses, which `arenaprof report` symbolises from the binaries;
+///   `program` symbolises them in the program at snapshot time (parsing
+///   debug information: tens of MiB and 0.1-0.2 s per snapshot);
 /// - `ARENAPROF_NATIVE`: `off` leaves `mmap`/`munmap` of shared libraries
 ///   unhooked and skips the mappings at snapshot time. Otherwise the hooks
 ///   are installed here, so memory that native libraries map (OpenBLAS's
@@ -44,6 +48,13 @@ impl Profiler {
                     "ARENAPROF_TIMELINE_MS={v:?} is not a whole number of milliseconds (e.g. 10; 0 or unset: no background points); ignored"
                 )),
             }
+        }
+        match std::env::var("ARENAPROF_SYMBOLS").as_deref() {
+            Err(_) | Ok("report") => {}
+            Ok("program") => crate::sampling::set_symbols_in_program(true),
+            Ok(v) => bad.push(format!(
+                "ARENAPROF_SYMBOLS={v:?}: expected report or program; the report tool symbolises"
+            )),
         }
         if let Some(e) = crate::native::unrecognised() {
             bad.push(e);

@@ -373,28 +373,6 @@ fn to_sample(r: &LiveRec, free_ns: Option<u64>) -> arenaprof_snapshot::Sample {
     }
 }
 
-/// Frames whose functions belong to the allocation machinery, not the caller
-/// (the tracker's thread-local accessor is inlined into it).
-fn is_alloc_frame(name: &str) -> bool {
-    const SKIP: [&str; 14] = [
-        "backtrace::",
-        "arenaprof_alloc::",
-        "<arenaprof_alloc::",
-        "std::thread::local::",
-        "<std::thread::local::",
-        "__rust_alloc",
-        "__rust_realloc",
-        "__rust_dealloc",
-        "__rustc::",
-        "__rdl_",
-        "alloc::alloc::",
-        "<alloc::alloc::Global",
-        "std::alloc::",
-        "__rg_",
-    ];
-    SKIP.iter().any(|s| name.starts_with(s))
-}
-
 /// What a snapshot copies from the sampling tables inside the fork gate:
 /// the interned stacks as return addresses, the samples and the counters.
 /// [`symbolise`] turns it into a heap profile outside the gate.
@@ -442,6 +420,21 @@ pub(crate) fn export_raw() -> RawHeap {
 /// held in the child; it may leave the crate's symbol cache half-updated
 /// there, so a child forked meanwhile never symbolises ([`after_fork_child`]).
 static SYMBOLISING: AtomicBool = AtomicBool::new(false);
+/// Symbolise every sampled address in the program (`ARENAPROF_SYMBOLS=program`,
+/// or a test), not only those of objects missing from disk.
+static IN_PROGRAM: AtomicBool = AtomicBool::new(false);
+
+/// Whether snapshots symbolise every address in the program.
+pub(crate) fn symbols_in_program() -> bool {
+    IN_PROGRAM.load(Relaxed)
+}
+
+/// Symbolise every address in the program (`true`), or leave the addresses
+/// of objects on disk to the report tool (`false`, the default).
+pub(crate) fn set_symbols_in_program(on: bool) {
+    IN_PROGRAM.store(on, Relaxed);
+}
+
 /// Set in a child forked while its parent was symbolising.
 static NO_SYMBOLS: AtomicBool = AtomicBool::new(false);
 /// Test hook: called while symbolising, with the flag held.
@@ -462,9 +455,16 @@ pub(crate) fn set_symbolise_hook(f: Option<fn()>) {
 
 /// Symbolises `raw`'s stacks: the heap profile and the return address each
 /// of its frames was resolved from. Outside the fork gate.
+///
+/// Only the addresses `in_program` picks are symbolised here (the rest stay
+/// return addresses, named [`arenaprof_snapshot::address_name`], for the
+/// report tool); with none picked, no debug information is parsed.
 /// `resolved` is false in a child forked while its parent was symbolising
 /// (frames are then bare addresses).
-pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u64>, bool) {
+pub(crate) fn symbolise(
+    raw: RawHeap,
+    in_program: &dyn Fn(usize) -> bool,
+) -> (arenaprof_snapshot::HeapProfile, Vec<u64>, bool) {
     let mut heap = arenaprof_snapshot::HeapProfile {
         samples: raw.samples,
         ..Default::default()
@@ -502,7 +502,7 @@ pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u
         for &ip in s.iter() {
             let resolved = ip_frames.entry(ip).or_insert_with(|| {
                 let mut out = Vec::new();
-                if resolve {
+                if resolve && in_program(ip) {
                     // SAFETY: `resolve_unsynchronized` requires that no
                     // other thread resolves at the same time: every caller
                     // in this crate holds SYMBOLISING.
@@ -526,7 +526,7 @@ pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u
                 }
                 if out.is_empty() {
                     let f = arenaprof_snapshot::Frame {
-                        function: format!("{ip:#x}"),
+                        function: arenaprof_snapshot::address_name(ip as u64),
                         ..Default::default()
                     };
                     intern(f, ip, &mut out);
@@ -551,7 +551,9 @@ pub(crate) fn symbolise(raw: RawHeap) -> (arenaprof_snapshot::HeapProfile, Vec<u
         let skip = s
             .frames
             .iter()
-            .take_while(|&&f| is_alloc_frame(&heap.frames[f as usize].function))
+            .take_while(|&&f| {
+                arenaprof_snapshot::is_allocator_frame(&heap.frames[f as usize].function)
+            })
             .count();
         if skip < s.frames.len() {
             s.frames.drain(..skip);

@@ -130,11 +130,86 @@ fn code_map() -> arenaprof_snapshot::CodeMap {
     }
 }
 
+/// Who symbolises each sampled address: the report tool, from the object's
+/// file, when the object is on disk as it was loaded (same build ID); the
+/// program, through the `backtrace` crate, when it is not (deleted,
+/// rebuilt, no build ID), when no code map was taken
+/// (`ARENAPROF_NATIVE=off`) or when `ARENAPROF_SYMBOLS=program` asks.
+struct Symbolisers<'a> {
+    code: &'a arenaprof_snapshot::CodeMap,
+    all: bool,
+    /// Per mapping, once looked at: whether its object is on disk.
+    on_disk: std::cell::RefCell<Vec<Option<bool>>>,
+}
+
+impl<'a> Symbolisers<'a> {
+    fn new(code: &'a arenaprof_snapshot::CodeMap) -> Self {
+        Symbolisers {
+            code,
+            all: sampling::symbols_in_program() || code.mappings.is_empty(),
+            on_disk: std::cell::RefCell::new(vec![None; code.mappings.len()]),
+        }
+    }
+
+    /// Whether `ip` is symbolised in the program.
+    fn in_program(&self, ip: usize) -> bool {
+        if self.all {
+            return true;
+        }
+        let ip = ip as u64;
+        let Some(i) = self
+            .code
+            .mappings
+            .iter()
+            .position(|m| m.start <= ip && ip < m.limit)
+        else {
+            // In no object (a JIT, the vDSO): nothing has its symbols.
+            return false;
+        };
+        let mut known = self.on_disk.borrow_mut();
+        let m = &self.code.mappings[i];
+        !*known[i].get_or_insert_with(|| arenaprof_native::code::on_disk(&m.path, &m.build_id))
+    }
+
+    /// The snapshot's `symbols` section: who resolves the frames, and the
+    /// objects symbolised here because their files are not as loaded.
+    fn section(&self) -> arenaprof_snapshot::Section {
+        let by = if sampling::symbols_in_program() {
+            "program (ARENAPROF_SYMBOLS=program)"
+        } else if self.all {
+            "program (no code map was taken: ARENAPROF_NATIVE=off)"
+        } else {
+            arenaprof_snapshot::RESOLVED_BY_REPORT
+        };
+        let mut entries = vec![("resolved_by".to_owned(), by.to_owned())];
+        let mut seen = std::collections::HashSet::new();
+        for (m, d) in self.code.mappings.iter().zip(self.on_disk.borrow().iter()) {
+            if *d == Some(false) && seen.insert(&m.path) {
+                entries.push((
+                    "in_program".to_owned(),
+                    format!(
+                        "{}: not on disk as loaded (missing, rebuilt or no build ID)",
+                        m.path
+                    ),
+                ));
+            }
+        }
+        arenaprof_snapshot::Section {
+            name: arenaprof_snapshot::SYMBOLS_SECTION.to_owned(),
+            entries,
+        }
+    }
+}
+
 /// Takes a snapshot of everything the profiler knows now.
 ///
 /// Everything is read inside the fork gate except symbolising the sampled
 /// stacks, which runs after it, so a `fork()` on another thread waits for
-/// the reading (milliseconds), not for the symbolising.
+/// the reading (milliseconds), not for the symbolising. Sampled stacks are
+/// stored as return addresses with the code map (build IDs), and the report
+/// tool symbolises them from the binaries, as pprof does; the program parses
+/// debug information only for objects no longer on disk as loaded (see the
+/// `symbols` section of the snapshot).
 pub fn snapshot() -> Snapshot {
     crate::local::with_busy(|| {
         let (mut snap, raw) = {
@@ -142,21 +217,22 @@ pub fn snapshot() -> Snapshot {
             build()
         };
         let t0 = now_ns();
-        let (heap, frame_addresses, resolved) = sampling::symbolise(raw);
+        let who = Symbolisers::new(&snap.code);
+        let (heap, frame_addresses, resolved) = sampling::symbolise(raw, &|ip| who.in_program(ip));
+        let mut symbols = who.section();
+        drop(who);
         snap.heap.stacks = heap.stacks;
         snap.heap.frames = heap.frames;
         if !snap.code.mappings.is_empty() {
             snap.code.frame_addresses = frame_addresses;
         }
         if !resolved {
-            snap.sections.push(arenaprof_snapshot::Section {
-                name: "symbols".into(),
-                entries: vec![(
-                    "unresolved".into(),
-                    "this process was forked while its parent symbolised a snapshot; frames are addresses".into(),
-                )],
-            });
+            symbols.entries.push((
+                "unresolved".into(),
+                "this process was forked while its parent symbolised a snapshot; frames are addresses".into(),
+            ));
         }
+        snap.sections.push(symbols);
         snap.overhead.snapshot_ns = snap
             .overhead
             .snapshot_ns

@@ -73,6 +73,17 @@ pub fn while_symbolising(f: Option<fn()>) {
     crate::sampling::set_symbolise_hook(f);
 }
 
+/// Makes snapshots symbolise every sampled address in the program (`true`),
+/// as `ARENAPROF_SYMBOLS=program` does, or only those of objects that are
+/// not on disk as loaded (`false`, the default).
+///
+/// ```
+/// arenaprof_alloc::testing::symbolise_in_program(false);
+/// ```
+pub fn symbolise_in_program(on: bool) {
+    crate::sampling::set_symbols_in_program(on);
+}
+
 /// Refuses the next `n` requests made on the calling thread.
 ///
 /// ```

@@ -16,6 +16,36 @@ fn distinctive_allocating_function(n: usize) -> Vec<u64> {
     vec![7u64; n]
 }
 
+/// The functions of the sampled stack of the live 8,000-byte block of
+/// `tag`, innermost first.
+fn sampled_functions(snap: &Snapshot, tag: Tag) -> Vec<String> {
+    let sample = snap
+        .heap
+        .samples
+        .iter()
+        .find(|s| s.tag == tag.id() && s.size == 8000 && s.free_ns.is_none())
+        .expect("the live allocation was sampled");
+    assert_eq!(sample.weight, 1.0);
+    snap.heap.stacks[sample.stack as usize]
+        .frames
+        .iter()
+        .map(|&f| snap.heap.frames[f as usize].function.clone())
+        .collect()
+}
+
+/// The entries of the snapshot's `symbols` section.
+fn symbols(snap: &Snapshot) -> Vec<(String, String)> {
+    snap.sections
+        .iter()
+        .filter(|s| s.name == arenaprof_snapshot::SYMBOLS_SECTION)
+        .flat_map(|s| s.entries.clone())
+        .collect()
+}
+
+/// Sampled stacks are stored as return addresses inside the code map, and
+/// the report tool's symboliser names the allocating function from the test
+/// binary's DWARF, as the in-program symboliser (the `backtrace` crate)
+/// does.
 #[test]
 fn sampled_all_names_the_allocating_function_and_round_trips() {
     let _s = SAMPLING.lock().unwrap();
@@ -28,34 +58,68 @@ fn sampled_all_names_the_allocating_function_and_round_trips() {
     let t = snap.tags.iter().find(|t| t.name == "snap-sampled").unwrap();
     assert_eq!(t.counters.live_bytes, 8000);
     assert_eq!(t.counters.alloc_count, 1);
-    let sample = snap
-        .heap
-        .samples
-        .iter()
-        .find(|s| s.tag == tag.id() && s.size == 8000 && s.free_ns.is_none())
-        .expect("the live allocation was sampled");
-    assert_eq!(sample.weight, 1.0);
-    let frames: Vec<&str> = snap.heap.stacks[sample.stack as usize]
-        .frames
-        .iter()
-        .map(|&f| snap.heap.frames[f as usize].function.as_str())
-        .collect();
-    assert!(
-        frames
-            .iter()
-            .any(|f| f.contains("distinctive_allocating_function")),
-        "{frames:?}"
+
+    // As stored: addresses only, each inside an executable mapping.
+    assert_eq!(
+        symbols(&snap)[0],
+        (
+            "resolved_by".to_owned(),
+            arenaprof_snapshot::RESOLVED_BY_REPORT.to_owned()
+        )
     );
-    assert!(
-        !frames[0].starts_with("arenaprof_alloc::"),
-        "allocator frames are trimmed: {frames:?}"
-    );
+    let raw = sampled_functions(&snap, tag);
+    for (f, addr) in snap.heap.frames.iter().zip(&snap.code.frame_addresses) {
+        assert_eq!(f.function, arenaprof_snapshot::address_name(*addr));
+        assert!(
+            snap.code
+                .mappings
+                .iter()
+                .any(|m| m.start <= *addr && *addr < m.limit),
+            "{addr:#x} lies in a code mapping"
+        );
+    }
+    assert!(raw.len() > 2, "{raw:?}");
+
     // Round trip through a file.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.arenaprof");
     snap.write(&path).unwrap();
     let back = Snapshot::read(&path).unwrap();
     assert_eq!(back, snap);
+
+    // The report tool's symbolising, from the test binary on disk.
+    let mut resolved = back;
+    let done = arenaprof_report::symbols::resolve(&mut resolved);
+    assert_eq!(done.addresses, snap.heap.frames.len());
+    assert!(done.named > 0 && done.objects > 0, "{done:?}");
+    let report = sampled_functions(&resolved, tag);
+    assert!(
+        report
+            .iter()
+            .any(|f| f.contains("distinctive_allocating_function")),
+        "{report:?}"
+    );
+    assert!(
+        !report[0].starts_with("arenaprof_alloc::") && !report[0].starts_with("__rust"),
+        "allocator frames are trimmed: {report:?}"
+    );
+    assert!(symbols(&resolved)[0].1.starts_with("report: "));
+
+    // The same stack symbolised in the program names the same functions,
+    // from the first one outside the allocator on.
+    arenaprof_alloc::testing::symbolise_in_program(true);
+    let in_program = snapshot();
+    arenaprof_alloc::testing::symbolise_in_program(false);
+    assert!(symbols(&in_program)[0].1.starts_with("program"));
+    let program = sampled_functions(&in_program, tag);
+    let user = |fs: &[String]| -> Vec<String> {
+        fs.iter()
+            .skip_while(|f| !f.contains("distinctive_allocating_function"))
+            .take(3)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(user(&report), user(&program), "{report:?}\n{program:?}");
     drop(v);
 }
 

@@ -97,3 +97,43 @@ pub fn segments() -> Vec<CodeSegment> {
             .collect()
     })
 }
+
+/// The GNU build ID of the ELF file at `path`, in lowercase hex, read from
+/// its headers and notes only (the file is not mapped or read whole).
+/// `None` when the path is not a regular ELF file or has no build ID.
+///
+/// ```
+/// let exe = std::env::current_exe().unwrap();
+/// let segs = arenaprof_native::code::segments();
+/// // The file on disk is the one that runs.
+/// let id = arenaprof_native::code::file_build_id(&exe);
+/// assert!(id.is_none() || segs.iter().any(|s| Some(&s.build_id) == id.as_ref()));
+/// ```
+pub fn file_build_id(path: &std::path::Path) -> Option<String> {
+    use object::Object;
+    crate::scope::internal(|| {
+        // A FIFO would block the open: regular files only.
+        if !std::fs::metadata(path).ok()?.is_file() {
+            return None;
+        }
+        let file = std::fs::File::open(path).ok()?;
+        let cache = object::ReadCache::new(file);
+        let obj = object::File::parse(&cache).ok()?;
+        let id = obj.build_id().ok()??;
+        Some(id.iter().map(|b| format!("{b:02x}")).collect())
+    })
+}
+
+/// Whether the object loaded from `path` with `build_id` (lowercase hex,
+/// as [`CodeSegment::build_id`]) is on disk as it was loaded: a regular
+/// file at its path with the same, non-empty, build ID. Its addresses can
+/// then be symbolised later, from the file, by the report tool.
+///
+/// ```
+/// let segs = arenaprof_native::code::segments();
+/// let exe = &segs[0];
+/// assert!(!arenaprof_native::code::on_disk(&exe.path, "00"));
+/// ```
+pub fn on_disk(path: &str, build_id: &str) -> bool {
+    !build_id.is_empty() && file_build_id(std::path::Path::new(path)).as_deref() == Some(build_id)
+}

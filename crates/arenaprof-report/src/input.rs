@@ -77,12 +77,15 @@ pub fn snapshot_budgeted(path: &Path) -> Result<(Snapshot, Budget), InputError> 
     Ok((snapshot_from_bytes(&bytes)?, budget))
 }
 
-/// Decodes a snapshot file image.
+/// Decodes a snapshot file image, and symbolises the stacks its program
+/// left to the report tool ([`crate::symbols::resolve`]).
 pub fn snapshot_from_bytes(bytes: &[u8]) -> Result<Snapshot, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty);
     }
-    Snapshot::from_bytes(bytes).map_err(InputError::Snapshot)
+    let mut snap = Snapshot::from_bytes(bytes).map_err(InputError::Snapshot)?;
+    crate::symbols::resolve(&mut snap);
+    Ok(snap)
 }
 
 /// Reads `path`: a regular file (FIFOs, devices and directories are refused

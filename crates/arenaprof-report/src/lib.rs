@@ -35,6 +35,7 @@
 //! | [`render`], [`render::Options`] | one entry point per output: text, JSON, HTML, flame graphs, folded stacks, pprof, traces, diffs |
 //! | [`diff`], [`check`] | comparing two reports; gating one against limits |
 //! | [`input`] | reading snapshots and JSON reports safely (regular files, capped) |
+//! | [`symbols`] | symbolising sampled stacks from the binaries (build IDs checked), as pprof does |
 //! | [`budget`], [`Budget`], [`BudgetError`] | the work and output budget of hostile inputs |
 //! | [`sanitize`], [`units`] | escaping names for terminals and SVG; byte and time formats |
 //! | `fixtures` (feature `fixtures`) | synthetic snapshots for tests and examples |
@@ -47,7 +48,7 @@
 //! 1. support: `units`, `sanitize`, `budget`
 //! 2. model (the report's data, row types included): `model`, `model::outside`, `model::stacks`
 //! 3. analysis (every pass, stack folding included): `analysis`, `analysis::counters`, `analysis::estimate`, `analysis::trim`, `analysis::memory`, `analysis::outside`, `analysis::retention`, `analysis::sites`, `analysis::stacks`, `analysis::timeline`
-//! 4. what reads inputs and reports: `input`, `check`, `diff`
+//! 4. what reads inputs and reports: `symbols`, `input`, `check`, `diff`
 //! 5. render (never imports analysis): `render`, `render::sink`, `render::table`, `render::fit`, `render::cells`, `render::spark`, `render::chart`, `render::chart::marks`, `render::outside`, `render::text`, `render::json`, `render::html`, `render::html::flamegraph`, `render::flame`, `render::folded`, `render::pprof`, `render::proto`, `render::trace`, `render::diff`
 //! 6. `fixtures`, and the crate root
 
@@ -63,6 +64,7 @@ pub mod input;
 mod model;
 pub mod render;
 pub mod sanitize;
+pub mod symbols;
 pub mod units;
 
 pub use analysis::{analyze, analyze_within, Options};
