@@ -5,11 +5,17 @@ jemalloc and under arenaprof's tracker, interleaved round by round, and
 prints per workload the median wall time and max RSS of each and their
 ratios. Each run is its own process, so max RSS is the workload's.
 
-    python3 tools/user-build.py [--rounds 5] [--quick] [--also NAME=PATH] [WORKLOAD ...]
+    python3 tools/user-build.py [--rounds 5] [--quick] [--sampled] [--also NAME=PATH] [WORKLOAD ...]
 
 WORKLOAD is one of tight, tagged (the tight loop under a tag), boxes, channel, words, btree, json (the default
 set), live8 ... live64 and live64a4096 (RSS of live blocks of one size), or
 `all`.
+
+`--sampled` adds two runs of the tracked program with sampling on
+(`ARENAPROF_SAMPLE=bytes`) and a snapshot written at exit (`ARENAPROF_OUT`):
+`sampled`, whose stacks the report tool symbolises (the default), and
+`sampled-in-program` (`ARENAPROF_SYMBOLS=program`), which parses the debug
+information in the program.
 
 `--also NAME=PATH` adds another build of the tracked program (say, one
 saved from an earlier commit) to every round, with its own columns.
@@ -32,11 +38,12 @@ QUICK = {"tight": 2_000_000, "tagged": 2_000_000, "boxes": 500_000, "channel": 2
          **{w: 200_000 for w in LIVE}, "live64a4096": 10_000}
 
 
-def run(exe, workload, n):
+def run(exe, workload, n, env=None):
     """Wall time (the program's own), max RSS (GNU time's %M, whose child
     is exec'd from a small process) and checksum of one run."""
     args = ["/usr/bin/time", "-f", "%M", exe, workload] + ([str(n)] if n else [])
-    p = subprocess.run(args, capture_output=True, text=True)
+    p = subprocess.run(args, capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})))
     if p.returncode != 0:
         sys.exit(f"{exe} {workload}: exit status {p.returncode}: {p.stderr}")
     name, secs, checksum = p.stdout.split()
@@ -58,7 +65,8 @@ def main():
         also.append((name, path))
         del argv[i:i + 2]
     quick = "--quick" in argv
-    argv = [a for a in argv if a != "--quick"]
+    sampled = "--sampled" in argv
+    argv = [a for a in argv if a not in ("--quick", "--sampled")]
     workloads = WORKLOADS + LIVE if argv == ["all"] else (argv or WORKLOADS)
     env = dict(os.environ, CARGO_TARGET_DIR=TARGET)
     env.pop("RUSTFLAGS", None)
@@ -76,13 +84,19 @@ def main():
         for line in body[1].split("\n\n", 1)[0].splitlines():
             if ("call" in line or "jmp" in line) and ("try_with" in line or "{{closure}}" in line):
                 outlined.append(f"{entry}: {line.strip()}")
-    programs = [("bare", bare), ("tracked", tracked)] + also
-    res = {w: {name: [] for name, _ in programs} for w in workloads}
+    programs = [("bare", bare, None), ("tracked", tracked, None)] + [(n, p, None) for n, p in also]
+    if sampled:
+        out = os.path.join(TARGET, "sampled.arenaprof")
+        on = {"ARENAPROF_SAMPLE": "bytes", "ARENAPROF_OUT": out}
+        programs += [("sampled", tracked, on),
+                     ("sampled-in-program", tracked, dict(on, ARENAPROF_SYMBOLS="program"))]
+    extra = [name for name, _, _ in programs[2:]]
+    res = {w: {name: [] for name, _, _ in programs} for w in workloads}
     for _ in range(rounds):
         for w in workloads:
             n = QUICK[w] if quick else None
-            for name, exe in programs:
-                secs, rss, checksum = run(exe, w, n)
+            for name, exe, env in programs:
+                secs, rss, checksum = run(exe, w, n, env)
                 res[w][name].append((secs, rss, checksum))
     cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | head -1"],
                          capture_output=True, text=True).stdout.strip()
@@ -100,7 +114,7 @@ def main():
         rng = lambda xs: f"{min(xs):.3f}-{max(xs):.3f}"
         print(f"| {w} | {bt:.3f} s ({rng([s for s, _, _ in b])}) | {tt:.3f} s ({rng([s for s, _, _ in t])}) "
               f"| {tt / bt:.2f}x | {br / 2**20:.1f} MiB | {tr / 2**20:.1f} MiB | {tr / br:.2f}x |")
-        for name, _ in also:
+        for name in extra:
             a = res[w][name]
             at = statistics.median(s for s, _, _ in a)
             ar = statistics.median(r for _, r, _ in a)
