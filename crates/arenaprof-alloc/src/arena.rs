@@ -39,73 +39,16 @@ mod imp {
     use super::*;
     use crate::window;
     use std::ffi::{c_int, c_void};
-    use std::sync::atomic::{AtomicBool, Ordering::*};
     use tikv_jemalloc_sys as sys;
-
-    /// Whether the arena's decay times were set.
-    static TUNED: AtomicBool = AtomicBool::new(false);
 
     /// The arena's index, creating it (in its own address window, see
     /// [`window`]) on first use; `None` when jemalloc refused.
     fn index() -> Option<u32> {
-        let idx = window::arena(window::INTERNAL)?;
-        if !TUNED.swap(true, AcqRel) {
-            tune(idx);
-        }
-        Some(idx)
-    }
-
-    /// Freed pages go back at once: decay times of 0.
-    #[cold]
-    fn tune(idx: u32) {
-        for what in ["dirty_decay_ms", "muzzy_decay_ms"] {
-            let mut name = [0u8; 64];
-            let n = fmt_name(&mut name, b"arena.", idx, what.as_bytes());
-            let mut zero: isize = 0;
-            // SAFETY: a NUL-terminated `arena.<i>.*_decay_ms` name, whose new
-            // value is an ssize_t (`isize`); no old value is read.
-            unsafe {
-                sys::mallctl(
-                    name[..n].as_ptr().cast(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    (&raw mut zero).cast::<c_void>(),
-                    std::mem::size_of::<isize>(),
-                )
-            };
-        }
+        window::arena(window::INTERNAL)
     }
 
     fn index_now() -> Option<u32> {
         window::arena_now(window::INTERNAL)
-    }
-
-    /// Writes `prefix<i>.suffix\0` into `buf` without allocating; returns
-    /// its length with the NUL.
-    fn fmt_name(buf: &mut [u8; 64], prefix: &[u8], i: u32, suffix: &[u8]) -> usize {
-        let mut n = 0;
-        let mut put = |b: u8| {
-            if n < buf.len() - 1 {
-                buf[n] = b;
-                n += 1;
-            }
-        };
-        prefix.iter().for_each(|&b| put(b));
-        let mut digits = [0u8; 10];
-        let (mut v, mut k) = (i, 0);
-        loop {
-            digits[k] = b'0' + (v % 10) as u8;
-            k += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        digits[..k].iter().rev().for_each(|&b| put(b));
-        put(b'.');
-        suffix.iter().for_each(|&b| put(b));
-        buf[n] = 0;
-        n + 1
     }
 
     fn flags(layout: Layout) -> c_int {
@@ -191,7 +134,7 @@ mod imp {
         let page = read_u64(b"arenas.page\0").max(1);
         let stat = |suffix: &str| {
             let mut name = [0u8; 64];
-            let n = fmt_name(&mut name, b"stats.arenas.", index, suffix.as_bytes());
+            let n = window::ctl_name(&mut name, b"stats.arenas.", index, suffix.as_bytes());
             read_u64(&name[..n])
         };
         Some(Figures {
@@ -201,20 +144,6 @@ mod imp {
             resident: stat("resident"),
             metadata: stat("base") + stat("internal"),
         })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn names_are_formatted_without_allocating() {
-            let mut b = [0u8; 64];
-            let n = fmt_name(&mut b, b"stats.arenas.", 107, b"pactive");
-            assert_eq!(&b[..n], b"stats.arenas.107.pactive\0");
-            let n = fmt_name(&mut b, b"arena.", 0, b"dirty_decay_ms");
-            assert_eq!(&b[..n], b"arena.0.dirty_decay_ms\0");
-        }
     }
 }
 

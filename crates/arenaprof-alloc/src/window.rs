@@ -387,6 +387,9 @@ mod imp {
         let got = match slot.load(Acquire) {
             0 => {
                 let made = create_now(kind);
+                if let (Some(a), INTERNAL | SAMPLED) = (made, kind) {
+                    return_freed_pages(a);
+                }
                 slot.store(made.map_or(FAILED, |a| a + 1), Release);
                 made
             }
@@ -395,6 +398,51 @@ mod imp {
         };
         CREATE.unlock();
         got
+    }
+
+    /// Dirty and muzzy decay of 0 for arena `idx`: its freed pages go back
+    /// to the OS at once. For the profiler's arena (what a snapshot frees
+    /// never shows as the program's) and the sampled blocks' (rare frees,
+    /// often large: a sampled, growing buffer would otherwise leave its old
+    /// pages dirty in an arena the program's other blocks never reuse;
+    /// +9 MiB of RSS on a 100 MiB serde_json run).
+    fn return_freed_pages(idx: u32) {
+        for what in ["dirty_decay_ms", "muzzy_decay_ms"] {
+            let mut name = [0u8; 64];
+            let n = ctl_name(&mut name, b"arena.", idx, what.as_bytes());
+            // SAFETY: a NUL-terminated `arena.<i>.*_decay_ms` name, whose
+            // value is an ssize_t (`isize`); formatted without allocating,
+            // as the creation lock is held.
+            let _ = unsafe { tikv_jemalloc_ctl::raw::write::<isize>(&name[..n], 0) };
+        }
+    }
+
+    /// Writes `prefix<i>.suffix\0` into `buf` without allocating; returns
+    /// its length with the NUL.
+    pub(crate) fn ctl_name(buf: &mut [u8; 64], prefix: &[u8], i: u32, suffix: &[u8]) -> usize {
+        let mut n = 0;
+        let mut put = |b: u8| {
+            if n < buf.len() - 1 {
+                buf[n] = b;
+                n += 1;
+            }
+        };
+        prefix.iter().for_each(|&b| put(b));
+        let mut digits = [0u8; 10];
+        let (mut v, mut k) = (i, 0);
+        loop {
+            digits[k] = b'0' + (v % 10) as u8;
+            k += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        digits[..k].iter().rev().for_each(|&b| put(b));
+        put(b'.');
+        suffix.iter().for_each(|&b| put(b));
+        buf[n] = 0;
+        n + 1
     }
 
     fn create_now(kind: u8) -> Option<u32> {
@@ -527,6 +575,15 @@ mod stub {
 #[cfg(all(test, feature = "jemalloc"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_formatted_without_allocating() {
+        let mut b = [0u8; 64];
+        let n = ctl_name(&mut b, b"stats.arenas.", 107, b"pactive");
+        assert_eq!(&b[..n], b"stats.arenas.107.pactive\0");
+        let n = ctl_name(&mut b, b"arena.", 0, b"dirty_decay_ms");
+        assert_eq!(&b[..n], b"arena.0.dirty_decay_ms\0");
+    }
 
     #[test]
     fn addresses_outside_any_window_are_untagged() {

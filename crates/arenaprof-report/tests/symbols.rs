@@ -89,7 +89,10 @@ fn names_a_function_of_this_binary_from_its_dwarf() {
     );
     assert!(frames[0].file.ends_with("symbols.rs"), "{frames:?}");
     assert!(frames[0].line > 0);
-    assert_eq!(s.code.frame_addresses[s.heap.stacks[0].frames[0] as usize], ret);
+    assert_eq!(
+        s.code.frame_addresses[s.heap.stacks[0].frames[0] as usize],
+        ret
+    );
     assert_eq!(
         entries(&s)[0].1,
         "report: 1 of 1 addresses named from the debug information of 1 objects"
