@@ -28,6 +28,7 @@ fn mistyped_environment_values_warn_once_naming_the_accepted_forms() {
         .env("ARENAPROF_TIMELINE_MS", "10ms")
         .env("ARENAPROF_NATIVE", "of")
         .env("ARENAPROF_OUT", "")
+        .env("ARENAPROF_SYMBOLS", "inprocess")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -62,5 +63,10 @@ fn mistyped_environment_values_warn_once_naming_the_accepted_forms() {
     );
     let out_line = one("ARENAPROF_OUT");
     assert!(out_line.contains("expected a file path"), "{out_line}");
-    assert_eq!(lines.len(), 4, "{err}");
+    let symbols = one("ARENAPROF_SYMBOLS");
+    assert!(
+        symbols.contains("\"inprocess\"") && symbols.contains("report or program"),
+        "{symbols}"
+    );
+    assert_eq!(lines.len(), 5, "{err}");
 }
