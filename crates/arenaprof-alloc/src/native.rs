@@ -76,11 +76,23 @@ fn kind_of(g: &maps::Group) -> (GroupKind, String) {
     }
 }
 
+/// The process's mappings as read now, or `None` with
+/// `ARENAPROF_NATIVE=off`: read before a snapshot enters the fork gate,
+/// since reading `smaps` is most of a snapshot's time and takes no lock of
+/// the profiler's.
+pub(crate) fn read_mappings() -> Option<std::io::Result<arenaprof_native::Mappings>> {
+    (!disabled()).then(arenaprof_native::read_mappings)
+}
+
 /// Measures everything for a snapshot (the timeline's VmSize/RSS series is
-/// added by the caller). `tracked`: live tracked bytes;
-/// `allocator_resident`: jemalloc's `stats.resident`. Runs busy (from the
-/// snapshot).
-pub(crate) fn measure(tracked: u64, allocator_resident: Option<u64>) -> NativeMemory {
+/// added by the caller) from `mappings` ([`read_mappings`]). `tracked`:
+/// live tracked bytes; `allocator_resident`: jemalloc's `stats.resident`.
+/// Runs busy (from the snapshot).
+pub(crate) fn measure(
+    mappings: Option<std::io::Result<arenaprof_native::Mappings>>,
+    tracked: u64,
+    allocator_resident: Option<u64>,
+) -> NativeMemory {
     let t0 = Instant::now();
     let mut out = NativeMemory {
         hooks_installed: hooks::is_installed(),
@@ -97,7 +109,10 @@ pub(crate) fn measure(tracked: u64, allocator_resident: Option<u64>) -> NativeMe
         );
     }
     let prof = profiler_ranges();
-    let pm = match arenaprof_native::process_memory(&[], &prof, tracked, allocator_resident) {
+    let read = mappings.unwrap_or_else(arenaprof_native::read_mappings);
+    let pm = match read.and_then(|m| {
+        arenaprof_native::process_memory_from(m, &[], &prof, tracked, allocator_resident)
+    }) {
         Ok(pm) => pm,
         Err(e) => {
             out.notes

@@ -212,9 +212,12 @@ impl<'a> Symbolisers<'a> {
 /// `symbols` section of the snapshot).
 pub fn snapshot() -> Snapshot {
     crate::local::with_busy(|| {
+        // The process first, outside the gate (a `fork()` waits at the
+        // gate, and reading `smaps` is most of a snapshot's time).
+        let outside = Outside::read();
         let (mut snap, raw) = {
             let _gate = crate::fork::enter();
-            build()
+            build(outside)
         };
         let t0 = now_ns();
         let who = Symbolisers::new(&snap.code);
@@ -241,15 +244,46 @@ pub fn snapshot() -> Snapshot {
     })
 }
 
-fn build() -> (Snapshot, sampling::RawHeap) {
-    let t0 = now_ns();
+/// What a snapshot reads before it enters the fork gate: the process's
+/// mappings (`/proc/self/smaps`), its RSS and jemalloc's figures, none of
+/// which takes a lock of the profiler's (jemalloc's own locks are taken by
+/// its own fork handlers).
+struct Outside {
+    t0: u64,
+    mappings: Option<std::io::Result<arenaprof_native::Mappings>>,
+    process: arenaprof_snapshot::ProcessStats,
+    arena: Option<arena::Figures>,
+}
+
+impl Outside {
+    fn read() -> Outside {
+        let t0 = now_ns();
+        // The mappings, then RSS and jemalloc (the profiler's arena in the
+        // same jemalloc epoch), read together so they agree, before the
+        // snapshot's own work dirties pages of its own; allocations here
+        // are the profiler's (it runs busy).
+        let mappings = native::read_mappings();
+        let process = process::read();
+        Outside {
+            t0,
+            mappings,
+            process,
+            arena: arena::figures(),
+        }
+    }
+}
+
+fn build(outside: Outside) -> (Snapshot, sampling::RawHeap) {
+    let Outside {
+        t0,
+        mappings,
+        process,
+        arena,
+    } = outside;
     local::flush_current_thread();
     let st = stats();
-    // The process first (RSS, jemalloc, then the mappings, read together so
-    // they agree), before the snapshot's own work (symbolising) dirties
-    // pages of its own; allocations here are the profiler's (it runs busy).
     let mut snap = Snapshot {
-        process: process::read(),
+        process,
         ..Default::default()
     };
     // jemalloc may be linked without being the inner allocator
@@ -258,9 +292,9 @@ fn build() -> (Snapshot, sampling::RawHeap) {
     if !tracking::inner_is_jemalloc() {
         snap.process.jemalloc = None;
     }
-    // The profiler's arena, read in the same jemalloc epoch: the report takes
-    // it out of the program's jemalloc figures.
-    if let Some(a) = arena::figures() {
+    // The profiler's arena: the report takes it out of the program's
+    // jemalloc figures.
+    if let Some(a) = arena {
         snap.sections.push(arenaprof_snapshot::Section {
             name: "profiler_arena".into(),
             entries: [
@@ -276,6 +310,7 @@ fn build() -> (Snapshot, sampling::RawHeap) {
         });
     }
     snap.native = native::measure(
+        mappings,
         st.total().live_bytes,
         snap.process.jemalloc.map(|j| j.resident),
     );

@@ -34,6 +34,7 @@
 //! | [`maps::group`], [`maps::ladder`], [`maps::resident_bytes`], [`maps::thread_stack_pointers`] | grouping, ladder, `mincore` |
 //! | [`blas::info`], [`blas::set_threads`], [`blas::limit`], [`blas::limits`], [`blas::open`], [`blas::OpenError`] | BLAS/OpenMP control |
 //! | [`process_memory`] | all of it, for a snapshot |
+//! | [`read_mappings`], [`process_memory_from`], [`Mappings`] | the same in two steps: the slow reading of `smaps` first, outside the caller's locks |
 //!
 //! ```
 //! let pm = arenaprof_native::process_memory(&[], &[], 0, None).unwrap();
@@ -82,7 +83,7 @@ mod scope;
 mod sys;
 mod units;
 
-pub use process::{process_memory, ProcessMemory};
+pub use process::{process_memory, process_memory_from, read_mappings, Mappings, ProcessMemory};
 pub use scope::set_internal_scope;
 #[allow(deprecated)]
 pub use units::fmt_bytes;

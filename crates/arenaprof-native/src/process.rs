@@ -25,6 +25,40 @@ pub struct ProcessMemory {
     pub total_ns: u64,
 }
 
+/// `/proc/self/statm` and `/proc/self/smaps` as read, the slow part of
+/// [`process_memory`] (milliseconds per thousand mappings): read first,
+/// outside any lock of the caller's, then given to [`process_memory_from`].
+///
+/// ```
+/// let m = arenaprof_native::read_mappings().unwrap();
+/// let pm = arenaprof_native::process_memory_from(m, &[], &[], 0, None).unwrap();
+/// assert!(pm.vmas > 0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Mappings {
+    statm: maps::Statm,
+    smaps: maps::Smaps,
+    smaps_ns: u64,
+    t0: Instant,
+}
+
+/// Reads `/proc/self/statm` and `/proc/self/smaps`. Takes no lock of this
+/// crate's (so a caller may read them where a `fork()` must not wait).
+pub fn read_mappings() -> io::Result<Mappings> {
+    crate::scope::internal(|| {
+        let t0 = Instant::now();
+        let statm = maps::read_statm()?;
+        let t1 = Instant::now();
+        let smaps = maps::read_smaps()?;
+        Ok(Mappings {
+            statm,
+            smaps,
+            smaps_ns: t1.elapsed().as_nanos() as u64,
+            t0,
+        })
+    })
+}
+
 /// Reads `/proc/self/smaps` and the hooks' table and builds the grouping
 /// and the ladder. `allocator`/`profiler`: ranges the caller knows (the
 /// hooks' own table is added to `profiler`); `tracked`: the allocator's
@@ -43,13 +77,32 @@ pub fn process_memory(
     tracked: u64,
     allocator_resident: Option<u64>,
 ) -> io::Result<ProcessMemory> {
+    process_memory_from(
+        read_mappings()?,
+        allocator,
+        profiler,
+        tracked,
+        allocator_resident,
+    )
+}
+
+/// [`process_memory`] from mappings read earlier with [`read_mappings`]:
+/// the hooks' table (refreshed here), the grouping and the ladder.
+pub fn process_memory_from(
+    m: Mappings,
+    allocator: &[Range<u64>],
+    profiler: &[Range<u64>],
+    tracked: u64,
+    allocator_resident: Option<u64>,
+) -> io::Result<ProcessMemory> {
     crate::scope::internal(|| {
-        let t0 = Instant::now();
+        let Mappings {
+            statm,
+            smaps,
+            smaps_ns,
+            t0,
+        } = m;
         hooks::refresh();
-        let statm = maps::read_statm()?;
-        let t1 = Instant::now();
-        let smaps = maps::read_smaps()?;
-        let smaps_ns = t1.elapsed().as_nanos() as u64;
         let objs = hooks::objects();
         let names: Vec<(u16, String)> = objs.iter().map(|o| (o.id, o.name.clone())).collect();
         // The executable's own calls: the allocator's (learnt call sites) are
@@ -106,7 +159,7 @@ pub fn process_memory(
             }
         }
         let ladder = maps::ladder(&grouped, tracked, allocator_resident);
-        let objects = hooks::summary();
+        let objects = hooks::summary_with(&smaps);
         Ok(ProcessMemory {
             statm,
             grouped,

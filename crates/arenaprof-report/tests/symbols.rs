@@ -12,6 +12,11 @@ fn marker_function_for_symbols() -> u64 {
     std::hint::black_box(7)
 }
 
+/// The marker function's address.
+fn marker() -> u64 {
+    marker_function_for_symbols as *const () as usize as u64
+}
+
 /// The executable mapping of this process that holds `addr`, from
 /// `/proc/self/maps`, with the build ID of its file.
 fn mapping_of(addr: u64) -> CodeMapping {
@@ -47,7 +52,7 @@ fn mapping_of(addr: u64) -> CodeMapping {
 /// A snapshot whose one stack is one return address just past the start
 /// of the marker function, left to the report tool.
 fn pending(mapping: CodeMapping) -> (Snapshot, u64) {
-    let ret = marker_function_for_symbols as usize as u64 + 1;
+    let ret = marker() + 1;
     let mut s = Snapshot::default();
     s.code.mappings.push(mapping);
     s.code.frame_addresses.push(ret);
@@ -75,7 +80,7 @@ fn entries(s: &Snapshot) -> Vec<(String, String)> {
 #[test]
 fn names_a_function_of_this_binary_from_its_dwarf() {
     assert_eq!(marker_function_for_symbols(), 7);
-    let (mut s, ret) = pending(mapping_of(marker_function_for_symbols as usize as u64));
+    let (mut s, ret) = pending(mapping_of(marker()));
     let done = resolve(&mut s);
     assert_eq!((done.addresses, done.named, done.objects), (1, 1, 1));
     let frames: Vec<&Frame> = s.heap.stacks[0]
@@ -101,7 +106,7 @@ fn names_a_function_of_this_binary_from_its_dwarf() {
 
 #[test]
 fn a_file_with_another_build_id_is_not_used() {
-    let mut m = mapping_of(marker_function_for_symbols as usize as u64);
+    let mut m = mapping_of(marker());
     m.build_id = "00".repeat(20);
     let (mut s, ret) = pending(m);
     let done = resolve(&mut s);
@@ -126,7 +131,7 @@ fn fifos_missing_files_and_non_objects_are_refused_without_blocking() {
     assert!(made.success());
     let text = dir.path().join("text");
     std::fs::write(&text, b"not an ELF file").unwrap();
-    let real = mapping_of(marker_function_for_symbols as usize as u64);
+    let real = mapping_of(marker());
     for (path, why) in [
         (fifo.display().to_string(), "not a regular file"),
         ("/nonexistent/binary".to_owned(), "cannot read the binary"),
@@ -150,7 +155,7 @@ fn fifos_missing_files_and_non_objects_are_refused_without_blocking() {
 
 #[test]
 fn snapshots_symbolised_in_their_program_are_left_alone() {
-    let (mut s, _) = pending(mapping_of(marker_function_for_symbols as usize as u64));
+    let (mut s, _) = pending(mapping_of(marker()));
     s.sections[0].entries[0].1 = "program (ARENAPROF_SYMBOLS=program)".to_owned();
     let before = s.clone();
     assert_eq!(resolve(&mut s).addresses, 0);

@@ -57,7 +57,7 @@
 //!   `record` and the files below).
 //! - `trampolines`: the per-object hooks a patched GOT slot points at.
 //! - `patch`: GOT/PLT patching, [`install`] and [`uninstall`].
-//! - `query`: reading the table ([`objects`], [`mappings`], [`summary`]).
+//! - `query`: reading the table ([`objects`], [`mappings`], [`summary`], [`summary_with`]).
 
 mod patch;
 pub(crate) mod query;
@@ -70,8 +70,8 @@ pub use patch::{install, install_with, is_installed, refresh, uninstall, Install
 pub(crate) use query::is_allocators;
 pub use query::{
     allocator_ranges, for_each_mapping, interposed, interposed_calls, learn_allocator_sites,
-    mappings, object, object_id_by_base, objects, summary, Mapping, ObjectStats, ObjectSummary,
-    ScanStats,
+    mappings, object, object_id_by_base, objects, summary, summary_with, Mapping, ObjectStats,
+    ObjectSummary, ScanStats,
 };
 pub use settings::{Options, DEFAULT_EXCLUDE};
 pub use table::{adopt, table_range, MAX_OBJECTS, TABLE_CAPACITY};
