@@ -82,9 +82,10 @@ fn cache(l: &Local, tag: u16, p: *mut u8, layout: Layout) -> bool {
     if b.is_null() {
         b = l.bins_or_map(tag);
     }
-    // SAFETY: a non-null entry is this thread's own mapping of its bins for
-    // the tag, used only on this thread (`Local` is !Sync).
-    unsafe { b.as_mut() }.is_some_and(|b| b.push(bins::class(layout.size()), p))
+    // SAFETY: a non-null entry is this thread's own slot of bins for the
+    // tag, written only by this thread (`Local` is !Sync); the table is
+    // never unmapped.
+    unsafe { b.as_ref() }.is_some_and(|b| b.push(bins::class(layout.size()), p))
 }
 
 /// Gives a block of `tag`'s arena back to jemalloc, into this thread's
@@ -137,7 +138,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             let b = l.bins[l.htag.get() as usize & (MAX_TAGS - 1)].get();
             // SAFETY: a non-null entry is this thread's own mapping of its
             // bins for the tag, used only on this thread (`Local` is !Sync).
-            if let Some(p) = unsafe { b.as_mut() }.and_then(|b| b.pop(bins::class(size))) {
+            if let Some(p) = unsafe { b.as_ref() }.and_then(|b| b.pop(bins::class(size))) {
                 if zeroed {
                     // SAFETY: a cached block of `size`'s class holds `size` bytes.
                     unsafe { p.write_bytes(0, size) };

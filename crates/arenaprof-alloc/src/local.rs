@@ -75,7 +75,7 @@ pub(crate) struct Local {
     pub exited: Cell<bool>,
     /// Header-free tracker: this thread's cache of small freed blocks per
     /// tag (see [`bins`](crate::bins)), null until the first free of one.
-    pub bins: [Cell<*mut Bins>; MAX_TAGS],
+    pub bins: [Cell<*const Bins>; MAX_TAGS],
 }
 
 thread_local! {
@@ -99,7 +99,7 @@ thread_local! {
             htag: Cell::new(0),
             tcache: [const { Cell::new(0) }; MAX_TAGS],
             exited: Cell::new(false),
-            bins: [const { Cell::new(std::ptr::null_mut()) }; MAX_TAGS],
+            bins: [const { Cell::new(std::ptr::null()) }; MAX_TAGS],
         }
     };
 }
@@ -190,9 +190,9 @@ impl Local {
     /// the thread has no row of its own, is exiting, or the OS refused.
     #[cold]
     #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
-    pub(crate) fn bins_or_map(&self, tag: u16) -> *mut Bins {
+    pub(crate) fn bins_or_map(&self, tag: u16) -> *const Bins {
         let Some(c) = self.bins.get(tag as usize) else {
-            return std::ptr::null_mut();
+            return std::ptr::null();
         };
         if c.get().is_null() && self.key.get() != u64::MAX && !self.exited.get() {
             c.set(Bins::map());
@@ -206,7 +206,7 @@ impl Local {
         for (tag, c) in self.bins.iter().enumerate() {
             // SAFETY: a non-null entry is this thread's own mapping, used only
             // on this thread.
-            if let Some(b) = unsafe { c.get().as_mut() } {
+            if let Some(b) = unsafe { c.get().as_ref() } {
                 let f = self.tcache_flags(tag as u16);
                 b.drain(|p, size| free(p, size, f));
             }
@@ -220,11 +220,11 @@ impl Local {
         // most 8) that the program freed, with this thread's cache flags.
         self.flush_bins(|p, size, f| unsafe { window::free_block(p, size, f) });
         for c in &self.bins {
-            let b = c.replace(std::ptr::null_mut());
+            let b = c.replace(std::ptr::null());
             if !b.is_null() {
-                // SAFETY: mapped by `bins_or_map`, drained just above, and
-                // taken out of the thread's state (never used again).
-                unsafe { Bins::unmap(b) };
+                // SAFETY: handed out by `bins_or_map`, drained just above,
+                // and taken out of the thread's state (never used again).
+                unsafe { Bins::release(b) };
             }
         }
         self.exited.set(true);

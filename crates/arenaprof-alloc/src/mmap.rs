@@ -9,7 +9,7 @@ use crate::capacity::MAX_ROWS;
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 
 /// Mappings recorded: one per thread row, the shared row, the timeline ring,
-/// and room to spare. Past this, mappings still work but are not listed.
+/// the bins' table, and room to spare. Past this, mappings still work but are not listed.
 const MAX_RANGES: usize = MAX_ROWS + 16;
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -31,10 +31,8 @@ pub(crate) fn map_zeroed(len: usize) -> *mut u8 {
     p
 }
 
-/// Maps `len` zeroed bytes, or returns null, without listing the mapping:
-/// for mappings given back later (a thread's bins), which the list, never
-/// shortened, must not name.
-pub(crate) fn map_unlisted(len: usize) -> *mut u8 {
+/// Maps `len` zeroed bytes, or returns null, without listing the mapping.
+fn map_unlisted(len: usize) -> *mut u8 {
     // SAFETY: an anonymous private mapping with no address hint has no
     // preconditions; failure is reported as MAP_FAILED and turned into null.
     let p = unsafe {

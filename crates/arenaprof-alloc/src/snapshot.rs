@@ -253,6 +253,8 @@ struct Outside {
     mappings: Option<std::io::Result<arenaprof_native::Mappings>>,
     process: arenaprof_snapshot::ProcessStats,
     arena: Option<arena::Figures>,
+    /// Bytes in the threads' bins (freed blocks the tracker keeps).
+    cached: u64,
 }
 
 impl Outside {
@@ -269,6 +271,7 @@ impl Outside {
             mappings,
             process,
             arena: arena::figures(),
+            cached: crate::bins::cached_bytes(),
         }
     }
 }
@@ -279,6 +282,7 @@ fn build(outside: Outside) -> (Snapshot, sampling::RawHeap) {
         mappings,
         process,
         arena,
+        cached,
     } = outside;
     local::flush_current_thread();
     let st = stats();
@@ -307,6 +311,14 @@ fn build(outside: Outside) -> (Snapshot, sampling::RawHeap) {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_string()))
             .collect(),
+        });
+    }
+    // Blocks the tracker's bins keep: freed in the counters, allocated in
+    // jemalloc's figures; the report shows them as the profiler's.
+    if crate::window::HEADERLESS.load(std::sync::atomic::Ordering::Relaxed) {
+        snap.sections.push(arenaprof_snapshot::Section {
+            name: "profiler_caches".into(),
+            entries: vec![("bins_bytes".into(), cached.to_string())],
         });
     }
     snap.native = native::measure(

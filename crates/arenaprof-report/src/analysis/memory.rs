@@ -8,7 +8,8 @@
 //! | `tracked` | live bytes the program requested |
 //! | `profiler_headers` | the tracker's per-allocation headers |
 //! | `profiler_internal` | the profiler's own heap data |
-//! | `size_class_rounding` | jemalloc `allocated` − the three above (requests rounded up to size classes; also allocations made before tracking) |
+//! | `profiler_caches` | freed blocks the header-free tracker's per-thread bins keep (allocated in jemalloc's figures) |
+//! | `size_class_rounding` | jemalloc `allocated` − the four above (requests rounded up to size classes; also allocations made before tracking) |
 //! | `page_fragmentation` | `active` − `allocated` (free space inside pages with live allocations) |
 //! | `allocator_metadata` | `metadata`, up to `resident` − `active` |
 //! | `dirty_unpurged` | `resident` − `active` − metadata (freed pages jemalloc has not returned yet) |
@@ -92,6 +93,21 @@ pub fn profiler_heap(snap: &Snapshot) -> (u64, u64) {
     }
 }
 
+/// Bytes of freed blocks the tracker's per-thread bins keep, from the
+/// snapshot's `profiler_caches` section (header-free writers since 0.3):
+/// allocated in jemalloc's figures, held for the program's next requests.
+pub fn profiler_caches(snap: &Snapshot) -> u64 {
+    snap.sections
+        .iter()
+        .filter(|s| s.name == "profiler_caches")
+        .flat_map(|s| s.entries.iter())
+        .filter(|(k, _)| k == "bins_bytes")
+        .filter_map(|(_, v)| v.parse::<u64>().ok())
+        .fold(0, u64::saturating_add)
+}
+
+const CACHES_WHY: &str = "freed blocks the tracker's per-thread bins keep for the next requests (allocated in jemalloc's figures; at most 100 KiB per thread and tag)";
+
 fn signed(a: u64, b: u64) -> i64 {
     let d = a as i128 - b as i128;
     d.clamp(i64::MIN as i128, i64::MAX as i128) as i64
@@ -131,9 +147,14 @@ pub fn account(snap: &Snapshot, warnings: &mut Vec<String>) -> MemoryAccount {
             "the profiler's own heap (its jemalloc arena's resident bytes): interned stacks, sample records, registry, snapshots being built",
         ),
     ];
+    let caches = profiler_caches(snap);
+    if caches > 0 {
+        gap.push(rung("profiler_caches", signed(caches, 0), CACHES_WHY));
+    }
     let inside = tracked
         .saturating_add(headers)
-        .saturating_add(internal_in_program_arenas);
+        .saturating_add(internal_in_program_arenas)
+        .saturating_add(caches);
     let jemalloc = snap.process.jemalloc.map(|j| JemallocRow {
         allocated_bytes: j.allocated,
         active_bytes: j.active,
@@ -174,7 +195,13 @@ pub fn account(snap: &Snapshot, warnings: &mut Vec<String>) -> MemoryAccount {
         }
         None => gap.push(rung(
             "outside_tracking",
-            signed(rss, tracked.saturating_add(headers).saturating_add(internal)),
+            signed(
+                rss,
+                tracked
+                    .saturating_add(headers)
+                    .saturating_add(internal)
+                    .saturating_add(caches),
+            ),
             "RSS − tracked − profiler: allocator rounding and metadata, free pages, program code, thread stacks, other libraries",
         )),
     }
@@ -280,13 +307,18 @@ fn measured_gap(snap: &Snapshot) -> Vec<GapRow> {
         heap,
         "the profiler's own heap (its jemalloc arena's resident bytes): interned stacks, sample records, registry, snapshots being built",
     );
+    let caches = profiler_caches(snap);
+    if caches > 0 {
+        take(&mut out, "profiler_caches", caches, CACHES_WHY);
+    }
     match program_jemalloc(snap) {
         Some(j) => {
             let inside = snap
                 .total
                 .live_bytes
                 .saturating_add(o.live_header_bytes)
-                .saturating_add(heap_in_program_arenas);
+                .saturating_add(heap_in_program_arenas)
+                .saturating_add(caches);
             take(
                 &mut out,
                 "size_class_rounding",
@@ -368,10 +400,12 @@ pub fn overhead(snap: &Snapshot) -> OverheadInfo {
         .find(|r| r.key == "profiler_tables")
         .map_or(o.table_bytes, |r| r.bytes);
     let (heap, _) = profiler_heap(snap);
+    let caches = profiler_caches(snap);
     let total = o
         .live_header_bytes
         .saturating_add(tables)
-        .saturating_add(heap);
+        .saturating_add(heap)
+        .saturating_add(caches);
     // Four decimals: short enough that a JSON report read back is equal.
     let percent = |of: u64| {
         if of == 0 {
@@ -387,6 +421,7 @@ pub fn overhead(snap: &Snapshot) -> OverheadInfo {
         internal_live_bytes: o.internal_live_bytes,
         tables_resident_bytes: tables,
         heap_resident_bytes: heap,
+        cached_bytes: caches,
         total_bytes: total,
         percent_of_tracked: percent(snap.total.live_bytes),
         percent_of_rss: percent(snap.process.rss_bytes),

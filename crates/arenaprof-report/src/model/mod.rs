@@ -303,7 +303,11 @@ pub struct OverheadInfo {
     /// data, rounding, metadata), or `internal_live_bytes` without one.
     #[serde(default)]
     pub heap_resident_bytes: u64,
-    /// What the profiler holds resident: headers, heap and tables.
+    /// Bytes of freed blocks the tracker's per-thread bins keep (0 with a
+    /// header or before 0.3).
+    #[serde(default)]
+    pub cached_bytes: u64,
+    /// What the profiler holds resident: headers, heap, caches and tables.
     pub total_bytes: u64,
     /// `total_bytes` as a percentage of tracked live bytes.
     pub percent_of_tracked: f64,

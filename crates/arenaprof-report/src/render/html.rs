@@ -427,13 +427,14 @@ pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
     let ov = &r.overhead;
     let _ = write!(
         o,
-        "<p>Profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), tables {} of {} reserved; {} backtraces in {}; snapshot built in {}.</p>",
+        "<p>Profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved; {} backtraces in {}; snapshot built in {}.</p>",
         format_bytes(ov.total_bytes),
         ov.percent_of_rss,
         format_bytes(ov.live_header_bytes),
         ov.header_bytes_per_alloc,
         format_bytes(ov.heap_resident_bytes),
         format_bytes(ov.internal_live_bytes),
+        format_bytes(ov.cached_bytes),
         format_bytes(ov.tables_resident_bytes),
         format_bytes(ov.table_bytes),
         format_count(ov.backtraces_captured),

@@ -186,13 +186,14 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
     let o = &r.overhead;
     let _ = writeln!(
         out,
-        "  profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), tables {} of {} reserved; {} backtraces in {}, snapshot built in {}\n",
+        "  profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved; {} backtraces in {}, snapshot built in {}\n",
         format_bytes(o.total_bytes),
         o.percent_of_rss,
         format_bytes(o.live_header_bytes),
         o.header_bytes_per_alloc,
         format_bytes(o.heap_resident_bytes),
         format_bytes(o.internal_live_bytes),
+        format_bytes(o.cached_bytes),
         format_bytes(o.tables_resident_bytes),
         format_bytes(o.table_bytes),
         format_count(o.backtraces_captured),
