@@ -45,6 +45,35 @@ pub fn jemalloc_stats() -> Option<JemallocStats> {
     None
 }
 
+/// Calls the jemalloc mallctl `name` (NUL-terminated), which takes no old
+/// or new value; whether it succeeded.
+#[cfg(feature = "jemalloc")]
+fn mallctl_action(name: &[u8]) -> bool {
+    debug_assert_eq!(name.last(), Some(&0));
+    // SAFETY: a NUL-terminated mallctl name that takes no old or new value,
+    // so null pointers and zero lengths are correct.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            name.as_ptr().cast(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        ) == 0
+    }
+}
+
+/// Gives the blocks in the calling thread's jemalloc cache back to their
+/// arenas (`thread.tcache.flush`): before a snapshot reads jemalloc's
+/// figures, so that its `allocated` holds none of them. Otherwise the
+/// snapshot's own allocations, which advance the thread's event counters,
+/// would run jemalloc's cache GC at a point that differs from snapshot to
+/// snapshot, and an idle program's figures would move by kilobytes.
+pub(crate) fn flush_thread_cache() {
+    #[cfg(feature = "jemalloc")]
+    mallctl_action(b"thread.tcache.flush\0");
+}
+
 /// Returns freed memory to the OS now: jemalloc purges the dirty and muzzy
 /// pages of every arena (`arena.<MALLCTL_ARENAS_ALL>.purge`) and flushes this
 /// thread's cache (`thread.tcache.flush`). Without jemalloc, glibc's
@@ -52,27 +81,9 @@ pub fn jemalloc_stats() -> Option<JemallocStats> {
 pub fn purge() -> bool {
     #[cfg(feature = "jemalloc")]
     {
+        flush_thread_cache();
         // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
-        let flush = b"thread.tcache.flush\0";
-        let purge = b"arena.4096.purge\0";
-        // SAFETY: both names are NUL-terminated mallctl names that take no
-        // old or new value, so null pointers and zero lengths are correct.
-        unsafe {
-            tikv_jemalloc_sys::mallctl(
-                flush.as_ptr().cast(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                0,
-            );
-            tikv_jemalloc_sys::mallctl(
-                purge.as_ptr().cast(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                0,
-            ) == 0
-        }
+        mallctl_action(b"arena.4096.purge\0")
     }
     #[cfg(not(feature = "jemalloc"))]
     {

@@ -265,6 +265,9 @@ impl Outside {
         // snapshot's own work dirties pages of its own; allocations here
         // are the profiler's (it runs busy).
         let mappings = native::read_mappings();
+        if tracking::inner_is_jemalloc() {
+            process::flush_thread_cache();
+        }
         let process = process::read();
         Outside {
             t0,
