@@ -323,6 +323,13 @@ fn build(outside: Outside) -> (Snapshot, sampling::RawHeap) {
             name: "profiler_caches".into(),
             entries: vec![("bins_bytes".into(), cached.to_string())],
         });
+        snap.sections.push(arenaprof_snapshot::Section {
+            name: "address_windows".into(),
+            entries: vec![(
+                "reserved_bytes".into(),
+                crate::window::reserved_bytes().to_string(),
+            )],
+        });
     }
     snap.native = native::measure(
         mappings,

@@ -73,6 +73,12 @@ pub(crate) fn kind_of(p: *const u8) -> u8 {
     }
 }
 
+/// Address space reserved for the windows (whole chunks, `PROT_NONE`
+/// until carved, no commit charge): the profiler's, shown in VmSize only.
+pub(crate) fn reserved_bytes() -> u64 {
+    TABLE.iter().filter(|k| k.load(Relaxed) != UNTAGGED).count() as u64 * (1u64 << CHUNK_SHIFT)
+}
+
 /// `mallocx` flags (jemalloc's macros, which the `jemalloc` feature's
 /// bindings provide; written out so the no-jemalloc build has them too).
 pub(crate) mod flags {

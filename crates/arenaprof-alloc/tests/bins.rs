@@ -1,6 +1,7 @@
 //! The header-free tracker's per-thread bins: the blocks they keep are
 //! counted by the snapshot (`profiler_caches`) exactly, and the report
-//! shows them as the profiler's, not as jemalloc's rounding.
+//! shows them as the profiler's, not as jemalloc's rounding; and its address
+//! windows are named as reserved address space. One test in this binary.
 
 use arenaprof_alloc::{snapshot, testing, TrackingAlloc};
 use arenaprof_snapshot::Snapshot;
@@ -49,6 +50,7 @@ fn the_blocks_a_thread_keeps_are_counted_and_shown_as_the_profilers() {
     }
     t.join().unwrap();
 
+    the_address_windows_are_named_as_reserved_address_space();
     if !cfg!(feature = "jemalloc") || cfg!(feature = "header") {
         // With a header there are no bins, and nothing to show.
         assert!(snaps.iter().all(|s| bins_bytes(s).is_none()));
@@ -67,4 +69,31 @@ fn the_blocks_a_thread_keeps_are_counted_and_shown_as_the_profilers() {
         .expect("a profiler_caches rung");
     assert_eq!(rung.bytes, b[1] as i64);
     assert_eq!(r.overhead.cached_bytes, b[1]);
+}
+
+/// The address windows' reservation is named in the overhead line: whole
+/// 64 GiB chunks, inside VmSize, and not counted as resident overhead.
+/// (Called from the test above: one test per binary, so no other test's
+/// frees move the bins between its snapshots.)
+fn the_address_windows_are_named_as_reserved_address_space() {
+    let s = snapshot();
+    let r = arenaprof_report::analyze(&s, &Default::default());
+    let reserved = r.overhead.windows_reserved_bytes;
+    if !cfg!(feature = "jemalloc") || cfg!(feature = "header") {
+        assert_eq!(reserved, 0);
+        return;
+    }
+    // At least the profiler's own arena has its window.
+    assert!(reserved >= 64 << 30, "{reserved}");
+    assert_eq!(reserved % (64 << 30), 0);
+    assert!(reserved <= s.native.vm_size_bytes, "{reserved} in VmSize");
+    assert!(r.overhead.total_bytes < reserved);
+    let text = arenaprof_report::render::text::render(&r, Default::default()).unwrap();
+    assert!(
+        text.contains(&format!(
+            "address windows {} reserved",
+            arenaprof_report::units::format_bytes(reserved)
+        )),
+        "{text}"
+    );
 }

@@ -106,6 +106,19 @@ pub fn profiler_caches(snap: &Snapshot) -> u64 {
         .fold(0, u64::saturating_add)
 }
 
+/// Address space the header-free tracker reserved for its per-tag windows
+/// (the snapshot's `address_windows` section): virtual only, never
+/// resident as such (what is carved out of it is the arenas' memory).
+pub fn windows_reserved(snap: &Snapshot) -> u64 {
+    snap.sections
+        .iter()
+        .filter(|s| s.name == "address_windows")
+        .flat_map(|s| s.entries.iter())
+        .filter(|(k, _)| k == "reserved_bytes")
+        .filter_map(|(_, v)| v.parse::<u64>().ok())
+        .fold(0, u64::saturating_add)
+}
+
 const CACHES_WHY: &str = "freed blocks the tracker's per-thread bins keep for the next requests (allocated in jemalloc's figures; at most 100 KiB per thread and tag)";
 
 fn signed(a: u64, b: u64) -> i64 {
@@ -422,6 +435,7 @@ pub fn overhead(snap: &Snapshot) -> OverheadInfo {
         tables_resident_bytes: tables,
         heap_resident_bytes: heap,
         cached_bytes: caches,
+        windows_reserved_bytes: windows_reserved(snap),
         total_bytes: total,
         percent_of_tracked: percent(snap.total.live_bytes),
         percent_of_rss: percent(snap.process.rss_bytes),

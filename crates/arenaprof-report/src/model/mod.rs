@@ -307,6 +307,10 @@ pub struct OverheadInfo {
     /// header or before 0.3).
     #[serde(default)]
     pub cached_bytes: u64,
+    /// Address space the header-free tracker reserved for its per-tag
+    /// windows: in VmSize, not resident, not part of `total_bytes`.
+    #[serde(default)]
+    pub windows_reserved_bytes: u64,
     /// What the profiler holds resident: headers, heap, caches and tables.
     pub total_bytes: u64,
     /// `total_bytes` as a percentage of tracked live bytes.

@@ -11,6 +11,19 @@ pub(crate) fn pct(ps: &[Percentile], p: f64) -> String {
         .unwrap_or_else(|| "-".to_owned())
 }
 
+/// The overhead line's note on the header-free tracker's address windows
+/// (`, address windows 128.0 GiB reserved`), empty without any.
+pub(crate) fn windows_note(reserved: u64) -> String {
+    if reserved == 0 {
+        String::new()
+    } else {
+        format!(
+            ", address windows {} reserved (address space only)",
+            crate::units::format_bytes(reserved)
+        )
+    }
+}
+
 /// When the peak happened; `-` when the writer did not record it (0 with a
 /// nonzero peak: per-thread rows carry no peak time).
 pub(crate) fn peak_time(c: &CounterRow) -> String {

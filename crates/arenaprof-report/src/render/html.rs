@@ -24,7 +24,7 @@ mod flamegraph;
 #[cfg(all(test, feature = "fixtures"))]
 mod tests;
 
-use super::cells::{pct, peak_time, ShapeText};
+use super::cells::{pct, peak_time, windows_note, ShapeText};
 use super::chart::{arenas_svg, combined_svg, esc, legend_html, timeline_svg};
 use super::sink::Sink;
 use super::Options;
@@ -427,7 +427,7 @@ pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
     let ov = &r.overhead;
     let _ = write!(
         o,
-        "<p>Profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved; {} backtraces in {}; snapshot built in {}.</p>",
+        "<p>Profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved{}; {} backtraces in {}; snapshot built in {}.</p>",
         format_bytes(ov.total_bytes),
         ov.percent_of_rss,
         format_bytes(ov.live_header_bytes),
@@ -437,6 +437,7 @@ pub fn render(r: &Report, opts: Options<'_>) -> Result<String, BudgetError> {
         format_bytes(ov.cached_bytes),
         format_bytes(ov.tables_resident_bytes),
         format_bytes(ov.table_bytes),
+        windows_note(ov.windows_reserved_bytes),
         format_count(ov.backtraces_captured),
         format_ns(ov.backtrace_ns),
         format_ns(ov.snapshot_ns)

@@ -6,7 +6,7 @@
 //! assert!(out.contains("RETENTION"));
 //! ```
 
-use super::cells::{pct, peak_time, ShapeText};
+use super::cells::{pct, peak_time, windows_note, ShapeText};
 use super::sink::Sink;
 use super::spark::{resample_wasted, write_column, write_row, SPARK_WIDTH};
 use super::table::Table;
@@ -186,7 +186,7 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
     let o = &r.overhead;
     let _ = writeln!(
         out,
-        "  profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved; {} backtraces in {}, snapshot built in {}\n",
+        "  profiler overhead: {} resident ({:.1}% of RSS): headers {} ({} B each), heap {} ({} live), caches {}, tables {} of {} reserved{}; {} backtraces in {}, snapshot built in {}\n",
         format_bytes(o.total_bytes),
         o.percent_of_rss,
         format_bytes(o.live_header_bytes),
@@ -196,6 +196,7 @@ fn memory(out: &mut Sink<'_>, r: &Report) {
         format_bytes(o.cached_bytes),
         format_bytes(o.tables_resident_bytes),
         format_bytes(o.table_bytes),
+        windows_note(o.windows_reserved_bytes),
         format_count(o.backtraces_captured),
         format_ns(o.backtrace_ns),
         format_ns(o.snapshot_ns)
