@@ -71,6 +71,23 @@ unsafe fn raw_alloc(layout: Layout, mflags: i32, zeroed: bool) -> *mut u8 {
     }
 }
 
+/// jemalloc's block for a request the hot path has counted; the count is
+/// taken back if jemalloc refuses. Out of line: the inlined path reaches it
+/// by a tail call.
+///
+/// # Safety
+/// (A): `layout` has a non-zero size; `mflags` names an existing arena and
+/// a cache of this thread's (or none).
+#[inline(never)]
+unsafe fn alloc_counted(layout: Layout, mflags: i32, zeroed: bool) -> *mut u8 {
+    // SAFETY: our caller's contract.
+    let p = unsafe { raw_alloc(layout, mflags, zeroed) };
+    if p.is_null() {
+        tracking::undo_alloc(layout.size());
+    }
+    p
+}
+
 /// Keeps a freed block of `tag` (the tag its address names) in this
 /// thread's bins for the tag, if it is small and the bin has room.
 #[inline(always)]
@@ -101,6 +118,33 @@ unsafe fn free_tagged(l: &Local, tag: u16, p: *mut u8, layout: Layout) {
     unsafe { sys::sdallocx(p.cast(), layout.size(), f) };
 }
 
+/// An untagged free the hot path has counted, on a thread with no bins
+/// yet: maps them, then caches or frees the block.
+///
+/// # Safety
+/// (F): `ptr` is a live untagged block this tracker handed out for `layout`.
+#[cold]
+#[inline(never)]
+unsafe fn free_untagged_counted(l: &Local, ptr: *mut u8, layout: Layout) {
+    if !cache(l, 0, ptr, layout) {
+        // SAFETY: (F): an untagged block is jemalloc's for `layout`.
+        unsafe { Jemalloc.dealloc(ptr, layout) };
+    }
+}
+
+/// An untagged free that reaches the cell's lower bound: counted with the
+/// edge's bookkeeping, then cached or freed.
+///
+/// # Safety
+/// (F): `ptr` is a live untagged block this tracker handed out for `layout`.
+#[cold]
+#[inline(never)]
+unsafe fn free_untagged_at_edge(l: &Local, row: &Row, ptr: *mut u8, layout: Layout) {
+    row.cell(0).own_free(0, layout.size());
+    // SAFETY: (F), passed on.
+    unsafe { free_untagged_counted(l, ptr, layout) };
+}
+
 /// Counts a free of `size` bytes of `tag` on the calling thread.
 fn count_free(tag: u16, size: usize) {
     if let Some(row) = local::current().and_then(local::row) {
@@ -118,26 +162,37 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     /// (A): `layout` has a non-zero size.
     #[inline(always)]
     pub(crate) unsafe fn hf_alloc(&self, layout: Layout, zeroed: bool) -> *mut u8 {
-        let size = layout.size();
         let Some(l) = local::current() else {
             // SAFETY: (A). Never taken: a const thread local without a
             // destructor is never gone.
             return unsafe { hf_alloc_internal(layout, zeroed) };
         };
-        let cell = l.cell.get();
-        let epoch = cell.sampling.load(Relaxed) as u32;
-        if epoch != 0 && sampling::should_sample_at(l, size, epoch) {
+        let epoch = l.cell.get().sampling.load(Relaxed) as u32;
+        if epoch != 0 {
             // SAFETY: (A), passed on.
-            return unsafe { self.hf_alloc_slow(l, layout, zeroed, Some(true)) };
+            return unsafe { self.hf_alloc_sampling(layout, zeroed, epoch) };
         }
-        if !cell.own_alloc_quiet(size) {
+        // SAFETY: (A), passed on.
+        unsafe { self.hf_alloc_unsampled(l, layout, zeroed) }
+    }
+
+    /// The hot path once no sample is drawn: counts, then a block from the
+    /// bins or jemalloc. Every call it makes is a tail call, so the inlined
+    /// path saves no registers.
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size.
+    #[inline(always)]
+    unsafe fn hf_alloc_unsampled(&self, l: &Local, layout: Layout, zeroed: bool) -> *mut u8 {
+        let size = layout.size();
+        if !l.cell.get().own_alloc_quiet(size) {
             // SAFETY: (A), passed on.
             return unsafe { self.hf_alloc_slow(l, layout, zeroed, None) };
         }
         if size <= bins::MAX_SIZE && layout.align() <= 8 {
             let b = l.bins[l.htag.get() as usize & (MAX_TAGS - 1)].get();
-            // SAFETY: a non-null entry is this thread's own mapping of its
-            // bins for the tag, used only on this thread (`Local` is !Sync).
+            // SAFETY: a non-null entry is this thread's own slot of bins for
+            // the tag, written only by this thread (`Local` is !Sync).
             if let Some(p) = unsafe { b.as_ref() }.and_then(|b| b.pop(bins::class(size))) {
                 if zeroed {
                     // SAFETY: a cached block of `size`'s class holds `size` bytes.
@@ -148,11 +203,29 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         }
         // SAFETY: (A); an open cell means `mflags` is this thread's for the
         // current tag.
-        let p = unsafe { raw_alloc(layout, l.mflags.get(), zeroed) };
-        if p.is_null() {
-            tracking::undo_alloc(size);
+        unsafe { alloc_counted(layout, l.mflags.get(), zeroed) }
+    }
+
+    /// The hot path while sampling is on: draws, then goes on as
+    /// [`hf_alloc_unsampled`](Self::hf_alloc_unsampled). Out of line, so
+    /// that the sampling-off path stays free of calls that return.
+    ///
+    /// # Safety
+    /// (A): `layout` has a non-zero size.
+    #[inline(never)]
+    unsafe fn hf_alloc_sampling(&self, layout: Layout, zeroed: bool, epoch: u32) -> *mut u8 {
+        // The thread's state again, rather than its address passed in: the
+        // inlined path then does not compute it.
+        let Some(l) = local::current() else {
+            // SAFETY: (A), passed on.
+            return unsafe { hf_alloc_internal(layout, zeroed) };
+        };
+        if sampling::should_sample_at(l, layout.size(), epoch) {
+            // SAFETY: (A), passed on.
+            return unsafe { self.hf_alloc_slow(l, layout, zeroed, Some(true)) };
         }
-        p
+        // SAFETY: (A), passed on.
+        unsafe { self.hf_alloc_unsampled(l, layout, zeroed) }
     }
 
     /// Busy threads (the profiler's own blocks), workspaces, first
@@ -211,16 +284,29 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     #[inline(always)]
     pub(crate) unsafe fn hf_dealloc(&self, ptr: *mut u8, layout: Layout) {
         let kind = window::kind_of(ptr);
-        if kind == UNTAGGED && !region::any() && !retag::may_hold(layout.size()) {
+        let size = layout.size();
+        if kind == UNTAGGED && !region::any() && !retag::may_hold(size) {
             if let Some(l) = local::current() {
                 if let Some(row) = l.row.get().filter(|r| !r.shared) {
-                    row.cell(0).own_free(0, layout.size());
-                    if !cache(l, 0, ptr, layout) {
-                        // SAFETY: (F): an untagged block is jemalloc's, from
-                        // `malloc`/`mallocx` without an arena, for `layout`.
-                        unsafe { Jemalloc.dealloc(ptr, layout) };
+                    if !row.cell(0).own_free_quiet(size) {
+                        // SAFETY: (F), passed on.
+                        return unsafe { free_untagged_at_edge(l, row, ptr, layout) };
                     }
-                    return;
+                    if size <= bins::MAX_SIZE && layout.align() <= 8 {
+                        let b = l.bins[0].get();
+                        if b.is_null() {
+                            // SAFETY: (F), passed on; counted above.
+                            return unsafe { free_untagged_counted(l, ptr, layout) };
+                        }
+                        // SAFETY: a non-null entry is this thread's own slot
+                        // of bins for tag 0, written only by this thread.
+                        if unsafe { &*b }.push(bins::class(size), ptr) {
+                            return;
+                        }
+                    }
+                    // SAFETY: (F): an untagged block is jemalloc's, from
+                    // `malloc`/`mallocx` without an arena, for `layout`.
+                    return unsafe { Jemalloc.dealloc(ptr, layout) };
                 }
             }
         }

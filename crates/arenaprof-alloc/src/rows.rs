@@ -338,6 +338,19 @@ impl Cell {
         }
     }
 
+    /// [`own_free`](Self::own_free) when it stays within the bounds:
+    /// returns `false`, counting nothing, when it would reach an edge.
+    #[inline(always)]
+    pub(crate) fn own_free_quiet(&self, size: usize) -> bool {
+        let live = self.live.load(Relaxed).wrapping_sub(size as u64);
+        if (live as i64) < self.lo.load(Relaxed) as i64 {
+            return false;
+        }
+        self.live.store(live, Relaxed);
+        own_add(&self.free_count, 1);
+        true
+    }
+
     /// Counts a request the inner allocator refused.
     #[cold]
     pub(crate) fn on_failed(&self) {
