@@ -45,10 +45,10 @@
 //! Modules import only from their own layer or the ones listed before it,
 //! without cycles (`tests/layers.rs` checks it):
 //!
-//! 1. support: `units`, `sanitize`, `budget`
+//! 1. support: `units`, `sanitize`, `budget`, `symbols`
 //! 2. model (the report's data, row types included): `model`, `model::outside`, `model::stacks`
 //! 3. analysis (every pass, stack folding included): `analysis`, `analysis::counters`, `analysis::estimate`, `analysis::trim`, `analysis::memory`, `analysis::outside`, `analysis::retention`, `analysis::sites`, `analysis::stacks`, `analysis::timeline`
-//! 4. what reads inputs and reports: `symbols`, `input`, `check`, `diff`
+//! 4. what reads inputs and reports: `input`, `check`, `diff`
 //! 5. render (never imports analysis): `render`, `render::sink`, `render::table`, `render::fit`, `render::cells`, `render::spark`, `render::chart`, `render::chart::marks`, `render::outside`, `render::text`, `render::json`, `render::html`, `render::html::flamegraph`, `render::flame`, `render::folded`, `render::pprof`, `render::proto`, `render::trace`, `render::diff`
 //! 6. `fixtures`, and the crate root
 

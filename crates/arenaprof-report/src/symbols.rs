@@ -10,6 +10,12 @@
 //! snapshot's `symbols` section then says what was resolved and why the
 //! rest was not; addresses that stay unresolved keep their hex names.
 //!
+//! [`crate::input`] resolves every snapshot it reads, and [`crate::analyze`]
+//! a copy of one taken in the calling process (`arenaprof::snapshot()`);
+//! the stack passes ([`crate::passes::stacks`]) and the pprof renderer read
+//! the frames as they are, so call [`resolve`] on an in-process snapshot
+//! before them.
+//!
 //! The paths come from the snapshot, which may be hostile: only regular
 //! files are opened, each object once, at most [`MAX_OBJECTS`] of them, and
 //! only when its build ID matches; a crafted snapshot can make this read an
@@ -49,17 +55,34 @@ pub struct Resolved {
     pub unusable: Vec<(String, String)>,
 }
 
+/// The index of `snap`'s `symbols` section if its frames wait for the
+/// report tool.
+fn pending_section(snap: &Snapshot) -> Option<usize> {
+    snap.sections.iter().position(|s| {
+        s.name == SYMBOLS_SECTION
+            && s.entries
+                .iter()
+                .any(|(k, v)| k == "resolved_by" && v == RESOLVED_BY_REPORT)
+    })
+}
+
+/// Whether `snap`'s sampled frames wait for [`resolve`] (a snapshot taken
+/// in this process with `arenaprof::snapshot()`, not yet read back by
+/// [`crate::input`]). [`crate::analyze`] resolves such a snapshot's copy.
+///
+/// ```
+/// assert!(!arenaprof_report::symbols::pending(&Default::default()));
+/// ```
+pub fn pending(snap: &Snapshot) -> bool {
+    pending_section(snap).is_some()
+}
+
 /// Symbolises the frames `snap` left to the report tool (its `symbols`
 /// section says so) and records the outcome in that section. Snapshots
 /// symbolised in their program are left as they are.
 pub fn resolve(snap: &mut Snapshot) -> Resolved {
     let mut done = Resolved::default();
-    let Some(section) = snap.sections.iter().position(|s| {
-        s.name == SYMBOLS_SECTION
-            && s.entries
-                .iter()
-                .any(|(k, v)| k == "resolved_by" && v == RESOLVED_BY_REPORT)
-    }) else {
+    let Some(section) = pending_section(snap) else {
         return done;
     };
     let heap = &mut snap.heap;

@@ -63,7 +63,9 @@ impl Default for Options {
 ///
 /// Over the budget (only a hostile snapshot gets there), the report holds
 /// the header, the totals and one warning naming what did not fit;
-/// [`analyze_within`] returns the error instead.
+/// [`analyze_within`] returns the error instead. Sampled stacks that wait
+/// for the report tool (a snapshot taken in this process) are symbolised
+/// on a copy first ([`crate::symbols`]).
 ///
 /// ```
 /// let r = arenaprof_report::analyze(&Default::default(), &Default::default());
@@ -96,6 +98,17 @@ pub fn analyze_within(
     opts: &Options,
     budget: &mut Budget,
 ) -> Result<Report, BudgetError> {
+    // A snapshot of this process whose stacks wait for the report tool
+    // (not read back through `input`, which resolves them): its copy is.
+    let resolved;
+    let snap = if crate::symbols::pending(snap) {
+        let mut copy = snap.clone();
+        crate::symbols::resolve(&mut copy);
+        resolved = copy;
+        &resolved
+    } else {
+        snap
+    };
     let mut warnings = Vec::new();
     let tag_names = counters::tag_names(snap);
     counters::tag_warnings(snap, &mut warnings);

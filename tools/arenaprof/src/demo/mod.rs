@@ -107,6 +107,11 @@ pub fn run(opts: &DemoArgs) -> Result<(), String> {
     phase.done();
 
     let phase = Phase::start(3, "report");
+    // The stacks were stored as return addresses: symbolised here from the
+    // binaries, as `arenaprof report` does when it reads the file (the
+    // report's flame graph draws from `snap` itself).
+    let mut snap = snap;
+    arenaprof::plumbing::untracked(|| arenaprof_report::symbols::resolve(&mut snap));
     let report = analyze(&snap, &Options::default());
     let html_path = opts.out.join("report.html");
     arenaprof_snapshot::write_atomic(&html_path, render_page(&report, &snap)?.as_bytes())
