@@ -88,6 +88,23 @@ unsafe fn alloc_counted(layout: Layout, mflags: i32, zeroed: bool) -> *mut u8 {
     p
 }
 
+/// jemalloc's `malloc` for an untagged request the hot path has counted
+/// (alignment at most 16 and at most the size, which `malloc` gives); the
+/// count is taken back if jemalloc refuses. The common case of
+/// [`alloc_counted`], without its branches.
+///
+/// # Safety
+/// `size` is non-zero.
+#[inline(never)]
+unsafe fn malloc_counted(size: usize) -> *mut u8 {
+    // SAFETY: a non-zero size.
+    let p = unsafe { sys::malloc(size) }.cast::<u8>();
+    if p.is_null() {
+        tracking::undo_alloc(size);
+    }
+    p
+}
+
 /// Keeps a freed block of `tag` (the tag its address names) in this
 /// thread's bins for the tag, if it is small and the bin has room.
 #[inline(always)]
@@ -201,9 +218,14 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
                 return p;
             }
         }
+        let mflags = l.mflags.get();
+        if mflags == 0 && !zeroed && layout.align() <= 16 && layout.align() <= size {
+            // SAFETY: a non-zero size, which `malloc` aligns for `layout`.
+            return unsafe { malloc_counted(size) };
+        }
         // SAFETY: (A); an open cell means `mflags` is this thread's for the
         // current tag.
-        unsafe { alloc_counted(layout, l.mflags.get(), zeroed) }
+        unsafe { alloc_counted(layout, mflags, zeroed) }
     }
 
     /// The hot path while sampling is on: draws, then goes on as
