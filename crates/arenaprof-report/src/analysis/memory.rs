@@ -93,30 +93,45 @@ pub fn profiler_heap(snap: &Snapshot) -> (u64, u64) {
     }
 }
 
+/// The sum of the numeric `key` entries of `snap`'s sections named `name`
+/// (0 when there are none).
+fn section_sum(snap: &Snapshot, name: &str, key: &str) -> u64 {
+    snap.sections
+        .iter()
+        .filter(|s| s.name == name)
+        .flat_map(|s| s.entries.iter())
+        .filter(|(k, _)| k == key)
+        .filter_map(|(_, v)| v.parse::<u64>().ok())
+        .fold(0, u64::saturating_add)
+}
+
 /// Bytes of freed blocks the tracker's per-thread bins keep, from the
 /// snapshot's `profiler_caches` section (header-free writers since 0.3):
 /// allocated in jemalloc's figures, held for the program's next requests.
+///
+/// ```
+/// let mut s = arenaprof_snapshot::Snapshot::default();
+/// assert_eq!(arenaprof_report::passes::memory::profiler_caches(&s), 0);
+/// s.sections.push(arenaprof_snapshot::Section {
+///     name: "profiler_caches".into(),
+///     entries: vec![("bins_bytes".into(), "1120".into())],
+/// });
+/// assert_eq!(arenaprof_report::passes::memory::profiler_caches(&s), 1120);
+/// ```
 pub fn profiler_caches(snap: &Snapshot) -> u64 {
-    snap.sections
-        .iter()
-        .filter(|s| s.name == "profiler_caches")
-        .flat_map(|s| s.entries.iter())
-        .filter(|(k, _)| k == "bins_bytes")
-        .filter_map(|(_, v)| v.parse::<u64>().ok())
-        .fold(0, u64::saturating_add)
+    section_sum(snap, "profiler_caches", "bins_bytes")
 }
 
 /// Address space the header-free tracker reserved for its per-tag windows
 /// (the snapshot's `address_windows` section): virtual only, never
 /// resident as such (what is carved out of it is the arenas' memory).
+///
+/// ```
+/// let s = arenaprof_snapshot::Snapshot::default();
+/// assert_eq!(arenaprof_report::passes::memory::windows_reserved(&s), 0);
+/// ```
 pub fn windows_reserved(snap: &Snapshot) -> u64 {
-    snap.sections
-        .iter()
-        .filter(|s| s.name == "address_windows")
-        .flat_map(|s| s.entries.iter())
-        .filter(|(k, _)| k == "reserved_bytes")
-        .filter_map(|(_, v)| v.parse::<u64>().ok())
-        .fold(0, u64::saturating_add)
+    section_sum(snap, "address_windows", "reserved_bytes")
 }
 
 const CACHES_WHY: &str = "freed blocks the tracker's per-thread bins keep for the next requests (allocated in jemalloc's figures; at most 100 KiB per thread and tag)";
