@@ -203,9 +203,10 @@ impl<'a> Symbolisers<'a> {
 
 /// Takes a snapshot of everything the profiler knows now.
 ///
-/// Everything is read inside the fork gate except symbolising the sampled
-/// stacks, which runs after it, so a `fork()` on another thread waits for
-/// the reading (milliseconds), not for the symbolising. Sampled stacks are
+/// What takes a lock of the profiler's is read inside the fork gate (the
+/// process's mappings and jemalloc's figures are read before it, any
+/// symbolising after it), so a `fork()` on another thread waits for a few
+/// milliseconds of reading at most. Sampled stacks are
 /// stored as return addresses with the code map (build IDs), and the report
 /// tool symbolises them from the binaries, as pprof does; the program parses
 /// debug information only for objects no longer on disk as loaded (see the
@@ -235,7 +236,10 @@ pub fn snapshot() -> Snapshot {
                 "this process was forked while its parent symbolised a snapshot; frames are addresses".into(),
             ));
         }
-        snap.sections.push(symbols);
+        // Without sampled stacks there is nothing to say.
+        if !snap.heap.stacks.is_empty() || !resolved {
+            snap.sections.push(symbols);
+        }
         snap.overhead.snapshot_ns = snap
             .overhead
             .snapshot_ns
