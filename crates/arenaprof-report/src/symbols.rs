@@ -162,12 +162,28 @@ fn rebuild(
                 .collect(),
         );
     }
+    // Inlined frames lengthen stacks: by at most 8 times their frames in
+    // all, plus 1 M, so that a crafted snapshot (many stacks through one
+    // deeply inlined address) cannot make this take unbounded memory. Past
+    // that, each address keeps its innermost frame only.
+    let before: usize = heap.stacks.iter().map(|s| s.frames.len()).sum();
+    let mut growth_left = before.saturating_mul(8).saturating_add(1 << 20);
     for s in &mut heap.stacks {
         let mut frames: Vec<u32> = Vec::with_capacity(s.frames.len());
         for &f in &s.frames {
             if let Some(news) = map.get(f as usize) {
                 frames.extend(news.iter().take(MAX_STACK - frames.len().min(MAX_STACK)));
             }
+        }
+        let grown = frames.len().saturating_sub(s.frames.len());
+        if grown > growth_left {
+            frames = s
+                .frames
+                .iter()
+                .filter_map(|&f| map.get(f as usize)?.first().copied())
+                .collect();
+        } else {
+            growth_left -= grown;
         }
         let skip = frames
             .iter()
@@ -349,4 +365,41 @@ fn file_build_id(path: &std::path::Path) -> Option<String> {
 #[cfg(feature = "symbols")]
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(all(test, feature = "symbols"))]
+mod tests {
+    use super::*;
+    use arenaprof_snapshot::{HeapProfile, Stack};
+
+    /// A crafted snapshot whose many stacks all pass through one address
+    /// that expands to 64 inlined frames grows by a bounded amount: the
+    /// first stacks are expanded in full, the rest keep one frame per
+    /// address.
+    #[test]
+    fn inlined_frames_grow_the_stacks_by_a_bounded_amount() {
+        let f = |n: usize| Frame {
+            function: format!("inlined_{n}"),
+            ..Default::default()
+        };
+        let mut heap = HeapProfile {
+            frames: vec![Frame::default()],
+            stacks: (0..100_000)
+                .map(|_| Stack {
+                    frames: vec![0; 10],
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let mut addresses = vec![0x1000];
+        let expanded = vec![Some((0..MAX_INLINED).map(f).collect::<Vec<_>>())];
+        rebuild(&mut heap, &mut addresses, expanded);
+        let before = 100_000 * 10;
+        let after: usize = heap.stacks.iter().map(|s| s.frames.len()).sum();
+        assert!(after <= before + before * 8 + (1 << 20), "{after}");
+        assert_eq!(heap.stacks[0].frames.len(), 10 * MAX_INLINED);
+        assert_eq!(heap.stacks[99_999].frames.len(), 10);
+        assert_eq!(heap.frames.len(), MAX_INLINED);
+        assert!(addresses.iter().all(|&a| a == 0x1000));
+    }
 }
