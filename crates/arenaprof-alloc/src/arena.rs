@@ -38,7 +38,7 @@ pub(crate) struct Figures {
 mod imp {
     use super::*;
     use crate::window;
-    use std::ffi::{c_int, c_void};
+    use std::ffi::c_int;
     use tikv_jemalloc_sys as sys;
 
     /// The arena's index, creating it (in its own address window, see
@@ -107,36 +107,13 @@ mod imp {
         unsafe { sys::rallocx(ptr.cast(), new_size, f) }.cast()
     }
 
-    fn read_u64(name: &[u8]) -> u64 {
-        let mut v: usize = 0;
-        let mut len = std::mem::size_of::<usize>();
-        // SAFETY: `name` is NUL-terminated; each statistic read here is a
-        // size_t (`usize`) written into `v`.
-        let rc = unsafe {
-            sys::mallctl(
-                name.as_ptr().cast(),
-                (&raw mut v).cast::<c_void>(),
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
-        if rc == 0 {
-            v as u64
-        } else {
-            0
-        }
-    }
-
     /// The arena's figures (the caller advanced jemalloc's `epoch`), if it exists.
     pub(crate) fn figures() -> Option<Figures> {
         let index = index_now()?;
-        let page = read_u64(b"arenas.page\0").max(1);
-        let stat = |suffix: &str| {
-            let mut name = [0u8; 64];
-            let n = window::ctl_name(&mut name, b"stats.arenas.", index, suffix.as_bytes());
-            read_u64(&name[..n])
-        };
+        // SAFETY: `arenas.page` is a size_t.
+        let page = unsafe { tikv_jemalloc_ctl::raw::read::<usize>(b"arenas.page\0") }
+            .map_or(1, |p| p.max(1) as u64);
+        let stat = |suffix: &str| window::arena_stat(index, suffix).unwrap_or(0);
         Some(Figures {
             index,
             allocated: stat("small.allocated") + stat("large.allocated"),

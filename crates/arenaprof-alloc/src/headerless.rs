@@ -34,18 +34,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use tikv_jemalloc_sys as sys;
 use tikv_jemallocator::Jemalloc;
 
-/// jemalloc's alignment flag for `layout`, as tikv-jemallocator computes
-/// it: none when `malloc`'s own alignment (16) serves the layout.
-#[inline(always)]
-fn align_flags(layout: Layout) -> i32 {
-    if layout.align() <= 16 && layout.align() <= layout.size() {
-        0
-    } else {
-        // `MALLOCX_LG_ALIGN(la)` is `la`.
-        layout.align().trailing_zeros() as i32
-    }
-}
-
 /// Allocates `layout` under `mflags` ([`Local::mflags`]: 0 for untagged
 /// memory, the tag's arena and cache otherwise).
 ///
@@ -67,7 +55,7 @@ unsafe fn raw_alloc(layout: Layout, mflags: i32, zeroed: bool) -> *mut u8 {
         let zero = if zeroed { flags::ZERO } else { 0 };
         // SAFETY: a non-zero size, and flags naming an arena, a cache and a
         // valid alignment.
-        unsafe { sys::mallocx(layout.size(), mflags | align_flags(layout) | zero) }.cast()
+        unsafe { sys::mallocx(layout.size(), mflags | flags::align(layout) | zero) }.cast()
     }
 }
 
@@ -129,7 +117,7 @@ fn cache(l: &Local, tag: u16, p: *mut u8, layout: Layout) -> bool {
 /// (F): `p` is a live block of `tag`'s arena, handed out for `layout`.
 #[inline(never)]
 unsafe fn free_tagged(l: &Local, tag: u16, p: *mut u8, layout: Layout) {
-    let f = l.tcache_flags(tag) | align_flags(layout);
+    let f = l.tcache_flags(tag) | flags::align(layout);
     // SAFETY: our caller's contract; `f` names no arena, a cache of this
     // thread's for the block's arena (or none) and the block's alignment.
     unsafe { sys::sdallocx(p.cast(), layout.size(), f) };
@@ -219,7 +207,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
         }
         let mflags = l.mflags.get();
-        if mflags == 0 && !zeroed && layout.align() <= 16 && layout.align() <= size {
+        if mflags == 0 && !zeroed && flags::malloc_aligns(layout) {
             // SAFETY: a non-zero size, which `malloc` aligns for `layout`.
             return unsafe { malloc_counted(size) };
         }
@@ -409,7 +397,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             // SAFETY: (R); the block is in the current tag's arena (its
             // address is in the tag's window), which `mflags` names, so the
             // block stays in that arena.
-            unsafe { sys::rallocx(ptr.cast(), new_size, l.mflags.get() | align_flags(new)) }.cast()
+            unsafe { sys::rallocx(ptr.cast(), new_size, l.mflags.get() | flags::align(new)) }.cast()
         };
         if p.is_null() {
             row.on_failed(tag);
@@ -490,7 +478,7 @@ unsafe fn hf_alloc_counted(
     let p = match sample_arena {
         Some(a) => {
             let zero = if zeroed { flags::ZERO } else { 0 };
-            let f = flags::arena(a) | flags::TCACHE_NONE | align_flags(layout) | zero;
+            let f = flags::arena(a) | flags::TCACHE_NONE | flags::align(layout) | zero;
             // SAFETY: a non-zero size; the flags name the sampled arena, no
             // cache, and a valid alignment.
             unsafe { sys::mallocx(size, f) }.cast::<u8>()
@@ -552,7 +540,7 @@ unsafe fn hf_dealloc_slow(ptr: *mut u8, layout: Layout, kind: u8) {
         }
         SAMPLED => {
             count_free(sampling::on_free(ptr).unwrap_or(0), size);
-            let f = flags::TCACHE_NONE | align_flags(layout);
+            let f = flags::TCACHE_NONE | flags::align(layout);
             // SAFETY: (F); a block of the sampled arena, freed without a cache.
             unsafe { sys::sdallocx(ptr.cast(), size, f) };
         }
@@ -570,7 +558,7 @@ unsafe fn hf_dealloc_slow(ptr: *mut u8, layout: Layout, kind: u8) {
                 Some(l) => unsafe { free_tagged(l, tag, ptr, layout) },
                 // SAFETY: (F); a block of the tag's arena, freed without a cache.
                 None => unsafe {
-                    sys::sdallocx(ptr.cast(), size, flags::TCACHE_NONE | align_flags(layout))
+                    sys::sdallocx(ptr.cast(), size, flags::TCACHE_NONE | flags::align(layout))
                 },
             }
         }

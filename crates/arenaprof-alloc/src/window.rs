@@ -95,6 +95,27 @@ pub(crate) mod flags {
     /// `MALLOCX_ZERO`.
     #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
     pub(crate) const ZERO: i32 = 0x40;
+
+    /// Whether `malloc`'s own alignment (16, or the size's when smaller)
+    /// serves `layout`, as tikv-jemallocator decides it.
+    #[inline(always)]
+    #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
+    pub(crate) fn malloc_aligns(layout: std::alloc::Layout) -> bool {
+        layout.align() <= 16 && layout.align() <= layout.size()
+    }
+
+    /// jemalloc's alignment flag for `layout`, as tikv-jemallocator computes
+    /// it: none (0) when [`malloc_aligns`] it, else `MALLOCX_LG_ALIGN(la)`,
+    /// which is `la`.
+    #[inline(always)]
+    #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
+    pub(crate) fn align(layout: std::alloc::Layout) -> i32 {
+        if malloc_aligns(layout) {
+            0
+        } else {
+            layout.align().trailing_zeros() as i32
+        }
+    }
 }
 
 #[cfg(feature = "jemalloc")]
@@ -515,29 +536,29 @@ mod imp {
         let _ = unsafe { tikv_jemalloc_ctl::raw::write::<c_uint>(b"tcache.flush\0", id) };
     }
 
+    /// jemalloc's statistic `stats.arenas.<a>.<suffix>` (a size_t), named
+    /// without allocating, as of the last `epoch` advance; `None` if
+    /// jemalloc has no such statistic.
+    pub(crate) fn arena_stat(a: u32, suffix: &str) -> Option<u64> {
+        let mut name = [0u8; 64];
+        let n = ctl_name(&mut name, b"stats.arenas.", a, suffix.as_bytes());
+        // SAFETY: a NUL-terminated name of a size_t statistic.
+        unsafe { tikv_jemalloc_ctl::raw::read::<usize>(&name[..n]) }
+            .ok()
+            .map(|v| v as u64)
+    }
+
     /// `stats.arenas.<a>.small.allocated + large.allocated`, after an
     /// `epoch` advance (jemalloc's statistics are snapshots).
     pub(crate) fn arena_allocated(a: u32) -> Option<u64> {
         tikv_jemalloc_ctl::epoch::advance().ok()?;
-        let mut sum = 0u64;
-        for what in ["small", "large"] {
-            let name = format!("stats.arenas.{a}.{what}.allocated\0");
-            // SAFETY: a NUL-terminated name of a size_t statistic.
-            let v: usize = unsafe { tikv_jemalloc_ctl::raw::read(name.as_bytes()) }.ok()?;
-            sum += v as u64;
-        }
-        Some(sum)
+        Some(arena_stat(a, "small.allocated")? + arena_stat(a, "large.allocated")?)
     }
 
     /// `nallocx` of `layout`, with tikv-jemallocator's alignment flag.
     pub(crate) fn usable_size(layout: std::alloc::Layout) -> usize {
-        let f = if layout.align() <= 16 && layout.align() <= layout.size() {
-            0
-        } else {
-            layout.align().trailing_zeros() as i32
-        };
         // SAFETY: `nallocx` has no preconditions besides a non-zero size.
-        unsafe { sys::nallocx(layout.size().max(1), f) }
+        unsafe { sys::nallocx(layout.size().max(1), flags::align(layout)) }
     }
 
     /// Taken by the `fork()` prepare handler, so that no arena is being
