@@ -85,9 +85,10 @@ pub(crate) fn read_mappings() -> Option<std::io::Result<arenaprof_native::Mappin
 }
 
 /// Measures everything for a snapshot (the timeline's VmSize/RSS series is
-/// added by the caller) from `mappings` ([`read_mappings`]). `tracked`:
-/// live tracked bytes; `allocator_resident`: jemalloc's `stats.resident`.
-/// Runs busy (from the snapshot).
+/// added by the caller) from `mappings` ([`read_mappings`]: `None` with
+/// `ARENAPROF_NATIVE=off`). `tracked`: live tracked bytes;
+/// `allocator_resident`: jemalloc's `stats.resident`. Runs busy (from the
+/// snapshot).
 pub(crate) fn measure(
     mappings: Option<std::io::Result<arenaprof_native::Mappings>>,
     tracked: u64,
@@ -98,18 +99,17 @@ pub(crate) fn measure(
         hooks_installed: hooks::is_installed(),
         ..Default::default()
     };
-    if disabled() {
+    let Some(read) = mappings else {
         out.notes
             .push("ARENAPROF_NATIVE=off: mappings not measured, hooks not installed".into());
         return out;
-    }
+    };
     if !out.hooks_installed {
         out.notes.push(
             "mmap hooks not installed: anonymous mappings are not attributed to the shared objects that made them (Profiler::from_env installs them)".into(),
         );
     }
     let prof = profiler_ranges();
-    let read = mappings.unwrap_or_else(arenaprof_native::read_mappings);
     let pm = match read.and_then(|m| {
         arenaprof_native::process_memory_from(m, &[], &prof, tracked, allocator_resident)
     }) {
