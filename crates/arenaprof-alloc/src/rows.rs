@@ -341,6 +341,7 @@ impl Cell {
     /// [`own_free`](Self::own_free) when it stays within the bounds:
     /// returns `false`, counting nothing, when it would reach an edge.
     #[inline(always)]
+    #[cfg_attr(not(feature = "jemalloc"), allow(dead_code))]
     pub(crate) fn own_free_quiet(&self, size: usize) -> bool {
         let live = self.live.load(Relaxed).wrapping_sub(size as u64);
         if (live as i64) < self.lo.load(Relaxed) as i64 {
