@@ -106,9 +106,12 @@ pub fn resolve(snap: &mut Snapshot) -> Resolved {
             continue;
         };
         let Some(obj) = objects.get(m) else { continue };
-        // A return address: the call is the byte before it.
-        let file_offset = addr - m.start + m.file_offset;
-        let Some(svma) = obj.svma(file_offset) else {
+        // A return address: the call is the byte before it. (A crafted
+        // offset that overflows names nothing.)
+        let Some(svma) = (addr - m.start)
+            .checked_add(m.file_offset)
+            .and_then(|o| obj.svma(o))
+        else {
             continue;
         };
         let frames = obj.frames(svma.saturating_sub(1));
@@ -298,8 +301,8 @@ impl Object {
     fn svma(&self, file_offset: u64) -> Option<u64> {
         self.segments
             .iter()
-            .find(|&&(off, size, _)| off <= file_offset && file_offset < off + size)
-            .map(|&(off, _, addr)| addr + (file_offset - off))
+            .find(|&&(off, size, _)| off <= file_offset && file_offset - off < size)
+            .and_then(|&(off, _, addr)| addr.checked_add(file_offset - off))
     }
 
     #[cfg(not(feature = "symbols"))]

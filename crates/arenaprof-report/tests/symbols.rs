@@ -166,3 +166,13 @@ fn snapshots_symbolised_in_their_program_are_left_alone() {
     resolve(&mut s);
     assert_eq!(s, before);
 }
+
+#[test]
+fn a_crafted_file_offset_names_nothing_and_does_not_overflow() {
+    let mut m = mapping_of(marker());
+    m.file_offset = u64::MAX - 1;
+    let (mut s, ret) = pending(m);
+    let done = resolve(&mut s);
+    assert_eq!((done.addresses, done.named, done.objects), (1, 0, 1));
+    assert_eq!(s.heap.frames[0].function, address_name(ret));
+}
