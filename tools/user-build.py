@@ -7,7 +7,9 @@ ratios. Each run is its own process, so max RSS is the workload's.
 
     python3 tools/user-build.py [--rounds 5] [--quick] [--sampled] [--also NAME=PATH] [WORKLOAD ...]
 
-WORKLOAD is one of tight, tagged (the tight loop under a tag), boxes, channel, words, btree, json (the default
+WORKLOAD is one of tight, touched (the tight loop at random sizes, each
+block written, as the workspace's bench runs it), tagged (the tight loop
+under a tag), boxes, channel, words, btree, json (the default
 set), live8 ... live64 and live64a4096 (RSS of live blocks of one size), or
 `all`.
 
@@ -30,10 +32,10 @@ import os, statistics, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CRATE = os.path.join(ROOT, "benches", "user-build")
 TARGET = os.path.join(ROOT, "target", "user-build")
-WORKLOADS = ["tight", "tagged", "boxes", "channel", "words", "btree", "json"]
+WORKLOADS = ["tight", "touched", "tagged", "boxes", "channel", "words", "btree", "json"]
 # Live blocks of one size (10 M each; 100 k of 64 B at 4,096): RSS per block.
 LIVE = ["live8", "live16", "live24", "live32", "live48", "live64", "live64a4096"]
-QUICK = {"tight": 2_000_000, "tagged": 2_000_000, "boxes": 500_000, "channel": 200_000,
+QUICK = {"tight": 2_000_000, "touched": 2_000_000, "tagged": 2_000_000, "boxes": 500_000, "channel": 200_000,
          "words": 200_000, "btree": 200_000, "json": 20_000,
          **{w: 200_000 for w in LIVE}, "live64a4096": 10_000}
 

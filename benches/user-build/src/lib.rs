@@ -30,6 +30,21 @@ fn tight(n: u64) -> u64 {
     sum
 }
 
+/// The tight loop as the workspace's bench runs it: sizes drawn at random
+/// from `8..135` and a byte written to and read from each block before it
+/// is dropped.
+fn touched(n: u64) -> u64 {
+    let mut rng = Rng(7);
+    let mut sum = 0u64;
+    for _ in 0..n {
+        let x = rng.next();
+        let mut v: Vec<u8> = Vec::with_capacity(8 + (x % 128) as usize);
+        v.push(x as u8);
+        sum = sum.wrapping_add(black_box(&v)[0] as u64);
+    }
+    sum
+}
+
 /// `n` live 16-byte boxes, then all dropped (a growth phase).
 fn boxes(n: u64) -> u64 {
     let v: Vec<Box<[u64; 2]>> = (0..n).map(|i| Box::new([i, i ^ 7])).collect();
@@ -134,7 +149,9 @@ fn live(n: u64, size: usize, align: usize) -> u64 {
         })
         .collect();
     // SAFETY: every pointer is a live block of `layout`, read once, then freed.
-    let s = blocks.iter().fold(0u64, |a, &p| a.wrapping_add(unsafe { *p } as u64));
+    let s = blocks
+        .iter()
+        .fold(0u64, |a, &p| a.wrapping_add(unsafe { *p } as u64));
     for p in black_box(blocks) {
         // SAFETY: as above.
         unsafe { std::alloc::dealloc(p, layout) };
@@ -169,6 +186,7 @@ pub fn main() {
     let n: Option<u64> = args.get(2).and_then(|s| s.parse().ok());
     let (f, default): (fn(u64) -> u64, u64) = match name {
         "tight" => (tight, 50_000_000),
+        "touched" => (touched, 50_000_000),
         "tagged" => (tagged, 50_000_000),
         "boxes" => (boxes, 10_000_000),
         "channel" => (channel, 5_000_000),
@@ -184,7 +202,7 @@ pub fn main() {
         "live64a4096" => (|n| live(n, 64, 4096), 100_000),
         other => {
             eprintln!(
-                "unknown workload {other}: tight, tagged, boxes, channel, words, btree, json, \
+                "unknown workload {other}: tight, touched, tagged, boxes, channel, words, btree, json, \
                  live8, live16, live24, live32, live48, live64, live64a4096"
             );
             std::process::exit(2);
