@@ -76,6 +76,8 @@ pub(crate) struct Local {
     /// Header-free tracker: this thread's cache of small freed blocks per
     /// tag (see [`bins`](crate::bins)), null until the first free of one.
     pub bins: [Cell<*const Bins>; MAX_TAGS],
+    /// The bins table had no slot for this thread: it goes without.
+    pub bins_refused: Cell<bool>,
 }
 
 thread_local! {
@@ -100,6 +102,7 @@ thread_local! {
             tcache: [const { Cell::new(0) }; MAX_TAGS],
             exited: Cell::new(false),
             bins: [const { Cell::new(std::ptr::null()) }; MAX_TAGS],
+            bins_refused: Cell::new(false),
         }
     };
 }
@@ -194,8 +197,15 @@ impl Local {
         let Some(c) = self.bins.get(tag as usize) else {
             return std::ptr::null();
         };
-        if c.get().is_null() && self.key.get() != u64::MAX && !self.exited.get() {
+        if c.get().is_null()
+            && self.key.get() != u64::MAX
+            && !self.exited.get()
+            && !self.bins_refused.get()
+        {
             c.set(Bins::map());
+            // The table is full (or unmapped): the thread goes without bins
+            // rather than searching all its slots again on every free.
+            self.bins_refused.set(c.get().is_null());
         }
         c.get()
     }
