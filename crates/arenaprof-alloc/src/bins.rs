@@ -133,6 +133,13 @@ pub(crate) fn cached_bytes() -> u64 {
     sum
 }
 
+/// Whether every slot has been handed out: a [`Bins::map`] that returns
+/// null then found none free (rather than the table being mapped by
+/// another thread at that moment).
+pub(crate) fn full() -> bool {
+    HIGH.load(Acquire) >= SLOTS
+}
+
 impl Bins {
     /// An empty slot for a thread's bins of one tag: a slot another
     /// thread gave back ([`release`](Self::release)), else a fresh one;

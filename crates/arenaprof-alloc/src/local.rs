@@ -5,7 +5,7 @@
 //! thread's TLS destructors run. A second thread local, with a destructor, only
 //! marks the thread's row as exited.
 
-use crate::bins::Bins;
+use crate::bins::{self, Bins};
 use crate::capacity::MAX_TAGS;
 use crate::region::Region;
 use crate::rows::{self, Row};
@@ -203,9 +203,10 @@ impl Local {
             && !self.bins_refused.get()
         {
             c.set(Bins::map());
-            // The table is full (or unmapped): the thread goes without bins
-            // rather than searching all its slots again on every free.
-            self.bins_refused.set(c.get().is_null());
+            // The table is full: the thread goes without bins rather than
+            // searching all its slots again on every free. (A null while
+            // another thread maps the table is tried again next time.)
+            self.bins_refused.set(c.get().is_null() && bins::full());
         }
         c.get()
     }
