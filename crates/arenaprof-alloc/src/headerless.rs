@@ -297,7 +297,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
         let size = layout.size();
         if kind == UNTAGGED && !region::any() && !retag::may_hold(size) {
             if let Some(l) = local::current() {
-                if let Some(row) = l.row.get().filter(|r| !r.shared) {
+                if let Some(row) = l.own_row.get() {
                     if !row.cell(0).own_free_quiet(size) {
                         // SAFETY: (F), passed on.
                         return unsafe { free_untagged_at_edge(l, row, ptr, layout) };

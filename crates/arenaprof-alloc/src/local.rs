@@ -37,6 +37,9 @@ pub(crate) struct Local {
     pub key: Cell<u64>,
     /// This thread's counter row, `None` until its first allocation.
     pub row: Cell<Option<&'static Row>>,
+    /// `row` when it is the thread's own (not the shared row): what the
+    /// free's hot path reads, with no second load of the row's flag.
+    pub own_row: Cell<Option<&'static Row>>,
     /// Current tag id.
     pub tag: Cell<u16>,
     /// Tag guards alive on this thread that are tracked in `tag_prev`.
@@ -87,6 +90,7 @@ thread_local! {
             word: Cell::new(0),
             key: Cell::new(u64::MAX),
             row: Cell::new(None),
+            own_row: Cell::new(None),
             tag: Cell::new(0),
             tag_depth: Cell::new(0),
             tag_dropped: Cell::new(0),
@@ -368,6 +372,7 @@ fn register(l: &Local) -> Option<&'static Row> {
     if let Some(row) = r {
         if !row.shared {
             l.key.set((row.slot() as u64) << 16);
+            l.own_row.set(Some(row));
         }
         // Registering a TLS destructor may allocate; we are busy, so that
         // allocation goes straight to the inner allocator.
