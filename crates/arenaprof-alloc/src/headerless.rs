@@ -195,7 +195,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             return unsafe { self.hf_alloc_slow(l, layout, zeroed, None) };
         }
         if size <= bins::MAX_SIZE && layout.align() <= 8 {
-            let b = l.bins[l.htag.get() as usize & (MAX_TAGS - 1)].get();
+            let b = l.cur_bins.get();
             // SAFETY: a non-null entry is this thread's own slot of bins for
             // the tag, written only by this thread (`Local` is !Sync).
             if let Some(p) = unsafe { b.as_ref() }.and_then(|b| b.pop(bins::class(size))) {
