@@ -321,7 +321,7 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
             }
         }
         // SAFETY: (F), passed on.
-        unsafe { hf_dealloc_slow(ptr, layout, kind) }
+        unsafe { hf_dealloc_kind(ptr, layout, kind) }
     }
 
     /// Resizes a block. The new block is counted under the tag current at
@@ -512,6 +512,38 @@ unsafe fn hf_alloc_internal(layout: Layout, zeroed: bool) -> *mut u8 {
         INTERNAL_LIVE.fetch_add(layout.size() as u64, Relaxed);
     }
     p
+}
+
+/// A free the inlined path did not finish: a tagged block on a thread with
+/// a row of its own is counted and cached (or given to jemalloc) here, as
+/// the inlined path does an untagged one, every call a tail call; the rest
+/// go to [`hf_dealloc_slow`]. Out of line, so that the untagged path's
+/// counter addresses stay constants (see docs/performance.md: inlining
+/// this slowed the untagged loop).
+///
+/// # Safety
+/// (F): `ptr` is a live block this tracker handed out for `layout`, and
+/// `kind` is its address's kind.
+#[inline(never)]
+unsafe fn hf_dealloc_kind(ptr: *mut u8, layout: Layout, kind: u8) {
+    let size = layout.size();
+    if kind != UNTAGGED && kind < INTERNAL && !region::any() && !retag::may_hold(size) {
+        if let Some(l) = local::current() {
+            if let Some(row) = l.own_row.get() {
+                let tag = kind as u16;
+                if row.cell(tag).own_free_quiet(size) {
+                    if cache(l, tag, ptr, layout) {
+                        return;
+                    }
+                    // SAFETY: (F); a block of the tag's arena (its address
+                    // is in the tag's window), counted just above.
+                    return unsafe { free_tagged(l, tag, ptr, layout) };
+                }
+            }
+        }
+    }
+    // SAFETY: (F), passed on.
+    unsafe { hf_dealloc_slow(ptr, layout, kind) }
 }
 
 /// Frees a block that is tagged, sampled, the profiler's own or carved
