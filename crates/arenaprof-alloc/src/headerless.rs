@@ -516,8 +516,8 @@ unsafe fn hf_alloc_internal(layout: Layout, zeroed: bool) -> *mut u8 {
 
 /// A free the inlined path did not finish: a tagged block on a thread with
 /// a row of its own is counted and cached (or given to jemalloc) here, as
-/// the inlined path does an untagged one, every call a tail call; the rest
-/// go to [`hf_dealloc_slow`]. Out of line, so that the untagged path's
+/// the inlined path does an untagged one; the rest go to
+/// [`hf_dealloc_slow`]. Out of line, so that the untagged path's
 /// counter addresses stay constants (see docs/performance.md: inlining
 /// this slowed the untagged loop).
 ///
