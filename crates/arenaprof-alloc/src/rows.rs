@@ -117,8 +117,7 @@ static NEXT_SLOT: AtomicU32 = AtomicU32::new(0);
 /// on x86-64 it is read off the size converted to `f64` (the exponent is
 /// `lg`, the top two mantissa bits the sub-bucket): four instructions, no
 /// branch; exact up to 2^53 bytes, beyond which a size can round into the
-/// next bucket. Elsewhere `(4 * size) >> lg` gives the leading bit and the
-/// next two, also when `lg < 2`.
+/// next bucket. Elsewhere it is [`bucket_portable`].
 #[inline(always)]
 pub(crate) fn bucket(size: usize) -> usize {
     if size <= SMALL_SIZES {
@@ -130,20 +129,25 @@ pub(crate) fn bucket(size: usize) -> usize {
 /// Sizes whose bucket [`bucket`] reads from a table.
 const SMALL_SIZES: usize = 1024;
 /// The bucket of every size up to [`SMALL_SIZES`], computed at compile time
-/// with the portable formula (a `const`, so each caller's crate carries its
+/// with [`bucket_portable`] (a `const`, so each caller's crate carries its
 /// own copy, reached without the GOT).
 const SMALL_BUCKETS: [u8; SMALL_SIZES + 1] = {
     let mut t = [0u8; SMALL_SIZES + 1];
     let mut s = 0;
     while s <= SMALL_SIZES {
-        let v = s as u64;
-        let lg = 63 - (v | 1).leading_zeros() as u64;
-        let sub = (v << 2 >> lg) & 3;
-        t[s] = (((lg << 2) | sub) as usize & (BUCKETS - 1)) as u8;
+        t[s] = bucket_portable(s as u64) as u8;
         s += 1;
     }
     t
 };
+
+/// [`bucket`] without floating point: `(4 * size) >> lg` gives the leading
+/// bit and the next two, also when `lg < 2`. At most 255 (`lg` < 64).
+const fn bucket_portable(s: u64) -> usize {
+    let lg = 63 - (s | 1).leading_zeros() as u64;
+    let sub = (s << 2 >> lg) & 3;
+    ((lg << 2) | sub) as usize
+}
 
 /// [`bucket`] of a size above [`SMALL_SIZES`].
 #[inline(always)]
@@ -170,10 +174,7 @@ fn bucket_large(size: usize) -> usize {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let s = size as u64;
-        let lg = 63 - (s | 1).leading_zeros() as u64;
-        let sub = (s << 2 >> lg) & 3;
-        ((lg << 2) | sub) as usize
+        bucket_portable(size as u64)
     }
 }
 
