@@ -150,6 +150,20 @@ unsafe fn free_untagged_at_edge(l: &Local, row: &Row, ptr: *mut u8, layout: Layo
     unsafe { free_untagged_counted(l, ptr, layout) };
 }
 
+/// The thread's state and own row, when a free of `size` bytes at an
+/// address of a tag's (untagged or a tag's window) can be counted and
+/// cached on the hot path: no workspace region is registered (whose blocks
+/// only the ranges tell apart), the block cannot have been adopted by
+/// another tag ([`retag`]), and the thread has a row of its own.
+#[inline(always)]
+fn own_free_context(size: usize) -> Option<(&'static Local, &'static Row)> {
+    if region::any() || retag::may_hold(size) {
+        return None;
+    }
+    let l = local::current()?;
+    Some((l, l.own_row.get()?))
+}
+
 /// Counts a free of `size` bytes of `tag` on the calling thread.
 fn count_free(tag: u16, size: usize) {
     if let Some(row) = local::current().and_then(local::row) {
@@ -295,29 +309,27 @@ impl<A: GlobalAlloc> TrackingAlloc<A> {
     pub(crate) unsafe fn hf_dealloc(&self, ptr: *mut u8, layout: Layout) {
         let kind = window::kind_of(ptr);
         let size = layout.size();
-        if kind == UNTAGGED && !region::any() && !retag::may_hold(size) {
-            if let Some(l) = local::current() {
-                if let Some(row) = l.own_row.get() {
-                    if !row.cell(0).own_free_quiet(size) {
-                        // SAFETY: (F), passed on.
-                        return unsafe { free_untagged_at_edge(l, row, ptr, layout) };
-                    }
-                    if size <= bins::MAX_SIZE && layout.align() <= 8 {
-                        let b = l.bins[0].get();
-                        if b.is_null() {
-                            // SAFETY: (F), passed on; counted above.
-                            return unsafe { free_untagged_counted(l, ptr, layout) };
-                        }
-                        // SAFETY: a non-null entry is this thread's own slot
-                        // of bins for tag 0, written only by this thread.
-                        if unsafe { &*b }.push(bins::class(size), ptr) {
-                            return;
-                        }
-                    }
-                    // SAFETY: (F): an untagged block is jemalloc's, from
-                    // `malloc`/`mallocx` without an arena, for `layout`.
-                    return unsafe { Jemalloc.dealloc(ptr, layout) };
+        if kind == UNTAGGED {
+            if let Some((l, row)) = own_free_context(size) {
+                if !row.cell(0).own_free_quiet(size) {
+                    // SAFETY: (F), passed on.
+                    return unsafe { free_untagged_at_edge(l, row, ptr, layout) };
                 }
+                if size <= bins::MAX_SIZE && layout.align() <= 8 {
+                    let b = l.bins[0].get();
+                    if b.is_null() {
+                        // SAFETY: (F), passed on; counted above.
+                        return unsafe { free_untagged_counted(l, ptr, layout) };
+                    }
+                    // SAFETY: a non-null entry is this thread's own slot
+                    // of bins for tag 0, written only by this thread.
+                    if unsafe { &*b }.push(bins::class(size), ptr) {
+                        return;
+                    }
+                }
+                // SAFETY: (F): an untagged block is jemalloc's, from
+                // `malloc`/`mallocx` without an arena, for `layout`.
+                return unsafe { Jemalloc.dealloc(ptr, layout) };
             }
         }
         // SAFETY: (F), passed on.
@@ -527,18 +539,16 @@ unsafe fn hf_alloc_internal(layout: Layout, zeroed: bool) -> *mut u8 {
 #[inline(never)]
 unsafe fn hf_dealloc_kind(ptr: *mut u8, layout: Layout, kind: u8) {
     let size = layout.size();
-    if kind != UNTAGGED && kind < INTERNAL && !region::any() && !retag::may_hold(size) {
-        if let Some(l) = local::current() {
-            if let Some(row) = l.own_row.get() {
-                let tag = kind as u16;
-                if row.cell(tag).own_free_quiet(size) {
-                    if cache(l, tag, ptr, layout) {
-                        return;
-                    }
-                    // SAFETY: (F); a block of the tag's arena (its address
-                    // is in the tag's window), counted just above.
-                    return unsafe { free_tagged(l, tag, ptr, layout) };
+    if kind != UNTAGGED && kind < INTERNAL {
+        if let Some((l, row)) = own_free_context(size) {
+            let tag = kind as u16;
+            if row.cell(tag).own_free_quiet(size) {
+                if cache(l, tag, ptr, layout) {
+                    return;
                 }
+                // SAFETY: (F); a block of the tag's arena (its address
+                // is in the tag's window), counted just above.
+                return unsafe { free_tagged(l, tag, ptr, layout) };
             }
         }
     }
