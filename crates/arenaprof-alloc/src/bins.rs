@@ -14,8 +14,8 @@
 //! allocated in jemalloc's figures; a snapshot reads how many bytes all
 //! bins hold ([`cached_bytes`]) and the report's ladder shows them as the
 //! profiler's (`profiler_caches`), not as jemalloc's rounding. A bin holds
-//! at most [`CAP`] blocks (at most 100 KiB per thread and tag in use, over
-//! all classes); a free into a full bin goes to jemalloc. Bins are flushed
+//! at most [`CAP`] blocks ([`BUDGET`], 102,528 bytes or 100.1 KiB, per
+//! thread and tag in use, over all classes); a free into a full bin goes to jemalloc. Bins are flushed
 //! at thread exit and their slot is reused by a later thread.
 //!
 //! Every thread's bins live in one table of [`SLOTS`] slots, mapped once
@@ -39,6 +39,18 @@ pub(crate) const CLASSES: [usize; 21] = [
     8, 16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896,
     1024,
 ];
+/// Bytes one (thread, tag)'s bins hold when every bin is full: the figure
+/// the docs and the report's ladder give.
+pub(crate) const BUDGET: usize = {
+    let mut sum = 0;
+    let mut c = 0;
+    while c < CLASSES.len() {
+        sum += CAP * CLASSES[c];
+        c += 1;
+    }
+    sum
+};
+const _: () = assert!(BUDGET == 102_528);
 
 /// The class of sizes `8k - 7 ..= 8k`, for `k` = `(size + 7) >> 3`.
 const LUT: [u8; MAX_SIZE / 8 + 1] = {

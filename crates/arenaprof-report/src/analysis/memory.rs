@@ -134,7 +134,7 @@ pub fn windows_reserved(snap: &Snapshot) -> u64 {
     section_sum(snap, "address_windows", "reserved_bytes")
 }
 
-const CACHES_WHY: &str = "freed blocks the tracker's per-thread bins keep for the next requests (allocated in jemalloc's figures; at most 100 KiB per thread and tag)";
+const CACHES_WHY: &str = "freed blocks the tracker's per-thread bins keep for the next requests (allocated in jemalloc's figures; at most 102,528 bytes, 100.1 KiB, per thread and tag)";
 
 fn signed(a: u64, b: u64) -> i64 {
     let d = a as i128 - b as i128;
